@@ -1,0 +1,94 @@
+/**
+ * Claim checks after the signature, in PyJWT 2.10's order (required, iat, nbf, exp, iss, aud, sub,
+ * jti) and then Flask-JWT-Extended's (identity claim). The time checks are split out because the
+ * verified-token cache re-runs only them on a hit.
+ */
+
+import { ExpiredSignatureError, JWTDecodeError } from './errors.ts'
+import type { ResolvedOptions } from './options.ts'
+import type { JwtClaims, JwtHeader } from './types.ts'
+
+const TIME_CLAIM_NAMES = { iat: 'Issued At claim (iat)', nbf: 'Not Before claim (nbf)', exp: 'Expiration Time claim (exp)' } as const
+
+function missing(claim: string): JWTDecodeError {
+  return new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', `Token is missing the "${claim}" claim`, claim)
+}
+
+function numeric(claims: JwtClaims, name: 'iat' | 'nbf' | 'exp'): number | undefined {
+  const value = claims[name]
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', `${TIME_CLAIM_NAMES[name]} must be an integer.`, name)
+  }
+  return value
+}
+
+/** `iat` and `nbf` not in the future, `exp` not past; `now` in seconds (with a fraction, as PyJWT). */
+export function checkTimes(header: JwtHeader, claims: JwtClaims, now: number, leeway: number, allowExpired: boolean): void {
+  const iat = numeric(claims, 'iat')
+  if (iat !== undefined && iat > now + leeway) {
+    throw new JWTDecodeError('KEYCARD_JWT_NOT_YET_VALID', 'The token is not yet valid (iat)', 'iat')
+  }
+  const nbf = numeric(claims, 'nbf')
+  if (nbf !== undefined && nbf > now + leeway) {
+    throw new JWTDecodeError('KEYCARD_JWT_NOT_YET_VALID', 'The token is not yet valid (nbf)', 'nbf')
+  }
+  const exp = numeric(claims, 'exp')
+  if (exp !== undefined && exp <= now - leeway && !allowExpired) throw new ExpiredSignatureError(header, claims)
+}
+
+/** Claims strict mode requires: `exp` unless that token type never expires, `jti`, a known `type`. */
+function checkRequired(claims: JwtClaims, options: ResolvedOptions): void {
+  if (claims.type === undefined) throw missing('type')
+  if (claims.type !== 'access' && claims.type !== 'refresh') {
+    throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', 'Invalid token type: expected "access" or "refresh"', 'type')
+  }
+  const lifetime = claims.type === 'refresh' ? options.refreshTokenExpires : options.accessTokenExpires
+  if (claims.exp === undefined && lifetime !== false) throw missing('exp')
+  if (claims.jti === undefined) throw missing('jti')
+}
+
+/** The checks that do not depend on the clock, run once per token (the cache skips them on a hit). */
+export function checkStatic(claims: JwtClaims, options: ResolvedOptions): void {
+  const { decodeIssuer, decodeAudience } = options
+  if (decodeIssuer) {
+    if (!('iss' in claims)) throw missing('iss')
+    if (!decodeIssuer.includes(claims.iss as string)) throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', 'Invalid issuer', 'iss')
+  }
+  if (decodeAudience) {
+    const aud = claims.aud
+    if (aud === undefined || aud === null || aud === '' || (Array.isArray(aud) && aud.length === 0)) throw missing('aud')
+    const list = typeof aud === 'string' ? [aud] : aud
+    if (!Array.isArray(list) || list.some((a) => typeof a !== 'string')) {
+      throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', 'Invalid claim format in token', 'aud')
+    }
+    if (!decodeAudience.some((a) => list.includes(a))) throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', "Audience doesn't match", 'aud')
+  }
+  if (options.verifySub && 'sub' in claims && typeof claims.sub !== 'string') {
+    throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', 'Subject must be a string', 'sub')
+  }
+  if ('jti' in claims && typeof claims.jti !== 'string') {
+    throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', 'JWT ID must be a string', 'jti')
+  }
+  const identity = claims[options.identityClaim]
+  if (identity === undefined) {
+    throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', `Missing claim: ${options.identityClaim}`, options.identityClaim)
+  }
+  if (options.strict && typeof identity !== 'string') {
+    throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', `Identity claim (${options.identityClaim}) must be a string`, options.identityClaim)
+  }
+}
+
+/** Every claim check, in PyJWT's order: required claims, times, then the static ones. */
+export function checkClaims(header: JwtHeader, claims: JwtClaims, options: ResolvedOptions, now: number, allowExpired: boolean): void {
+  if (options.strict) checkRequired(claims, options)
+  checkTimes(header, claims, now, options.leeway, allowExpired)
+  checkStatic(claims, options)
+}
+
+/** FJE fills these defaults on decode: a token from another issuer is an access token, not fresh. */
+export function withDefaults(claims: JwtClaims): JwtClaims {
+  if (claims.type === undefined) claims.type = 'access'
+  if (claims.fresh === undefined) claims.fresh = false
+  return claims
+}

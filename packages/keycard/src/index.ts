@@ -1,0 +1,36 @@
+/**
+ * keycard: JWT authentication for TypeScript with Flask-JWT-Extended 4.x's tokens, options and error
+ * contract. This file is the public API; adapters live at `keycard/fastify` and `keycard/express`.
+ */
+
+export { createKeycard, Keycard } from './keycard.ts'
+export type { CreateAccessTokenOptions, CreateRefreshTokenOptions, JwtRequiredOptions, ResolvedGuard } from './keycard.ts'
+export type { KeycardOptions, KeycardLoaders, ResolvedOptions } from './options.ts'
+export type { Duration } from './duration.ts'
+export { ALGORITHMS } from './keys.ts'
+export type { Algorithm, KeyInput } from './keys.ts'
+export type { JwtClaims, JwtContext, JwtHeader, TokenLocation, TokenType } from './types.ts'
+export type { RequestView } from './request.ts'
+export { NodeRequestView } from './request.ts'
+export type { AuthResponse, ResponseBuilders, ResponseInit } from './responses.ts'
+export type { RevocationStore } from './stores/store.ts'
+export { MemoryRevocationStore } from './stores/memory.ts'
+export type { MemoryStoreOptions } from './stores/memory.ts'
+export {
+  KeycardError,
+  TokenError,
+  NoAuthorizationError,
+  CSRFError,
+  InvalidHeaderError,
+  JWTDecodeError,
+  ExpiredSignatureError,
+  WrongTokenError,
+  FreshTokenRequiredError,
+  RevokedTokenError,
+  UserLookupError,
+  UserClaimsVerificationError,
+  KeycardOptionError,
+  IdentityError,
+  isTokenError,
+} from './errors.ts'
+export type { KeycardErrorCode, ResponseKind } from './errors.ts'
