@@ -9,6 +9,7 @@ import type { JwtClaims, JwtHeader } from './types.ts'
 export type KeycardErrorCode =
   | 'KEYCARD_NO_AUTHORIZATION'
   | 'KEYCARD_INVALID_HEADER'
+  | 'KEYCARD_INVALID_QUERY_PARAM'
   | 'KEYCARD_CSRF'
   | 'KEYCARD_JWT_MALFORMED'
   | 'KEYCARD_JWT_TOO_LARGE'
@@ -72,12 +73,12 @@ export class CSRFError extends TokenError {
   }
 }
 
-/** The header holds our type but not in the expected shape (FJE `InvalidHeaderError`). */
+/** The header (or the query parameter) holds a token, but not in the expected shape (FJE `InvalidHeaderError`, `InvalidQueryParamError`). */
 export class InvalidHeaderError extends TokenError {
   readonly status = 422
   readonly kind = 'invalid' as const
-  constructor(message: string) {
-    super('KEYCARD_INVALID_HEADER', message)
+  constructor(message: string, code: 'KEYCARD_INVALID_HEADER' | 'KEYCARD_INVALID_QUERY_PARAM' = 'KEYCARD_INVALID_HEADER') {
+    super(code, message)
   }
 }
 

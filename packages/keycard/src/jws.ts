@@ -28,12 +28,25 @@ function decodeSegment(segment: string, strict: boolean, what: 'header' | 'paylo
   return Buffer.from(segment, 'base64url')
 }
 
+/** Invalid UTF-8 is refused, as jose and PyJWT do (Buffer#toString would substitute U+FFFD); a BOM is skipped, as both do. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true })
+
+function utf8(bytes: Buffer, what: 'header' | 'payload'): string {
+  try {
+    return UTF8.decode(bytes)
+  } catch {
+    throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid ${what} string: not valid UTF-8`)
+  }
+}
+
 function parseObject(json: string, what: 'header' | 'payload'): Record<string, unknown> {
   let value: unknown
   try {
     value = JSON.parse(json)
   } catch (err) {
-    throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid ${what} string: ${(err as Error).message}`)
+    // V8 quotes the start of the text ("Unexpected token 'x', \"…\" is not valid JSON"): never echo token content.
+    const reason = (err as Error).message.replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, ', not valid JSON')
+    throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid ${what} string: ${reason}`)
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid ${what} string: must be a json object`)
@@ -67,10 +80,10 @@ export function parseToken(token: string, strict: boolean): ParsedToken {
   const payloadSegment = token.slice(first + 1, last)
   const cryptoSegment = token.slice(last + 1)
 
-  const header = parseObject(decodeSegment(headerSegment, strict, 'header').toString('utf8'), 'header')
+  const header = parseObject(utf8(decodeSegment(headerSegment, strict, 'header'), 'header'), 'header')
   const payloadBytes = decodeSegment(payloadSegment, strict, 'payload')
   const signature = decodeSegment(cryptoSegment, strict, 'crypto')
-  const payloadJson = payloadBytes.toString('utf8')
+  const payloadJson = utf8(payloadBytes, 'payload')
   if (strict && jsonDepthExceeds(payloadJson, MAX_PAYLOAD_DEPTH)) {
     throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid payload string: nested deeper than ${MAX_PAYLOAD_DEPTH} levels`)
   }
@@ -91,5 +104,5 @@ export function parseToken(token: string, strict: boolean): ParsedToken {
 export function unverifiedHeader(token: string): JwtHeader {
   const dot = token.indexOf('.')
   if (dot === -1 || token.lastIndexOf('.') === dot) throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Not enough segments')
-  return parseObject(decodeSegment(token.slice(0, dot), true, 'header').toString('utf8'), 'header') as JwtHeader
+  return parseObject(utf8(decodeSegment(token.slice(0, dot), true, 'header'), 'header'), 'header') as JwtHeader
 }

@@ -34,7 +34,8 @@ import {
   type SignatureVerifier,
   type SigningKey,
 } from './keys.ts'
-import { findToken } from './locations.ts'
+import { findToken, type FoundToken } from './locations.ts'
+import { checkCsrf } from './csrf.ts'
 import { resolveLocations, resolveOptions, type KeycardOptions, type ResolvedOptions } from './options.ts'
 import type { RequestView } from './request.ts'
 import { createRenderer, type AuthResponse } from './responses.ts'
@@ -226,8 +227,14 @@ export class Keycard<User = unknown> {
 
   #accept(token: string, parsed: ParsedToken, now: number, allowExpired: boolean): Verified {
     const { header } = parsed
-    const claims = withDefaults(parsed.claims)
-    checkClaims(header, claims, this.options, now, allowExpired)
+    // Strict mode must see the claims as sent (a missing `type` is an error, not "access"); the
+    // defaults are filled in place afterwards, also on the claims an ExpiredSignatureError carries.
+    let claims: JwtClaims
+    try {
+      checkClaims(header, parsed.claims, this.options, now, allowExpired)
+    } finally {
+      claims = withDefaults(parsed.claims)
+    }
     const verified = { header, claims }
     // An expired token passed only because of allowExpired must not be served to a strict caller.
     if (claims.exp === undefined || claims.exp > now - this.options.leeway) this.#cache.set(token, verified)
@@ -262,9 +269,9 @@ export class Keycard<User = unknown> {
   async verifyJwtInRequest(req: RequestView, options?: JwtRequiredOptions | ResolvedGuard): Promise<JwtContext<User> | null> {
     if (req.method === 'OPTIONS') return null
     const guard = options === undefined ? this.#defaultGuard : Object.isFrozen(options) ? (options as ResolvedGuard) : this.guardOptions(options)
-    let found: { token: string; location: TokenLocation }
+    let found: FoundToken
     try {
-      found = findToken(req, guard.locations, this.options, this.#headerKey)
+      found = findToken(req, guard.locations, this.options, this.#headerKey, guard.refresh)
     } catch (err) {
       if (guard.optional && err instanceof KeycardError && err.code === 'KEYCARD_NO_AUTHORIZATION') return null
       throw err
@@ -272,6 +279,7 @@ export class Keycard<User = unknown> {
     let verified = this.#verify(found.token, false)
     if (verified instanceof Promise) verified = await verified
     const { header, claims } = verified
+    if (found.csrf !== undefined) checkCsrf(claims, found.csrf)
 
     if (guard.verifyType) {
       if (guard.refresh && claims.type !== 'refresh') throw new WrongTokenError('Only refresh tokens are allowed', header, claims)

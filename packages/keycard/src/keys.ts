@@ -124,11 +124,14 @@ function assertKeyFits(option: string, key: KeyObject, alg: Algorithm): void {
   }
 }
 
+/** Node 20 has the global `CryptoKey` but no `webcrypto.CryptoKey` (undefined there: `instanceof` would throw). */
+const CryptoKeyClass = (globalThis as { CryptoKey?: typeof webcrypto.CryptoKey }).CryptoKey
+
 /** Any key input as a KeyObject; PEM and JWK go through jose, which checks them against `alg`. */
 async function toKeyObject(option: string, input: unknown, alg: Algorithm, want: 'public' | 'private'): Promise<KeyObject> {
   try {
     if (input instanceof KeyObject) return input
-    if (input instanceof webcrypto.CryptoKey) return KeyObject.from(input)
+    if (CryptoKeyClass !== undefined && input instanceof CryptoKeyClass) return KeyObject.from(input)
     if (typeof input === 'string') {
       const pem = input.trim()
       const imported = pem.includes('PRIVATE KEY')

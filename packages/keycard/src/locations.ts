@@ -3,7 +3,7 @@
  * found" lets the guard try the next location; a malformed value stops it.
  */
 
-import { InvalidHeaderError, NoAuthorizationError } from './errors.ts'
+import { CSRFError, InvalidHeaderError, NoAuthorizationError } from './errors.ts'
 import type { ResolvedOptions } from './options.ts'
 import type { RequestView } from './request.ts'
 import type { TokenLocation } from './types.ts'
@@ -42,21 +42,83 @@ export function tokenFromHeaders(req: RequestView, options: ResolvedOptions, hea
   return parts[1]!
 }
 
+/** The cookie token and, on a CSRF-protected method, the value the client echoed (header or form field). */
+function tokenFromCookies(req: RequestView, options: ResolvedOptions, refresh: boolean): { token: string; csrf: string | undefined } {
+  const name = refresh ? options.refreshCookieName : options.accessCookieName
+  const token = req.cookie?.(name)
+  if (!token) throw new NoAuthorizationError(`Missing cookie "${name}"`)
+  if (!options.csrfProtect || !options.csrfMethods.has(req.method)) return { token, csrf: undefined }
+  let csrf = req.header(refresh ? options.refreshCsrfHeaderName : options.accessCsrfHeaderName)
+  if (Array.isArray(csrf)) csrf = csrf[0]
+  if (!csrf && options.csrfCheckForm) {
+    const field = fieldOf(req.body, refresh ? options.refreshCsrfFieldName : options.accessCsrfFieldName)
+    if (typeof field === 'string') csrf = field
+  }
+  if (!csrf) throw new CSRFError('Missing CSRF token')
+  return { token, csrf: csrf as string }
+}
+
+function fieldOf(body: unknown, key: string): unknown {
+  return body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>)[key] : undefined
+}
+
+function tokenFromQuery(req: RequestView, options: ResolvedOptions): string {
+  const { queryStringName: name, queryStringValuePrefix: prefix } = options
+  const value = req.query?.(name)
+  // FJE's message, typo included: clients may match on it.
+  if (!value) throw new NoAuthorizationError(`Missing '${name}' query paramater`)
+  if (!value.startsWith(prefix)) {
+    throw new InvalidHeaderError(`Invalid value for query parameter '${name}'. Expected the value to start with '${prefix}'`, 'KEYCARD_INVALID_QUERY_PARAM')
+  }
+  return value.slice(prefix.length)
+}
+
+/** application/json or application/<anything>+json, as Werkzeug's `is_json`. */
+function isJson(contentType: string | readonly string[] | undefined): boolean {
+  if (typeof contentType !== 'string') return false
+  const type = contentType.split(';', 1)[0]!.trim().toLowerCase()
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))
+}
+
+function tokenFromJson(req: RequestView, options: ResolvedOptions, refresh: boolean): string {
+  if (!isJson(req.header('content-type'))) throw new NoAuthorizationError('Invalid content-type. Must be application/json.')
+  const key = refresh ? options.refreshJsonKey : options.jsonKey
+  const token = fieldOf(req.body, key)
+  if (typeof token !== 'string' || token === '') throw new NoAuthorizationError(`Missing "${key}" key in json data.`)
+  return token
+}
+
+export interface FoundToken {
+  token: string
+  location: TokenLocation
+  /** The CSRF value the client sent with a cookie token, to compare with the token's `csrf` claim. */
+  csrf: string | undefined
+}
+
 /** The token and where it was found; throws the "none found" error listing each location's reason. */
 export function findToken(
   req: RequestView,
   locations: readonly TokenLocation[],
   options: ResolvedOptions,
   headerKey: string,
-): { token: string; location: TokenLocation } {
+  refresh: boolean,
+): FoundToken {
+  // One location, the default: no bookkeeping of reasons.
+  if (locations.length === 1 && locations[0] === 'headers') {
+    return { token: tokenFromHeaders(req, options, headerKey), location: 'headers', csrf: undefined }
+  }
   const reasons: string[] = []
   for (const location of locations) {
     try {
       switch (location) {
         case 'headers':
-          return { token: tokenFromHeaders(req, options, headerKey), location }
-        default:
-          throw new NoAuthorizationError(`Token location '${location}' is not read by this version`)
+          return { token: tokenFromHeaders(req, options, headerKey), location, csrf: undefined }
+        case 'cookies':
+          return { ...tokenFromCookies(req, options, refresh), location }
+        case 'query_string':
+          return { token: tokenFromQuery(req, options), location, csrf: undefined }
+        case 'json':
+          return { token: tokenFromJson(req, options, refresh), location, csrf: undefined }
       }
     } catch (err) {
       if (!(err instanceof NoAuthorizationError)) throw err

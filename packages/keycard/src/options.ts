@@ -89,6 +89,52 @@ export interface KeycardOptions<User = unknown> extends KeycardLoaders<User> {
   maxTokenLength?: number
   /** Entries in the cache of verified tokens; `0` turns it off. Default 10000. */
   cacheSize?: number
+  /** Query parameter holding the token (FJE `JWT_QUERY_STRING_NAME`). Default `'jwt'`. */
+  queryStringName?: string
+  /** Prefix the query value must start with, e.g. `'Bearer '` (FJE `JWT_QUERY_STRING_VALUE_PREFIX`). Default `''`. */
+  queryStringValuePrefix?: string
+  /** JSON body key of access tokens (FJE `JWT_JSON_KEY`). Default `'access_token'`. */
+  jsonKey?: string
+  /** JSON body key of refresh tokens on refresh routes (FJE `JWT_REFRESH_JSON_KEY`). Default `'refresh_token'`. */
+  refreshJsonKey?: string
+  /** Cookie holding the access token (FJE `JWT_ACCESS_COOKIE_NAME`). Default `'access_token_cookie'`. */
+  accessCookieName?: string
+  /** Cookie holding the refresh token (FJE `JWT_REFRESH_COOKIE_NAME`). Default `'refresh_token_cookie'`. */
+  refreshCookieName?: string
+  /** Path of the access cookie (FJE `JWT_ACCESS_COOKIE_PATH`). Default `'/'`. */
+  accessCookiePath?: string
+  /** Path of the refresh cookie; narrow it to your refresh route (FJE `JWT_REFRESH_COOKIE_PATH`). Default `'/'`. */
+  refreshCookiePath?: string
+  /** `Domain` of every cookie (FJE `JWT_COOKIE_DOMAIN`). Default none (host-only). */
+  cookieDomain?: string
+  /** `Secure` on every cookie (FJE `JWT_COOKIE_SECURE`); turn on in production. Default `false`. */
+  cookieSecure?: boolean
+  /** `SameSite` of every cookie (FJE `JWT_COOKIE_SAMESITE`). Default `'Lax'` (FJE omits it); `'None'` needs `cookieSecure`. */
+  cookieSameSite?: 'Lax' | 'Strict' | 'None' | false
+  /** `true`: cookies end with the browser session; `false`: they persist one year, as FJE (FJE `JWT_SESSION_COOKIE`). Default `true`. */
+  sessionCookie?: boolean
+  /** Methods that must echo the CSRF value (FJE `JWT_CSRF_METHODS`). Default POST, PUT, PATCH, DELETE. */
+  csrfMethods?: string[]
+  /** Also set the JavaScript-readable CSRF cookies (FJE `JWT_CSRF_IN_COOKIES`). Default `true`. */
+  csrfInCookies?: boolean
+  /** Also accept the CSRF value from a form field (FJE `JWT_CSRF_CHECK_FORM`). Default `false`. */
+  csrfCheckForm?: boolean
+  /** (FJE `JWT_ACCESS_CSRF_COOKIE_NAME`) Default `'csrf_access_token'`. */
+  accessCsrfCookieName?: string
+  /** (FJE `JWT_REFRESH_CSRF_COOKIE_NAME`) Default `'csrf_refresh_token'`. */
+  refreshCsrfCookieName?: string
+  /** (FJE `JWT_ACCESS_CSRF_COOKIE_PATH`) Default `'/'`. */
+  accessCsrfCookiePath?: string
+  /** (FJE `JWT_REFRESH_CSRF_COOKIE_PATH`) Default `'/'`. */
+  refreshCsrfCookiePath?: string
+  /** Header carrying the access CSRF value (FJE `JWT_ACCESS_CSRF_HEADER_NAME`). Default `'X-CSRF-TOKEN'`. */
+  accessCsrfHeaderName?: string
+  /** Header carrying the refresh CSRF value (FJE `JWT_REFRESH_CSRF_HEADER_NAME`). Default `'X-CSRF-TOKEN'`. */
+  refreshCsrfHeaderName?: string
+  /** Form field of the access CSRF value (FJE `JWT_ACCESS_CSRF_FIELD_NAME`). Default `'csrf_token'`. */
+  accessCsrfFieldName?: string
+  /** Form field of the refresh CSRF value (FJE `JWT_REFRESH_CSRF_FIELD_NAME`). Default `'csrf_token'`. */
+  refreshCsrfFieldName?: string
   /** Where revoked token ids live; used by the default `tokenInBlocklist`. */
   revocationStore?: RevocationStore
   /** Replace any default error response (FJE `unauthorized_loader`, `expired_token_loader`, …). */
@@ -119,6 +165,30 @@ export interface ResolvedOptions {
   readonly realm: string | undefined
   readonly maxTokenLength: number
   readonly cacheSize: number
+  readonly queryStringName: string
+  readonly queryStringValuePrefix: string
+  readonly jsonKey: string
+  readonly refreshJsonKey: string
+  readonly accessCookieName: string
+  readonly refreshCookieName: string
+  readonly accessCookiePath: string
+  readonly refreshCookiePath: string
+  readonly cookieDomain: string | undefined
+  readonly cookieSecure: boolean
+  readonly cookieSameSite: 'Lax' | 'Strict' | 'None' | false
+  readonly sessionCookie: boolean
+  readonly csrfMethods: ReadonlySet<string>
+  readonly csrfInCookies: boolean
+  readonly csrfCheckForm: boolean
+  readonly accessCsrfCookieName: string
+  readonly refreshCsrfCookieName: string
+  readonly accessCsrfCookiePath: string
+  readonly refreshCsrfCookiePath: string
+  /** Lower-cased, as RequestView.header takes it. */
+  readonly accessCsrfHeaderName: string
+  readonly refreshCsrfHeaderName: string
+  readonly accessCsrfFieldName: string
+  readonly refreshCsrfFieldName: string
 }
 
 const KNOWN_OPTIONS = new Set([
@@ -126,13 +196,20 @@ const KNOWN_OPTIONS = new Set([
   'refreshTokenExpires', 'encodeAudience', 'decodeAudience', 'encodeIssuer', 'decodeIssuer', 'leeway',
   'identityClaim', 'tokenLocation', 'headerName', 'headerType', 'errorMessageKey', 'verifySub',
   'encodeNbf', 'csrfProtect', 'strict', 'allErrorsAs401', 'realm', 'maxTokenLength', 'cacheSize',
+  'queryStringName', 'queryStringValuePrefix', 'jsonKey', 'refreshJsonKey', 'accessCookieName',
+  'refreshCookieName', 'accessCookiePath', 'refreshCookiePath', 'cookieDomain', 'cookieSecure',
+  'cookieSameSite', 'sessionCookie', 'csrfMethods', 'csrfInCookies', 'csrfCheckForm', 'accessCsrfCookieName',
+  'refreshCsrfCookieName', 'accessCsrfCookiePath', 'refreshCsrfCookiePath', 'accessCsrfHeaderName',
+  'refreshCsrfHeaderName', 'accessCsrfFieldName', 'refreshCsrfFieldName',
   'revocationStore', 'responses', 'additionalClaims', 'additionalHeaders', 'userIdentity', 'encodeKey',
   'decodeKey', 'tokenInBlocklist', 'tokenVerification', 'userLookup',
 ])
 const LOADERS = ['additionalClaims', 'additionalHeaders', 'userIdentity', 'encodeKey', 'decodeKey', 'tokenInBlocklist', 'tokenVerification', 'userLookup'] as const
 const RESPONSE_KINDS = new Set(['unauthorized', 'invalid', 'expired', 'needsFresh', 'revoked', 'userLookup', 'verificationFailed'])
-/** Locations this version reads; cookies, query string and JSON body arrive with the cookie step. */
-const SUPPORTED_LOCATIONS: readonly TokenLocation[] = ['headers']
+const SUPPORTED_LOCATIONS: readonly TokenLocation[] = ['headers', 'cookies', 'query_string', 'json']
+/** RFC 6265 cookie-name token and cookie-path characters; anything else would break the Set-Cookie line. */
+const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+const COOKIE_PATH = /^\/[\x21-\x3A\x3C-\x7E]*$/
 
 function lifetime(name: string, value: unknown, fallback: number): number | false {
   if (value === undefined) return fallback
@@ -178,10 +255,28 @@ export function resolveLocations(name: string, value: unknown): readonly TokenLo
   if (list.length === 0) throw new KeycardOptionError(name, `expected at least one of ${SUPPORTED_LOCATIONS.map((l) => `'${l}'`).join(', ')}.`)
   for (const location of list) {
     if (!SUPPORTED_LOCATIONS.includes(location)) {
-      throw new KeycardOptionError(name, `unknown token location ${JSON.stringify(location)}; this version reads ${SUPPORTED_LOCATIONS.map((l) => `'${l}'`).join(', ')}.`)
+      throw new KeycardOptionError(name, `unknown token location ${JSON.stringify(location)}; use any of ${SUPPORTED_LOCATIONS.map((l) => `'${l}'`).join(', ')}.`)
     }
   }
   return Object.freeze([...new Set(list as TokenLocation[])])
+}
+
+function cookieName(name: string, value: unknown, fallback: string): string {
+  const v = nonEmptyString(name, value, fallback)
+  if (!COOKIE_NAME.test(v)) throw new KeycardOptionError(name, `${JSON.stringify(v)} is not a valid cookie name (letters, digits and !#$%&'*+.^_\`|~- only).`)
+  return v
+}
+
+function cookiePath(name: string, value: unknown): string {
+  const v = nonEmptyString(name, value, '/')
+  if (!COOKIE_PATH.test(v)) throw new KeycardOptionError(name, `${JSON.stringify(v)} is not a valid cookie path; it must start with '/' and hold no ';' or spaces.`)
+  return v
+}
+
+function headerName(name: string, value: unknown, fallback: string): string {
+  const v = nonEmptyString(name, value, fallback)
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v)) throw new KeycardOptionError(name, `${JSON.stringify(v)} is not a valid HTTP header name.`)
+  return v
 }
 
 export function resolveOptions(options: KeycardOptions<any>): ResolvedOptions {
@@ -223,14 +318,30 @@ export function resolveOptions(options: KeycardOptions<any>): ResolvedOptions {
   if (leeway === undefined) throw new KeycardOptionError('leeway', `expected a number of seconds or a duration string, got ${JSON.stringify(options.leeway)}.`)
 
   const identityClaim = nonEmptyString('identityClaim', options.identityClaim, 'sub')
-  const headerName = nonEmptyString('headerName', options.headerName, 'Authorization')
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(headerName)) throw new KeycardOptionError('headerName', `${JSON.stringify(headerName)} is not a valid HTTP header name.`)
+  const authHeaderName = headerName('headerName', options.headerName, 'Authorization')
   const headerType = options.headerType ?? 'Bearer'
   if (typeof headerType !== 'string' || /\s|,/.test(headerType)) throw new KeycardOptionError('headerType', `expected a single word such as 'Bearer', or '' for a bare token; got ${JSON.stringify(headerType)}.`)
 
   const encodeAudience = stringList('encodeAudience', options.encodeAudience)
   const encodeIssuer = options.encodeIssuer === undefined ? undefined : nonEmptyString('encodeIssuer', options.encodeIssuer, '')
   const realm = options.realm === undefined ? undefined : nonEmptyString('realm', options.realm, '')
+
+  const sameSite = options.cookieSameSite ?? 'Lax'
+  if (sameSite !== false && sameSite !== 'Lax' && sameSite !== 'Strict' && sameSite !== 'None') {
+    throw new KeycardOptionError('cookieSameSite', `expected 'Lax', 'Strict', 'None' or false (no attribute), got ${JSON.stringify(sameSite)}.`)
+  }
+  const cookieSecure = bool('cookieSecure', options.cookieSecure, false)
+  if (sameSite === 'None' && !cookieSecure) {
+    throw new KeycardOptionError('cookieSameSite', "'None' needs cookieSecure: true; browsers drop SameSite=None cookies that are not Secure.")
+  }
+  const cookieDomain = options.cookieDomain === undefined ? undefined : nonEmptyString('cookieDomain', options.cookieDomain, '')
+  if (cookieDomain !== undefined && !/^\.?[A-Za-z0-9.-]+$/.test(cookieDomain)) throw new KeycardOptionError('cookieDomain', `${JSON.stringify(cookieDomain)} is not a domain name.`)
+  const csrfMethods = options.csrfMethods ?? ['POST', 'PUT', 'PATCH', 'DELETE']
+  if (!Array.isArray(csrfMethods) || !csrfMethods.every((m) => typeof m === 'string' && /^[A-Za-z]+$/.test(m))) {
+    throw new KeycardOptionError('csrfMethods', `expected an array of HTTP method names such as ['POST', 'PUT', 'PATCH', 'DELETE'], got ${JSON.stringify(csrfMethods)}.`)
+  }
+  const queryStringValuePrefix = options.queryStringValuePrefix ?? ''
+  if (typeof queryStringValuePrefix !== 'string') throw new KeycardOptionError('queryStringValuePrefix', `expected a string, got ${JSON.stringify(queryStringValuePrefix)}.`)
 
   return Object.freeze({
     algorithm,
@@ -244,7 +355,7 @@ export function resolveOptions(options: KeycardOptions<any>): ResolvedOptions {
     leeway,
     identityClaim,
     tokenLocation: resolveLocations('tokenLocation', options.tokenLocation ?? ['headers']),
-    headerName,
+    headerName: authHeaderName,
     headerType,
     errorMessageKey: nonEmptyString('errorMessageKey', options.errorMessageKey, 'msg'),
     verifySub: bool('verifySub', options.verifySub, true),
@@ -255,5 +366,28 @@ export function resolveOptions(options: KeycardOptions<any>): ResolvedOptions {
     realm,
     maxTokenLength: positiveInteger('maxTokenLength', options.maxTokenLength, 8192, 64),
     cacheSize: positiveInteger('cacheSize', options.cacheSize, 10_000, 0),
+    queryStringName: nonEmptyString('queryStringName', options.queryStringName, 'jwt'),
+    queryStringValuePrefix,
+    jsonKey: nonEmptyString('jsonKey', options.jsonKey, 'access_token'),
+    refreshJsonKey: nonEmptyString('refreshJsonKey', options.refreshJsonKey, 'refresh_token'),
+    accessCookieName: cookieName('accessCookieName', options.accessCookieName, 'access_token_cookie'),
+    refreshCookieName: cookieName('refreshCookieName', options.refreshCookieName, 'refresh_token_cookie'),
+    accessCookiePath: cookiePath('accessCookiePath', options.accessCookiePath),
+    refreshCookiePath: cookiePath('refreshCookiePath', options.refreshCookiePath),
+    cookieDomain,
+    cookieSecure,
+    cookieSameSite: sameSite,
+    sessionCookie: bool('sessionCookie', options.sessionCookie, true),
+    csrfMethods: new Set(csrfMethods.map((m) => m.toUpperCase())),
+    csrfInCookies: bool('csrfInCookies', options.csrfInCookies, true),
+    csrfCheckForm: bool('csrfCheckForm', options.csrfCheckForm, false),
+    accessCsrfCookieName: cookieName('accessCsrfCookieName', options.accessCsrfCookieName, 'csrf_access_token'),
+    refreshCsrfCookieName: cookieName('refreshCsrfCookieName', options.refreshCsrfCookieName, 'csrf_refresh_token'),
+    accessCsrfCookiePath: cookiePath('accessCsrfCookiePath', options.accessCsrfCookiePath),
+    refreshCsrfCookiePath: cookiePath('refreshCsrfCookiePath', options.refreshCsrfCookiePath),
+    accessCsrfHeaderName: headerName('accessCsrfHeaderName', options.accessCsrfHeaderName, 'X-CSRF-TOKEN').toLowerCase(),
+    refreshCsrfHeaderName: headerName('refreshCsrfHeaderName', options.refreshCsrfHeaderName, 'X-CSRF-TOKEN').toLowerCase(),
+    accessCsrfFieldName: nonEmptyString('accessCsrfFieldName', options.accessCsrfFieldName, 'csrf_token'),
+    refreshCsrfFieldName: nonEmptyString('refreshCsrfFieldName', options.refreshCsrfFieldName, 'csrf_token'),
   })
 }

@@ -32,15 +32,46 @@ function countRaw(raw: readonly string[], name: string): number {
   return n
 }
 
-/** A view over node's `IncomingMessage`, shared by the Fastify and Express adapters. */
+/** Cookies of a `Cookie` header (RFC 6265 §5.4); the first of a repeated name wins, quotes are removed. */
+export function parseCookieHeader(header: string | undefined): Map<string, string> {
+  const cookies = new Map<string, string>()
+  if (!header) return cookies
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=')
+    if (eq === -1) continue
+    const name = pair.slice(0, eq).trim()
+    let value = pair.slice(eq + 1).trim()
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
+    if (name && !cookies.has(name)) cookies.set(name, value)
+  }
+  return cookies
+}
+
+/** A view over node's `IncomingMessage`, shared by the Fastify and Express adapters. Cookies and the query string are parsed only when a location asks. */
 export class NodeRequestView implements RequestView {
   readonly method: string
   readonly #req: IncomingMessage
   readonly body: unknown
+  #cookies: Map<string, string> | undefined
+  #query: URLSearchParams | undefined
   constructor(req: IncomingMessage, body?: unknown) {
     this.#req = req
     this.method = req.method ?? 'GET'
     this.body = body
+  }
+
+  cookie(name: string): string | undefined {
+    this.#cookies ??= parseCookieHeader(this.#req.headers.cookie)
+    return this.#cookies.get(name)
+  }
+
+  query(name: string): string | undefined {
+    if (this.#query === undefined) {
+      const url = this.#req.url ?? ''
+      const q = url.indexOf('?')
+      this.#query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1))
+    }
+    return this.#query.get(name) ?? undefined
   }
 
   header(name: string): string | readonly string[] | undefined {

@@ -7,11 +7,13 @@
  */
 
 import type { RequestHandler, Request, Response } from 'express'
+import { cookieNames, setCookieLines, unsetCookieLines, withoutCookies, type CookieKind, type SetCookieOptions } from '../cookies.ts'
 import { isTokenError, KeycardError } from '../errors.ts'
 import type { JwtRequiredOptions, Keycard } from '../keycard.ts'
 import { NodeRequestView } from '../request.ts'
 import type { AuthResponse } from '../responses.ts'
 import type { JwtContext } from '../types.ts'
+import { implicitRefresher, type AdapterOptions } from './shared.ts'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -23,6 +25,9 @@ declare global {
   }
 }
 
+export type { AdapterOptions } from './shared.ts'
+export type { SetCookieOptions } from '../cookies.ts'
+
 export interface ExpressKeycard<User> {
   /** Middleware that verifies the request's token and answers auth failures itself. */
   jwtRequired(options?: JwtRequiredOptions): RequestHandler
@@ -30,28 +35,52 @@ export interface ExpressKeycard<User> {
   context(req: Request): JwtContext<User>
   /** Writes a keycard error response (status, `WWW-Authenticate`, `{msg}` body). */
   sendError(res: Response, response: AuthResponse): void
+  /** Sets the access-token cookie (HttpOnly) and its CSRF cookie (FJE `set_access_cookies`). */
+  setAccessCookies(res: Response, token: string, options?: SetCookieOptions): void
+  /** Sets the refresh-token cookie and its CSRF cookie (FJE `set_refresh_cookies`). */
+  setRefreshCookies(res: Response, token: string, options?: SetCookieOptions): void
+  /** Deletes the access and refresh cookies (FJE `unset_jwt_cookies`), dropping any re-issued in this response. */
+  unsetJwtCookies(res: Response, domain?: string): void
+  unsetAccessCookies(res: Response, domain?: string): void
+  unsetRefreshCookies(res: Response, domain?: string): void
 }
 
 function send(res: Response, response: AuthResponse): void {
   res.status(response.status).set(response.headers).json(response.body)
 }
 
-export function expressKeycard<User = unknown>(keycard: Keycard<User>): ExpressKeycard<User> {
+export function expressKeycard<User = unknown>(keycard: Keycard<User>, adapterOptions?: AdapterOptions<User>): ExpressKeycard<User> {
+  const options = keycard.options
+  const refresher = implicitRefresher(keycard, adapterOptions)
+  const setCookies = (kind: CookieKind) => (res: Response, token: string, opts?: SetCookieOptions) => {
+    res.append('Set-Cookie', setCookieLines(options, kind, token, opts))
+  }
+  const unset = (kinds: CookieKind[]) => (res: Response, domain?: string) => {
+    const names = kinds.flatMap((kind) => cookieNames(options, kind))
+    res.setHeader('Set-Cookie', [...withoutCookies(res.getHeader('Set-Cookie'), names), ...kinds.flatMap((kind) => unsetCookieLines(options, kind, domain))])
+  }
+
   return {
-    jwtRequired(options) {
-      const guard = keycard.guardOptions(options)
+    jwtRequired(guardOptions) {
+      const guard = keycard.guardOptions(guardOptions)
       return function keycardGuard(req, res, next) {
-        keycard.verifyJwtInRequest(new NodeRequestView(req, req.body), guard).then(
-          (context) => {
+        keycard
+          .verifyJwtInRequest(new NodeRequestView(req, req.body), guard)
+          .then(async (context) => {
             req.jwt = context
-            next()
-          },
-          (err: unknown) => {
-            // Rendered here, not passed on: an app's error handler can never turn it into a 500.
-            if (isTokenError(err)) send(res, keycard.renderError(err))
-            else next(err)
-          },
-        )
+            if (refresher && context) {
+              const token = await refresher(context)
+              if (token) res.append('Set-Cookie', setCookieLines(options, 'access', token))
+            }
+          })
+          .then(
+            () => next(),
+            (err: unknown) => {
+              // Rendered here, not passed on: an app's error handler can never turn it into a 500.
+              if (isTokenError(err)) send(res, keycard.renderError(err))
+              else next(err)
+            },
+          )
       }
     },
     context(req) {
@@ -59,5 +88,10 @@ export function expressKeycard<User = unknown>(keycard: Keycard<User>): ExpressK
       return req.jwt as JwtContext<User>
     },
     sendError: send,
+    setAccessCookies: setCookies('access'),
+    setRefreshCookies: setCookies('refresh'),
+    unsetJwtCookies: unset(['access', 'refresh']),
+    unsetAccessCookies: unset(['access']),
+    unsetRefreshCookies: unset(['refresh']),
   }
 }

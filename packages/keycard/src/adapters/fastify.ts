@@ -8,11 +8,13 @@
  */
 
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import { cookieNames, setCookieLines, unsetCookieLines, withoutCookies, type CookieKind, type SetCookieOptions } from '../cookies.ts'
 import { isTokenError, KeycardError } from '../errors.ts'
 import type { JwtRequiredOptions, Keycard } from '../keycard.ts'
 import { NodeRequestView } from '../request.ts'
 import type { AuthResponse } from '../responses.ts'
 import type { JwtContext } from '../types.ts'
+import { implicitRefresher, type AdapterOptions } from './shared.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -20,6 +22,9 @@ declare module 'fastify' {
     jwt: JwtContext | null
   }
 }
+
+export type { AdapterOptions } from './shared.ts'
+export type { SetCookieOptions } from '../cookies.ts'
 
 export interface FastifyKeycard<User> {
   /** Registers `request.jwt`; register it on the root instance (it is not encapsulated). */
@@ -30,26 +35,55 @@ export interface FastifyKeycard<User> {
   context(request: FastifyRequest): JwtContext<User>
   /** Writes a keycard error response (status, `WWW-Authenticate`, `{msg}` body). */
   sendError(reply: FastifyReply, response: AuthResponse): FastifyReply
+  /** Sets the access-token cookie (HttpOnly) and its CSRF cookie (FJE `set_access_cookies`). */
+  setAccessCookies(reply: FastifyReply, token: string, options?: SetCookieOptions): void
+  /** Sets the refresh-token cookie and its CSRF cookie (FJE `set_refresh_cookies`). */
+  setRefreshCookies(reply: FastifyReply, token: string, options?: SetCookieOptions): void
+  /** Deletes the access and refresh cookies (FJE `unset_jwt_cookies`), dropping any re-issued in this response. */
+  unsetJwtCookies(reply: FastifyReply, domain?: string): void
+  unsetAccessCookies(reply: FastifyReply, domain?: string): void
+  unsetRefreshCookies(reply: FastifyReply, domain?: string): void
 }
 
 function send(reply: FastifyReply, response: AuthResponse): FastifyReply {
   return reply.code(response.status).headers(response.headers).send(response.body)
 }
 
-export function fastifyKeycard<User = unknown>(keycard: Keycard<User>): FastifyKeycard<User> {
+export function fastifyKeycard<User = unknown>(keycard: Keycard<User>, adapterOptions?: AdapterOptions<User>): FastifyKeycard<User> {
+  const options = keycard.options
+  const refresher = implicitRefresher(keycard, adapterOptions)
   const plugin = async (app: FastifyInstance) => {
     if (!app.hasRequestDecorator('jwt')) app.decorateRequest('jwt', null)
   }
   // What fastify-plugin does: share the decorator with the whole app instead of one child context.
   Object.assign(plugin, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'keycard' })
 
+  // Fastify appends to an existing set-cookie header instead of replacing it.
+  const append = (reply: FastifyReply, lines: string[]) => {
+    reply.header('set-cookie', lines)
+  }
+  const setCookies = (kind: CookieKind) => (reply: FastifyReply, token: string, opts?: SetCookieOptions) => {
+    append(reply, setCookieLines(options, kind, token, opts))
+  }
+  const unset = (kinds: CookieKind[]) => (reply: FastifyReply, domain?: string) => {
+    const names = kinds.flatMap((kind) => cookieNames(options, kind))
+    const kept = withoutCookies(reply.getHeader('set-cookie'), names)
+    reply.removeHeader('set-cookie')
+    reply.header('set-cookie', [...kept, ...kinds.flatMap((kind) => unsetCookieLines(options, kind, domain))])
+  }
+
   return {
     plugin,
-    jwtRequired(options) {
-      const guard = keycard.guardOptions(options)
+    jwtRequired(guardOptions) {
+      const guard = keycard.guardOptions(guardOptions)
       return async function keycardGuard(request, reply) {
         try {
-          request.jwt = await keycard.verifyJwtInRequest(new NodeRequestView(request.raw, request.body), guard)
+          const context = await keycard.verifyJwtInRequest(new NodeRequestView(request.raw, request.body), guard)
+          request.jwt = context
+          if (refresher && context) {
+            const token = await refresher(context)
+            if (token) append(reply, setCookieLines(options, 'access', token))
+          }
         } catch (err) {
           // Rendered here, not thrown: another plugin's error handler can never turn it into a 500.
           if (isTokenError(err)) return send(reply, keycard.renderError(err))
@@ -62,5 +96,10 @@ export function fastifyKeycard<User = unknown>(keycard: Keycard<User>): FastifyK
       return request.jwt as JwtContext<User>
     },
     sendError: send,
+    setAccessCookies: setCookies('access'),
+    setRefreshCookies: setCookies('refresh'),
+    unsetJwtCookies: unset(['access', 'refresh']),
+    unsetAccessCookies: unset(['access']),
+    unsetRefreshCookies: unset(['refresh']),
   }
 }
