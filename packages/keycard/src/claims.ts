@@ -74,7 +74,8 @@ export function checkStatic(claims: JwtClaims, options: ResolvedOptions): void {
   if (identity === undefined) {
     throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', `Missing claim: ${options.identityClaim}`, options.identityClaim)
   }
-  if (options.strict && typeof identity !== 'string') {
+  // For `sub`, `verifySub` decides (as in FJE); a custom identity claim must be a string in strict mode.
+  if (options.strict && options.identityClaim !== 'sub' && typeof identity !== 'string') {
     throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', `Identity claim (${options.identityClaim}) must be a string`, options.identityClaim)
   }
 }

@@ -8,6 +8,7 @@
 import {
   constants,
   createHmac,
+  createPrivateKey,
   createPublicKey,
   createSecretKey,
   KeyObject,
@@ -15,7 +16,7 @@ import {
   verify as cryptoVerify,
   webcrypto,
 } from 'node:crypto'
-import { importJWK, importPKCS8, importSPKI, importX509, type JWK } from 'jose'
+import { importJWK, type JWK } from 'jose'
 import { KeycardOptionError } from './errors.ts'
 
 export const ALGORITHMS = [
@@ -127,19 +128,16 @@ function assertKeyFits(option: string, key: KeyObject, alg: Algorithm): void {
 /** Node 20 has the global `CryptoKey` but no `webcrypto.CryptoKey` (undefined there: `instanceof` would throw). */
 const CryptoKeyClass = (globalThis as { CryptoKey?: typeof webcrypto.CryptoKey }).CryptoKey
 
-/** Any key input as a KeyObject; PEM and JWK go through jose, which checks them against `alg`. */
+/** Any key input as a KeyObject (PEM through node:crypto, JWK through jose); the caller checks it fits `alg`. */
 async function toKeyObject(option: string, input: unknown, alg: Algorithm, want: 'public' | 'private'): Promise<KeyObject> {
   try {
     if (input instanceof KeyObject) return input
     if (CryptoKeyClass !== undefined && input instanceof CryptoKeyClass) return KeyObject.from(input)
     if (typeof input === 'string') {
+      // node:crypto parses PKCS#8, SPKI and X.509 PEM whatever the key type, so that a key of the
+      // wrong type or curve gets assertKeyFits' message instead of jose's "Invalid key type".
       const pem = input.trim()
-      const imported = pem.includes('PRIVATE KEY')
-        ? await importPKCS8(pem, alg, { extractable: true })
-        : pem.includes('CERTIFICATE')
-          ? await importX509(pem, alg, { extractable: true })
-          : await importSPKI(pem, alg, { extractable: true })
-      return KeyObject.from(imported)
+      return pem.includes('PRIVATE KEY') ? createPrivateKey(pem) : createPublicKey(pem)
     }
     if (input !== null && typeof input === 'object' && !(input instanceof Uint8Array)) {
       const imported = await importJWK(input as JWK, alg, { extractable: true })

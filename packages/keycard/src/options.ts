@@ -275,7 +275,7 @@ function cookiePath(name: string, value: unknown): string {
 
 function headerName(name: string, value: unknown, fallback: string): string {
   const v = nonEmptyString(name, value, fallback)
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v)) throw new KeycardOptionError(name, `${JSON.stringify(v)} is not a valid HTTP header name.`)
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v)) throw new KeycardOptionError(name, `${JSON.stringify(v)} is not a valid HTTP header name; use a single token such as 'Authorization' (letters, digits and !#$%&'*+.^_\`|~- only).`)
   return v
 }
 
