@@ -313,6 +313,9 @@ export function resolveOptions(options: KeycardOptions<any>): ResolvedOptions {
   if (isHmac(algorithm) && (options.privateKey !== undefined)) {
     throw new KeycardOptionError('privateKey', `${algorithm} is an HMAC algorithm and signs with "secret"; set "algorithm" to RS256, ES256, EdDSA, … to sign with a private key.`)
   }
+  if (options.publicKey !== undefined && decodeAlgorithms.every(isHmac)) {
+    throw new KeycardOptionError('publicKey', `no asymmetric algorithm is accepted (decodeAlgorithms is ${decodeAlgorithms.join(', ')}), so the public key would never be used; add e.g. 'RS256' to decodeAlgorithms, or drop publicKey.`)
+  }
 
   const leeway = options.leeway === undefined ? 0 : toSeconds(options.leeway)
   if (leeway === undefined) throw new KeycardOptionError('leeway', `expected a number of seconds or a duration string, got ${JSON.stringify(options.leeway)}.`)

@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""Mints the interop fixtures: tokens in Flask-JWT-Extended 4.7's exact layout, signed by PyJWT.
+
+Run with Debian's python3-jwt (PyJWT 2.6), from anywhere:
+
+    /usr/bin/python3 packages/keycard/test/interop/make_fixtures.py
+
+It rewrites fixtures/*.json; each holds the token, its algorithm, the keycard options it needs, and the
+header and claims keycard must decode from it. Flask-JWT-Extended builds its claims in
+`tokens.py::_encode_jwt` and signs them with `jwt.encode(..., json_encoder=...)`; this script builds the
+same dict in the same key order (fresh, iat, jti, type, sub, nbf, csrf, [aud], [iss], exp, then extra
+claims) and signs with PyJWT's defaults (compact JSON, sorted header keys). `iat` is in the past and
+`exp` in 2100 so the checked-in tokens stay valid. UUIDs are fixed so reruns only change ES256
+signatures (ECDSA signing is randomised).
+"""
+
+import json
+import os
+
+import jwt
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KEYS = os.path.join(HERE, "keys")
+OUT = os.path.join(HERE, "fixtures")
+
+# The HS256 test secret; interop.test.ts uses the same string.
+SECRET = "keycard-interop-test-secret-0123456789abcdef"
+IAT = 1700000000  # 2023-11-14, in the past
+FAR_EXP = 4102444800  # 2100-01-01
+
+
+def read(name):
+    with open(os.path.join(KEYS, name)) as f:
+        return f.read()
+
+
+def fje_claims(identity, token_type, jti, csrf, fresh=False, exp=FAR_EXP, aud=None, iss=None, extra=None):
+    """Flask-JWT-Extended 4.7 `_encode_jwt`, with JWT_ENCODE_NBF and JWT_COOKIE_CSRF_PROTECT on (defaults)."""
+    claims = {"fresh": fresh, "iat": IAT, "jti": jti, "type": token_type, "sub": identity, "nbf": IAT, "csrf": csrf}
+    if aud is not None:
+        claims["aud"] = aud
+    if iss is not None:
+        claims["iss"] = iss
+    if exp is not None:
+        claims["exp"] = exp
+    claims.update(extra or {})
+    return claims
+
+
+def fixture(name, alg, key, claims, headers=None, options=None):
+    token = jwt.encode(claims, key, algorithm=alg, headers=headers)
+    header = jwt.get_unverified_header(token)
+    data = {
+        "name": name,
+        "alg": alg,
+        "madeBy": "PyJWT %s" % jwt.__version__,
+        "keycardOptions": options or {},
+        "token": token,
+        "header": header,
+        "claims": claims,
+    }
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    print(name, len(token))
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    rsa, ec = read("rsa-private.pem"), read("ec-private.pem")
+    uid = lambda n: "00000000-0000-4000-8000-%012d" % n
+
+    fixture("hs256-access", "HS256", SECRET, fje_claims("42", "access", uid(1), uid(2)))
+    fixture("hs256-access-fresh", "HS256", SECRET, fje_claims("42", "access", uid(3), uid(4), fresh=True))
+    # create_access_token(fresh=timedelta(...)) stores a float "fresh until" epoch.
+    fixture("hs256-fresh-float", "HS256", SECRET, fje_claims("42", "access", uid(5), uid(6), fresh=4102444800.149535))
+    fixture("hs256-refresh", "HS256", SECRET, fje_claims("42", "refresh", uid(7), uid(8)))
+    # JWT_ACCESS_TOKEN_EXPIRES = False: no exp claim at all.
+    fixture("hs256-no-exp", "HS256", SECRET, fje_claims("42", "access", uid(9), uid(10), exp=None), options={"accessTokenExpires": False})
+    fixture(
+        "hs256-extras",
+        "HS256",
+        SECRET,
+        fje_claims("alice@example.com", "access", uid(11), uid(12), aud="api", iss="https://auth.example",
+                   extra={"roles": ["admin", "ops"], "tenant": {"id": 7, "name": "Ünïcode ✓"}}),
+        headers={"kid": "k1"},
+        options={"decodeAudience": "api", "decodeIssuer": "https://auth.example"},
+    )
+    fixture("rs256-access", "RS256", rsa, fje_claims("42", "access", uid(13), uid(14), fresh=True), options={"publicKeyFile": "rsa-public.pem"})
+    fixture("rs256-refresh", "RS256", rsa, fje_claims("42", "refresh", uid(15), uid(16)), options={"publicKeyFile": "rsa-public.pem"})
+    fixture("es256-access", "ES256", ec, fje_claims("42", "access", uid(17), uid(18)), options={"publicKeyFile": "ec-public.pem"})
+    fixture("es256-refresh", "ES256", ec, fje_claims("42", "refresh", uid(19), uid(20)), options={"publicKeyFile": "ec-public.pem"})
+
+
+if __name__ == "__main__":
+    main()
