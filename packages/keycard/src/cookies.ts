@@ -4,7 +4,7 @@
  * `X-CSRF-TOKEN`. Adapters append these lines; they never build cookies themselves.
  */
 
-import { KeycardError } from './errors.ts'
+import { KeycardError, KeycardOptionError } from './errors.ts'
 import type { ResolvedOptions } from './options.ts'
 
 export type CookieKind = 'access' | 'refresh'
@@ -36,6 +36,7 @@ function specs(options: ResolvedOptions, kind: CookieKind): CookieSpec[] {
 }
 
 function line(options: ResolvedOptions, spec: CookieSpec, value: string, maxAge: number | undefined, expires: string | undefined, domain: string | undefined): string {
+  if (domain !== undefined && !/^\.?[A-Za-z0-9.-]+$/.test(domain)) throw new KeycardOptionError('domain', `${JSON.stringify(domain)} is not a domain name.`)
   let out = `${spec.name}=${value}`
   const d = domain ?? options.cookieDomain
   if (d) out += `; Domain=${d.replace(/^\./, '')}`
@@ -64,7 +65,7 @@ export function csrfClaimOf(token: string): string | undefined {
 export function setCookieLines(options: ResolvedOptions, kind: CookieKind, token: string, opts: SetCookieOptions = {}): string[] {
   if (!/^[A-Za-z0-9_.-]+$/.test(token)) throw new KeycardError('KEYCARD_JWT_MALFORMED', 'A cookie token must be a compact JWT (base64url segments and dots)')
   const maxAge = opts.maxAge ?? (options.sessionCookie ? undefined : PERSISTENT_MAX_AGE)
-  if (maxAge !== undefined && (!Number.isInteger(maxAge) || maxAge < 0)) throw new KeycardError('KEYCARD_OPTION_INVALID', `maxAge must be a whole number of seconds, got ${maxAge}`)
+  if (maxAge !== undefined && (!Number.isInteger(maxAge) || maxAge < 0)) throw new KeycardOptionError('maxAge', `expected a whole number of seconds, got ${maxAge}.`)
   const expires = maxAge === undefined ? undefined : new Date(Date.now() + maxAge * 1000).toUTCString()
   const [jwtSpec, csrfSpec] = specs(options, kind)
   const lines = [line(options, jwtSpec!, token, maxAge, expires, opts.domain)]

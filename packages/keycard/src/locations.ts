@@ -50,12 +50,19 @@ function tokenFromCookies(req: RequestView, options: ResolvedOptions, refresh: b
   if (!options.csrfProtect || !options.csrfMethods.has(req.method)) return { token, csrf: undefined }
   let csrf = req.header(refresh ? options.refreshCsrfHeaderName : options.accessCsrfHeaderName)
   if (Array.isArray(csrf)) csrf = csrf[0]
-  if (!csrf && options.csrfCheckForm) {
+  if (!csrf && options.csrfCheckForm && isForm(req.header('content-type'))) {
     const field = fieldOf(req.body, refresh ? options.refreshCsrfFieldName : options.accessCsrfFieldName)
     if (typeof field === 'string') csrf = field
   }
   if (!csrf) throw new CSRFError('Missing CSRF token')
   return { token, csrf: csrf as string }
+}
+
+/** A urlencoded or multipart body, what Werkzeug's `request.form` reads (a JSON body is not a form). */
+function isForm(contentType: string | readonly string[] | undefined): boolean {
+  if (typeof contentType !== 'string') return false
+  const type = contentType.split(';', 1)[0]!.trim().toLowerCase()
+  return type === 'application/x-www-form-urlencoded' || type === 'multipart/form-data'
 }
 
 function fieldOf(body: unknown, key: string): unknown {
