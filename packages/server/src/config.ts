@@ -1,0 +1,196 @@
+/**
+ * Server configuration from the environment. `loadConfig(env)` checks every variable once, at start,
+ * and returns a frozen `Config`; every problem is reported at once, each naming the variable, what it
+ * expected and what it got. The server and the CLI read the same variables.
+ */
+
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { dirname, isAbsolute, join, resolve } from 'node:path'
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+export interface Argon2Params {
+  /** KiB of memory per hash (OWASP: 19456). */
+  readonly memoryCost: number
+  /** Passes (OWASP: 2). */
+  readonly timeCost: number
+  /** Lanes (OWASP: 1). */
+  readonly parallelism: number
+}
+
+export interface Config {
+  readonly port: number
+  readonly host: string
+  /** DATABASE_URL as given (or the default). */
+  readonly databaseUrl: string
+  /** The SQLite file the URL names, absolute; `:memory:` for an in-memory database. */
+  readonly databasePath: string
+  /** Where the generated JWT secret lives: the database file's directory. */
+  readonly dataDir: string
+  /** JWT_SECRET, or undefined when it has to come from (or be generated into) the data dir. */
+  readonly jwtSecret: string | undefined
+  /** Seconds. */
+  readonly accessTokenExpires: number
+  /** Seconds. */
+  readonly refreshTokenExpires: number
+  /** Seconds during which a used refresh token returns the same successor; 0 = strict. */
+  readonly refreshReuseInterval: number
+  readonly logLevel: LogLevel
+  readonly argon2: Argon2Params
+  readonly production: boolean
+}
+
+export const DEFAULT_DATABASE_URL = './data/keycard.db'
+export const SECRET_FILE = 'jwt-secret'
+/** Every variable the server reads, for `--help` texts and docs. */
+export const ENV_VARS = [
+  'PORT', 'HOST', 'DATABASE_URL', 'JWT_SECRET', 'ACCESS_TOKEN_EXPIRES', 'REFRESH_TOKEN_EXPIRES',
+  'REFRESH_REUSE_INTERVAL', 'LOG_LEVEL', 'ARGON2_MEMORY_COST', 'ARGON2_TIME_COST', 'ARGON2_PARALLELISM', 'NODE_ENV',
+] as const
+
+/** Thrown by `loadConfig`; `problems` has one line per bad variable. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[]
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+const DURATION = /^(\d+)\s*(s|m|h|d|w)?$/
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }
+
+/** Seconds in `value` (`900`, `'15m'`, `'30d'`), or undefined. */
+export function parseDuration(value: string): number | undefined {
+  const match = DURATION.exec(value.trim())
+  if (!match) return undefined
+  return Number(match[1]) * UNITS[match[2] ?? 's']!
+}
+
+/**
+ * The SQLite file a DATABASE_URL names: a plain path, `file:path`, `sqlite:path`, `sqlite://path`
+ * or `:memory:`; relative paths are resolved against `baseDir`. Throws a message for anything else (Postgres comes in a later release).
+ */
+export function sqlitePathFromUrl(url: string, baseDir: string): string {
+  const value = url.trim()
+  if (value === '') throw new Error('expected a file path or a file:/sqlite: URL, got an empty string')
+  if (/^postgres(ql)?:/i.test(value)) throw new Error('PostgreSQL is not supported yet; use a SQLite file path such as ./data/keycard.db')
+  let path = value
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)
+  if (scheme && !/^[a-z]:[\\/]/i.test(value)) {
+    const name = scheme[1]!.toLowerCase()
+    if (name !== 'file' && name !== 'sqlite') throw new Error(`unsupported scheme "${name}:"; use a file path, or a file: or sqlite: URL`)
+    // `sqlite:///abs/x.db` and `file:///abs/x.db` are absolute; `sqlite:./x.db` and `sqlite://./x.db` relative.
+    path = value.slice(name.length + 1)
+    if (path.startsWith('//')) path = path.slice(2)
+    path = decodeURIComponent(path.split('?')[0]!)
+    if (path === '') throw new Error(`"${value}" names no file`)
+  }
+  if (path === ':memory:') return path
+  return isAbsolute(path) ? path : resolve(baseDir, path)
+}
+
+function integer(problems: string[], env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < min || Number(raw) > max) {
+    problems.push(`${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`)
+    return fallback
+  }
+  return Number(raw)
+}
+
+function duration(problems: string[], env: Env, name: string, fallback: number, min: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const seconds = parseDuration(raw)
+  if (seconds === undefined || seconds < min) {
+    problems.push(`${name}: expected ${min > 0 ? 'a positive' : 'a'} duration in seconds or with a unit (s, m, h, d, w), such as 900 or 15m; got ${JSON.stringify(raw)}`)
+    return fallback
+  }
+  return seconds
+}
+
+/**
+ * Reads and checks the environment. Relative database paths are resolved against the directory the
+ * command was started from (`INIT_CWD` under `npm run`, else the current directory). Throws ConfigError.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = []
+  const production = env.NODE_ENV === 'production'
+
+  const port = integer(problems, env, 'PORT', 3000, 0, 65535)
+  const host = env.HOST === undefined || env.HOST === '' ? '127.0.0.1' : env.HOST.trim()
+  if (/\s|\//.test(host)) problems.push(`HOST: expected a hostname or IP address such as 127.0.0.1 or 0.0.0.0, got ${JSON.stringify(env.HOST)}`)
+
+  const databaseUrl = env.DATABASE_URL === undefined || env.DATABASE_URL === '' ? DEFAULT_DATABASE_URL : env.DATABASE_URL
+  let databasePath = ''
+  try {
+    databasePath = sqlitePathFromUrl(databaseUrl, env.INIT_CWD || process.cwd())
+  } catch (err) {
+    problems.push(`DATABASE_URL: ${(err as Error).message}`)
+  }
+  const dataDir = databasePath === ':memory:' ? resolve(env.INIT_CWD || process.cwd(), 'data') : dirname(databasePath)
+
+  let jwtSecret = env.JWT_SECRET === '' ? undefined : env.JWT_SECRET
+  if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
+    problems.push(`JWT_SECRET: must be at least 32 bytes (HS256), got ${Buffer.byteLength(jwtSecret)}; generate one with \`openssl rand -base64 32\``)
+    jwtSecret = undefined
+  } else if (jwtSecret === undefined && production) {
+    problems.push('JWT_SECRET: required when NODE_ENV=production (a generated secret would be lost with the data dir); generate one with `openssl rand -base64 32`')
+  }
+
+  const accessTokenExpires = duration(problems, env, 'ACCESS_TOKEN_EXPIRES', 15 * 60, 1)
+  const refreshTokenExpires = duration(problems, env, 'REFRESH_TOKEN_EXPIRES', 30 * 86400, 1)
+  const refreshReuseInterval = duration(problems, env, 'REFRESH_REUSE_INTERVAL', 10, 0)
+  if (refreshReuseInterval > 300) problems.push(`REFRESH_REUSE_INTERVAL: at most 300 seconds (it is a grace period for concurrent refreshes), got ${JSON.stringify(env.REFRESH_REUSE_INTERVAL)}`)
+
+  const level = (env.LOG_LEVEL === undefined || env.LOG_LEVEL === '' ? 'info' : env.LOG_LEVEL.trim().toLowerCase()) as LogLevel
+  if (!LOG_LEVELS.includes(level)) problems.push(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}; got ${JSON.stringify(env.LOG_LEVEL)}`)
+
+  const parallelism = integer(problems, env, 'ARGON2_PARALLELISM', 1, 1, 255)
+  const argon2 = Object.freeze({
+    // argon2 needs at least 8 KiB per lane.
+    memoryCost: integer(problems, env, 'ARGON2_MEMORY_COST', 19456, 8 * parallelism, 4 * 1024 * 1024),
+    timeCost: integer(problems, env, 'ARGON2_TIME_COST', 2, 1, 100),
+    parallelism,
+  })
+
+  if (problems.length > 0) throw new ConfigError(problems)
+  return Object.freeze({
+    port, host, databaseUrl, databasePath, dataDir, jwtSecret, accessTokenExpires, refreshTokenExpires,
+    refreshReuseInterval, logLevel: level, argon2, production,
+  })
+}
+
+export interface ResolvedSecret {
+  secret: string
+  /** Where it came from: the environment, the data dir, or generated just now into the data dir. */
+  source: 'env' | 'file' | 'generated'
+  path?: string
+}
+
+/**
+ * The JWT signing secret: JWT_SECRET, else the one kept in `<dataDir>/jwt-secret`, else a new 256-bit
+ * secret written there with mode 0600. Refuses in production (loadConfig already does).
+ */
+export function resolveJwtSecret(config: Config): ResolvedSecret {
+  if (config.jwtSecret !== undefined) return { secret: config.jwtSecret, source: 'env' }
+  if (config.production) throw new ConfigError(['JWT_SECRET: required when NODE_ENV=production'])
+  const path = join(config.dataDir, SECRET_FILE)
+  if (existsSync(path)) {
+    const secret = readFileSync(path, 'utf8').trim()
+    if (Buffer.byteLength(secret) < 32) throw new ConfigError([`JWT_SECRET: the secret kept in ${path} is shorter than 32 bytes; delete the file to generate a new one, or set JWT_SECRET`])
+    return { secret, source: 'file', path }
+  }
+  mkdirSync(config.dataDir, { recursive: true })
+  const secret = randomBytes(32).toString('base64url')
+  writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' })
+  chmodSync(path, 0o600) // the umask may have masked the mode; the secret must not be group-readable
+  return { secret, source: 'generated', path }
+}

@@ -1,0 +1,62 @@
+/**
+ * Password hashing: argon2id through @node-rs/argon2, whose async functions run on libuv's thread pool,
+ * so hashing never blocks the event loop. Passwords are bounded (1 KiB) so a huge one cannot be a
+ * denial of service, and unknown users are verified against a dummy hash so timing does not reveal
+ * which usernames exist.
+ */
+
+import { hash, parseOptions, verify } from '@node-rs/argon2'
+import type { Argon2Params } from './config.ts'
+
+/** Longest password accepted, in UTF-8 bytes. */
+export const MAX_PASSWORD_BYTES = 1024
+/** Shortest password accepted, in characters (code points). */
+export const MIN_PASSWORD_CHARS = 8
+/** @node-rs/argon2's `Algorithm.Argon2id`; its const enum cannot be imported under isolated modules. */
+const ARGON2ID = 2
+
+/** Why a new password is refused, as the end of a 400 message ("<field> must …"), or null when it is fine. */
+export function passwordProblem(password: string): string | null {
+  if ([...password].length < MIN_PASSWORD_CHARS) return `must be at least ${MIN_PASSWORD_CHARS} characters`
+  if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) return `must be at most ${MAX_PASSWORD_BYTES} bytes`
+  return null
+}
+
+export interface PasswordHasher {
+  /** A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) for `password`. */
+  hash(password: string): Promise<string>
+  /** Checks `password` against `stored`; with `stored` null (unknown user) checks a dummy hash and returns false. */
+  verify(stored: string | null, password: string): Promise<boolean>
+  /** `true` when `stored` was made with other parameters than the current ones. */
+  needsRehash(stored: string): boolean
+}
+
+export function createPasswordHasher(params: Argon2Params): PasswordHasher {
+  const options = { algorithm: ARGON2ID, memoryCost: params.memoryCost, timeCost: params.timeCost, parallelism: params.parallelism }
+  // Made at once, so the first login of an unknown user is not slower than the others.
+  const dummy = hash('keycard dummy password', options)
+  dummy.catch(() => {})
+
+  return {
+    hash: (password) => hash(password, options),
+    async verify(stored, password) {
+      // Over-long passwords were never accepted; still spend the same time as a real check.
+      const tooLong = Buffer.byteLength(password) > MAX_PASSWORD_BYTES
+      const target = stored ?? (await dummy)
+      try {
+        const ok = await verify(target, tooLong ? 'x' : password)
+        return ok && stored !== null && !tooLong
+      } catch {
+        return false // a corrupt stored hash is a failed login, not a 500
+      }
+    },
+    needsRehash(stored) {
+      try {
+        const p = parseOptions(stored)
+        return p.algorithm !== ARGON2ID || p.memoryCost !== params.memoryCost || p.timeCost !== params.timeCost || p.parallelism !== params.parallelism
+      } catch {
+        return true
+      }
+    },
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * What is revoked, kept in memory so the per-request check (keycard's `tokenInBlocklist`) costs no
+ * database round trip. The server is the only writer of its SQLite file, so the state is loaded once
+ * at start and updated by every write that revokes; the database stays the source of truth.
+ *
+ * Revocation is per login session: every token carries its session id (`sid`), and a session is
+ * revoked by one write to its row. Revoking all of a user's sessions, or deleting the user, is one
+ * `UPDATE … RETURNING` whatever the number of tokens. Entries are dropped, from memory and from the
+ * database, once every token of the session has expired.
+ */
+
+import type { Kysely } from 'kysely'
+import type { Database } from './db/schema.ts'
+import type { RevokedSession } from './users.ts'
+
+/** The claim that holds the login session id. */
+export const SESSION_CLAIM = 'sid'
+
+export class Revocations {
+  /** Revoked session id → when its last token expires (epoch seconds). */
+  readonly #sessions = new Map<string, number>()
+
+  /** Loads the revoked sessions whose tokens may still be presented. */
+  static async load(db: Kysely<Database>, now = nowSeconds()): Promise<Revocations> {
+    const rows = await db.selectFrom('sessions').select(['id', 'expires_at']).where('revoked_at', 'is not', null).where('expires_at', '>', now).execute()
+    const state = new Revocations()
+    state.add(rows)
+    return state
+  }
+
+  /** `true` when a verified token must be refused: no session id, or a revoked session. */
+  isRevoked(claims: Record<string, unknown>): boolean {
+    const sid = claims[SESSION_CLAIM]
+    return typeof sid !== 'string' || this.#sessions.has(sid)
+  }
+
+  isSessionRevoked(sessionId: string): boolean {
+    return this.#sessions.has(sessionId)
+  }
+
+  /** Records sessions that a write has just revoked. */
+  add(sessions: readonly RevokedSession[]): void {
+    for (const s of sessions) this.#sessions.set(s.id, Number(s.expires_at))
+  }
+
+  /** Drops the entries whose tokens have all expired; returns how many. */
+  purge(now = nowSeconds()): number {
+    let dropped = 0
+    for (const [id, expiresAt] of this.#sessions) {
+      if (expiresAt <= now) {
+        this.#sessions.delete(id)
+        dropped++
+      }
+    }
+    return dropped
+  }
+
+  get size(): number {
+    return this.#sessions.size
+  }
+}
+
+/** Deletes the sessions (revoked or not) whose last token has expired, then the matching memory entries. */
+export async function purgeExpired(db: Kysely<Database>, revocations: Revocations, now = nowSeconds()): Promise<{ rows: number; memory: number }> {
+  const { numDeletedRows } = await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst()
+  return { rows: Number(numDeletedRows), memory: revocations.purge(now) }
+}
+
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000)
+}

@@ -1,0 +1,182 @@
+/**
+ * Login sessions: one per login, the family of refresh tokens that rotation produces. Refreshing
+ * rotates (the used refresh token is replaced by a successor); presenting a used one again is reuse and
+ * revokes the whole session, except within `refreshReuseInterval` seconds of its first use, when the
+ * repeat gets tokens of the same successor (two tabs refreshing at once neither fork the session nor
+ * log the user out). Revoking writes the session row and the in-memory state together.
+ */
+
+import { randomUUID } from 'node:crypto'
+import type { Kysely } from 'kysely'
+import type { Keycard } from 'keycard'
+import type { Database, SessionRow, UserRow } from './db/schema.ts'
+import { nowSeconds, SESSION_CLAIM, type Revocations } from './revocations.ts'
+
+export interface SessionTokens {
+  access_token: string
+  refresh_token?: string
+}
+
+/** A session as `GET /auth/tokens` shows it. */
+export interface PublicSession {
+  id: string
+  created_at: string
+  last_used_at: string
+  expires_at: string
+  user_agent: string | null
+  current: boolean
+}
+
+export type RefreshResult =
+  | { outcome: 'rotated' | 'repeated'; tokens: Required<SessionTokens> }
+  /** Session unknown, revoked, or of a deleted user. */
+  | { outcome: 'revoked' }
+  /** A used refresh token presented after the grace interval: the session is now revoked. */
+  | { outcome: 'reused' }
+
+export interface SessionsOptions {
+  db: Kysely<Database>
+  keycard: Keycard
+  revocations: Revocations
+  /** Seconds; 0 = every repeat is reuse. */
+  refreshReuseInterval: number
+}
+
+const MAX_USER_AGENT = 256
+
+/** `exp` of a token we just minted (its payload is ours, so no verification is needed). */
+function expiryOf(token: string): number {
+  const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }
+  return payload.exp
+}
+
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString()
+
+export class Sessions {
+  readonly #db: Kysely<Database>
+  readonly #keycard: Keycard
+  readonly #revocations: Revocations
+  readonly #reuseInterval: number
+
+  constructor(options: SessionsOptions) {
+    this.#db = options.db
+    this.#keycard = options.keycard
+    this.#revocations = options.revocations
+    this.#reuseInterval = options.refreshReuseInterval
+  }
+
+  #access(user: UserRow, sid: string, fresh: boolean): Promise<string> {
+    return this.#keycard.createAccessToken(String(user.id), { fresh, additionalClaims: { [SESSION_CLAIM]: sid, admin: user.admin === 1 } })
+  }
+
+  #refresh(user: UserRow, sid: string, jti: string, expiresIn?: number): Promise<string> {
+    return this.#keycard.createRefreshToken(String(user.id), { additionalClaims: { [SESSION_CLAIM]: sid, jti }, ...(expiresIn ? { expiresIn } : {}) })
+  }
+
+  /**
+   * Starts a login session for `user`: a fresh or non-fresh access token and, unless `withRefresh` is
+   * false (fresh-login), a refresh token.
+   */
+  async start(user: UserRow, options: { fresh: boolean; withRefresh: boolean; userAgent?: string | undefined }): Promise<SessionTokens & { sessionId: string }> {
+    const sid = randomUUID()
+    const jti = randomUUID()
+    const access_token = await this.#access(user, sid, options.fresh)
+    const refresh_token = options.withRefresh ? await this.#refresh(user, sid, jti) : undefined
+    const now = nowSeconds()
+    await this.#db
+      .insertInto('sessions')
+      .values({
+        id: sid,
+        user_id: user.id,
+        created_at: now,
+        last_used_at: now,
+        expires_at: Math.max(expiryOf(access_token), refresh_token ? expiryOf(refresh_token) : 0),
+        user_agent: options.userAgent ? options.userAgent.slice(0, MAX_USER_AGENT) : null,
+        refresh_jti: refresh_token ? jti : null,
+      })
+      .execute()
+    return { sessionId: sid, access_token, ...(refresh_token ? { refresh_token } : {}) }
+  }
+
+  /** Rotates the session of a verified refresh token (claims `sid`, `jti`, `sub`). */
+  async refresh(claims: { sid: string; jti: string; sub: string }): Promise<RefreshResult> {
+    // One transaction: on SQLite it holds the only connection, so two concurrent refreshes are serialized
+    // and the second sees the first's rotation; the conditional UPDATE keeps that true on Postgres.
+    const result = await this.#db.transaction().execute(async (trx): Promise<RefreshResult & { revoke?: SessionRow }> => {
+      const session = await trx.selectFrom('sessions').selectAll().where('id', '=', claims.sid).executeTakeFirst()
+      if (!session || session.revoked_at !== null || session.user_id === null || String(session.user_id) !== claims.sub) return { outcome: 'revoked' }
+      const user = await trx.selectFrom('users').selectAll().where('id', '=', session.user_id).executeTakeFirst()
+      if (!user) return { outcome: 'revoked' }
+      const now = nowSeconds()
+
+      if (session.refresh_jti === claims.jti) {
+        const next = randomUUID()
+        const access_token = await this.#access(user, session.id, false)
+        const refresh_token = await this.#refresh(user, session.id, next)
+        const { numUpdatedRows } = await trx
+          .updateTable('sessions')
+          .set({ refresh_jti: next, previous_refresh_jti: claims.jti, rotated_at: now, last_used_at: now, expires_at: Math.max(expiryOf(access_token), expiryOf(refresh_token)) })
+          .where('id', '=', session.id)
+          .where('refresh_jti', '=', claims.jti)
+          .executeTakeFirst()
+        if (numUpdatedRows === 1n) return { outcome: 'rotated', tokens: { access_token, refresh_token } }
+        return { outcome: 'revoked' } // lost a race on a database without serialized transactions
+      }
+
+      const inGrace = this.#reuseInterval > 0 && session.previous_refresh_jti === claims.jti && session.rotated_at !== null && now - session.rotated_at <= this.#reuseInterval
+      if (inGrace && session.refresh_jti !== null) {
+        // The same successor: its jti, so either copy rotates it next, and an expiry inside the session's.
+        const access_token = await this.#access(user, session.id, false)
+        const refresh_token = await this.#refresh(user, session.id, session.refresh_jti, Math.max(1, session.expires_at - now))
+        const expiresAt = Math.max(session.expires_at, expiryOf(access_token))
+        await trx.updateTable('sessions').set({ last_used_at: now, expires_at: expiresAt }).where('id', '=', session.id).execute()
+        return { outcome: 'repeated', tokens: { access_token, refresh_token } }
+      }
+
+      await trx.updateTable('sessions').set({ revoked_at: now }).where('id', '=', session.id).execute()
+      return { outcome: 'reused', revoke: session }
+    })
+    if (result.outcome === 'reused' && result.revoke) this.#revocations.add([result.revoke])
+    if (result.outcome === 'reused') return { outcome: 'reused' }
+    return result
+  }
+
+  /** Revokes one session; with `userId`, only if it is that user's. Returns false when there was nothing to revoke. */
+  async revoke(sessionId: string, userId?: number): Promise<boolean> {
+    let query = this.#db.updateTable('sessions').set({ revoked_at: nowSeconds() }).where('id', '=', sessionId).where('revoked_at', 'is', null).where('expires_at', '>', nowSeconds())
+    if (userId !== undefined) query = query.where('user_id', '=', userId)
+    const rows = await query.returning(['id', 'expires_at']).execute()
+    this.#revocations.add(rows)
+    return rows.length > 0
+  }
+
+  /** Revokes every session of a user, except `exceptSessionId`: one statement however many there are. Returns how many. */
+  async revokeAll(userId: number, exceptSessionId?: string): Promise<number> {
+    let query = this.#db.updateTable('sessions').set({ revoked_at: nowSeconds() }).where('user_id', '=', userId).where('revoked_at', 'is', null)
+    if (exceptSessionId !== undefined) query = query.where('id', '!=', exceptSessionId)
+    const rows = await query.returning(['id', 'expires_at']).execute()
+    this.#revocations.add(rows)
+    return rows.filter((r) => r.expires_at > nowSeconds()).length
+  }
+
+  /** A user's live sessions, newest first; `currentId` marks the one the request came with. */
+  async list(userId: number, currentId: string | undefined): Promise<PublicSession[]> {
+    const rows = await this.#db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', nowSeconds())
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .execute()
+    return rows.map((s) => ({
+      id: s.id,
+      created_at: iso(s.created_at),
+      last_used_at: iso(s.last_used_at),
+      expires_at: iso(s.expires_at),
+      user_agent: s.user_agent,
+      current: s.id === currentId,
+    }))
+  }
+}
