@@ -4,6 +4,7 @@
  * expected and what it got. The server and the CLI read the same variables.
  */
 
+import { toSeconds } from 'keycard'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
@@ -62,14 +63,9 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
-const DURATION = /^(\d+)\s*(s|m|h|d|w)?$/
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }
-
-/** Seconds in `value` (`900`, `'15m'`, `'30d'`), or undefined. */
+/** Seconds in `value` (`900`, `'15m'`, `'30d'`), or undefined; the same grammar as keycard's options. */
 export function parseDuration(value: string): number | undefined {
-  const match = DURATION.exec(value.trim())
-  if (!match) return undefined
-  return Number(match[1]) * UNITS[match[2] ?? 's']!
+  return toSeconds(value)
 }
 
 /**
