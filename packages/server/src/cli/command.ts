@@ -1,0 +1,88 @@
+/**
+ * What every `keycard` command shares: the Command shape main.ts dispatches to, the two errors a
+ * command throws (UsageError prints the usage after the message; CliError does not), argument
+ * parsing on `node:util` parseArgs, and opening the database the environment names.
+ */
+
+import type { Kysely } from 'kysely'
+import type { Config } from '../config.ts'
+import type { Database } from '../db/schema.ts'
+
+export interface Command {
+  /** The words that select it, as typed: `useradd`, `users list`. */
+  name: string
+  /** The whole `--help` text. */
+  help: string
+  /** Runs with the arguments after the command's name; resolves to the exit code. */
+  run(args: string[]): Promise<number>
+}
+
+/** Wrong arguments: main prints the message, then the command's usage, and exits 1. */
+export class UsageError extends Error {
+  /** The command whose usage to print, when it is not the one main dispatched to (`users list`). */
+  command: Command | undefined
+  constructor(message: string) {
+    super(message)
+    this.name = 'UsageError'
+  }
+}
+
+/** A failure the user can act on: main prints the message alone and exits 1. */
+export class CliError extends Error {
+  /** The command to name in the message, when it is not the one main dispatched to. */
+  command: Command | undefined
+  constructor(message: string) {
+    super(message)
+    this.name = 'CliError'
+  }
+}
+
+/** Exit codes, as `keycard --help` documents them. */
+export const EXIT = { ok: 0, error: 1, cancelled: 130 } as const
+
+/** The `-h, --help` option every command accepts. */
+export const HELP_OPTION = { type: 'boolean', short: 'h' } as const
+
+/**
+ * Runs a `parseArgs` call and turns its errors (unknown option, missing value, unexpected argument)
+ * into UsageErrors. Their messages go on with advice about `--` that does not apply here, so only the
+ * first sentence is kept, as json-server does.
+ */
+export function parseOrUsage<T>(parse: () => T): T {
+  try {
+    return parse()
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) throw new UsageError((err as Error).message.split(/\.(?:\s|$)/)[0]!)
+    throw err
+  }
+}
+
+/** An integer option within bounds, or a UsageError naming it. */
+export function integerOption(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback
+  if (!/^\d{1,10}$/.test(raw) || Number(raw) < min || Number(raw) > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`)
+  return Number(raw)
+}
+
+/**
+ * Opens the database the config names, brings its schema up to date (as the server does at start, so
+ * `useradd` works before the first `serve`), runs `fn`, and closes it.
+ */
+export async function withDatabase<T>(config: Config, fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  // Loaded here, not at the top: main.ts imports this file, and `--help` needs no database driver.
+  const { openDatabase } = await import('../db/database.ts')
+  const { migrateToLatest } = await import('../db/migrations/index.ts')
+  let db: Kysely<Database>
+  try {
+    db = openDatabase(config.databasePath)
+  } catch (err) {
+    throw new CliError(`cannot open the database ${config.databasePath}: ${(err as Error).message}`)
+  }
+  try {
+    await migrateToLatest(db)
+    return await fn(db)
+  } finally {
+    await db.destroy()
+  }
+}

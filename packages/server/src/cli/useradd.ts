@@ -1,0 +1,93 @@
+/**
+ * `keycard useradd <username> [--email E] [--admin]`: creates a user with the same rules as
+ * `POST /auth/register` (users.ts createUser). The password comes from a hidden prompt, asked twice,
+ * when stdin is a terminal, else from the first line of stdin. It is never printed.
+ */
+
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../config.ts'
+import { createPasswordHasher, passwordProblem } from '../passwords.ts'
+import { createUser, emailProblem, findUserByLogin, InvalidUserError, UserExistsError, usernameProblem } from '../users.ts'
+import { CliError, HELP_OPTION, parseOrUsage, UsageError, withDatabase, type Command } from './command.ts'
+import { readFirstLine, readHiddenLine, type PromptInput } from './prompt.ts'
+
+const help = `Usage: keycard useradd <username> [--email <email>] [--admin]
+
+Creates a user, with the same rules as POST /auth/register:
+  username  3 to 32 characters: letters, digits, '_', '.' or '-', starting with
+            a letter or digit; case-insensitive
+  email     optional; name@example.com; unique
+  password  at least 8 characters, at most 1024 bytes
+
+The password is asked twice at a hidden prompt when stdin is a terminal.
+Otherwise it is the first line of stdin (without its line ending; spaces are
+kept). It is never printed.
+
+Options:
+  --email <email>   The user's email; they can log in with it too
+  --admin           Make the user an administrator (GET/DELETE /admin/users)
+  -h, --help        Show this message
+
+Examples:
+  keycard useradd alice --email alice@example.com --admin
+  printf '%s\\n' "$ALICE_PASSWORD" | keycard useradd alice
+`
+
+/** The new password: hidden prompt, asked twice, on a terminal; the first line of stdin otherwise. */
+async function readNewPassword(stdin: PromptInput): Promise<string> {
+  if (stdin.isTTY && stdin.setRawMode) {
+    const password = await readHiddenLine(stdin, process.stderr, 'Password: ')
+    const problem = passwordProblem(password)
+    if (problem) throw new CliError(`password ${problem}`)
+    const again = await readHiddenLine(stdin, process.stderr, 'Repeat password: ')
+    if (again !== password) throw new CliError('the passwords do not match; nothing was created')
+    return password
+  }
+  const line = await readFirstLine(stdin)
+  if (line === null) throw new CliError(`no password on stdin: give it as the first line, e.g. printf '%s\\n' "$PASSWORD" | keycard useradd <username>`)
+  return line
+}
+
+export const useradd: Command = {
+  name: 'useradd',
+  help,
+  async run(args) {
+    const { values, positionals } = parseOrUsage(() =>
+      parseArgs({ args, options: { email: { type: 'string' }, admin: { type: 'boolean' }, help: HELP_OPTION }, allowPositionals: true }),
+    )
+    if (values.help) {
+      process.stdout.write(help)
+      return 0
+    }
+    const [username, extra] = positionals
+    if (username === undefined) throw new UsageError('missing <username>')
+    if (extra !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(extra)}`)
+    const email = values.email
+    const admin = values.admin ?? false
+
+    // Everything that can be checked without the password is checked before asking for it.
+    const usernameIssue = usernameProblem(username)
+    if (usernameIssue) throw new CliError(`username ${usernameIssue}`)
+    const emailIssue = email === undefined ? null : emailProblem(email.toLowerCase())
+    if (emailIssue) throw new CliError(`email ${emailIssue}`)
+    const config = loadConfig(process.env)
+
+    return withDatabase(config, async (db) => {
+      if (await findUserByLogin(db, username)) throw new CliError(`username "${username.toLowerCase()}" is already taken`)
+      if (email !== undefined && (await findUserByLogin(db, email))) throw new CliError(`email "${email.toLowerCase()}" is already registered`)
+
+      const password = await readNewPassword(process.stdin)
+      try {
+        const user = await createUser(db, createPasswordHasher(config.argon2), { username, password, email: email ?? null, admin })
+        const details = [`id ${user.id}`, ...(user.email ? [user.email] : []), ...(user.admin === 1 ? ['admin'] : [])]
+        process.stdout.write(`Created user ${user.username} (${details.join(', ')}).\n`)
+        return 0
+      } catch (err) {
+        // InvalidUserError's message names the field and the rule ("password must be at least 8 characters").
+        if (err instanceof InvalidUserError) throw new CliError(err.message)
+        if (err instanceof UserExistsError) throw new CliError(err.field === 'username' ? `username "${username.toLowerCase()}" is already taken` : `email "${email?.toLowerCase()}" is already registered`)
+        throw err
+      }
+    })
+  },
+}
