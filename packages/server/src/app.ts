@@ -15,16 +15,19 @@ import { migrateToLatest } from './db/migrations/index.ts'
 import type { Database } from './db/schema.ts'
 import { installErrorHandlers } from './http-errors.ts'
 import { createPasswordHasher, type PasswordHasher } from './passwords.ts'
-import { purgeExpired, Revocations } from './revocations.ts'
+import { nowSeconds, purgeExpired, Revocations, SESSION_CLAIM } from './revocations.ts'
 import { Sessions } from './sessions.ts'
 import { registerAdminRoutes } from './routes/admin.ts'
 import { registerAuthRoutes } from './routes/auth.ts'
 import { registerHealthRoutes } from './routes/health.ts'
 import { registerVerifyRoutes } from './routes/verify.ts'
+import { PAGE_NOT_BUILT, registerWebRoutes, WEB_DIST } from './routes/web.ts'
 
 /** Largest request body accepted; larger ones get 413. */
 export const BODY_LIMIT = 64 * 1024
 const HOUR = 60 * 60 * 1000
+/** Path of the refresh-token cookie (its CSRF twin is at `/`). */
+export const REFRESH_COOKIE_PATH = '/auth/refresh'
 
 export interface AppDeps {
   /** A database to use instead of opening `config.databasePath`; the app then leaves closing it to the caller. */
@@ -33,6 +36,10 @@ export interface AppDeps {
   logStream?: DestinationStream
   /** How often expired sessions are purged, in ms. Default one hour. */
   purgeIntervalMs?: number
+  /** How often revocations written by other processes (the CLI) are picked up, in ms. Default 5 s. */
+  revocationSyncMs?: number
+  /** The built account page (default `web/dist` of this package). */
+  webDir?: string
 }
 
 /** Token checks, as `onRequest` hooks: they run before the body is read, so auth errors come first. */
@@ -90,10 +97,30 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       secret: secret.secret,
       accessTokenExpires: config.accessTokenExpires,
       refreshTokenExpires: config.refreshTokenExpires,
+      // API clients send `Authorization: Bearer`; the account page (cookie mode) sends cookies, and
+      // then must echo the CSRF cookie in X-CSRF-TOKEN on POST/PUT/PATCH/DELETE.
+      tokenLocation: ['headers', 'cookies'],
+      cookieSecure: config.cookieSecure,
+      cookieSameSite: 'Lax',
+      // Sent only to the refresh route; logout and the rest use the access cookie.
+      refreshCookiePath: REFRESH_COOKIE_PATH,
+      // Both CSRF cookies at `/`, so the page can read the refresh one too.
+      accessCsrfCookiePath: '/',
+      refreshCsrfCookiePath: '/',
       // Memory only: no database round trip per request.
       tokenInBlocklist: (_header, claims) => revocations.isRevoked(claims),
     })
-    const auth = fastifyKeycard(keycard)
+    const sessions = new Sessions({ db, keycard, revocations, refreshReuseInterval: config.refreshReuseInterval, accessTokenExpires: config.accessTokenExpires })
+    const auth = fastifyKeycard(keycard, config.implicitRefreshWindow > 0
+      ? {
+          implicitRefresh: {
+            within: config.implicitRefreshWindow,
+            // The same login session (sid) and the current admin flag; '' (nothing re-issued) when the
+            // session has just ended or would end first.
+            mint: async ({ claims }) => (await sessions.reissueAccess({ sid: String(claims[SESSION_CLAIM]), sub: String(claims.sub), exp: Number(claims.exp) })) ?? '',
+          },
+        }
+      : undefined)
     await app.register(auth.plugin)
     const guards: Guards = {
       access: onRequest(auth.jwtRequired()),
@@ -102,15 +129,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       any: onRequest(auth.jwtRequired({ verifyType: false })),
     }
     const services: Services = {
-      config, db, keycard, auth, guards, revocations,
+      config, db, keycard, auth, guards, revocations, sessions,
       hasher: createPasswordHasher(config.argon2),
-      sessions: new Sessions({ db, keycard, revocations, refreshReuseInterval: config.refreshReuseInterval }),
     }
+    app.log.info({ cookieSecure: config.cookieSecure, implicitRefreshWindow: config.implicitRefreshWindow }, config.cookieSecure ? 'cookie mode: Secure cookies (served over HTTPS only)' : 'cookie mode: cookies without Secure (development over http; set COOKIE_SECURE=true behind HTTPS)')
 
     registerAuthRoutes(app, services)
     registerVerifyRoutes(app, services)
     registerAdminRoutes(app, services)
     registerHealthRoutes(app, services)
+    const web = registerWebRoutes(app, deps.webDir ?? WEB_DIST)
+    if (!web.built) app.log.warn({ dir: web.dir }, `the account page is not built: ${PAGE_NOT_BUILT}`)
 
     const purge = async () => {
       try {
@@ -123,8 +152,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     await purge()
     const timer = setInterval(purge, deps.purgeIntervalMs ?? HOUR)
     timer.unref()
+    // Same-second writes are re-read (>=); adding a session twice is harmless.
+    let syncedUpTo = nowSeconds()
+    const sync = setInterval(() => {
+      revocations.sync(db, syncedUpTo).then((t) => (syncedUpTo = t), (err) => app.log.error({ err }, 'reading revocations failed'))
+    }, deps.revocationSyncMs ?? 5000)
+    sync.unref()
     app.addHook('onClose', async () => {
       clearInterval(timer)
+      clearInterval(sync)
       if (!deps.db) await db.destroy()
     })
   } catch (err) {

@@ -1,7 +1,8 @@
 /**
  * What is revoked, kept in memory so the per-request check (keycard's `tokenInBlocklist`) costs no
  * database round trip. The server is the only writer of its SQLite file, so the state is loaded once
- * at start and updated by every write that revokes; the database stays the source of truth.
+ * at start and updated by every write that revokes; the database stays the source of truth, and a
+ * short poll picks up what another process (the CLI) revoked.
  *
  * Revocation is per login session: every token carries its session id (`sid`), and a session is
  * revoked by one write to its row. Revoking all of a user's sessions, or deleting the user, is one
@@ -32,6 +33,16 @@ export class Revocations {
   isRevoked(claims: Record<string, unknown>): boolean {
     const sid = claims[SESSION_CLAIM]
     return typeof sid !== 'string' || this.#sessions.has(sid)
+  }
+
+  /**
+   * Picks up sessions revoked by another process since `since` (epoch seconds), e.g. `keycard users
+   * delete` while the server runs; returns the newest `revoked_at` seen, to pass next time.
+   */
+  async sync(db: Kysely<Database>, since: number, now = nowSeconds()): Promise<number> {
+    const rows = await db.selectFrom('sessions').select(['id', 'expires_at', 'revoked_at']).where('revoked_at', '>=', since).where('expires_at', '>', now).execute()
+    this.add(rows)
+    return rows.reduce((max, r) => Math.max(max, Number(r.revoked_at)), since)
   }
 
   isSessionRevoked(sessionId: string): boolean {

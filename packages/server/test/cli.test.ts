@@ -15,7 +15,7 @@ import { HiddenLineEditor, readFirstLine } from '../src/cli/prompt.ts'
 import { loadConfig } from '../src/config.ts'
 import { createPasswordHasher } from '../src/passwords.ts'
 import { findUserByLogin } from '../src/users.ts'
-import { openBeside, startServer, tempDir, testEnv } from './helpers.ts'
+import { openBeside, sleep, startServer, tempDir, testEnv } from './helpers.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
 const MAIN = join(ROOT, 'packages/server/src/cli/main.ts')
@@ -353,6 +353,22 @@ describe('keycard users delete', { concurrency: 4 }, () => {
     assert.equal(r.code, 1)
     assert.equal(r.stderr, 'keycard users delete: "002" names two users: id 2 (bob) and username 002 (id 3); give the other one\'s username or id\n')
     assert.equal(JSON.parse((await keycard(dir, ['users', 'list', '--json'])).stdout).total, 3)
+  })
+
+  test('a running server picks up the revocation within its sync interval', async (t) => {
+    const dir = tempDir(t)
+    await useradd(dir, 'alice')
+    const server = await startServer(t, {}, { dir, revocationSyncMs: 100 })
+    const tokens = await server.login('alice')
+    assert.equal((await server.api('GET', '/auth/verify', { token: tokens.access_token })).status, 200)
+    const r = await keycard(dir, ['users', 'delete', 'alice', '--yes'])
+    assert.equal(r.code, 0, r.stderr)
+    let status = 200
+    for (let i = 0; i < 50 && status === 200; i++) {
+      await sleep(100)
+      status = (await server.api('GET', '/auth/verify', { token: tokens.access_token })).status
+    }
+    assert.equal(status, 401)
   })
 
   test('revokes every session of the user: their tokens fail after a restart, as after DELETE /admin/users/:id', async (t) => {

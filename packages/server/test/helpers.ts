@@ -18,6 +18,10 @@ import type { Database } from '../src/db/schema.ts'
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!'
 export const PASSWORD = 'correct horse battery'
+/** The 401 of a route that found no token: it looks in the Authorization header, then in the cookies. */
+export const NO_TOKEN = 'Missing JWT in headers or cookies (Missing Authorization Header; Missing cookie "access_token_cookie")'
+/** The same on POST /auth/refresh, which reads the refresh cookie. */
+export const NO_REFRESH_TOKEN = 'Missing JWT in headers or cookies (Missing Authorization Header; Missing cookie "refresh_token_cookie")'
 
 export interface Reply {
   status: number
@@ -57,6 +61,10 @@ export interface StartOptions {
   /** Reuse a data dir (restart tests); it is then not removed by this server. */
   dir?: string
   db?: Kysely<Database>
+  /** The account page's directory, instead of web/dist. */
+  webDir?: string
+  /** How often the server re-reads revocations written by other processes, in ms. */
+  revocationSyncMs?: number
 }
 
 /** The environment every test server starts from; `overrides` win, and `undefined` removes a variable. */
@@ -83,7 +91,7 @@ export async function startServer(t: TestContext, envOverrides: Record<string, s
   const config = loadConfig(testEnv(dir, envOverrides))
   const lines: string[] = []
   const logStream = { write: (chunk: string) => void lines.push(chunk) }
-  const app = await buildApp(config, { logStream, ...(options.db ? { db: options.db } : {}) })
+  const app = await buildApp(config, { logStream, ...(options.db ? { db: options.db } : {}), ...(options.webDir ? { webDir: options.webDir } : {}), ...(options.revocationSyncMs ? { revocationSyncMs: options.revocationSyncMs } : {}) })
   const url = await app.listen({ port: 0, host: '127.0.0.1' })
   let closed = false
   const close = async () => {

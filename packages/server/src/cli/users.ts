@@ -37,10 +37,8 @@ Deletes a user and revokes every one of their login sessions, as
 DELETE /admin/users/:id does. Asks for confirmation on a terminal; without a
 terminal, pass --yes.
 
-A server that is running keeps its revocation list in memory: restart it after
-deleting a user from the CLI to refuse their access tokens at once (they stop
-working by themselves within ACCESS_TOKEN_EXPIRES; their refresh tokens stop
-working at once). DELETE /admin/users/:id has no such delay.
+A running server picks up the revocation within 5 seconds (their refresh
+tokens stop working at once). DELETE /admin/users/:id has no such delay.
 
 Options:
   -y, --yes     Do not ask for confirmation
