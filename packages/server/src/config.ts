@@ -41,6 +41,13 @@ export interface Config {
   readonly logLevel: LogLevel
   readonly argon2: Argon2Params
   readonly production: boolean
+  /**
+   * `Secure` on the token cookies of cookie mode (COOKIE_SECURE). Default: on, except in development:
+   * NODE_ENV=development, or NODE_ENV other than production with HOST on loopback (`npm start`).
+   */
+  readonly cookieSecure: boolean
+  /** Seconds before expiry within which a cookie-borne access token is re-issued (IMPLICIT_REFRESH_WINDOW); 0 = off. */
+  readonly implicitRefreshWindow: number
 }
 
 export const DEFAULT_DATABASE_URL = './data/keycard.db'
@@ -49,6 +56,7 @@ export const SECRET_FILE = 'jwt-secret'
 export const ENV_VARS = [
   'PORT', 'HOST', 'DATABASE_URL', 'JWT_SECRET', 'ACCESS_TOKEN_EXPIRES', 'REFRESH_TOKEN_EXPIRES',
   'REFRESH_REUSE_INTERVAL', 'LOG_LEVEL', 'ARGON2_MEMORY_COST', 'ARGON2_TIME_COST', 'ARGON2_PARALLELISM', 'NODE_ENV',
+  'COOKIE_SECURE', 'IMPLICIT_REFRESH_WINDOW',
 ] as const
 
 /** Thrown by `loadConfig`; `problems` has one line per bad variable. */
@@ -112,6 +120,36 @@ function duration(problems: string[], env: Env, name: string, fallback: number, 
   return seconds
 }
 
+const TRUE = new Set(['1', 'true', 'yes', 'on'])
+const FALSE = new Set(['0', 'false', 'no', 'off'])
+
+function boolean(problems: string[], env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = raw.trim().toLowerCase()
+  if (TRUE.has(value)) return true
+  if (FALSE.has(value)) return false
+  problems.push(`${name}: expected true or false (or 1/0, yes/no, on/off), got ${JSON.stringify(raw)}`)
+  return fallback
+}
+
+/** `localhost`, `127.x.x.x` or `::1`: only this machine can connect. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '')
+  return h === 'localhost' || h.endsWith('.localhost') || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::1' || h === '::ffff:127.0.0.1'
+}
+
+/**
+ * The default of COOKIE_SECURE: Secure outside development. Development is NODE_ENV=development, or
+ * no NODE_ENV=production and a loopback HOST (the default `npm start` on http://127.0.0.1:3000: some
+ * browsers, Safari among them, refuse Secure cookies over plain http even from localhost).
+ */
+export function defaultCookieSecure(nodeEnv: string | undefined, host: string): boolean {
+  if (nodeEnv === 'production') return true
+  if (nodeEnv === 'development') return false
+  return !isLoopbackHost(host)
+}
+
 /**
  * Reads and checks the environment. Relative database paths are resolved against the directory the
  * command was started from (`INIT_CWD` under `npm run`, else the current directory). Throws ConfigError.
@@ -157,10 +195,17 @@ export function loadConfig(env: Env = process.env): Config {
     parallelism,
   })
 
+  const cookieSecure = boolean(problems, env, 'COOKIE_SECURE', defaultCookieSecure(env.NODE_ENV, host))
+  // Default: the last third of the access token's life (5 minutes of the default 15).
+  const implicitRefreshWindow = duration(problems, env, 'IMPLICIT_REFRESH_WINDOW', Math.floor(accessTokenExpires / 3), 0)
+  if (implicitRefreshWindow >= accessTokenExpires && implicitRefreshWindow > 0) {
+    problems.push(`IMPLICIT_REFRESH_WINDOW: must be shorter than ACCESS_TOKEN_EXPIRES (${accessTokenExpires}s), or 0 to turn implicit refresh off; got ${JSON.stringify(env.IMPLICIT_REFRESH_WINDOW)}`)
+  }
+
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze({
     port, host, databaseUrl, databasePath, dataDir, jwtSecret, accessTokenExpires, refreshTokenExpires,
-    refreshReuseInterval, logLevel: level, argon2, production,
+    refreshReuseInterval, logLevel: level, argon2, production, cookieSecure, implicitRefreshWindow,
   })
 }
 

@@ -40,6 +40,15 @@ export interface SessionsOptions {
   revocations: Revocations
   /** Seconds; 0 = every repeat is reuse. */
   refreshReuseInterval: number
+  /** Seconds an access token lives (ACCESS_TOKEN_EXPIRES). */
+  accessTokenExpires: number
+}
+
+/** The claims `reissueAccess` needs from a verified access token. */
+export interface AccessClaims {
+  sid: string
+  sub: string
+  exp: number
 }
 
 const MAX_USER_AGENT = 256
@@ -57,16 +66,59 @@ export class Sessions {
   readonly #keycard: Keycard
   readonly #revocations: Revocations
   readonly #reuseInterval: number
+  readonly #accessLifetime: number
 
   constructor(options: SessionsOptions) {
     this.#db = options.db
     this.#keycard = options.keycard
     this.#revocations = options.revocations
     this.#reuseInterval = options.refreshReuseInterval
+    this.#accessLifetime = options.accessTokenExpires
   }
 
-  #access(user: UserRow, sid: string, fresh: boolean): Promise<string> {
-    return this.#keycard.createAccessToken(String(user.id), { fresh, additionalClaims: { [SESSION_CLAIM]: sid, admin: user.admin === 1 } })
+  #access(user: UserRow, sid: string, fresh: boolean, expiresIn?: number): Promise<string> {
+    return this.#keycard.createAccessToken(String(user.id), { fresh, additionalClaims: { [SESSION_CLAIM]: sid, admin: user.admin === 1 }, ...(expiresIn ? { expiresIn } : {}) })
+  }
+
+  /** A live (not revoked, not expired) session of `userId`, with its user, or undefined. */
+  async #live(sid: string, userId: number): Promise<{ session: SessionRow; user: UserRow } | undefined> {
+    if (this.#revocations.isSessionRevoked(sid)) return undefined
+    const session = await this.#db.selectFrom('sessions').selectAll().where('id', '=', sid).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst()
+    if (!session || session.expires_at <= nowSeconds()) return undefined
+    const user = await this.#db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst()
+    return user ? { session, user } : undefined
+  }
+
+  /**
+   * A new access token for the session of a verified access token about to expire (implicit refresh
+   * of cookie sessions): same session id, current admin flag, not fresh. It never outlives the session
+   * row (so revoking and purging the session still cover it); undefined when the session is gone or
+   * the new token would expire no later than the old one.
+   */
+  async reissueAccess(claims: AccessClaims): Promise<string | undefined> {
+    const userId = Number(claims.sub)
+    const live = Number.isSafeInteger(userId) ? await this.#live(claims.sid, userId) : undefined
+    if (!live) return undefined
+    const now = nowSeconds()
+    const lifetime = Math.min(this.#accessLifetime, live.session.expires_at - now)
+    if (now + lifetime <= claims.exp) return undefined
+    const token = await this.#access(live.user, claims.sid, false, lifetime)
+    await this.#db.updateTable('sessions').set({ last_used_at: now }).where('id', '=', claims.sid).execute()
+    return token
+  }
+
+  /**
+   * A fresh access token for an existing live session of `user` (fresh-login from a browser that is
+   * already signed in: the password change that follows keeps this session). Undefined when the
+   * session is not live or not the user's.
+   */
+  async freshAccess(user: UserRow, sid: string): Promise<string | undefined> {
+    const live = await this.#live(sid, user.id)
+    if (!live) return undefined
+    const now = nowSeconds()
+    const token = await this.#access(live.user, sid, true, Math.min(this.#accessLifetime, live.session.expires_at - now))
+    await this.#db.updateTable('sessions').set({ last_used_at: now }).where('id', '=', sid).execute()
+    return token
   }
 
   #refresh(user: UserRow, sid: string, jti: string, expiresIn?: number): Promise<string> {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { createPasswordHasher } from '../src/passwords.ts'
 import { createUser } from '../src/users.ts'
-import { openBeside, PASSWORD, startServer, type TestServer } from './helpers.ts'
+import { NO_TOKEN, openBeside, PASSWORD, startServer, type TestServer } from './helpers.ts'
 import type { TestContext } from 'node:test'
 
 /** A server with an admin (made as the CLI does, straight in the database) and its fresh login. */
@@ -24,7 +24,7 @@ test('non-admins get 403 and no token gets 401, on both admin routes', async (t)
     assert.deepEqual(res.body, { msg: 'Admin access required' })
     const none = await s.api(method, path)
     assert.equal(none.status, 401)
-    assert.deepEqual(none.body, { msg: 'Missing Authorization Header' })
+    assert.deepEqual(none.body, { msg: NO_TOKEN })
     const refresh = await s.api(method, path, { token: refresh_token })
     assert.equal(refresh.status, 422)
   }

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { claimsOf, PASSWORD, signToken, startServer } from './helpers.ts'
+import { claimsOf, NO_TOKEN, PASSWORD, signToken, startServer } from './helpers.ts'
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 
@@ -135,10 +135,10 @@ test('GET /auth/me answers the user, and the library token errors without a vali
 
   const none = await s.api('GET', '/auth/me')
   assert.equal(none.status, 401)
-  assert.deepEqual(none.body, { msg: 'Missing Authorization Header' })
+  assert.deepEqual(none.body, { msg: NO_TOKEN })
   const basic = await s.api('GET', '/auth/me', { headers: { authorization: 'Basic abc' } })
   assert.equal(basic.status, 401)
-  assert.deepEqual(basic.body, { msg: "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'" })
+  assert.deepEqual(basic.body, { msg: `Missing JWT in headers or cookies (Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'; Missing cookie "access_token_cookie")` })
   const garbage = await s.api('GET', '/auth/me', { token: 'garbage' })
   assert.equal(garbage.status, 422)
   assert.deepEqual(garbage.body, { msg: 'Not enough segments' })
@@ -168,7 +168,7 @@ test('authentication runs before body validation: no token means the token error
   for (const c of cases) {
     const res = await s.api('POST', '/auth/password', c)
     assert.equal(res.status, 401, JSON.stringify(c).slice(0, 60))
-    assert.deepEqual(res.body, { msg: 'Missing Authorization Header' })
+    assert.deepEqual(res.body, { msg: NO_TOKEN })
   }
   const bad = await s.api('POST', '/auth/password', { token: 'x.y', raw: '{', contentType: 'application/json' })
   assert.equal(bad.status, 422)
@@ -177,5 +177,5 @@ test('authentication runs before body validation: no token means the token error
   assert.equal(adminQuery.status, 401)
   const del = await s.api('DELETE', '/auth/tokens/whatever')
   assert.equal(del.status, 401)
-  assert.deepEqual(del.body, { msg: 'Missing Authorization Header' })
+  assert.deepEqual(del.body, { msg: NO_TOKEN })
 })

@@ -57,7 +57,7 @@ test('wrong JSON types get 400 naming the field', async (t) => {
 
 test('unknown routes and methods get 404 as JSON', async (t) => {
   const s = await startServer(t)
-  for (const [method, path] of [['GET', '/nope'], ['GET', '/auth/login'], ['POST', '/auth/me'], ['PUT', '/auth/register'], ['GET', '/'], ['GET', '/admin']]) {
+  for (const [method, path] of [['GET', '/nope'], ['GET', '/auth/login'], ['POST', '/auth/me'], ['PUT', '/auth/register'], ['POST', '/'], ['GET', '/index.html'], ['GET', '/assets'], ['GET', '/admin']]) {
     assertPlainError(await s.api(method!, path!), 404, 'Not Found')
   }
 })

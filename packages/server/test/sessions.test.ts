@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { claimsOf, sleep, startServer, type TestServer } from './helpers.ts'
+import { claimsOf, NO_REFRESH_TOKEN, NO_TOKEN, sleep, startServer, type TestServer } from './helpers.ts'
 
 const REVOKED = { msg: 'Token has been revoked' }
 
@@ -47,7 +47,7 @@ test('refresh needs a refresh token', async (t) => {
   const { access_token } = await s.register('alice')
   const none = await s.api('POST', '/auth/refresh')
   assert.equal(none.status, 401)
-  assert.deepEqual(none.body, { msg: 'Missing Authorization Header' })
+  assert.deepEqual(none.body, { msg: NO_REFRESH_TOKEN })
   const access = await s.api('POST', '/auth/refresh', { token: access_token })
   assert.equal(access.status, 422)
   assert.deepEqual(access.body, { msg: 'Only refresh tokens are allowed' })
@@ -131,7 +131,7 @@ test('logout with the refresh token revokes the session too', async (t) => {
   await assertRevoked(s, session)
   const none = await s.api('POST', '/auth/logout')
   assert.equal(none.status, 401)
-  assert.deepEqual(none.body, { msg: 'Missing Authorization Header' })
+  assert.deepEqual(none.body, { msg: NO_TOKEN })
 })
 
 test('logout-all revokes every session of mine and no one else\'s', async (t) => {

@@ -37,7 +37,7 @@ export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
     return { users: page.users.map(toPublicUser), total: page.total, limit, offset }
   })
 
-  app.delete<{ Params: { id: string } }>('/admin/users/:id', { onRequest: guards.access }, async (request) => {
+  app.delete<{ Params: { id: string } }>('/admin/users/:id', { onRequest: guards.access }, async (request, reply) => {
     const adminId = await requireAdmin(request)
     const raw = request.params.id
     const id = /^\d{1,15}$/.test(raw) ? Number(raw) : NaN
@@ -45,6 +45,8 @@ export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
     if (revoked === null) throw new HttpError(404, 'User not found')
     revocations.add(revoked)
     request.log.info({ adminId, userId: id, revokedSessions: revoked.length }, 'user deleted')
+    // An admin who deleted their own account from the browser is signed out there.
+    if (id === adminId && auth.context(request).location === 'cookies') auth.unsetJwtCookies(reply)
     return { msg: 'User deleted', revoked_sessions: revoked.length }
   })
 }

@@ -2,10 +2,15 @@
  * /auth/*: register, login, fresh-login, refresh, logout, logout-all, me, tokens, password. Token
  * routes check the token in an `onRequest` hook (before the body is even read) and validate the body
  * by hand in the handler, so a request without a valid token always gets the token error first.
+ *
+ * Cookie mode (browsers): register, login and fresh-login with `X-Token-Mode: cookie` put the tokens
+ * in HttpOnly cookies and leave them out of the body. A route whose token came from a cookie answers
+ * in cookies too: refresh rotates the cookies, and a route that ends the current session unsets them.
  */
 
+import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { RevokedTokenError } from 'keycard'
+import { NodeRequestView, RevokedTokenError } from 'keycard'
 import type { Services } from '../app.ts'
 import { HttpError, objectBody, requiredString, optionalString } from '../http-errors.ts'
 import { passwordProblem } from '../passwords.ts'
@@ -17,8 +22,56 @@ const BAD_LOGIN = 'Bad username or password'
 /** Longer login names cannot exist (254 is the email limit); they skip the lookup, not the hash. */
 const MAX_LOGIN = 254
 
+/** The request header that selects cookie mode on the sign-in routes. */
+export const TOKEN_MODE_HEADER = 'x-token-mode'
+
+/**
+ * `cookie` when the client asks for cookie mode, `header` (tokens in the JSON body) when it sends
+ * nothing or `header`; a 400 for anything else. A cross-site form cannot send this header, and a
+ * cross-site fetch that does needs a CORS preflight this server never grants.
+ */
+export function tokenMode(request: FastifyRequest): 'cookie' | 'header' {
+  const raw = request.headers[TOKEN_MODE_HEADER]
+  if (raw === undefined) return 'header'
+  const value = (Array.isArray(raw) ? raw.join(',') : raw).trim().toLowerCase()
+  if (value === 'cookie' || value === 'header' || value === '') return value === 'cookie' ? 'cookie' : 'header'
+  throw new HttpError(400, 'X-Token-Mode must be "cookie" (tokens in HttpOnly cookies) or "header" (tokens in the response body)')
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
 export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
-  const { db, hasher, sessions, guards, auth } = s
+  const { db, hasher, sessions, guards, auth, keycard } = s
+  const options = keycard.options
+
+  /** Whether the verified token of this request came from a cookie (then answers go in cookies too). */
+  const fromCookie = (request: FastifyRequest) => auth.context(request).location === 'cookies'
+
+  /**
+   * The live session this browser is signed in to as `user`, from its access cookie (expired is fine:
+   * the signature is checked, and the session row must be live), when the request echoes that token's
+   * CSRF value; otherwise undefined.
+   */
+  async function cookieSessionOf(request: FastifyRequest, user: UserRow): Promise<string | undefined> {
+    const token = new NodeRequestView(request.raw).cookie(options.accessCookieName)
+    if (!token) return undefined
+    let claims: Record<string, unknown>
+    try {
+      claims = await keycard.decodeToken(token, { allowExpired: true })
+    } catch {
+      return undefined
+    }
+    const sid = claims[SESSION_CLAIM]
+    if (claims.type !== 'access' || claims.sub !== String(user.id) || typeof sid !== 'string') return undefined
+    let sent = request.headers[options.accessCsrfHeaderName.toLowerCase()]
+    if (Array.isArray(sent)) sent = sent[0]
+    if (typeof claims.csrf !== 'string' || typeof sent !== 'string' || !sameSecret(claims.csrf, sent)) return undefined
+    return sid
+  }
 
   /** The verified token's user id, session id and claims. */
   const tokenOf = (request: FastifyRequest) => {
@@ -43,6 +96,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
   }
 
   app.post('/auth/register', async (request, reply) => {
+    const mode = tokenMode(request)
     const body = objectBody(request.body)
     const username = requiredString(body, 'username')
     const password = requiredString(body, 'password')
@@ -57,40 +111,78 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     }
     request.log.info({ userId: user.id }, 'user registered')
     const tokens = await sessions.start(user, { fresh: true, withRefresh: true, userAgent: userAgent(request) })
+    if (mode === 'cookie') {
+      auth.setAccessCookies(reply, tokens.access_token)
+      auth.setRefreshCookies(reply, tokens.refresh_token!)
+      return reply.code(201).send({ user: toPublicUser(user) })
+    }
     return reply.code(201).send({ user: toPublicUser(user), access_token: tokens.access_token, refresh_token: tokens.refresh_token })
   })
 
-  app.post('/auth/login', async (request) => {
+  app.post('/auth/login', async (request, reply) => {
+    const mode = tokenMode(request)
     const user = await checkLogin(request.body)
     const tokens = await sessions.start(user, { fresh: true, withRefresh: true, userAgent: userAgent(request) })
-    request.log.info({ userId: user.id, sessionId: tokens.sessionId }, 'login')
+    request.log.info({ userId: user.id, sessionId: tokens.sessionId, mode }, 'login')
+    if (mode === 'cookie') {
+      auth.setAccessCookies(reply, tokens.access_token)
+      auth.setRefreshCookies(reply, tokens.refresh_token!)
+      return { login: true }
+    }
     return { access_token: tokens.access_token, refresh_token: tokens.refresh_token }
   })
 
-  app.post('/auth/fresh-login', async (request) => {
+  app.post('/auth/fresh-login', async (request, reply) => {
+    const mode = tokenMode(request)
     const user = await checkLogin(request.body)
+    if (mode === 'cookie') {
+      // A browser already signed in as this user gets a fresh token for the same session, so the
+      // password change that usually follows (which revokes the *other* sessions) keeps it signed in.
+      const sid = await cookieSessionOf(request, user)
+      const fresh = sid === undefined ? undefined : await sessions.freshAccess(user, sid)
+      if (fresh) {
+        request.log.info({ userId: user.id, sessionId: sid, mode }, 'fresh login')
+        auth.setAccessCookies(reply, fresh)
+        return { login: true }
+      }
+    }
     const tokens = await sessions.start(user, { fresh: true, withRefresh: false, userAgent: userAgent(request) })
-    request.log.info({ userId: user.id, sessionId: tokens.sessionId }, 'fresh login')
+    request.log.info({ userId: user.id, sessionId: tokens.sessionId, mode }, 'fresh login')
+    if (mode === 'cookie') {
+      auth.setAccessCookies(reply, tokens.access_token)
+      return { login: true }
+    }
     return { access_token: tokens.access_token }
   })
 
   app.post('/auth/refresh', { onRequest: guards.refresh }, async (request, reply: FastifyReply) => {
     const { claims, header, sid } = tokenOf(request)
+    const cookies = fromCookie(request)
     const result = await sessions.refresh({ sid, jti: String(claims.jti), sub: String(claims.sub) })
-    if (result.outcome === 'rotated' || result.outcome === 'repeated') return result.tokens
+    if (result.outcome === 'rotated' || result.outcome === 'repeated') {
+      if (!cookies) return result.tokens
+      auth.setAccessCookies(reply, result.tokens.access_token)
+      auth.setRefreshCookies(reply, result.tokens.refresh_token)
+      return { refresh: true }
+    }
     if (result.outcome === 'reused') request.log.warn({ sessionId: sid, userId: claims.sub }, 'refresh token reused: session revoked')
+    // The session is over: a browser drops its cookies.
+    if (cookies) auth.unsetJwtCookies(reply)
     return auth.sendError(reply, s.keycard.renderError(new RevokedTokenError(header, claims)))
   })
 
-  app.post('/auth/logout', { onRequest: guards.any }, async (request) => {
+  app.post('/auth/logout', { onRequest: guards.any }, async (request, reply) => {
     const { sid, userId } = tokenOf(request)
     await sessions.revoke(sid, userId)
+    // Also drops an access cookie that implicit refresh queued on this response.
+    if (fromCookie(request)) auth.unsetJwtCookies(reply)
     return { msg: 'Successfully logged out' }
   })
 
-  app.post('/auth/logout-all', { onRequest: guards.access }, async (request) => {
+  app.post('/auth/logout-all', { onRequest: guards.access }, async (request, reply) => {
     const { userId } = tokenOf(request)
     const revoked = await sessions.revokeAll(userId)
+    if (fromCookie(request)) auth.unsetJwtCookies(reply)
     return { msg: 'Successfully logged out of every session', revoked_sessions: revoked }
   })
 
@@ -105,10 +197,12 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     return { sessions: await sessions.list(userId, sid) }
   })
 
-  app.delete<{ Params: { id: string } }>('/auth/tokens/:id', { onRequest: guards.access }, async (request) => {
-    const { userId } = tokenOf(request)
+  app.delete<{ Params: { id: string } }>('/auth/tokens/:id', { onRequest: guards.access }, async (request, reply) => {
+    const { userId, sid } = tokenOf(request)
     const id = request.params.id
     if (id.length > 64 || !(await sessions.revoke(id, userId))) throw new HttpError(404, 'Session not found')
+    // Revoking the session this browser is signed in with is a sign-out.
+    if (id === sid && fromCookie(request)) auth.unsetJwtCookies(reply)
     return { msg: 'Session revoked' }
   })
 

@@ -1,8 +1,9 @@
 /**
  * GET /auth/verify: forward-auth for nginx `auth_request`, Traefik ForwardAuth and Envoy ext_authz.
  * 200 with `X-User-Id`, `X-User-Admin` and `X-Session-Id` headers, or 401 with the token layer's
- * message. Every token failure is a 401 here (not FJE's 422): nginx turns any status other than
- * 2xx/401/403 from an auth subrequest into a 500 for the client.
+ * message. Bearer tokens only, never the account page's cookies (see below). Every token failure is
+ * a 401 here (not FJE's 422): nginx turns any status other than 2xx/401/403 from an auth subrequest
+ * into a 500 for the client.
  */
 
 import type { FastifyInstance } from 'fastify'
@@ -12,7 +13,9 @@ import { SESSION_CLAIM } from '../revocations.ts'
 
 export function registerVerifyRoutes(app: FastifyInstance, s: Services): void {
   const { keycard, auth } = s
-  const guard = keycard.guardOptions()
+  // Headers only, never cookies: nginx and Traefik ask with a GET whatever the original method, so a
+  // cookie would authenticate a cross-site POST to the protected app without any CSRF check.
+  const guard = keycard.guardOptions({ locations: ['headers'] })
 
   app.get('/auth/verify', {
     async onRequest(request, reply) {

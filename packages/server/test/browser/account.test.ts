@@ -1,0 +1,303 @@
+/**
+ * The account page in a real browser: headless Debian Chromium driven by playwright-core, against the
+ * real server (cookie mode) on a temp SQLite file. Builds web/dist first. Screenshots of the main
+ * screens go to test-artifacts/browser/ at the repository root; with UPDATE_SCREENSHOT=1 the sessions
+ * screen is also copied to docs/account-page.png (the one the README shows).
+ *
+ * Needs /usr/bin/chromium (Debian's `chromium` package; .ci/run installs it): without it the test
+ * fails, it is not skipped.
+ */
+
+import assert from 'node:assert/strict'
+import { existsSync, mkdirSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { test } from 'node:test'
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { build } from 'vite'
+import { claimsOf, openBeside, sleep, startServer } from '../helpers.ts'
+
+const CHROMIUM = '/usr/bin/chromium'
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/browser/', import.meta.url))
+const README_SCREENSHOT = fileURLToPath(new URL('../../../../docs/account-page.png', import.meta.url))
+const WEB_CONFIG = fileURLToPath(new URL('../../web/vite.config.ts', import.meta.url))
+/** Seconds: short, so the test sees the access token expire. */
+const ACCESS_SECONDS = 4
+/** Any request in the last 3 of those seconds (that is, a second after the token was made) re-issues the access cookie. */
+const WINDOW_SECONDS = 3
+const PASSWORD = 'correct horse battery'
+const NEW_PASSWORD = 'staple battery horse'
+
+const heading = (page: Page, name: string) => page.getByRole('heading', { level: 1, name })
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: `${ARTIFACTS}${name}.png`, fullPage: true })
+}
+
+async function signIn(page: Page, username: string, password: string): Promise<void> {
+  await page.getByLabel('Username or email').fill(username)
+  await page.getByLabel('Password', { exact: true }).fill(password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await heading(page, 'Your profile').waitFor()
+}
+
+/** The status of a same-origin fetch made by the page, with the cookies but without X-CSRF-TOKEN. */
+function pageFetch(page: Page, method: string, path: string): Promise<{ status: number; msg: string }> {
+  return page.evaluate(async ([m, p]) => {
+    const res = await fetch(p!, { method: m, credentials: 'same-origin' })
+    return { status: res.status, msg: ((await res.json()) as { msg?: string }).msg ?? '' }
+  }, [method, path])
+}
+
+/** The claims of this browser's access cookie. */
+async function accessClaims(context: BrowserContext): Promise<Record<string, any>> {
+  const cookie = (await context.cookies()).find((c) => c.name === 'access_token_cookie')
+  assert.ok(cookie, 'the browser holds an access cookie')
+  return claimsOf(cookie.value)
+}
+
+test('the account page, end to end in headless Chromium', { timeout: 180_000 }, async (t) => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install the Debian chromium package (apt-get install chromium; .ci/run installs it) to run the browser tests`)
+  await build({ configFile: WEB_CONFIG, logLevel: 'warn' })
+  mkdirSync(ARTIFACTS, { recursive: true })
+  const server = await startServer(t, { ACCESS_TOKEN_EXPIRES: String(ACCESS_SECONDS), IMPLICIT_REFRESH_WINDOW: String(WINDOW_SECONDS) })
+  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
+  t.after(() => browser.close())
+  const context: BrowserContext = await browser.newContext({ viewport: { width: 1000, height: 760 } })
+  context.setDefaultTimeout(10_000)
+  const page = await context.newPage()
+  const pageErrors: string[] = []
+  page.on('pageerror', (err) => pageErrors.push(err.message))
+  // Console errors, except the browser's own note on each error status the page answers on purpose (400, 401, …).
+  page.on('console', (msg) => { if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) pageErrors.push(msg.text()) })
+  /** The page's explicit POST /auth/refresh calls so far. */
+  let refreshes = 0
+  page.on('request', (req) => { if (new URL(req.url()).pathname === '/auth/refresh') refreshes++ })
+
+  await t.test('a first visit shows the sign-in screen', async () => {
+    await page.goto(server.url)
+    await heading(page, 'Sign in').waitFor()
+    await shot(page, 'sign-in')
+  })
+
+  await t.test('sign up: a refused field is explained, then the account is created and the profile shown', async () => {
+    await page.getByRole('link', { name: 'Sign up' }).first().click()
+    await heading(page, 'Sign up').waitFor()
+    await page.getByLabel('Username').fill('alice')
+    await page.getByLabel('Password').fill('short')
+    await page.getByRole('button', { name: 'Sign up' }).click()
+    await page.getByTestId('error').filter({ hasText: /password/ }).waitFor()
+    assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true')
+    await shot(page, 'sign-up-error')
+    await page.getByLabel('Email (optional)').fill('alice@example.com')
+    await page.getByLabel('Password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Sign up' }).click()
+    await heading(page, 'Your profile').waitFor()
+    assert.equal(await page.getByTestId('profile-username').textContent(), 'alice')
+    assert.equal(await page.getByTestId('profile-email').textContent(), 'alice@example.com')
+    // Focus moved to the new screen's heading.
+    assert.equal(await page.evaluate<string | undefined>('document.activeElement?.textContent'), 'Your profile')
+    await shot(page, 'profile')
+  })
+
+  await t.test('the tokens are in HttpOnly cookies: JavaScript sees only the CSRF values', async () => {
+    const visible = await page.evaluate<string>('document.cookie')
+    assert.match(visible, /csrf_access_token=/)
+    assert.doesNotMatch(visible, /access_token_cookie|refresh_token_cookie/)
+    const cookies = await context.cookies()
+    const access = cookies.find((c) => c.name === 'access_token_cookie')
+    assert.ok(access?.httpOnly, 'access_token_cookie is HttpOnly')
+    assert.ok(cookies.find((c) => c.name === 'refresh_token_cookie')?.httpOnly, 'refresh_token_cookie is HttpOnly')
+    assert.equal(access.sameSite, 'Lax')
+  })
+
+  await t.test('a reload stays signed in', async () => {
+    await page.reload()
+    await heading(page, 'Your profile').waitFor()
+    assert.equal(await page.getByTestId('profile-username').textContent(), 'alice')
+  })
+
+  await t.test('sign out, then sign in again; a wrong password is explained', async () => {
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click()
+    await heading(page, 'Sign in').waitFor()
+    await page.getByLabel('Username or email').fill('alice')
+    await page.getByLabel('Password', { exact: true }).fill('not the password')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByTestId('error').filter({ hasText: 'Bad username or password' }).waitFor()
+    await signIn(page, 'alice', PASSWORD)
+  })
+
+  await t.test('the page is served with its security headers', async () => {
+    const res = await page.request.get(server.url)
+    assert.equal(res.status(), 200)
+    assert.match(res.headers()['content-security-policy'] ?? '', /default-src 'self'/)
+    assert.equal(res.headers()['x-frame-options'], 'DENY')
+  })
+
+  await t.test('an active page outlives its access token through implicit refresh, with no refresh call', async () => {
+    const first = await accessClaims(context)
+    const before = refreshes
+    // Use the page past the first token's expiry; each screen change is an API call with the cookie.
+    const end = (first.exp as number) + 1.5
+    while (Date.now() / 1000 < end) {
+      await sleep(1200)
+      await page.getByRole('link', { name: 'Sessions' }).click()
+      await heading(page, 'Your sessions').waitFor()
+      await page.getByTestId('session').first().waitFor()
+      await page.getByRole('link', { name: 'Profile' }).click()
+      await heading(page, 'Your profile').waitFor()
+    }
+    const now = await accessClaims(context)
+    assert.ok(Date.now() / 1000 > first.exp, 'the first access token has expired')
+    assert.ok(now.exp > first.exp, 'the access cookie was re-issued')
+    assert.equal(now.sid, first.sid, 'for the same login session')
+    assert.equal(refreshes, before, 'without calling POST /auth/refresh')
+    assert.equal(await page.getByTestId('error').textContent(), '')
+  })
+
+  await t.test('an idle page whose access token expired refreshes it explicitly and stays signed in', async () => {
+    const first = await accessClaims(context)
+    const before = refreshes
+    await sleep((ACCESS_SECONDS + 1) * 1000)
+    await page.getByRole('link', { name: 'Sessions' }).click()
+    await heading(page, 'Your sessions').waitFor()
+    await page.getByTestId('session').first().waitFor()
+    assert.equal(await page.getByTestId('error').textContent(), '')
+    assert.equal(refreshes, before + 1, 'one POST /auth/refresh')
+    assert.equal((await accessClaims(context)).sid, first.sid)
+    await sleep((ACCESS_SECONDS + 1) * 1000)
+    await page.reload()
+    await heading(page, 'Your sessions').waitFor()
+    await page.getByTestId('session').first().waitFor()
+    assert.equal(await page.getByTestId('error').textContent(), '')
+    assert.equal(refreshes, before + 2)
+  })
+
+  const other = await browser.newContext({ userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0' })
+  other.setDefaultTimeout(10_000)
+  const otherPage = await other.newPage()
+
+  await t.test('another browser signs in; the first revokes its session; there it fails', async () => {
+    await otherPage.goto(server.url)
+    await heading(otherPage, 'Sign in').waitFor()
+    await signIn(otherPage, 'alice', PASSWORD)
+
+    await page.reload()
+    await heading(page, 'Your sessions').waitFor()
+    await page.getByTestId('session').nth(1).waitFor()
+    assert.equal(await page.getByTestId('session').count(), 2)
+    assert.equal(await page.getByTestId('current-session').count(), 1)
+    const firefox = page.getByTestId('session').filter({ hasText: 'Firefox' })
+    assert.equal(await firefox.getAttribute('data-current'), 'false')
+    await shot(page, 'sessions')
+    if (process.env.UPDATE_SCREENSHOT === '1') {
+      // Cropped to the content, for the README.
+      mkdirSync(dirname(README_SCREENSHOT), { recursive: true })
+      await page.screenshot({ path: README_SCREENSHOT, clip: { x: 0, y: 0, width: 1000, height: 510 } })
+    }
+    await firefox.getByRole('button', { name: 'Revoke' }).click()
+    await page.getByTestId('notice').filter({ hasText: 'Revoked' }).waitFor()
+    assert.equal(await page.getByTestId('session').count(), 1)
+
+    await otherPage.getByRole('link', { name: 'Sessions' }).click()
+    await heading(otherPage, 'Sign in').waitFor()
+    await otherPage.getByTestId('error').filter({ hasText: 'no longer signed in' }).waitFor()
+    assert.equal((await pageFetch(otherPage, 'GET', '/auth/me')).status, 401)
+  })
+
+  await t.test('change password asks for the current password when the token is not fresh, and keeps this browser signed in', async () => {
+    const sid = (await accessClaims(context)).sid
+    // A third browser session, which the change must sign out.
+    assert.equal((await server.api('POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })).status, 200)
+    await sleep((ACCESS_SECONDS + 1) * 1000) // the next call refreshes: a refreshed token is not fresh
+    await page.getByRole('link', { name: 'Change password' }).click()
+    await heading(page, 'Change password').waitFor()
+    await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD)
+    await page.getByLabel('Confirm new password').fill(NEW_PASSWORD)
+    await page.getByRole('button', { name: 'Change password' }).click()
+    await page.getByLabel('Current password').waitFor()
+    await shot(page, 'change-password-confirm')
+    await page.getByLabel('Current password').fill(PASSWORD)
+    await page.getByRole('button', { name: 'Confirm and change password' }).click()
+    await page.getByTestId('notice').filter({ hasText: 'password has been changed' }).waitFor()
+    await shot(page, 'change-password-done')
+    assert.match(await page.getByTestId('notice').textContent() ?? '', /1 other session/)
+    // The fresh-login went to this browser's session, so the change kept it.
+    const claims = await accessClaims(context)
+    assert.equal(claims.sid, sid)
+    assert.equal(claims.fresh, true)
+    await page.getByRole('link', { name: 'Sessions' }).click()
+    await page.getByTestId('session').first().waitFor()
+    assert.equal(await page.getByTestId('session').count(), 1)
+    assert.equal(await page.getByTestId('session').first().getAttribute('data-session-id'), sid)
+    // The new password signs in; the old one no longer does.
+    assert.equal((await server.api('POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })).status, 401)
+    assert.equal((await server.api('POST', '/auth/login', { body: { username: 'alice', password: NEW_PASSWORD } })).status, 200)
+  })
+
+  await t.test('a forged cross-site POST without the CSRF header is rejected', async () => {
+    // Another origin (same site, so SameSite=Lax cookies do go along) posts a form to the server.
+    const evil = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' })
+      res.end(`<form id="f" method="POST" action="${server.url}/auth/logout-all" enctype="text/plain"><input name="x" value="y"></form><script>f.submit()</script>`)
+    })
+    await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve))
+    t.after(() => evil.close())
+    const attack = await context.newPage()
+    await attack.goto(`http://127.0.0.1:${(evil.address() as AddressInfo).port}/`)
+    await attack.waitForURL(`${server.url}/auth/logout-all`)
+    assert.match(await attack.locator('body').innerText(), /Missing CSRF token/)
+    await attack.close()
+    // A same-origin fetch without the header fails the same way; the session survived both.
+    assert.deepEqual(await pageFetch(page, 'POST', '/auth/logout-all'), { status: 401, msg: 'Missing CSRF token' })
+    assert.equal((await pageFetch(page, 'GET', '/auth/me')).status, 200)
+  })
+
+  await t.test('an admin sees the user list and deletes a user after confirming', async () => {
+    await server.register('bob')
+    const db = openBeside(t, server)
+    await db.updateTable('users').set({ admin: 1 }).where('username', '=', 'alice').execute()
+    await page.reload()
+    await page.getByRole('link', { name: 'Users' }).click()
+    await heading(page, 'Users').waitFor()
+    const bob = page.getByTestId('user-row').filter({ hasText: 'bob' })
+    await bob.waitFor()
+    await shot(page, 'admin-users')
+    page.once('dialog', (dialog) => void dialog.accept())
+    await bob.getByRole('button', { name: /^Delete/ }).click()
+    await page.getByTestId('notice').filter({ hasText: 'Deleted the user bob' }).waitFor()
+    assert.equal(await bob.count(), 0)
+  })
+
+  await t.test('readable on a phone', async () => {
+    await page.setViewportSize({ width: 375, height: 740 })
+    await page.getByRole('link', { name: 'Sessions' }).click()
+    await page.getByTestId('session').first().waitFor()
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth')
+    assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px)`)
+    await shot(page, 'sessions-phone')
+  })
+
+  await t.test('sign out: protected calls fail afterwards, even with a copy of the old cookies', async () => {
+    const before = await context.cookies()
+    await page.getByRole('button', { name: 'Sign out', exact: true }).click()
+    await heading(page, 'Sign in').waitFor()
+    await page.getByTestId('notice').filter({ hasText: 'signed out' }).waitFor()
+    assert.equal((await pageFetch(page, 'GET', '/auth/me')).status, 401)
+    assert.equal((await pageFetch(page, 'GET', '/auth/tokens')).status, 401)
+    await page.reload()
+    await heading(page, 'Sign in').waitFor()
+    // The signed-out session is revoked on the server, not just forgotten by this browser.
+    const stolen = await browser.newContext()
+    await stolen.addCookies(before)
+    const replay = await stolen.request.get(`${server.url}/auth/me`)
+    assert.equal(replay.status(), 401)
+    await stolen.close()
+  })
+
+  await other.close()
+  assert.deepEqual(pageErrors, [])
+})
