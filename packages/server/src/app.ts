@@ -115,9 +115,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       ? {
           implicitRefresh: {
             within: config.implicitRefreshWindow,
-            // The same login session (sid) and the current admin flag; '' (nothing re-issued) when the
+            // The same login session (sid) and the current admin flag; nothing re-issued when the
             // session has just ended or would end first.
-            mint: async ({ claims }) => (await sessions.reissueAccess({ sid: String(claims[SESSION_CLAIM]), sub: String(claims.sub), exp: Number(claims.exp) })) ?? '',
+            mint: async ({ claims }) => (await sessions.reissueAccess({ sid: String(claims[SESSION_CLAIM]), sub: String(claims.sub), exp: Number(claims.exp) })),
           },
         }
       : undefined)

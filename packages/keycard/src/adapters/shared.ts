@@ -9,10 +9,11 @@ export interface AdapterOptions<User> {
   /**
    * Re-issue the access cookie when a cookie-borne access token is within `within` of expiring, so
    * a browser session never lapses mid-use (FJE's implicit-refresh pattern, built in). `mint` makes
-   * the new token (default: `createAccessToken(identity)`, not fresh); pass it to keep custom claims.
+   * the new token (default: `createAccessToken(identity)`, not fresh), or `undefined` to skip this one;
+   * pass it to keep custom claims.
    * A response that unsets the cookies (a logout) drops the re-issued cookie.
    */
-  implicitRefresh?: { within: Duration; mint?: (context: JwtContext<User>) => Promise<string> }
+  implicitRefresh?: { within: Duration; mint?: (context: JwtContext<User>) => Promise<string | undefined> }
 }
 
 /** A function that returns a replacement access token when one is due, or undefined. */
@@ -24,7 +25,7 @@ export function implicitRefresher<User>(keycard: Keycard<User>, options: Adapter
   const within = toSeconds(config.within)
   if (within === undefined || within <= 0) throw new KeycardOptionError('implicitRefresh.within', `expected a positive duration such as '5m', got ${JSON.stringify(config.within)}.`)
   if (config.mint !== undefined && typeof config.mint !== 'function') throw new KeycardOptionError('implicitRefresh.mint', 'expected a function (context) => Promise<string>.')
-  const mint = config.mint ?? ((context: JwtContext<User>) => keycard.createAccessToken(context.identity))
+  const mint: (context: JwtContext<User>) => Promise<string | undefined> = config.mint ?? ((context) => keycard.createAccessToken(context.identity))
   return async (context) => {
     const { claims } = context
     if (context.location !== 'cookies' || claims.type !== 'access' || typeof claims.exp !== 'number') return undefined
