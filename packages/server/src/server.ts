@@ -4,10 +4,9 @@
  * onClose hook closes the database and stops the purge timer). The CLI's `serve` calls it.
  */
 
-import { pathToFileURL } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppDeps } from './app.ts'
-import { ConfigError, loadConfig, type Config } from './config.ts'
+import type { Config } from './config.ts'
 
 export interface StartOptions extends AppDeps {
   /** Install SIGTERM/SIGINT handlers that close the server and exit. Default true. */
@@ -52,27 +51,4 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   }
   const url = await app.listen({ port: config.port, host: config.host })
   return { app, url, close }
-}
-
-/** Runs the server from the environment; prints config errors without a stack trace. */
-export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  let config: Config
-  try {
-    config = loadConfig(env)
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message)
-      process.exit(1)
-    }
-    throw err
-  }
-  await start(config)
-}
-
-// Temporary entry point until src/cli/main.ts (`keycard serve`) lands: `tsx src/server.ts`.
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().catch((err) => {
-    console.error(err instanceof Error ? err.message : err)
-    process.exit(1)
-  })
 }

@@ -8,13 +8,14 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { PASSWORD, tempDir, testEnv } from './helpers.ts'
 
-const SERVER = fileURLToPath(new URL('../src/server.ts', import.meta.url))
+// `keycard serve`, which calls start().
+const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
 
 test('SIGTERM drains the in-flight request, closes the database and exits 0', async (t) => {
   const dir = tempDir(t)
   // A slow hash (~0.3 s) keeps the login in flight when the signal arrives.
   const env = { ...process.env, ...testEnv(dir, { ARGON2_MEMORY_COST: '19456', ARGON2_TIME_COST: '12' }) } as NodeJS.ProcessEnv
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   t.after(() => child.kill('SIGKILL'))
   let out = ''
   child.stdout.on('data', (chunk: Buffer) => void (out += chunk))
