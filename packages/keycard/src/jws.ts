@@ -5,6 +5,7 @@
  * differentially against jose (test/jws-differential.test.ts).
  */
 
+import { isAscii } from 'node:buffer'
 import { JWTDecodeError } from './errors.ts'
 import type { JwtClaims, JwtHeader } from './types.ts'
 
@@ -17,6 +18,8 @@ export interface ParsedToken {
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/
+/** Three base64url segments: one test instead of three when the token is well-formed (the usual case). */
+const THREE_BASE64URL_SEGMENTS = /^[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/
 /** Objects and arrays nested deeper than this in a payload are refused (strict mode). */
 export const MAX_PAYLOAD_DEPTH = 16
 
@@ -32,6 +35,9 @@ function decodeSegment(segment: string, strict: boolean, what: 'header' | 'paylo
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
 
 function utf8(bytes: Buffer, what: 'header' | 'payload'): string {
+  // ASCII (what JSON from every mainstream JWT library is) decodes the same either way, without the
+  // strict decoder's validation pass; anything else, a BOM included, goes through it.
+  if (isAscii(bytes)) return bytes.toString('latin1')
   try {
     return UTF8.decode(bytes)
   } catch {
@@ -56,6 +62,12 @@ function parseObject(json: string, what: 'header' | 'payload'): Record<string, u
 
 /** Deepest nesting of `{`/`[` in a JSON text, skipping strings; stops counting past the limit. */
 export function jsonDepthExceeds(json: string, limit: number): boolean {
+  // Depth never exceeds the number of `{` and `[`: count them natively first (a typical payload has
+  // one `{`), and scan only when there are more than `limit`.
+  let brackets = 0
+  for (let i = json.indexOf('{'); i !== -1 && brackets <= limit; i = json.indexOf('{', i + 1)) brackets++
+  for (let i = json.indexOf('['); i !== -1 && brackets <= limit; i = json.indexOf('[', i + 1)) brackets++
+  if (brackets <= limit) return false
   let depth = 0
   let inString = false
   for (let i = 0; i < json.length; i++) {
@@ -71,6 +83,23 @@ export function jsonDepthExceeds(json: string, limit: number): boolean {
   return false
 }
 
+/**
+ * Headers that parsed and passed every header check, by segment, one table per mode: a service sees
+ * a handful of distinct headers (one per alg/kid), so most tokens skip the header's decode and
+ * JSON.parse. Only headers whose values are all primitives are kept, and each token gets its own
+ * shallow copy, so a caller mutating `header` never affects another token. Bounded: cleared when full.
+ */
+const HEADER_CACHE_MAX = 64
+const headerCaches = [new Map<string, JwtHeader>(), new Map<string, JwtHeader>()] as const
+
+function isFlat(header: Record<string, unknown>): boolean {
+  for (const key in header) {
+    const value = header[key]
+    if (value !== null && typeof value === 'object') return false
+  }
+  return true
+}
+
 export function parseToken(token: string, strict: boolean): ParsedToken {
   // PyJWT: rsplit('.', 1) then split('.', 1); with more than three segments the extra dots stay in the payload.
   const last = token.lastIndexOf('.')
@@ -79,23 +108,35 @@ export function parseToken(token: string, strict: boolean): ParsedToken {
   const headerSegment = token.slice(0, first)
   const payloadSegment = token.slice(first + 1, last)
   const cryptoSegment = token.slice(last + 1)
+  // Each segment passes the per-segment base64url test when the whole token passes this one; when it
+  // does not, the per-segment tests find which segment fails, in PyJWT's order.
+  const segmentsChecked = strict && THREE_BASE64URL_SEGMENTS.test(token)
+  const check = strict && !segmentsChecked
 
-  const header = parseObject(utf8(decodeSegment(headerSegment, strict, 'header'), 'header'), 'header')
-  const payloadBytes = decodeSegment(payloadSegment, strict, 'payload')
-  const signature = decodeSegment(cryptoSegment, strict, 'crypto')
+  const headerCache = headerCaches[strict ? 1 : 0]
+  const known = headerCache.get(headerSegment)
+  const header = known !== undefined ? { ...known } : parseObject(utf8(decodeSegment(headerSegment, check, 'header'), 'header'), 'header')
+  const payloadBytes = decodeSegment(payloadSegment, check, 'payload')
+  const signature = decodeSegment(cryptoSegment, check, 'crypto')
   const payloadJson = utf8(payloadBytes, 'payload')
   if (strict && jsonDepthExceeds(payloadJson, MAX_PAYLOAD_DEPTH)) {
     throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid payload string: nested deeper than ${MAX_PAYLOAD_DEPTH} levels`)
   }
   const claims = parseObject(payloadJson, 'payload')
 
-  if ('kid' in header && typeof header.kid !== 'string') {
-    throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Key ID header parameter must be a string')
-  }
-  if (!('alg' in header)) throw new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'Algorithm not specified')
-  // We implement no JWS extension, so RFC 7515 §4.1.11 says any `crit` makes the token invalid.
-  if (strict && 'crit' in header) {
-    throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Unsupported critical header parameter (crit)')
+  if (known === undefined) {
+    if ('kid' in header && typeof header.kid !== 'string') {
+      throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Key ID header parameter must be a string')
+    }
+    if (!('alg' in header)) throw new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'Algorithm not specified')
+    // We implement no JWS extension, so RFC 7515 §4.1.11 says any `crit` makes the token invalid.
+    if (strict && 'crit' in header) {
+      throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Unsupported critical header parameter (crit)')
+    }
+    if (isFlat(header)) {
+      if (headerCache.size >= HEADER_CACHE_MAX) headerCache.clear()
+      headerCache.set(headerSegment, { ...header } as JwtHeader)
+    }
   }
   return { header: header as JwtHeader, claims: claims as JwtClaims, signingInput: token.slice(0, last), signature }
 }

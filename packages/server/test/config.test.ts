@@ -30,7 +30,7 @@ test('defaults: port 3000 on 127.0.0.1, ./data/keycard.db, 15 min / 30 days, 10 
   assert.equal(config.refreshTokenExpires, 30 * 86400)
   assert.equal(config.refreshReuseInterval, 10)
   assert.equal(config.logLevel, 'info')
-  assert.deepEqual(config.argon2, { memoryCost: 19456, timeCost: 2, parallelism: 1 })
+  assert.deepEqual(config.argon2, { memoryCost: 7168, timeCost: 5, parallelism: 1 })
   assert.ok(Object.isFrozen(config))
 })
 

@@ -76,19 +76,27 @@ export function fastifyKeycard<User = unknown>(keycard: Keycard<User>, adapterOp
     plugin,
     jwtRequired(guardOptions) {
       const guard = keycard.guardOptions(guardOptions)
-      return async function keycardGuard(request, reply) {
-        try {
-          const context = await keycard.verifyJwtInRequest(new NodeRequestView(request.raw, request.body), guard)
-          request.jwt = context
-          if (refresher && context) {
-            const token = await refresher(context)
-            if (token) append(reply, setCookieLines(options, 'access', token))
-          }
-        } catch (err) {
-          // Rendered here, not thrown: another plugin's error handler can never turn it into a 500.
-          if (isTokenError(err)) return send(reply, keycard.renderError(err))
-          throw err
-        }
+      const fail = (reply: FastifyReply, err: unknown) => {
+        // Rendered here, not thrown: another plugin's error handler can never turn it into a 500.
+        if (isTokenError(err)) return send(reply, keycard.renderError(err))
+        throw err
+      }
+      // A plain function returning one promise reaction on the usual path (no implicit refresh due),
+      // rather than an async function awaiting: fewer microtasks and allocations per request.
+      return function keycardGuard(request, reply) {
+        return keycard.verifyJwtInRequest(new NodeRequestView(request.raw, request.body), guard).then(
+          (context): Promise<FastifyReply | undefined> | undefined => {
+            request.jwt = context
+            if (!refresher || !context) return undefined
+            return refresher(context)
+              .then((token) => {
+                if (token) append(reply, setCookieLines(options, 'access', token))
+                return undefined
+              })
+              .then(undefined, (err: unknown) => fail(reply, err))
+          },
+          (err: unknown) => fail(reply, err),
+        )
       }
     },
     context(request) {
