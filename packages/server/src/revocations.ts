@@ -10,6 +10,7 @@
  * database, once every token of the session has expired.
  */
 
+import { MemoryRevocationStore } from 'keycard'
 import type { Kysely } from 'kysely'
 import type { Database } from './db/schema.ts'
 import type { RevokedSession } from './users.ts'
@@ -18,8 +19,8 @@ import type { RevokedSession } from './users.ts'
 export const SESSION_CLAIM = 'sid'
 
 export class Revocations {
-  /** Revoked session id → when its last token expires (epoch seconds). */
-  readonly #sessions = new Map<string, number>()
+  /** Revoked session ids until their last token expires: keycard's memory store, keyed by session id. The purge timer sweeps it. */
+  readonly #sessions = new MemoryRevocationStore({ sweepInterval: 0 })
 
   /** Loads the revoked sessions whose tokens may still be presented. */
   static async load(db: Kysely<Database>, now = nowSeconds()): Promise<Revocations> {
@@ -32,7 +33,7 @@ export class Revocations {
   /** `true` when a verified token must be refused: no session id, or a revoked session. */
   isRevoked(claims: Record<string, unknown>): boolean {
     const sid = claims[SESSION_CLAIM]
-    return typeof sid !== 'string' || this.#sessions.has(sid)
+    return typeof sid !== 'string' || this.#sessions.isRevoked(sid)
   }
 
   /**
@@ -46,24 +47,17 @@ export class Revocations {
   }
 
   isSessionRevoked(sessionId: string): boolean {
-    return this.#sessions.has(sessionId)
+    return this.#sessions.isRevoked(sessionId)
   }
 
   /** Records sessions that a write has just revoked. */
   add(sessions: readonly RevokedSession[]): void {
-    for (const s of sessions) this.#sessions.set(s.id, Number(s.expires_at))
+    for (const s of sessions) this.#sessions.revoke(s.id, Number(s.expires_at))
   }
 
   /** Drops the entries whose tokens have all expired; returns how many. */
   purge(now = nowSeconds()): number {
-    let dropped = 0
-    for (const [id, expiresAt] of this.#sessions) {
-      if (expiresAt <= now) {
-        this.#sessions.delete(id)
-        dropped++
-      }
-    }
-    return dropped
+    return this.#sessions.sweep(now)
   }
 
   get size(): number {

@@ -6,7 +6,7 @@
 import type { RevocationStore } from './store.ts'
 
 export interface MemoryStoreOptions {
-  /** How often expired entries are swept, in milliseconds. Default 60000. The timer never keeps the process alive. */
+  /** How often expired entries are swept, in milliseconds; 0 for no timer (call `sweep()` yourself). Default 60000. The timer never keeps the process alive. */
   sweepInterval?: number
   /** Clock in epoch seconds, for tests. */
   now?: () => number
@@ -15,12 +15,15 @@ export interface MemoryStoreOptions {
 export class MemoryRevocationStore implements RevocationStore {
   readonly #entries = new Map<string, number>()
   readonly #now: () => number
-  readonly #timer: NodeJS.Timeout
+  readonly #timer: NodeJS.Timeout | undefined
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#now = options.now ?? (() => Date.now() / 1000)
-    this.#timer = setInterval(() => this.sweep(), options.sweepInterval ?? 60_000)
-    this.#timer.unref()
+    const interval = options.sweepInterval ?? 60_000
+    if (interval > 0) {
+      this.#timer = setInterval(() => this.sweep(), interval)
+      this.#timer.unref()
+    }
   }
 
   revoke(jti: string, expiresAt: number | null): void {
@@ -31,9 +34,8 @@ export class MemoryRevocationStore implements RevocationStore {
     return this.#entries.has(jti)
   }
 
-  /** Drops the entries whose token has expired; returns how many were dropped. */
-  sweep(): number {
-    const now = this.#now()
+  /** Drops the entries whose token has expired by `now` (epoch seconds); returns how many were dropped. */
+  sweep(now = this.#now()): number {
     let dropped = 0
     for (const [jti, expiresAt] of this.#entries) {
       if (expiresAt <= now) {
