@@ -4,9 +4,9 @@
  * here, explicitly.
  */
 
-import Fastify, { type FastifyInstance, type onRequestAsyncHookHandler, type preHandlerAsyncHookHandler } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type onRequestAsyncHookHandler, type preHandlerAsyncHookHandler } from 'fastify'
 import type { Kysely } from 'kysely'
-import type { DestinationStream } from 'pino'
+import type { DestinationStream, Logger } from 'pino'
 import { createKeycard, type Keycard } from 'keycard'
 import { fastifyKeycard, type FastifyKeycard } from 'keycard/fastify'
 import { resolveJwtSecret, type Config } from './config.ts'
@@ -70,6 +70,26 @@ function onRequest(hook: preHandlerAsyncHookHandler): onRequestAsyncHookHandler 
   }
 }
 
+/**
+ * Fastify's request lines ("incoming request", "request completed") are info lines: when the request's
+ * logger would drop them anyway (LOG_LEVEL above info, or a route at `warn` such as /auth/verify),
+ * skip building them (and timing the response) at all. Errored requests are logged as before.
+ */
+class RequestLogController extends LogController {
+  // Our request loggers are always pino children (buildApp configures pino).
+  static infoEnabled(request: FastifyRequest): boolean {
+    return (request.log as unknown as Logger).isLevelEnabled('info')
+  }
+
+  override incomingRequest(request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
+    if (RequestLogController.infoEnabled(request)) super.incomingRequest(request, reply, metadata)
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
+    if (error || RequestLogController.infoEnabled(request)) super.requestCompleted(error, request, reply, metadata)
+  }
+}
+
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
@@ -78,6 +98,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       // Belt and braces: no serializer logs these, and nothing may start to.
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'password', 'new_password', 'access_token', 'refresh_token', 'secret'], censor: '[redacted]' },
     },
+    logController: new RequestLogController(),
     bodyLimit: BODY_LIMIT,
   })
   // Only JSON bodies: text/plain would otherwise arrive as a string.
