@@ -2,9 +2,11 @@
  * Password hashing: argon2id through @node-rs/argon2, whose async functions run on libuv's thread pool,
  * so hashing never blocks the event loop. Passwords are bounded (1 KiB) so a huge one cannot be a
  * denial of service, and unknown users are verified against a dummy hash so timing does not reveal
- * which usernames exist.
+ * which usernames exist. At most one hash runs per usable core: more would not raise throughput
+ * (hashing is CPU-bound) but would take CPU time from the event loop while logins pour in.
  */
 
+import { availableParallelism } from 'node:os'
 import { hash, parseOptions, verify } from '@node-rs/argon2'
 import type { Argon2Params } from './config.ts'
 
@@ -31,20 +33,39 @@ export interface PasswordHasher {
   needsRehash(stored: string): boolean
 }
 
+/** Runs at most `max` tasks at once, the others in arrival order; a finishing task hands its slot on. */
+export function concurrencyLimit(max: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0
+  const waiting: Array<() => void> = []
+  return async (task) => {
+    if (active < max) active++
+    else await new Promise<void>((resolve) => waiting.push(resolve))
+    try {
+      return await task()
+    } finally {
+      const next = waiting.shift()
+      if (next) next()
+      else active--
+    }
+  }
+}
+
 export function createPasswordHasher(params: Argon2Params): PasswordHasher {
   const options = { algorithm: ARGON2ID, memoryCost: params.memoryCost, timeCost: params.timeCost, parallelism: params.parallelism }
+  // Cores this process may run on (affinity-aware), so a server pinned to one core hashes one at a time.
+  const limit = concurrencyLimit(availableParallelism())
   // Made at once, so the first login of an unknown user is not slower than the others.
   const dummy = hash('keycard dummy password', options)
   dummy.catch(() => {})
 
   return {
-    hash: (password) => hash(password, options),
+    hash: (password) => limit(() => hash(password, options)),
     async verify(stored, password) {
       // Over-long passwords were never accepted; still spend the same time as a real check.
       const tooLong = Buffer.byteLength(password) > MAX_PASSWORD_BYTES
       const target = stored ?? (await dummy)
       try {
-        const ok = await verify(target, tooLong ? 'x' : password)
+        const ok = await limit(() => verify(target, tooLong ? 'x' : password))
         return ok && stored !== null && !tooLong
       } catch {
         return false // a corrupt stored hash is a failed login, not a 500
