@@ -82,6 +82,8 @@ export interface ResolvedGuard {
 
 const GUARD_KEYS = new Set(['optional', 'fresh', 'refresh', 'locations', 'verifyType', 'skipRevocationCheck'])
 const RESERVED_HEADERS = new Set(['alg', 'crit', 'b64'])
+/** Guards made by `guardOptions`, so the per-request path can skip re-checking them. */
+const RESOLVED_GUARDS = new WeakSet<object>()
 
 export class Keycard<User = unknown> {
   readonly options: ResolvedOptions
@@ -120,6 +122,10 @@ export class Keycard<User = unknown> {
 
   async #mint(type: TokenType, identity: unknown, fresh: boolean | Duration, options: CreateRefreshTokenOptions): Promise<string> {
     const loaders = this.#loaders
+    if (!this.#signingKey && !loaders.encodeKey) {
+      // Verify-only (a resource server holding only the public key): say why it cannot mint.
+      throw new KeycardOptionError('privateKey', `this keycard only verifies; pass "privateKey" to mint ${this.options.algorithm} tokens.`)
+    }
     const subject = loaders.userIdentity ? await loaders.userIdentity(identity) : identity
     if (typeof subject !== 'string' || subject.length === 0) {
       const got = typeof subject === 'string' ? 'an empty string' : `${typeof subject}${typeof subject === 'number' ? ` ${subject}` : ''}`
@@ -251,7 +257,7 @@ export class Keycard<User = unknown> {
       if (value !== undefined && typeof value !== 'boolean') throw new KeycardOptionError(`jwtRequired.${key}`, `expected true or false, got ${JSON.stringify(value)}.`)
     }
     if (options.fresh && options.refresh) throw new KeycardOptionError('jwtRequired.fresh', 'refresh tokens are never fresh; a route cannot require both fresh and refresh.')
-    return Object.freeze({
+    const guard: ResolvedGuard = Object.freeze({
       optional: options.optional ?? false,
       fresh: options.fresh ?? false,
       refresh: options.refresh ?? false,
@@ -259,6 +265,8 @@ export class Keycard<User = unknown> {
       verifyType: options.verifyType ?? true,
       skipRevocationCheck: options.skipRevocationCheck ?? false,
     })
+    RESOLVED_GUARDS.add(guard)
+    return guard
   }
 
   /**
@@ -268,7 +276,7 @@ export class Keycard<User = unknown> {
    */
   async verifyJwtInRequest(req: RequestView, options?: JwtRequiredOptions | ResolvedGuard): Promise<JwtContext<User> | null> {
     if (req.method === 'OPTIONS') return null
-    const guard = options === undefined ? this.#defaultGuard : Object.isFrozen(options) ? (options as ResolvedGuard) : this.guardOptions(options)
+    const guard = options === undefined ? this.#defaultGuard : RESOLVED_GUARDS.has(options) ? (options as ResolvedGuard) : this.guardOptions(options)
     let found: FoundToken
     try {
       found = findToken(req, guard.locations, this.options, this.#headerKey, guard.refresh)
@@ -367,11 +375,5 @@ export async function createKeycard<User = unknown>(options: KeycardOptions<User
     if (isHmac(resolved.algorithm)) signingKey = secretBytes('secret', options.secret, resolved.algorithm)
     else if (options.privateKey !== undefined) signingKey = await importSignKey('privateKey', options.privateKey, resolved.algorithm)
   }
-  const keycard = new Keycard<User>(resolved, options, verifiers, signingKey)
-  if (!signingKey && !options.encodeKey) {
-    // Verify-only (a resource server holding only the public key): minting says why it cannot.
-    const refuse = () => Promise.reject(new KeycardOptionError('privateKey', `this keycard only verifies; pass "privateKey" to mint ${resolved.algorithm} tokens.`))
-    Object.assign(keycard, { createAccessToken: refuse, createRefreshToken: refuse })
-  }
-  return keycard
+  return new Keycard<User>(resolved, options, verifiers, signingKey)
 }

@@ -393,3 +393,13 @@ test('MemoryRevocationStore sweeps on its own timer', () => {
     mock.timers.reset()
   }
 })
+
+test('a frozen options object passed to verifyJwtInRequest is still checked and given defaults', async () => {
+  const keycard = await createKeycard({ secret: SECRET })
+  const access = await keycard.createAccessToken('7')
+  // Not fresh: a frozen `{ fresh: true }` must still require freshness.
+  await assert.rejects(keycard.verifyJwtInRequest(view(access), Object.freeze({ fresh: true })), { code: 'KEYCARD_FRESH_TOKEN_REQUIRED' })
+  const ctx = await keycard.verifyJwtInRequest(view(access), Object.freeze({}))
+  assert.equal(ctx?.identity, '7')
+  await assert.rejects(async () => keycard.verifyJwtInRequest(view(access), Object.freeze({ bogus: true }) as never), { code: 'KEYCARD_OPTION_INVALID' })
+})
