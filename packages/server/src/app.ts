@@ -4,7 +4,7 @@
  * here, explicitly.
  */
 
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type onRequestAsyncHookHandler, type preHandlerAsyncHookHandler } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type onRequestAsyncHookHandler } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { DestinationStream, Logger } from 'pino'
 import { createKeycard, type Keycard } from 'keycard'
@@ -61,13 +61,6 @@ export interface Services {
   hasher: PasswordHasher
   sessions: Sessions
   revocations: Revocations
-}
-
-// keycard's guard is typed as a preHandler; the same function works as an onRequest hook.
-function onRequest(hook: preHandlerAsyncHookHandler): onRequestAsyncHookHandler {
-  return function guard(request, reply) {
-    return hook.call(this, request, reply)
-  }
 }
 
 /**
@@ -144,10 +137,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       : undefined)
     await app.register(auth.plugin)
     const guards: Guards = {
-      access: onRequest(auth.jwtRequired()),
-      fresh: onRequest(auth.jwtRequired({ fresh: true })),
-      refresh: onRequest(auth.jwtRequired({ refresh: true })),
-      any: onRequest(auth.jwtRequired({ verifyType: false })),
+      access: auth.jwtRequired(),
+      fresh: auth.jwtRequired({ fresh: true }),
+      refresh: auth.jwtRequired({ refresh: true }),
+      any: auth.jwtRequired({ verifyType: false }),
     }
     const services: Services = {
       config, db, keycard, auth, guards, revocations, sessions,

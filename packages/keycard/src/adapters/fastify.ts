@@ -7,7 +7,7 @@
  * app.get('/me', { preHandler: auth.jwtRequired() }, (req) => ({ id: req.jwt!.identity }))
  */
 
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler, preHandlerAsyncHookHandler } from 'fastify'
 import { cookieNames, setCookieLines, unsetCookieLines, withoutCookies, type CookieKind, type SetCookieOptions } from '../cookies.ts'
 import { isTokenError, KeycardError } from '../errors.ts'
 import type { JwtRequiredOptions, Keycard } from '../keycard.ts'
@@ -26,11 +26,18 @@ declare module 'fastify' {
 export type { AdapterOptions } from './shared.ts'
 export type { SetCookieOptions } from '../cookies.ts'
 
+/** The guard: valid as a `preHandler` and as an `onRequest` hook. */
+export type KeycardHook = preHandlerAsyncHookHandler & onRequestAsyncHookHandler
+
 export interface FastifyKeycard<User> {
   /** Registers `request.jwt`; register it on the root instance (it is not encapsulated). */
   plugin: (app: FastifyInstance) => Promise<void>
-  /** A `preHandler` that verifies the request's token and answers auth failures itself. */
-  jwtRequired(options?: JwtRequiredOptions): preHandlerAsyncHookHandler
+  /**
+   * A hook that verifies the request's token and answers auth failures itself. Use it as `preHandler`,
+   * or as `onRequest` to authenticate before the body is even read (then the `json` location, which
+   * needs the parsed body, finds nothing).
+   */
+  jwtRequired(options?: JwtRequiredOptions): KeycardHook
   /** The verified token of a guarded request, typed with your user; throws outside a guarded route. */
   context(request: FastifyRequest): JwtContext<User>
   /** Writes a keycard error response (status, `WWW-Authenticate`, `{msg}` body). */
