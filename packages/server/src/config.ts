@@ -71,10 +71,6 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
-/** Seconds in `value` (`900`, `'15m'`, `'30d'`), or undefined; the same grammar as keycard's options. */
-export function parseDuration(value: string): number | undefined {
-  return toSeconds(value)
-}
 
 /**
  * The SQLite file a DATABASE_URL names: a plain path, `file:path`, `sqlite:path`, `sqlite://path`
@@ -112,7 +108,8 @@ function integer(problems: string[], env: Env, name: string, fallback: number, m
 function duration(problems: string[], env: Env, name: string, fallback: number, min: number): number {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
-  const seconds = parseDuration(raw)
+  // The same grammar as keycard's options: 900, '15m', '30d'.
+  const seconds = toSeconds(raw)
   if (seconds === undefined || seconds < min) {
     problems.push(`${name}: expected ${min > 0 ? 'a positive' : 'a'} duration in seconds or with a unit (s, m, h, d, w), such as 900 or 15m; got ${JSON.stringify(raw)}`)
     return fallback
