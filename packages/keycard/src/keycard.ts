@@ -272,9 +272,19 @@ export class Keycard<User = unknown> {
   /**
    * Finds and checks the request's token (FJE `verify_jwt_in_request`): location, signature,
    * claims, type, freshness, revocation, `tokenVerification`, `userLookup`, in that order.
-   * Returns null for `OPTIONS` and for an optional route without a token; throws a TokenError.
+   * Resolves to null for `OPTIONS` and for an optional route without a token; rejects with a TokenError.
    */
   async verifyJwtInRequest(req: RequestView, options?: JwtRequiredOptions | ResolvedGuard): Promise<JwtContext<User> | null> {
+    return this.checkRequest(req, options)
+  }
+
+  /**
+   * The checks of `verifyJwtInRequest`, for adapters: returns the result directly, or throws, when
+   * every step was synchronous (static keys, a synchronous revocation store, no async loader), which
+   * is the usual case, and a promise otherwise. A framework can then go on in the same tick, without
+   * a promise, a microtask and their allocations on every request.
+   */
+  checkRequest(req: RequestView, options?: JwtRequiredOptions | ResolvedGuard): JwtContext<User> | null | Promise<JwtContext<User> | null> {
     if (req.method === 'OPTIONS') return null
     const guard = options === undefined ? this.#defaultGuard : RESOLVED_GUARDS.has(options) ? (options as ResolvedGuard) : this.guardOptions(options)
     let found: FoundToken
@@ -284,11 +294,14 @@ export class Keycard<User = unknown> {
       if (guard.optional && err instanceof KeycardError && err.code === 'KEYCARD_NO_AUTHORIZATION') return null
       throw err
     }
-    let verified = this.#verify(found.token, false)
-    if (verified instanceof Promise) verified = await verified
-    const { header, claims } = verified
-    if (found.csrf !== undefined) checkCsrf(claims, found.csrf)
+    const verified = this.#verify(found.token, false)
+    if (verified instanceof Promise) return verified.then((v) => this.#authorize(v, found, guard))
+    return this.#authorize(verified, found, guard)
+  }
 
+  /** The checks after the signature: CSRF, type, freshness, revocation, then the loaders. */
+  #authorize({ header, claims }: Verified, found: FoundToken, guard: ResolvedGuard): JwtContext<User> | Promise<JwtContext<User>> {
+    if (found.csrf !== undefined) checkCsrf(claims, found.csrf)
     if (guard.verifyType) {
       if (guard.refresh && claims.type !== 'refresh') throw new WrongTokenError('Only refresh tokens are allowed', header, claims)
       if (!guard.refresh && claims.type === 'refresh') throw new WrongTokenError('Only non-refresh tokens are allowed', header, claims)
@@ -300,19 +313,34 @@ export class Keycard<User = unknown> {
       let revoked: boolean | Promise<boolean> = false
       if (loaders.tokenInBlocklist) revoked = loaders.tokenInBlocklist(header, claims)
       else if (loaders.revocationStore && typeof claims.jti === 'string') revoked = loaders.revocationStore.isRevoked(claims.jti)
-      if (typeof revoked !== 'boolean') revoked = await revoked
+      if (typeof revoked !== 'boolean') {
+        return Promise.resolve(revoked).then((isRevoked) => {
+          if (isRevoked) throw new RevokedTokenError(header, claims)
+          return this.#context(header, claims, found.location)
+        })
+      }
       if (revoked) throw new RevokedTokenError(header, claims)
     }
+    return this.#context(header, claims, found.location)
+  }
+
+  #context(header: JwtHeader, claims: JwtClaims, location: TokenLocation): JwtContext<User> | Promise<JwtContext<User>> {
+    const identity = claims[this.options.identityClaim] as string
+    if (this.#loaders.tokenVerification || this.#loaders.userLookup) return this.#runLoaders(header, claims, identity, location)
+    return { header, claims, identity, user: undefined as User, location }
+  }
+
+  async #runLoaders(header: JwtHeader, claims: JwtClaims, identity: string, location: TokenLocation): Promise<JwtContext<User>> {
+    const loaders = this.#loaders
     if (loaders.tokenVerification && !(await loaders.tokenVerification(header, claims))) {
       throw new UserClaimsVerificationError(header, claims)
     }
-    const identity = claims[this.options.identityClaim] as string
     let user: User | null | undefined = undefined as User
     if (loaders.userLookup) {
       user = await loaders.userLookup(header, claims)
       if (user === null || user === undefined) throw new UserLookupError(String(identity), header, claims)
     }
-    return { header, claims, identity, user: user as User, location: found.location }
+    return { header, claims, identity, user: user as User, location }
   }
 
   /** The response for a token error, through the configured builders (adds `WWW-Authenticate` to 401s). */

@@ -167,6 +167,9 @@ for (const adapter of ADAPTERS) {
       ['userLookup throws', { userLookup: () => { throw new Error('db down') } }],
       ['an async tokenInBlocklist rejects', { tokenInBlocklist: async () => { throw new Error('db down') } }],
       ['tokenVerification throws', { tokenVerification: () => { throw new Error('db down') } }],
+      // Thrown synchronously: the guards' same-tick path must hand it on exactly like a rejection.
+      ['tokenInBlocklist throws', { tokenInBlocklist: () => { throw new Error('db down') } }],
+      ['the revocation store throws', { tokenInBlocklist: undefined, revocationStore: { revoke: () => {}, isRevoked: () => { throw new Error('db down') } } }],
       ['the revocation store rejects', { tokenInBlocklist: undefined, revocationStore: { revoke: () => {}, isRevoked: async () => { throw new Error('db down') } } }],
     ]
     for (const [name, extra] of throwers) {

@@ -11,6 +11,7 @@ import {
   JWTDecodeError,
   KeycardOptionError,
   MemoryRevocationStore,
+  type JwtContext,
   type KeycardOptions,
   type RequestView,
 } from 'keycard'
@@ -242,6 +243,42 @@ test('async loaders are awaited, at mint and in the guard', async () => {
     code: 'KEYCARD_TOKEN_REVOKED',
     message: 'Token has been revoked',
   })
+})
+
+test('checkRequest answers in the same tick when every check is synchronous, with a promise otherwise', async () => {
+  const store = new MemoryRevocationStore()
+  const keycard = await kc({ revocationStore: store })
+  const token = await keycard.createAccessToken('s1')
+  // The adapters' path: a value, not a promise, for a valid token (cold and then cached).
+  for (let i = 0; i < 3; i++) {
+    const ctx = keycard.checkRequest(view(token))
+    assert.ok(!(ctx instanceof Promise))
+    assert.equal(ctx?.identity, 's1')
+  }
+  assert.equal(keycard.checkRequest(view(undefined), { optional: true }), null)
+  // Failures are thrown, not returned as rejected promises.
+  assert.throws(() => keycard.checkRequest(view('a.b')), { code: 'KEYCARD_JWT_MALFORMED', message: 'Not enough segments' })
+  assert.throws(() => keycard.checkRequest(view(undefined)), { code: 'KEYCARD_NO_AUTHORIZATION' })
+  const verified = keycard.checkRequest(view(token)) as JwtContext
+  await store.revoke(verified.claims.jti!, null)
+  assert.throws(() => keycard.checkRequest(view(token)), { code: 'KEYCARD_TOKEN_REVOKED' })
+
+  // Any async step makes the whole answer a promise, with the same outcome.
+  const slow = await kc({ tokenInBlocklist: async (_h, claims) => claims.sub === 'mallory' })
+  const pending = slow.checkRequest(view(await slow.createAccessToken('alice')))
+  assert.ok(pending instanceof Promise)
+  assert.equal((await pending)?.identity, 'alice')
+  const revoked = slow.checkRequest(view(await slow.createAccessToken('mallory')))
+  assert.ok(revoked instanceof Promise)
+  await assert.rejects(revoked, { code: 'KEYCARD_TOKEN_REVOKED' })
+  const looked = await kc({ userLookup: (_h, claims) => ({ id: claims.sub }) })
+  const withUser = looked.checkRequest(view(await looked.createAccessToken('u7')))
+  assert.ok(withUser instanceof Promise, 'loaders may be async, so they always run through a promise')
+  assert.deepEqual((await withUser)?.user, { id: 'u7' })
+  // verifyJwtInRequest stays promise-only, even for synchronous failures.
+  const rejected = keycard.verifyJwtInRequest(view('a.b'))
+  assert.ok(rejected instanceof Promise)
+  await assert.rejects(rejected, { code: 'KEYCARD_JWT_MALFORMED' })
 })
 
 test('encodeKey/decodeKey: per-identity secrets, no cache, wrong key refused', async () => {

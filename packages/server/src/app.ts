@@ -4,11 +4,11 @@
  * here, explicitly.
  */
 
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type onRequestAsyncHookHandler } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { DestinationStream, Logger } from 'pino'
 import { createKeycard, type Keycard } from 'keycard'
-import { fastifyKeycard, type FastifyKeycard } from 'keycard/fastify'
+import { fastifyKeycard, type FastifyKeycard, type KeycardHook } from 'keycard/fastify'
 import { resolveJwtSecret, type Config } from './config.ts'
 import { openDatabase } from './db/database.ts'
 import { migrateToLatest } from './db/migrations/index.ts'
@@ -44,11 +44,11 @@ export interface AppDeps {
 
 /** Token checks, as `onRequest` hooks: they run before the body is read, so auth errors come first. */
 export interface Guards {
-  access: onRequestAsyncHookHandler
-  fresh: onRequestAsyncHookHandler
-  refresh: onRequestAsyncHookHandler
+  access: KeycardHook
+  fresh: KeycardHook
+  refresh: KeycardHook
   /** Access or refresh (logout). */
-  any: onRequestAsyncHookHandler
+  any: KeycardHook
 }
 
 /** What the route modules use. */

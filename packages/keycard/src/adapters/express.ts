@@ -6,14 +6,14 @@
  * app.get('/me', auth.jwtRequired(), (req, res) => { res.json({ id: req.jwt!.identity }) })
  */
 
-import type { RequestHandler, Request, Response } from 'express'
+import type { NextFunction, RequestHandler, Request, Response } from 'express'
 import { cookieNames, setCookieLines, unsetCookieLines, withoutCookies, type CookieKind, type SetCookieOptions } from '../cookies.ts'
 import { isTokenError, KeycardError } from '../errors.ts'
 import type { JwtRequiredOptions, Keycard } from '../keycard.ts'
 import { NodeRequestView } from '../request.ts'
 import type { AuthResponse } from '../responses.ts'
 import type { JwtContext } from '../types.ts'
-import { implicitRefresher, type AdapterOptions } from './shared.ts'
+import { implicitRefresher, needsBody, type AdapterOptions } from './shared.ts'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -60,27 +60,36 @@ export function expressKeycard<User = unknown>(keycard: Keycard<User>, adapterOp
     res.setHeader('Set-Cookie', [...withoutCookies(res.getHeader('Set-Cookie'), names), ...kinds.flatMap((kind) => unsetCookieLines(options, kind, domain))])
   }
 
+  // Made once per adapter, not per request: the usual path allocates no closure.
+  const fail = (err: unknown, res: Response, next: NextFunction) => {
+    // Rendered here, not passed on: an app's error handler can never turn it into a 500.
+    if (isTokenError(err)) send(res, keycard.renderError(err))
+    else next(err)
+  }
+  const proceed = (context: JwtContext<User> | null, req: Request, res: Response, next: NextFunction) => {
+    req.jwt = context
+    if (!refresher || !context) return next()
+    refresher(context)
+      .then((token) => {
+        if (token) res.append('Set-Cookie', setCookieLines(options, 'access', token))
+      })
+      .then(() => next(), (err: unknown) => fail(err, res, next))
+  }
+
   return {
     jwtRequired(guardOptions) {
       const guard = keycard.guardOptions(guardOptions)
+      const readsBody = needsBody(guard, options)
       return function keycardGuard(req, res, next) {
-        const fail = (err: unknown) => {
-          // Rendered here, not passed on: an app's error handler can never turn it into a 500.
-          if (isTokenError(err)) send(res, keycard.renderError(err))
-          else next(err)
+        let result: ReturnType<typeof keycard.checkRequest>
+        try {
+          result = keycard.checkRequest(new NodeRequestView(req, readsBody ? req.body : undefined), guard)
+        } catch (err) {
+          return fail(err, res, next)
         }
-        // One promise reaction per request on the usual path (no implicit refresh due): each extra
-        // link of a chain costs a microtask and allocations on every request.
-        keycard.verifyJwtInRequest(new NodeRequestView(req, req.body), guard).then((context) => {
-          req.jwt = context
-          if (refresher && context) {
-            refresher(context)
-              .then((token) => {
-                if (token) res.append('Set-Cookie', setCookieLines(options, 'access', token))
-              })
-              .then(() => next(), fail)
-          } else next()
-        }, fail)
+        // Synchronous unless a loader or store is async: then the route goes on in the same tick.
+        if (result instanceof Promise) result.then((context) => proceed(context, req, res, next), (err: unknown) => fail(err, res, next))
+        else proceed(result, req, res, next)
       }
     },
     context(req) {

@@ -7,14 +7,14 @@
  * app.get('/me', { preHandler: auth.jwtRequired() }, (req) => ({ id: req.jwt!.identity }))
  */
 
-import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler, preHandlerAsyncHookHandler } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler, preHandlerHookHandler } from 'fastify'
 import { cookieNames, setCookieLines, unsetCookieLines, withoutCookies, type CookieKind, type SetCookieOptions } from '../cookies.ts'
 import { isTokenError, KeycardError } from '../errors.ts'
 import type { JwtRequiredOptions, Keycard } from '../keycard.ts'
 import { NodeRequestView } from '../request.ts'
 import type { AuthResponse } from '../responses.ts'
 import type { JwtContext } from '../types.ts'
-import { implicitRefresher, type AdapterOptions } from './shared.ts'
+import { implicitRefresher, needsBody, type AdapterOptions } from './shared.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -27,7 +27,7 @@ export type { AdapterOptions } from './shared.ts'
 export type { SetCookieOptions } from '../cookies.ts'
 
 /** The guard: valid as a `preHandler` and as an `onRequest` hook. */
-export type KeycardHook = preHandlerAsyncHookHandler & onRequestAsyncHookHandler
+export type KeycardHook = preHandlerHookHandler & onRequestHookHandler
 
 export interface FastifyKeycard<User> {
   /** Registers `request.jwt`; register it on the root instance (it is not encapsulated). */
@@ -79,31 +79,38 @@ export function fastifyKeycard<User = unknown>(keycard: Keycard<User>, adapterOp
     reply.header('set-cookie', [...kept, ...kinds.flatMap((kind) => unsetCookieLines(options, kind, domain))])
   }
 
+  // Made once per adapter, not per request.
+  const fail = (err: unknown, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    // Rendered here (a hook that replies does not call done), not passed on: another plugin's error
+    // handler can never turn it into a 500.
+    if (isTokenError(err)) send(reply, keycard.renderError(err))
+    else done(err as Error)
+  }
+  const proceed = (context: JwtContext<User> | null, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    request.jwt = context
+    if (!refresher || !context) return done()
+    refresher(context).then((token) => {
+      if (token) append(reply, setCookieLines(options, 'access', token))
+      done()
+    }, (err: unknown) => fail(err, reply, done))
+  }
+
   return {
     plugin,
     jwtRequired(guardOptions) {
       const guard = keycard.guardOptions(guardOptions)
-      const fail = (reply: FastifyReply, err: unknown) => {
-        // Rendered here, not thrown: another plugin's error handler can never turn it into a 500.
-        if (isTokenError(err)) return send(reply, keycard.renderError(err))
-        throw err
-      }
-      // A plain function returning one promise reaction on the usual path (no implicit refresh due),
-      // rather than an async function awaiting: fewer microtasks and allocations per request.
-      return function keycardGuard(request, reply) {
-        return keycard.verifyJwtInRequest(new NodeRequestView(request.raw, request.body), guard).then(
-          (context): Promise<FastifyReply | undefined> | undefined => {
-            request.jwt = context
-            if (!refresher || !context) return undefined
-            return refresher(context)
-              .then((token) => {
-                if (token) append(reply, setCookieLines(options, 'access', token))
-                return undefined
-              })
-              .then(undefined, (err: unknown) => fail(reply, err))
-          },
-          (err: unknown) => fail(reply, err),
-        )
+      const readsBody = needsBody(guard, options)
+      // Callback style: when every check is synchronous (the usual case) the route goes on in the same
+      // tick, without a promise, a microtask or a closure per request.
+      return function keycardGuard(request, reply, done) {
+        let result: ReturnType<typeof keycard.checkRequest>
+        try {
+          result = keycard.checkRequest(new NodeRequestView(request.raw, readsBody ? request.body : undefined), guard)
+        } catch (err) {
+          return fail(err, reply, done)
+        }
+        if (result instanceof Promise) result.then((context) => proceed(context, request, reply, done), (err: unknown) => fail(err, reply, done))
+        else proceed(result, request, reply, done)
       }
     },
     context(request) {

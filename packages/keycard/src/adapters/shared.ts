@@ -2,7 +2,8 @@
 
 import { toSeconds, type Duration } from '../duration.ts'
 import { KeycardOptionError } from '../errors.ts'
-import type { Keycard } from '../keycard.ts'
+import type { Keycard, ResolvedGuard } from '../keycard.ts'
+import type { ResolvedOptions } from '../options.ts'
 import type { JwtContext } from '../types.ts'
 
 export interface AdapterOptions<User> {
@@ -31,4 +32,12 @@ export function implicitRefresher<User>(keycard: Keycard<User>, options: Adapter
     if (context.location !== 'cookies' || claims.type !== 'access' || typeof claims.exp !== 'number') return undefined
     return claims.exp - Date.now() / 1000 <= within ? mint(context) : undefined
   }
+}
+
+/**
+ * Whether a guard ever reads the parsed body: the `json` location, or a CSRF value sent as a form
+ * field with a cookie. Decided once per route, so other guards never touch the framework's `body`.
+ */
+export function needsBody(guard: ResolvedGuard, options: ResolvedOptions): boolean {
+  return guard.locations.includes('json') || (guard.locations.includes('cookies') && options.csrfProtect && options.csrfCheckForm)
 }

@@ -78,9 +78,14 @@ export function registerVerifyRoutes(app: FastifyInstance, s: Services): void {
     ...(logLevel ? { logLevel } : {}),
     schema: { response: { 200: VERIFIED_SCHEMA } },
   }, function verify(request, reply) {
-    keycard.verifyJwtInRequest(new NodeRequestView(request.raw), guard).then(
-      (context) => verified(request, reply, context),
-      (err: unknown) => rejected(reply, err),
-    )
+    // Synchronous on the usual path (the revocation store is in memory): no promise per request.
+    let result: ReturnType<typeof keycard.checkRequest>
+    try {
+      result = keycard.checkRequest(new NodeRequestView(request.raw), guard)
+    } catch (err) {
+      return rejected(reply, err)
+    }
+    if (result instanceof Promise) result.then((context) => verified(request, reply, context), (err: unknown) => rejected(reply, err))
+    else verified(request, reply, result)
   })
 }
