@@ -1,7 +1,8 @@
 /**
  * The contenders of the HTTP benchmark. Each is a server started as its own process (pinned to the
  * server core) and a request the load generator repeats. Contenders 1–6 are the minimal apps in
- * bench/servers; 7–9 (the Keycard server) come from bench/server-contenders.ts.
+ * bench/servers, with one reference row (`express-floor`: the least work any HS256 check must do
+ * under Express); 7–9 (the Keycard server) come from bench/server-contenders.ts.
  */
 
 import { fileURLToPath } from 'node:url'
@@ -53,5 +54,7 @@ export const CORE_CONTENDERS: readonly Contender[] = [
   http('express-bare', 'Express 5, no auth (ceiling)', undefined, false),
   http('express-jwt', 'Express 5 + express-jwt', 'express-bare'),
   http('express-keycard', 'Express 5 + keycard', 'express-bare'),
+  // A reference row, not a peer: the least work any HS256 check must do (servers/express-floor.ts).
+  http('express-floor', 'Express 5 + minimal inline HMAC check (floor)', 'express-bare'),
   http('hono-jwt', 'Hono + hono/jwt (@hono/node-server)', 'fastify-bare'),
 ]

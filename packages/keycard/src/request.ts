@@ -22,14 +22,28 @@ export interface RequestView {
   readonly body?: unknown
 }
 
-/** Node drops repeated `Authorization` (and a few other) headers from `req.headers`; count them in `rawHeaders`. */
-function countRaw(raw: readonly string[], name: string): number {
-  let n = 0
+/**
+ * Node keeps only the first of repeated `Authorization` (and a few other) headers in `req.headers`;
+ * whether there were more is in `rawHeaders`. Stops at the second, and compares names without
+ * allocating (this runs on every request): `name` is lower case, the client's spelling may not be.
+ */
+function repeated(raw: readonly string[], name: string): boolean {
+  let seen = 0
   for (let i = 0; i < raw.length; i += 2) {
-    const key = raw[i]!
-    if (key.length === name.length && key.toLowerCase() === name) n++
+    if (sameName(raw[i]!, name) && ++seen > 1) return true
   }
-  return n
+  return false
+}
+
+/** `key` equals the lower-case `name` ignoring ASCII case. */
+function sameName(key: string, name: string): boolean {
+  if (key.length !== name.length) return false
+  for (let i = 0; i < name.length; i++) {
+    const c = key.charCodeAt(i)
+    const n = name.charCodeAt(i)
+    if (c !== n && !(c >= 65 && c <= 90 && c + 32 === n)) return false
+  }
+  return true
 }
 
 /** Cookies of a `Cookie` header (RFC 6265 §5.4); the first of a repeated name wins, quotes are removed. */
@@ -77,7 +91,7 @@ export class NodeRequestView implements RequestView {
   header(name: string): string | readonly string[] | undefined {
     const value = this.#req.headers[name]
     if (value === undefined || Array.isArray(value)) return value
-    if (countRaw(this.#req.rawHeaders, name) > 1) return this.#req.headersDistinct[name]
+    if (repeated(this.#req.rawHeaders, name)) return this.#req.headersDistinct[name]
     return value
   }
 }

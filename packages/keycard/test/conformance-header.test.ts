@@ -84,8 +84,11 @@ for (const adapter of ADAPTERS) {
       // Also when only one of the two is a Bearer credential, and on an optional route.
       expectError(await rawCall(url, '/protected', ['Authorization', `Bearer ${token}`, 'authorization', 'Basic eDp5']), 422, BAD_HEADER)
       expectError(await rawCall(url, '/optional', ['Authorization', `Bearer ${token}`, 'Authorization', `Bearer ${token}`]), 422, BAD_HEADER)
+      // Header names match whatever their case; a name of the same length is not a repetition.
+      expectError(await rawCall(url, '/protected', ['AUTHORIZATION', `Bearer ${token}`, 'AuThOrIzAtIoN', `Bearer ${token}`]), 422, BAD_HEADER)
       // One header sent through the raw path works, so the 422 above is about the repetition.
       assert.equal(expectOk(await rawCall(url, '/protected', ['Authorization', `Bearer ${token}`])).identity, '42')
+      assert.equal(expectOk(await rawCall(url, '/protected', ['Authorization', `Bearer ${token}`, 'Authorizatiom', 'x', 'X-Authorization', 'y'])).identity, '42')
     })
 
     test('headerType "" accepts the bare token', async (t) => {

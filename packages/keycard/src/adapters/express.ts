@@ -6,6 +6,7 @@
  * app.get('/me', auth.jwtRequired(), (req, res) => { res.json({ id: req.jwt!.identity }) })
  */
 
+import { IncomingMessage } from 'node:http'
 import type { NextFunction, RequestHandler, Request, Response } from 'express'
 import { cookieNames, setCookieLines, unsetCookieLines, withoutCookies, type CookieKind, type SetCookieOptions } from '../cookies.ts'
 import { isTokenError, KeycardError } from '../errors.ts'
@@ -45,6 +46,45 @@ export interface ExpressKeycard<User> {
   unsetRefreshCookies(res: Response, domain?: string): void
 }
 
+/**
+ * Where `req.jwt` lives. Express gives each request object a hidden class of its own (it swaps the
+ * prototype of every request), so adding a property to `req` builds a new hidden class per request
+ * and every later read of it misses V8's caches. Instead, `jwt` is an accessor on Express's shared
+ * request prototype (installed once, on first use) over this WeakMap: `req.jwt` reads and writes as
+ * before, without reshaping the request. A request that is not an Express one gets a plain property.
+ */
+const contexts = new WeakMap<object, unknown>()
+const accessor: PropertyDescriptor = {
+  configurable: true,
+  enumerable: false,
+  get(this: object) {
+    return contexts.get(this)
+  },
+  set(this: object, value: unknown) {
+    contexts.set(this, value)
+  },
+}
+/** Request prototypes (each app's `app.request`) whose chain has the accessor. */
+const prepared = new WeakSet<object>()
+
+function attach(req: Request, context: JwtContext | null): void {
+  const proto = Object.getPrototypeOf(req) as object | null
+  if (proto !== null && !prepared.has(proto)) prepare(proto)
+  req.jwt = context
+}
+
+function prepare(proto: object): void {
+  // Express's own request object is the last prototype before node's IncomingMessage.prototype.
+  let root: object | null = proto === IncomingMessage.prototype ? null : proto
+  while (root !== null) {
+    const next = Object.getPrototypeOf(root) as object | null
+    if (next === IncomingMessage.prototype) break
+    root = next
+  }
+  if (root !== null && !Object.prototype.hasOwnProperty.call(root, 'jwt')) Object.defineProperty(root, 'jwt', accessor)
+  prepared.add(proto)
+}
+
 function send(res: Response, response: AuthResponse): void {
   res.status(response.status).set(response.headers).json(response.body)
 }
@@ -67,7 +107,7 @@ export function expressKeycard<User = unknown>(keycard: Keycard<User>, adapterOp
     else next(err)
   }
   const proceed = (context: JwtContext<User> | null, req: Request, res: Response, next: NextFunction) => {
-    req.jwt = context
+    attach(req, context)
     if (!refresher || !context) return next()
     refresher(context)
       .then((token) => {
