@@ -7,7 +7,7 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createServer, IncomingMessage, type Server } from 'node:http'
+import { createServer, IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express, { type Express } from 'express'
 import { createKeycard } from 'keycard'
@@ -82,7 +82,7 @@ test('req.jwt set in a mounted sub-app is still there after the sub-app hands th
 test('on a plain node request (no Express) the guard sets an own property and leaves IncomingMessage.prototype alone', async (t) => {
   const keycard = await createKeycard({ secret: SECRET })
   const guard = expressKeycard(keycard).jwtRequired()
-  const url = await listen(t, (req, res) => {
+  const url = await listen(t, (req: IncomingMessage, res: ServerResponse) => {
     const response = res as unknown as Parameters<typeof guard>[1]
     guard(req as Parameters<typeof guard>[0], response, () => {
       const r = req as IncomingMessage & { jwt?: { identity: string } }
