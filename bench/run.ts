@@ -9,9 +9,13 @@
  *   npm run bench -- --smoke                    # ~1 s per contender and mode, 1 round (what CI runs)
  *   npm run bench -- --contenders fastify-bare,fastify-keycard --rounds 3 --duration 5
  *
+ * Servers run as plain JavaScript (`node <bundle>.mjs`, bundled by bench/build.ts first), as they would
+ * in production; `--tsx` runs their TypeScript through `node --import tsx` instead (see build.ts for why
+ * that is not the default).
+ *
  * Flags: --duration <s> --rounds <n> --warmup <s> --connections <n> --contenders <ids> --modes repeated,fresh
  *        --loadgen wrk|autocannon|auto --pool <n> --no-pin --server-cpu <n> --load-cpu <n>
- *        --out <dir> --no-micro --micro-ms <ms> --no-readme --smoke --list
+ *        --out <dir> --no-micro --micro-ms <ms> --no-readme --smoke --list --tsx
  */
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -19,6 +23,7 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { bundleEntries } from './build.ts'
 import { CORE_CONTENDERS, type Contender, type Mode } from './contenders.ts'
 import type { LoadResult, LoadSpec } from './loadgen/spec.ts'
 import {
@@ -57,6 +62,8 @@ interface Flags {
   loadCpu: number
   out: string | undefined
   micro: boolean
+  /** Run the servers' TypeScript under `node --import tsx` instead of bundled JavaScript. */
+  tsx: boolean
   microMs: number
   readme: boolean
   list: boolean
@@ -79,6 +86,7 @@ function parseFlags(argv: readonly string[]): Flags {
     loadCpu: 1,
     out: undefined,
     micro: true,
+    tsx: false,
     microMs: smoke ? 20 : 300,
     readme: !smoke,
     list: false,
@@ -115,6 +123,7 @@ function parseFlags(argv: readonly string[]): Flags {
       case '--load-cpu': flags.loadCpu = int(0); break
       case '--out': flags.out = next(); break
       case '--no-micro': flags.micro = false; break
+      case '--tsx': flags.tsx = true; break
       case '--micro-ms': flags.microMs = int(1); break
       case '--no-readme': flags.readme = false; break
       case '--list': flags.list = true; break
@@ -147,8 +156,19 @@ interface RunningServer {
 
 const ELD_PROBE = join(BENCH_DIR, 'servers', 'eld-probe.ts')
 
-async function startServer(contender: Contender, cpu: number | undefined): Promise<RunningServer> {
-  const nodeArgs = ['--import', 'tsx', ...(contender.eventLoopDelay ? ['--import', ELD_PROBE] : []), contender.script]
+/** How a server entry is started: its bundle (plain node), or its source under tsx (`--tsx`). */
+interface Launcher {
+  args(script: string, eventLoopDelay: boolean): string[]
+}
+
+async function launcher(contenders: readonly Contender[], tsx: boolean): Promise<Launcher> {
+  if (tsx) return { args: (script, eld) => ['--import', 'tsx', ...(eld ? ['--import', ELD_PROBE] : []), script] }
+  const bundles = await bundleEntries([ELD_PROBE, ...contenders.map((c) => c.script)])
+  return { args: (script, eld) => [...(eld ? ['--import', pathToFileURL(bundles.get(ELD_PROBE)!).href] : []), bundles.get(script)!] }
+}
+
+async function startServer(contender: Contender, cpu: number | undefined, launch: Launcher): Promise<RunningServer> {
+  const nodeArgs = launch.args(contender.script, contender.eventLoopDelay === true)
   const [command, args] = pinned(cpu, process.execPath, nodeArgs)
   const child = spawn(command, args, {
     cwd: ROOT,
@@ -366,6 +386,8 @@ export interface BenchResult {
     connections: number
     pool: number
     modes: Mode[]
+    /** `bundled`: servers ran as plain JavaScript (bench/build.ts); `tsx`: their source under tsx. Absent in older results. */
+    servers?: 'bundled' | 'tsx'
   }
   contenders: { id: string; label: string; baseline: string | null }[]
   skipped: { id: string; reason: string }[]
@@ -437,6 +459,7 @@ export function renderMarkdown(result: BenchResult): string {
   lines.push(
     `Load generator: ${c.loadgen}, ${c.connections} connections; ${c.pinned ? `server pinned to CPU ${c.serverCpu}, load generator to CPU ${c.loadCpu} (taskset)` : 'NOT pinned'}; ` +
       `${c.rounds} interleaved round(s) of ${c.duration} s per contender and mode after ${c.warmup} s warm-up; fresh-token pool of ${fmtInt(c.pool)} tokens. ` +
+      (c.servers === 'tsx' ? 'Servers ran their TypeScript under `node --import tsx` (--tsx). ' : c.servers === 'bundled' ? 'Servers ran as plain JavaScript bundled from their source (bench/build.ts), no loader. ' : '') +
       'Figures are medians over rounds with (min–max); ratios are taken per round against the baseline measured in the same round. ' +
       '"Server CPU µs/req" is the server process\'s CPU time (all threads, /proc) over the requests it served; "Ratio (CPU)" is the baseline\'s CPU per request over this row\'s, the throughput ratio a quiet, saturated core would show. "Met" judges the req/s ratio.',
   )
@@ -530,7 +553,7 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
     machine: { nproc: cores, cpuModel: cpuModel(), node: process.version, platform: `${process.platform} ${process.arch}` },
     config: {
       loadgen, pinned: pin, serverCpu: serverCpu ?? null, loadCpu: loadCpu ?? null, duration: flags.duration, rounds: flags.rounds,
-      warmup: flags.warmup, connections: flags.connections, pool: flags.pool, modes: flags.modes,
+      warmup: flags.warmup, connections: flags.connections, pool: flags.pool, modes: flags.modes, servers: flags.tsx ? 'tsx' : 'bundled',
     },
     contenders: contenders.map((c) => ({ id: c.id, label: c.label, baseline: c.baseline ?? null })),
     skipped: [...skipped],
@@ -558,6 +581,8 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
 
   const servers: RunningServer[] = []
   try {
+    log(flags.tsx ? 'servers run their TypeScript under tsx (--tsx)' : 'bundling the servers (bench/build.ts)')
+    const launch = await launcher(contenders, flags.tsx)
     log(`starting ${contenders.length} servers`)
     // Contenders 7–9 depend on packages/server: if one cannot start, it is reported as skipped
     // (with the error) and the rest of the run goes on. Contenders 1–6 failing is a bench bug: throw.
@@ -565,7 +590,7 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
     for (const c of contenders) {
       let server: RunningServer | undefined
       try {
-        server = await startServer(c, serverCpu)
+        server = await startServer(c, serverCpu, launch)
         await setup.prepare?.(c, server.url)
         const own = setup.requestToken?.(c)
         const problem = await preflight(server, own === null ? undefined : (own ?? repeatedToken))

@@ -31,6 +31,8 @@ test('bench --smoke: every contender answers 2xx and the JSON has the expected s
     assert.ok(result.machine.nproc >= 1 && result.machine.node.startsWith('v'))
     assert.ok(['wrk', 'autocannon'].includes(result.config.loadgen))
     assert.deepEqual(result.config.modes, ['repeated', 'fresh'])
+    // The servers ran as plain JavaScript (bench/build.ts), not under the tsx loader.
+    assert.equal(result.config.servers, 'bundled')
 
     // Contenders 1–6 always run, in both modes; 7–9 run once the server exists, else they are listed as skipped.
     const ids = result.http.map((r) => `${r.contender}/${r.mode}`)
