@@ -37,10 +37,21 @@ export type ResponseKind =
   | 'userLookup'
   | 'verificationFailed'
 
+/** Whether `Error.stackTraceLimit` may be set here (not where intrinsics are frozen). */
+const STACK_LIMIT_WRITABLE = Object.getOwnPropertyDescriptor(Error, 'stackTraceLimit')?.writable === true
+
 export class KeycardError extends Error {
   readonly code: KeycardErrorCode
   constructor(code: KeycardErrorCode, message: string, options?: { cause?: unknown }) {
+    // A TokenError is an answer to bad input (a 401 or 422 on the request path), not a fault, and
+    // gets no stack trace: capturing one walks every optimized frame of the request, which made a
+    // rejected token cost more than an accepted one (bench/README.md, "Rejections"), and would only
+    // ever point into keycard's own checks. `code`, `kind` and the claims say what failed.
+    const quiet = STACK_LIMIT_WRITABLE && new.target.prototype instanceof TokenError
+    const limit = Error.stackTraceLimit
+    if (quiet) Error.stackTraceLimit = 0
     super(message, options)
+    if (quiet) Error.stackTraceLimit = limit
     this.name = new.target.name
     this.code = code
   }
