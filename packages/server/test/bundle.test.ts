@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { bundle, SERVER_ENTRY } from '../scripts/bundle.ts'
-import { tempDir, testEnv } from './helpers.ts'
+import { listeningUrl, tempDir, testEnv } from './helpers.ts'
 
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url))
 
@@ -39,19 +39,7 @@ test('the bundled server (npm start) runs under plain node: health, register, ve
   delete env.NODE_TEST_CONTEXT
   const child = spawn(process.execPath, [file, 'serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   t.after(() => child.kill('SIGKILL'))
-  const url = await new Promise<string>((resolve, reject) => {
-    let err = ''
-    const timer = setTimeout(() => reject(new Error(`no address printed; stderr: ${err}`)), 20_000)
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      err += d
-      const match = /Keycard listening on (http:\/\/\S+)/.exec(err)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1]!)
-      }
-    })
-    child.on('exit', (code) => reject(new Error(`exited with ${code}; stderr: ${err}`)))
-  })
+  const url = await listeningUrl(child)
 
   assert.equal((await fetch(`${url}/healthz`)).status, 200)
   const reg = await fetch(`${url}/auth/register`, {

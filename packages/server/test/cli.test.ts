@@ -15,7 +15,7 @@ import { HiddenLineEditor, readFirstLine } from '../src/cli/prompt.ts'
 import { loadConfig } from '../src/config.ts'
 import { createPasswordHasher } from '../src/passwords.ts'
 import { findUserByLogin } from '../src/users.ts'
-import { openBeside, sleep, startServer, tempDir, testEnv } from './helpers.ts'
+import { listeningUrl, openBeside, sleep, startServer, tempDir, testEnv } from './helpers.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
 const MAIN = join(ROOT, 'packages/server/src/cli/main.ts')
@@ -570,18 +570,7 @@ describe('keycard serve', { concurrency: 4 }, () => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0'], { cwd: ROOT, env: cliEnv(dir, { LOG_LEVEL: 'info' }) })
     t.after(() => child.kill('SIGKILL'))
     const done = collect(child)
-    const url = await new Promise<string>((resolve, reject) => {
-      let err = ''
-      const timer = setTimeout(() => reject(new Error(`no address printed; stderr: ${err}`)), 20_000)
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        err += d
-        const match = /Keycard listening on (http:\/\/\S+)/.exec(err)
-        if (match) {
-          clearTimeout(timer)
-          resolve(match[1]!)
-        }
-      })
-    })
+    const url = await listeningUrl(child)
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
     const res = await fetch(`${url}/healthz`)
     assert.equal(res.status, 200)

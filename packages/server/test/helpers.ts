@@ -4,6 +4,7 @@
  * the dir) when the test ends. `api` sends JSON over real HTTP.
  */
 
+import type { ChildProcess } from 'node:child_process'
 import { createHmac, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -78,6 +79,26 @@ export function testEnv(dir: string, overrides: Record<string, string | undefine
     PORT: '0',
     ...overrides,
   }
+}
+
+/** The address a `keycard serve` child prints on stderr ("Keycard listening on <url>"); rejects if it exits first or takes over `ms`. */
+export function listeningUrl(child: ChildProcess, ms = 20_000): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let err = ''
+    const timer = setTimeout(() => reject(new Error(`no address printed; stderr: ${err}`)), ms)
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      err += d
+      const match = /Keycard listening on (http:\/\/\S+)/.exec(err)
+      if (match) {
+        clearTimeout(timer)
+        resolve(match[1]!)
+      }
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`exited with ${code} before listening; stderr: ${err}`))
+    })
+  })
 }
 
 export function tempDir(t: TestContext): string {
