@@ -12,7 +12,7 @@ import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { bundle } from '../packages/server/scripts/bundle.ts'
 
-export const BUILD_DIR = join(dirname(fileURLToPath(import.meta.url)), '.build')
+const BUILD_DIR = join(dirname(fileURLToPath(import.meta.url)), '.build')
 
 /** Bundles `entries` (absolute .ts paths) into BUILD_DIR; returns entry → bundle path. Base names must differ. */
 export async function bundleEntries(entries: readonly string[]): Promise<Map<string, string>> {

@@ -156,19 +156,17 @@ interface RunningServer {
 
 const ELD_PROBE = join(BENCH_DIR, 'servers', 'eld-probe.ts')
 
-/** How a server entry is started: its bundle (plain node), or its source under tsx (`--tsx`). */
-interface Launcher {
-  args(script: string, eventLoopDelay: boolean): string[]
-}
+/** Node's arguments to start a server entry: its bundle (plain node), or its source under tsx (`--tsx`). */
+type Launch = (script: string, eventLoopDelay: boolean) => string[]
 
-async function launcher(contenders: readonly Contender[], tsx: boolean): Promise<Launcher> {
-  if (tsx) return { args: (script, eld) => ['--import', 'tsx', ...(eld ? ['--import', ELD_PROBE] : []), script] }
+async function launcher(contenders: readonly Contender[], tsx: boolean): Promise<Launch> {
+  if (tsx) return (script, eld) => ['--import', 'tsx', ...(eld ? ['--import', ELD_PROBE] : []), script]
   const bundles = await bundleEntries([ELD_PROBE, ...contenders.map((c) => c.script)])
-  return { args: (script, eld) => [...(eld ? ['--import', pathToFileURL(bundles.get(ELD_PROBE)!).href] : []), bundles.get(script)!] }
+  return (script, eld) => [...(eld ? ['--import', pathToFileURL(bundles.get(ELD_PROBE)!).href] : []), bundles.get(script)!]
 }
 
-async function startServer(contender: Contender, cpu: number | undefined, launch: Launcher): Promise<RunningServer> {
-  const nodeArgs = launch.args(contender.script, contender.eventLoopDelay === true)
+async function startServer(contender: Contender, cpu: number | undefined, launch: Launch): Promise<RunningServer> {
+  const nodeArgs = launch(contender.script, contender.eventLoopDelay === true)
   const [command, args] = pinned(cpu, process.execPath, nodeArgs)
   const child = spawn(command, args, {
     cwd: ROOT,
