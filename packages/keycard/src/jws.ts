@@ -20,6 +20,14 @@ export interface ParsedToken {
 const BASE64URL = /^[A-Za-z0-9_-]*$/
 /** Three base64url segments: one test instead of three when the token is well-formed (the usual case). */
 const THREE_BASE64URL_SEGMENTS = /^[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/
+
+/**
+ * True when `token` is three base64url segments, the shape of every well-formed compact JWS. Token
+ * lookup tests it once and hands the answer to `parseToken`, so the token is scanned once, not twice.
+ */
+export function hasCompactShape(token: string): boolean {
+  return THREE_BASE64URL_SEGMENTS.test(token)
+}
 /** Objects and arrays nested deeper than this in a payload are refused (strict mode). */
 export const MAX_PAYLOAD_DEPTH = 16
 
@@ -100,7 +108,8 @@ function isFlat(header: Record<string, unknown>): boolean {
   return true
 }
 
-export function parseToken(token: string, strict: boolean): ParsedToken {
+/** `shapeChecked`: the caller already found `hasCompactShape(token)` true. */
+export function parseToken(token: string, strict: boolean, shapeChecked = false): ParsedToken {
   // PyJWT: rsplit('.', 1) then split('.', 1); with more than three segments the extra dots stay in the payload.
   const last = token.lastIndexOf('.')
   const first = token.indexOf('.')
@@ -110,7 +119,7 @@ export function parseToken(token: string, strict: boolean): ParsedToken {
   const cryptoSegment = token.slice(last + 1)
   // Each segment passes the per-segment base64url test when the whole token passes this one; when it
   // does not, the per-segment tests find which segment fails, in PyJWT's order.
-  const segmentsChecked = strict && THREE_BASE64URL_SEGMENTS.test(token)
+  const segmentsChecked = strict && (shapeChecked || THREE_BASE64URL_SEGMENTS.test(token))
   const check = strict && !segmentsChecked
 
   const headerCache = headerCaches[strict ? 1 : 0]

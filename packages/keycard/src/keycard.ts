@@ -197,8 +197,8 @@ export class Keycard<User = unknown> {
     return unverifiedHeader(token)
   }
 
-  /** Verified header and claims; synchronous when keys are static, which is the hot path. */
-  #verify(token: string, allowExpired: boolean): Verified | Promise<Verified> {
+  /** Verified header and claims; synchronous when keys are static, which is the hot path. `shapeChecked`: see FoundToken. */
+  #verify(token: string, allowExpired: boolean, shapeChecked = false): Verified | Promise<Verified> {
     const now = Date.now() / 1000
     const hit = this.#cache.get(token)
     if (hit !== undefined) {
@@ -208,7 +208,7 @@ export class Keycard<User = unknown> {
     if (token.length > this.options.maxTokenLength) {
       throw new JWTDecodeError('KEYCARD_JWT_TOO_LARGE', `Token is too large (over ${this.options.maxTokenLength} characters)`)
     }
-    const parsed = parseToken(token, this.options.strict)
+    const parsed = parseToken(token, this.options.strict, shapeChecked)
     const alg = parsed.header.alg
     if (typeof alg !== 'string' || !this.options.decodeAlgorithms.includes(alg as Algorithm)) {
       throw new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'The specified alg value is not allowed')
@@ -294,7 +294,7 @@ export class Keycard<User = unknown> {
       if (guard.optional && err instanceof KeycardError && err.code === 'KEYCARD_NO_AUTHORIZATION') return null
       throw err
     }
-    const verified = this.#verify(found.token, false)
+    const verified = this.#verify(found.token, false, found.shapeChecked)
     if (verified instanceof Promise) return verified.then((v) => this.#authorize(v, found, guard))
     return this.#authorize(verified, found, guard)
   }

@@ -4,29 +4,28 @@
  */
 
 import { CSRFError, InvalidHeaderError, NoAuthorizationError } from './errors.ts'
+import { hasCompactShape } from './jws.ts'
 import type { ResolvedOptions } from './options.ts'
 import type { RequestView } from './request.ts'
 import type { TokenLocation } from './types.ts'
 
-const SPACE_OR_COMMA = /[\s,]/g
-
-/** True when `s` has no whitespace (as `\s` and `trim` define it) and no comma from `start` on (no slice: searched in place). */
-function plainFrom(s: string, start: number): boolean {
-  SPACE_OR_COMMA.lastIndex = start
-  return !SPACE_OR_COMMA.test(s)
+/** The token from the configured header; throws NoAuthorizationError or InvalidHeaderError. */
+function tokenFromHeaders(req: RequestView, options: ResolvedOptions, headerKey: string): FoundToken {
+  const { headerName, headerType } = options
+  const raw = req.header(headerKey)
+  // Fast path: exactly "<type> <token>" where the token has the shape of a compact JWS, what nearly
+  // every request sends. Such a token holds no whitespace or comma, so the checks below would return
+  // it too (options guarantee `headerType` holds neither); and parsing need not test its shape again.
+  if (typeof raw === 'string' && headerType && raw.length > headerType.length + 1 && raw.charCodeAt(headerType.length) === 32 && raw.startsWith(headerType)) {
+    const token = raw.slice(headerType.length + 1)
+    if (hasCompactShape(token)) return { token, location: 'headers', csrf: undefined, shapeChecked: true }
+  }
+  return { token: tokenFromHeaderValue(raw, headerName, headerType), location: 'headers', csrf: undefined, shapeChecked: false }
 }
 
-/** The token from the configured header; throws NoAuthorizationError or InvalidHeaderError. */
-export function tokenFromHeaders(req: RequestView, options: ResolvedOptions, headerKey: string): string {
-  const { headerName, headerType } = options
+/** Flask-JWT-Extended's parsing of the header's value, for anything the fast path does not take. */
+function tokenFromHeaderValue(raw: string | readonly string[] | undefined, headerName: string, headerType: string): string {
   const expected = headerType ? `'${headerName}: ${headerType} <JWT>'` : `'${headerName}: <JWT>'`
-  const raw = req.header(headerKey)
-  // Fast path: exactly "<type> <token>" with nothing to trim or split, what nearly every request
-  // sends; the checks below would return the same token (options guarantee `headerType` holds no
-  // whitespace or comma).
-  if (typeof raw === 'string' && headerType && raw.length > headerType.length + 1 && raw.charCodeAt(headerType.length) === 32 && raw.startsWith(headerType) && plainFrom(raw, headerType.length + 1)) {
-    return raw.slice(headerType.length + 1)
-  }
   if (typeof raw !== 'string') {
     if (raw !== undefined && raw.length > 1) throw new InvalidHeaderError(`Bad ${headerName} header. Expected ${expected}`)
     if (raw === undefined || raw.length === 0) throw new NoAuthorizationError(`Missing ${headerName} Header`)
@@ -109,6 +108,8 @@ export interface FoundToken {
   location: TokenLocation
   /** The CSRF value the client sent with a cookie token, to compare with the token's `csrf` claim. */
   csrf: string | undefined
+  /** True when lookup already found the token to have the shape of a compact JWS (`hasCompactShape`). */
+  shapeChecked: boolean
 }
 
 /** The token and where it was found; throws the "none found" error listing each location's reason. */
@@ -120,21 +121,19 @@ export function findToken(
   refresh: boolean,
 ): FoundToken {
   // One location, the default: no bookkeeping of reasons.
-  if (locations.length === 1 && locations[0] === 'headers') {
-    return { token: tokenFromHeaders(req, options, headerKey), location: 'headers', csrf: undefined }
-  }
+  if (locations.length === 1 && locations[0] === 'headers') return tokenFromHeaders(req, options, headerKey)
   const reasons: string[] = []
   for (const location of locations) {
     try {
       switch (location) {
         case 'headers':
-          return { token: tokenFromHeaders(req, options, headerKey), location, csrf: undefined }
+          return tokenFromHeaders(req, options, headerKey)
         case 'cookies':
-          return { ...tokenFromCookies(req, options, refresh), location }
+          return { ...tokenFromCookies(req, options, refresh), location, shapeChecked: false }
         case 'query_string':
-          return { token: tokenFromQuery(req, options), location, csrf: undefined }
+          return { token: tokenFromQuery(req, options), location, csrf: undefined, shapeChecked: false }
         case 'json':
-          return { token: tokenFromJson(req, options, refresh), location, csrf: undefined }
+          return { token: tokenFromJson(req, options, refresh), location, csrf: undefined, shapeChecked: false }
       }
     } catch (err) {
       if (!(err instanceof NoAuthorizationError)) throw err

@@ -205,6 +205,20 @@ for (const adapter of ADAPTERS) {
       expectError(await call(url, '/refresh', { token }), 422, 'Only refresh tokens are allowed')
     })
 
+    test('strict:false reads segments in the standard base64 alphabet, as PyJWT does; strict mode refuses them', async (t) => {
+      const lenient = await startApp(t, adapter, { secret: SECRET, strict: false })
+      const strict = await startApp(t, adapter, { secret: SECRET })
+      // A signature whose standard-alphabet spelling differs ('+' or '/'): such a token skips the
+      // header's fast path, and the full parsing must hand it over whole.
+      let token = ''
+      for (let n = 0; !/[+/]/.test(token.split('.')[2] ?? ''); n++) {
+        const [h, p, s] = (await sign(claims({ n }))).split('.') as [string, string, string]
+        token = `${h}.${p}.${Buffer.from(s, 'base64url').toString('base64').replace(/=+$/, '')}`
+      }
+      assert.equal(expectOk(await call(lenient.url, '/protected', { token })).identity, '42')
+      expectError(await call(strict.url, '/protected', { token }), 422, 'Invalid crypto padding')
+    })
+
     test('strict:false accepts a crit header, an unknown type on an access route, and deep nesting', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET, strict: false })
       expectOk(await call(url, '/protected', { token: signRaw({ ...HEADER, crit: ['exp'], exp: 1 }, { sub: '42' }) }))
