@@ -1,20 +1,22 @@
 /**
- * A bounded cache of tokens whose signature and static claims already passed, keyed by the whole
- * token string (so only the exact bytes that were verified can hit). Time claims and revocation are
- * re-checked on every hit by the caller; failures are never cached. Eviction is oldest-first.
+ * A bounded cache of tokens whose signature and static claims already passed. An entry is served only
+ * for the exact token string that was verified (compared whole on every hit). Time claims and
+ * revocation are re-checked on every hit by the caller; failures are never cached. Eviction is
+ * oldest-first.
+ *
+ * Lookup is by a fingerprint of the token (its length and last 24 characters, the end of the
+ * signature, which for distinct tokens is random), not by the token string: a Map keyed by strings
+ * hashes the whole token on every lookup (about 0.3 µs for a typical 300-character token, and the
+ * request's header string is new every time, so the hash is never reused), while the fingerprint
+ * reads 24 characters and the hit then costs one string comparison. Two stored tokens with the same
+ * fingerprint share a slot, the later replacing the earlier: a fingerprint can cost a miss, never let
+ * a token skip verification.
  *
  * Admission: a verified token is stored on its second sighting, not its first. Most tokens a busy
  * service sees once or rarely (one per client per `exp` window, scanners, load spread over replicas);
  * storing each of them costs a Map insert, an eviction and, above all, old-generation GC for entries
- * that never hit. First sightings are remembered in a small table of fingerprints (no allocation);
- * a fingerprint collision only admits a token one sighting early, and a fingerprint never lets a
- * token skip verification: the cache is still keyed by the whole token string.
- *
- * The same table spares a never-seen token the Map lookup, whose cost is mostly hashing the whole
- * token string (about 0.4 µs for a typical 300-character token): a token whose fingerprint is not in
- * the table cannot have been stored since its slot was last overwritten. When another token's first
- * sighting overwrites a stored token's slot, that token costs one full verification (a miss), which
- * puts its fingerprint back; correctness never depends on the table.
+ * that never hit. First sightings are remembered in a small table of fingerprints (no allocation); a
+ * fingerprint collision there only admits a token one sighting early.
  */
 
 import type { JwtClaims, JwtHeader } from './types.ts'
@@ -24,15 +26,21 @@ export interface Verified {
   claims: JwtClaims
 }
 
+interface Entry {
+  readonly token: string
+  readonly value: Verified
+}
+
 export class VerifiedCache {
   readonly #max: number
-  readonly #map = new Map<string, Verified>()
+  /** Fingerprint → the token stored under it (small-integer keys: V8 hashes them without reading the token). */
+  readonly #map = new Map<number, Entry>()
   /**
-   * The live keys in insertion order, as a ring: `#ring[#head]` is the oldest. Evicting through
+   * The live fingerprints in insertion order, as a ring: `#ring[#head]` is the oldest. Evicting through
    * `map.keys().next()` instead costs a scan over every deleted slot V8 keeps at the front of the
    * table (about 6 µs per eviction at 10 000 entries), paid on every miss once the cache is full.
    */
-  #ring: string[] = []
+  #ring: number[] = []
   #head = 0
   /** Fingerprints of tokens verified once but not stored yet, direct-mapped (see `#seenBefore`). */
   readonly #seen: Int32Array
@@ -48,10 +56,7 @@ export class VerifiedCache {
     this.#seenMask = slots - 1
   }
 
-  /**
-   * A fingerprint of `token`, never 0 (an empty slot): the length and the last 24 characters, the end
-   * of the signature, which for distinct tokens is random.
-   */
+  /** The fingerprint of `token`, never 0 (an empty slot of `#seen`). */
   static #fingerprint(token: string): number {
     const end = token.length
     let h = end | 0
@@ -60,14 +65,9 @@ export class VerifiedCache {
     return h === 0 ? 1 : h
   }
 
-  #slot(h: number): number {
-    return (h ^ (h >>> 17)) & this.#seenMask
-  }
-
-  /** Records a sighting of `token`; true when its fingerprint was already recorded. */
-  #seenBefore(token: string): boolean {
-    const h = VerifiedCache.#fingerprint(token)
-    const slot = this.#slot(h)
+  /** Records a sighting of the token with fingerprint `h`; true when `h` was already recorded. */
+  #seenBefore(h: number): boolean {
+    const slot = (h ^ (h >>> 17)) & this.#seenMask
     if (this.#seen[slot] === h) return true
     this.#seen[slot] = h
     return false
@@ -75,21 +75,24 @@ export class VerifiedCache {
 
   get(token: string): Verified | undefined {
     if (this.#map.size === 0) return undefined
-    const h = VerifiedCache.#fingerprint(token)
-    if (this.#seen[this.#slot(h)] !== h) return undefined
-    return this.#map.get(token)
+    const entry = this.#map.get(VerifiedCache.#fingerprint(token))
+    return entry !== undefined && entry.token === token ? entry.value : undefined
   }
 
   set(token: string, value: Verified): void {
     const max = this.#max
-    if (max === 0 || !this.#seenBefore(token)) return
+    if (max === 0) return
+    const h = VerifiedCache.#fingerprint(token)
+    if (!this.#seenBefore(h)) return
     const map = this.#map
-    if (map.size >= max) {
-      map.delete(this.#ring[this.#head]!)
-      this.#head = (this.#head + 1) % max
+    if (!map.has(h)) {
+      if (map.size >= max) {
+        map.delete(this.#ring[this.#head]!)
+        this.#head = (this.#head + 1) % max
+      }
+      this.#ring[(this.#head + map.size) % max] = h
     }
-    if (!map.has(token)) this.#ring[(this.#head + map.size) % max] = token
-    map.set(token, value)
+    map.set(h, { token, value })
   }
 
   clear(): void {

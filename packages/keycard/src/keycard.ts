@@ -34,7 +34,7 @@ import {
   type SignatureVerifier,
   type SigningKey,
 } from './keys.ts'
-import { findToken, type FoundToken } from './locations.ts'
+import { confirmHeaderToken, findToken, type FoundToken } from './locations.ts'
 import { checkCsrf } from './csrf.ts'
 import { resolveLocations, resolveOptions, type KeycardOptions, type ResolvedOptions } from './options.ts'
 import type { RequestView } from './request.ts'
@@ -197,14 +197,19 @@ export class Keycard<User = unknown> {
     return unverifiedHeader(token)
   }
 
-  /** Verified header and claims; synchronous when keys are static, which is the hot path. `shapeChecked`: see FoundToken. */
-  #verify(token: string, allowExpired: boolean, shapeChecked = false): Verified | Promise<Verified> {
+  /** Verified header and claims; synchronous when keys are static, which is the hot path. */
+  #verify(token: string, allowExpired: boolean): Verified | Promise<Verified> {
     const now = Date.now() / 1000
     const hit = this.#cache.get(token)
     if (hit !== undefined) {
       checkTimes(hit.header, hit.claims, now, this.options.leeway, allowExpired)
       return hit
     }
+    return this.#verifyUncached(token, now, allowExpired, false)
+  }
+
+  /** `#verify` without the cache lookup; `shapeChecked`: the token is known to have compact-JWS shape (FoundToken). */
+  #verifyUncached(token: string, now: number, allowExpired: boolean, shapeChecked: boolean): Verified | Promise<Verified> {
     if (token.length > this.options.maxTokenLength) {
       throw new JWTDecodeError('KEYCARD_JWT_TOO_LARGE', `Token is too large (over ${this.options.maxTokenLength} characters)`)
     }
@@ -288,13 +293,24 @@ export class Keycard<User = unknown> {
     if (req.method === 'OPTIONS') return null
     const guard = options === undefined ? this.#defaultGuard : RESOLVED_GUARDS.has(options) ? (options as ResolvedGuard) : this.guardOptions(options)
     let found: FoundToken
+    let hit: Verified | undefined
     try {
       found = findToken(req, guard.locations, this.options, this.#headerKey, guard.refresh)
+      hit = this.#cache.get(found.token)
+      // A token the header's fast path took unchecked is served as it is only when cached (it passed
+      // strict parsing then, so FJE's header parsing returns it too); otherwise it is checked now,
+      // before anything reads it, and the header errors keep their precedence over token errors.
+      if (hit === undefined && found.shape === 'deferred') confirmHeaderToken(req, found, this.options, this.#headerKey)
     } catch (err) {
       if (guard.optional && err instanceof KeycardError && err.code === 'KEYCARD_NO_AUTHORIZATION') return null
       throw err
     }
-    const verified = this.#verify(found.token, false, found.shapeChecked)
+    const now = Date.now() / 1000
+    let verified: Verified | Promise<Verified>
+    if (hit !== undefined) {
+      checkTimes(hit.header, hit.claims, now, this.options.leeway, false)
+      verified = hit
+    } else verified = this.#verifyUncached(found.token, now, false, found.shape === 'valid')
     if (verified instanceof Promise) return verified.then((v) => this.#authorize(v, found, guard))
     return this.#authorize(verified, found, guard)
   }

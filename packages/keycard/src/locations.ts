@@ -9,18 +9,37 @@ import type { ResolvedOptions } from './options.ts'
 import type { RequestView } from './request.ts'
 import type { TokenLocation } from './types.ts'
 
-/** The token from the configured header; throws NoAuthorizationError or InvalidHeaderError. */
-function tokenFromHeaders(req: RequestView, options: ResolvedOptions, headerKey: string): FoundToken {
+/**
+ * The token from the configured header; throws NoAuthorizationError or InvalidHeaderError.
+ *
+ * Fast path: exactly "<type> <token>", what nearly every request sends. A token of compact-JWS shape
+ * there holds no whitespace or comma, so FJE's parsing below would return it too (options guarantee
+ * `headerType` holds neither). With `defer`, the shape is not even tested here: the token is handed
+ * over as `deferred`, and the guard serves it from the verified-token cache as it is or, on a miss,
+ * calls `confirmHeaderToken` before anything else reads it.
+ */
+function tokenFromHeaders(req: RequestView, options: ResolvedOptions, headerKey: string, defer: boolean): FoundToken {
   const { headerName, headerType } = options
   const raw = req.header(headerKey)
-  // Fast path: exactly "<type> <token>" where the token has the shape of a compact JWS, what nearly
-  // every request sends. Such a token holds no whitespace or comma, so the checks below would return
-  // it too (options guarantee `headerType` holds neither); and parsing need not test its shape again.
   if (typeof raw === 'string' && headerType && raw.length > headerType.length + 1 && raw.charCodeAt(headerType.length) === 32 && raw.startsWith(headerType)) {
     const token = raw.slice(headerType.length + 1)
-    if (hasCompactShape(token)) return { token, location: 'headers', csrf: undefined, shapeChecked: true }
+    if (defer) return { token, location: 'headers', csrf: undefined, shape: 'deferred' }
+    if (hasCompactShape(token)) return { token, location: 'headers', csrf: undefined, shape: 'valid' }
   }
-  return { token: tokenFromHeaderValue(raw, headerName, headerType), location: 'headers', csrf: undefined, shapeChecked: false }
+  return { token: tokenFromHeaderValue(raw, headerName, headerType), location: 'headers', csrf: undefined, shape: 'unknown' }
+}
+
+/**
+ * Settles a `deferred` token: `valid` when it has the compact-JWS shape, else whatever FJE's parsing
+ * of the header makes of it (which may throw, as the lookup would have).
+ */
+export function confirmHeaderToken(req: RequestView, found: FoundToken, options: ResolvedOptions, headerKey: string): void {
+  if (hasCompactShape(found.token)) {
+    found.shape = 'valid'
+    return
+  }
+  found.token = tokenFromHeaderValue(req.header(headerKey), options.headerName, options.headerType)
+  found.shape = 'unknown'
 }
 
 /** Flask-JWT-Extended's parsing of the header's value, for anything the fast path does not take. */
@@ -108,8 +127,12 @@ export interface FoundToken {
   location: TokenLocation
   /** The CSRF value the client sent with a cookie token, to compare with the token's `csrf` claim. */
   csrf: string | undefined
-  /** True when lookup already found the token to have the shape of a compact JWS (`hasCompactShape`). */
-  shapeChecked: boolean
+  /**
+   * `valid`: lookup found the token to have the shape of a compact JWS (`hasCompactShape`), so parsing
+   * need not test it again; `unknown`: parsing tests it; `deferred`: the header's fast path took it
+   * without looking (see `tokenFromHeaders`); only an exact cache hit may use it before `confirmHeaderToken`.
+   */
+  shape: 'valid' | 'unknown' | 'deferred'
 }
 
 /** The token and where it was found; throws the "none found" error listing each location's reason. */
@@ -120,20 +143,21 @@ export function findToken(
   headerKey: string,
   refresh: boolean,
 ): FoundToken {
-  // One location, the default: no bookkeeping of reasons.
-  if (locations.length === 1 && locations[0] === 'headers') return tokenFromHeaders(req, options, headerKey)
+  // One location, the default: no bookkeeping of reasons, and a header token's checks can wait for a
+  // cache miss (in strict mode only, where every cached token has passed the shape test).
+  if (locations.length === 1 && locations[0] === 'headers') return tokenFromHeaders(req, options, headerKey, options.strict)
   const reasons: string[] = []
   for (const location of locations) {
     try {
       switch (location) {
         case 'headers':
-          return tokenFromHeaders(req, options, headerKey)
+          return tokenFromHeaders(req, options, headerKey, false)
         case 'cookies':
-          return { ...tokenFromCookies(req, options, refresh), location, shapeChecked: false }
+          return { ...tokenFromCookies(req, options, refresh), location, shape: 'unknown' }
         case 'query_string':
-          return { token: tokenFromQuery(req, options), location, csrf: undefined, shapeChecked: false }
+          return { token: tokenFromQuery(req, options), location, csrf: undefined, shape: 'unknown' }
         case 'json':
-          return { token: tokenFromJson(req, options, refresh), location, csrf: undefined, shapeChecked: false }
+          return { token: tokenFromJson(req, options, refresh), location, csrf: undefined, shape: 'unknown' }
       }
     } catch (err) {
       if (!(err instanceof NoAuthorizationError)) throw err

@@ -394,6 +394,27 @@ test('verified-token cache: a token refused once is refused again (failures are 
   for (let i = 0; i < 2; i++) await assert.rejects(keycard.decodeToken(future), { code: 'KEYCARD_JWT_NOT_YET_VALID', message: 'The token is not yet valid (iat)' })
 })
 
+test('verified-token cache: only a plain "Bearer <token>" header is served from it; any other spelling gets FJE\'s parsing', async () => {
+  const keycard = await kc()
+  const token = await keycard.createAccessToken('h')
+  const header = (value: string): RequestView => ({ method: 'GET', header: (name) => (name === 'authorization' ? value : undefined) })
+  const BAD = "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'"
+  const MISSING = "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'"
+  const check = async () => {
+    assert.equal((await keycard.verifyJwtInRequest(header(`Bearer ${token}`)))?.identity, 'h')
+    assert.equal((await keycard.verifyJwtInRequest(header(`Basic eDp5, Bearer ${token}`)))?.identity, 'h')
+    assert.equal((await keycard.verifyJwtInRequest(header(`Bearer ${token},`)))?.identity, 'h')
+    await assert.rejects(keycard.verifyJwtInRequest(header(`Bearer ${token} x`)), { code: 'KEYCARD_INVALID_HEADER', message: BAD })
+    await assert.rejects(keycard.verifyJwtInRequest(header(`Bearer ${token}, Bearer ${token}`)), { code: 'KEYCARD_NO_AUTHORIZATION', message: MISSING })
+    assert.equal(await keycard.verifyJwtInRequest(header(`Bearer ${token}, Bearer ${token}`), { optional: true }), null)
+    await assert.rejects(keycard.verifyJwtInRequest(header(`Bearer ${token}x`)), { code: 'KEYCARD_JWT_SIGNATURE_INVALID' })
+    await assert.rejects(keycard.verifyJwtInRequest(header(`Bearer ${token.replace('.', '..')}`)), { code: 'KEYCARD_JWT_MALFORMED' })
+  }
+  await check() // first sightings: nothing cached yet
+  await check() // the plain header's token is cached from here on; the answers stay the same
+  await check()
+})
+
 test('MemoryRevocationStore sweep drops entries whose token expired, keeps the rest', () => {
   let now = 1000
   const store = new MemoryRevocationStore({ now: () => now })
