@@ -29,11 +29,12 @@ export const SERVER_CONTENDER_IDS = ['server-verify', 'server-login', 'server-re
 
 const APP = fileURLToPath(new URL('../packages/server/src/app.ts', import.meta.url))
 
-export async function serverContenders(): Promise<ServerContenderSetup> {
+/** `pool`: how many tokens server-verify's fresh mode cycles through (the bench's `--pool`). */
+export async function serverContenders(options: { pool: number }): Promise<ServerContenderSetup> {
   if (!existsSync(APP)) {
     const reason = 'packages/server/src/app.ts does not exist yet (the Keycard server is being built); see bench/server-contenders.ts'
     return { contenders: [], skipped: SERVER_CONTENDER_IDS.map((id) => ({ id, reason })) }
   }
   const { serverSetup } = await import('./servers/keycard-server.ts')
-  return serverSetup()
+  return serverSetup({ pool: options.pool })
 }

@@ -65,7 +65,7 @@ async function login(url: string): Promise<Tokens> {
   return res.json as Tokens
 }
 
-export async function serverSetup(options: { pool?: number; refreshConnections?: number } = {}): Promise<ServerContenderSetup> {
+export async function serverSetup(options: { pool: number; refreshConnections?: number }): Promise<ServerContenderSetup> {
   const tmp = mkdtempSync(join(tmpdir(), 'keycard-bench-server-'))
   const refreshConnections = options.refreshConnections ?? 8
   const env = (id: string): Record<string, string> => ({
@@ -106,7 +106,7 @@ export async function serverSetup(options: { pool?: number; refreshConnections?:
         const claims = payload(first.access_token)
         const keycard = await createKeycard({ secret: BENCH_SECRET, accessTokenExpires: '2h' })
         const pool: string[] = []
-        for (let i = 0; i < (options.pool ?? 25_000); i++) {
+        for (let i = 0; i < options.pool; i++) {
           pool.push(await keycard.createAccessToken(String(claims.sub), { additionalClaims: { sid: claims.sid, admin: claims.admin } }))
         }
         const file = join(tmp, 'verify-tokens.txt')
