@@ -199,17 +199,19 @@ export class Keycard<User = unknown> {
 
   /** Verified header and claims; synchronous when keys are static, which is the hot path. */
   #verify(token: string, allowExpired: boolean): Verified | Promise<Verified> {
-    const now = Date.now() / 1000
     const hit = this.#cache.get(token)
-    if (hit !== undefined) {
-      checkTimes(hit.header, hit.claims, now, this.options.leeway, allowExpired)
-      return hit
-    }
-    return this.#verifyUncached(token, now, allowExpired, false)
+    return hit !== undefined ? this.#checkHit(hit, allowExpired) : this.#verifyUncached(token, allowExpired, false)
+  }
+
+  /** A cached token: only its time claims can have changed. */
+  #checkHit(hit: Verified, allowExpired: boolean): Verified {
+    checkTimes(hit.header, hit.claims, Date.now() / 1000, this.options.leeway, allowExpired)
+    return hit
   }
 
   /** `#verify` without the cache lookup; `shapeChecked`: the token is known to have compact-JWS shape (FoundToken). */
-  #verifyUncached(token: string, now: number, allowExpired: boolean, shapeChecked: boolean): Verified | Promise<Verified> {
+  #verifyUncached(token: string, allowExpired: boolean, shapeChecked: boolean): Verified | Promise<Verified> {
+    const now = Date.now() / 1000
     if (token.length > this.options.maxTokenLength) {
       throw new JWTDecodeError('KEYCARD_JWT_TOO_LARGE', `Token is too large (over ${this.options.maxTokenLength} characters)`)
     }
@@ -305,12 +307,7 @@ export class Keycard<User = unknown> {
       if (guard.optional && err instanceof KeycardError && err.code === 'KEYCARD_NO_AUTHORIZATION') return null
       throw err
     }
-    const now = Date.now() / 1000
-    let verified: Verified | Promise<Verified>
-    if (hit !== undefined) {
-      checkTimes(hit.header, hit.claims, now, this.options.leeway, false)
-      verified = hit
-    } else verified = this.#verifyUncached(found.token, now, false, found.shape === 'valid')
+    const verified = hit !== undefined ? this.#checkHit(hit, false) : this.#verifyUncached(found.token, false, found.shape === 'valid')
     if (verified instanceof Promise) return verified.then((v) => this.#authorize(v, found, guard))
     return this.#authorize(verified, found, guard)
   }
