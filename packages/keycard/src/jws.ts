@@ -119,7 +119,7 @@ export function parseToken(token: string, strict: boolean, shapeChecked = false)
   const cryptoSegment = token.slice(last + 1)
   // Each segment passes the per-segment base64url test when the whole token passes this one; when it
   // does not, the per-segment tests find which segment fails, in PyJWT's order.
-  const segmentsChecked = strict && (shapeChecked || THREE_BASE64URL_SEGMENTS.test(token))
+  const segmentsChecked = strict && (shapeChecked || hasCompactShape(token))
   const check = strict && !segmentsChecked
 
   const headerCache = headerCaches[strict ? 1 : 0]
