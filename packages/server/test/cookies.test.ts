@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { defaultCookieSecure, isLoopbackHost, loadConfig, ConfigError } from '../src/config.ts'
 import { CONTENT_SECURITY_POLICY, PAGE_NOT_BUILT } from '../src/routes/web.ts'
-import { claimsOf, NO_TOKEN, openBeside, PASSWORD, sleep, startServer, tempDir, TEST_SECRET, type Reply, type TestServer } from './helpers.ts'
+import { claimsOf, freezeClock, NO_TOKEN, openBeside, PASSWORD, startServer, tempDir, TEST_SECRET, type Reply, type TestServer } from './helpers.ts'
 
 const COOKIE = { 'x-token-mode': 'cookie' }
 const EPOCH = 'Expires=Thu, 01 Jan 1970 00:00:00 GMT'
@@ -366,10 +366,11 @@ test('logout with the access cookie revokes the session and unsets every cookie'
 })
 
 test('a logout that implicit refresh would re-issue the access cookie on only unsets cookies', async (t) => {
+  const advance = freezeClock(t)
   const s = await startServer(t, { ACCESS_TOKEN_EXPIRES: '60', IMPLICIT_REFRESH_WINDOW: '59' })
   await s.register('alice')
   const { jar } = await cookieLogin(s, 'alice')
-  await sleep(1100) // now within the window: any cookie request re-issues the access cookie
+  advance(1_000) // now within the window: any cookie request re-issues the access cookie
   const probe = await call(s, jar.clone(), 'GET', '/auth/me')
   assert.equal(probe.setCookie.length, 2, 'the window is open')
   const res = await call(s, jar, 'POST', '/auth/logout', { csrf: 'access' })
@@ -417,8 +418,9 @@ test('an admin deleting their own account from the browser is signed out there',
 // ---- implicit refresh ----------------------------------------------------------------------------
 
 test('implicit refresh re-issues the access cookie of the same login session, not fresh, with the server claims', async (t) => {
-  // `iat` is whole seconds, so a token can be up to 1 s older than it looks: a window 2 s short of the
-  // lifetime is never reached by the first request, and always after 2.1 s.
+  // The clock stands still at a whole second: the first request is 2 s short of the window, and the
+  // second, 2 s later, is exactly at its edge.
+  const advance = freezeClock(t)
   const s = await startServer(t, { ACCESS_TOKEN_EXPIRES: '60', IMPLICIT_REFRESH_WINDOW: '58' })
   const { access_token } = await s.register('alice')
   const { jar } = await cookieLogin(s, 'alice')
@@ -426,7 +428,7 @@ test('implicit refresh re-issues the access cookie of the same login session, no
   const early = await call(s, jar, 'GET', '/auth/me')
   assert.deepEqual(early.setCookie, [], 'not within the window yet')
 
-  await sleep(2100)
+  advance(2_000)
   const res = await call(s, jar, 'GET', '/auth/me')
   assert.equal(res.status, 200)
   assert.equal(res.setCookie.length, 2)
@@ -452,12 +454,13 @@ test('implicit refresh re-issues the access cookie of the same login session, no
 })
 
 test('implicit refresh never outlives the session, and is off with IMPLICIT_REFRESH_WINDOW=0', async (t) => {
+  const advance = freezeClock(t)
   const s = await startServer(t, { ACCESS_TOKEN_EXPIRES: '60', IMPLICIT_REFRESH_WINDOW: '59' })
   await s.register('alice')
   // fresh-login without a browser session: a session that ends with its one access token.
   const jar = new Jar()
   assert.equal((await call(s, jar, 'POST', '/auth/fresh-login', { body: { username: 'alice', password: PASSWORD }, headers: COOKIE })).status, 200)
-  await sleep(1100)
+  advance(1_000)
   const res = await call(s, jar, 'GET', '/auth/me')
   assert.equal(res.status, 200)
   assert.deepEqual(res.setCookie, [])
@@ -465,7 +468,7 @@ test('implicit refresh never outlives the session, and is off with IMPLICIT_REFR
   const off = await startServer(t, { ACCESS_TOKEN_EXPIRES: '2', IMPLICIT_REFRESH_WINDOW: '0' })
   await off.register('bob')
   const bob = (await cookieLogin(off, 'bob')).jar
-  await sleep(1100)
+  advance(1_000)
   assert.deepEqual((await call(off, bob, 'GET', '/auth/me')).setCookie, [])
 })
 
@@ -502,12 +505,13 @@ test('fresh-login in cookie mode re-issues a fresh access cookie for the current
 })
 
 test('fresh-login in cookie mode works from an expired access cookie, and starts a new session when it cannot use the current one', async (t) => {
+  const advance = freezeClock(t)
   const s = await startServer(t, { ACCESS_TOKEN_EXPIRES: '1', IMPLICIT_REFRESH_WINDOW: '0' })
   await s.register('alice')
   await s.register('bob')
   const { jar } = await cookieLogin(s, 'alice')
   const sid = access(jar).sid
-  await sleep(2100)
+  advance(2_000)
   assert.deepEqual((await call(s, jar, 'GET', '/auth/me')).body, { msg: 'Token has expired' })
   const expired = await call(s, jar.clone(), 'POST', '/auth/fresh-login', { csrf: 'access', body: { username: 'alice', password: PASSWORD }, headers: COOKIE })
   assert.equal(claimsOf(/^access_token_cookie=([^;]+)/.exec(expired.setCookie[0]!)![1]!).sid, sid)

@@ -183,4 +183,15 @@ export function openBeside(t: TestContext, server: { dbPath: string }): Kysely<D
   return db
 }
 
+/**
+ * Freezes `Date` for the rest of the test at a whole second (`ms`, by default the next one), and returns
+ * `advance(ms)`. Keycard, jose and the server all read `Date.now()`, so tokens, sessions and purges see
+ * the frozen time; the timers stay real, so HTTP, SQLite and the server's own intervals keep working.
+ */
+export function freezeClock(t: TestContext, ms = Math.ceil(Date.now() / 1000) * 1000): (ms: number) => void {
+  t.mock.timers.enable({ apis: ['Date'], now: ms })
+  return (step) => t.mock.timers.tick(step)
+}
+
+/** @deprecated A timed wait: use `freezeClock` or wait on an event (kept until the browser tests stop using it). */
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
