@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Revocations } from '../src/revocations.ts'
-import { openBeside, sleep, startServer, tempDir } from './helpers.ts'
+import { freezeClock, openBeside, startServer, tempDir } from './helpers.ts'
 
 test('the in-memory state drops a revoked session once its tokens have expired', () => {
   const state = new Revocations()
@@ -19,6 +19,7 @@ test('the in-memory state drops a revoked session once its tokens have expired',
 test('expired sessions, revoked or not, are deleted from the database at start and on schedule', async (t) => {
   const dir = tempDir(t)
   const env = { ACCESS_TOKEN_EXPIRES: '1', REFRESH_TOKEN_EXPIRES: '1' }
+  const advance = freezeClock(t)
   const a = await startServer(t, env, { dir })
   const one = await a.register('alice')
   await a.login('alice')
@@ -27,7 +28,7 @@ test('expired sessions, revoked or not, are deleted from the database at start a
   const db = openBeside(t, a)
   const count = async () => Number((await db.selectFrom('sessions').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
   assert.equal(await count(), 2)
-  await sleep(2100)
+  advance(2_000)
   const b = await startServer(t, env, { dir })
   assert.equal(await count(), 0)
   assert.ok(b.logLines().some((l) => l.msg === 'purged expired sessions' && l.rows === 2))
