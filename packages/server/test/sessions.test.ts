@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { claimsOf, NO_REFRESH_TOKEN, NO_TOKEN, sleep, startServer, type TestServer } from './helpers.ts'
+import { claimsOf, freezeClock, NO_REFRESH_TOKEN, NO_TOKEN, startServer, type TestServer } from './helpers.ts'
 
 const REVOKED = { msg: 'Token has been revoked' }
 
@@ -95,11 +95,12 @@ test('two concurrent refreshes within REFRESH_REUSE_INTERVAL get the same succes
 })
 
 test('a repeat after the reuse interval is reuse and revokes the session', async (t) => {
+  const advance = freezeClock(t)
   const s = await startServer(t, { REFRESH_REUSE_INTERVAL: '1' })
   const first = await s.register('alice')
   const rotated = await s.api('POST', '/auth/refresh', { token: first.refresh_token })
   assert.equal(rotated.status, 200)
-  await sleep(2100)
+  advance(2_000)
   const late = await s.api('POST', '/auth/refresh', { token: first.refresh_token })
   assert.equal(late.status, 401)
   assert.deepEqual(late.body, REVOKED)
