@@ -6,6 +6,7 @@
  * (hashing is CPU-bound) but would take CPU time from the event loop while logins pour in.
  */
 
+import { channel } from 'node:diagnostics_channel'
 import { availableParallelism } from 'node:os'
 import { hash, parseOptions, verify } from '@node-rs/argon2'
 import type { Argon2Params } from './config.ts'
@@ -16,6 +17,28 @@ export const MAX_PASSWORD_BYTES = 1024
 export const MIN_PASSWORD_CHARS = 8
 /** @node-rs/argon2's `Algorithm.Argon2id`; its const enum cannot be imported under isolated modules. */
 const ARGON2ID = 2
+
+/** What {@link ARGON2_CHANNEL} carries: the argon2 operation that is starting. */
+export interface Argon2Event {
+  op: 'hash' | 'verify'
+}
+
+/**
+ * A `node:diagnostics_channel` on which every argon2 hash and verification the server runs is announced
+ * as it starts, so tests can count them (e.g. that an unknown user costs exactly one verification). It
+ * costs nothing while no one subscribes; the message never holds a password or a hash.
+ *
+ * @example
+ * ```ts
+ * import { subscribe } from 'node:diagnostics_channel'
+ * const ops: string[] = []
+ * subscribe(ARGON2_CHANNEL, (event) => ops.push((event as Argon2Event).op))
+ * ```
+ */
+export const ARGON2_CHANNEL = 'keycard-server:argon2'
+const argon2Events = channel(ARGON2_CHANNEL)
+const HASH_EVENT: Argon2Event = Object.freeze({ op: 'hash' })
+const VERIFY_EVENT: Argon2Event = Object.freeze({ op: 'verify' })
 
 /** Why a new password is refused, as the end of a 400 message ("<field> must …"), or null when it is fine. */
 export function passwordProblem(password: string): string | null {
@@ -55,17 +78,25 @@ export function createPasswordHasher(params: Argon2Params): PasswordHasher {
   // Cores this process may run on (affinity-aware), so a server pinned to one core hashes one at a time.
   const limit = concurrencyLimit(availableParallelism())
   // Made at once, so the first login of an unknown user is not slower than the others.
+  argon2Events.publish(HASH_EVENT)
   const dummy = hash('keycard dummy password', options)
   dummy.catch(() => {})
 
   return {
-    hash: (password) => limit(() => hash(password, options)),
+    hash: (password) =>
+      limit(() => {
+        argon2Events.publish(HASH_EVENT)
+        return hash(password, options)
+      }),
     async verify(stored, password) {
       // Over-long passwords were never accepted; still spend the same time as a real check.
       const tooLong = Buffer.byteLength(password) > MAX_PASSWORD_BYTES
       const target = stored ?? (await dummy)
       try {
-        const ok = await limit(() => verify(target, tooLong ? 'x' : password))
+        const ok = await limit(() => {
+          argon2Events.publish(VERIFY_EVENT)
+          return verify(target, tooLong ? 'x' : password)
+        })
         return ok && stored !== null && !tooLong
       } catch {
         return false // a corrupt stored hash is a failed login, not a 500

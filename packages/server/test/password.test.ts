@@ -1,7 +1,9 @@
 /** POST /auth/password, and the password store: fresh tokens, other sessions revoked, rehash, dummy verify. */
 
 import assert from 'node:assert/strict'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { test } from 'node:test'
+import { ARGON2_CHANNEL, type Argon2Event } from '../src/passwords.ts'
 import { claimsOf, openBeside, PASSWORD, startServer, tempDir } from './helpers.ts'
 
 const NEW = 'a brand new password'
@@ -85,24 +87,24 @@ test('hashes are argon2id with the configured parameters and are upgraded on the
   assert.equal(wrong.status, 401)
 })
 
-test('an unknown user costs a password verification too, so timing does not reveal which usernames exist', async (t) => {
-  // OWASP parameters make one verification take tens of milliseconds; skipping it would be obvious.
-  const s = await startServer(t, { ARGON2_MEMORY_COST: '19456', ARGON2_TIME_COST: '2' })
+test('an unknown user costs exactly one argon2 verification, as a wrong password does, so timing does not reveal which usernames exist', async (t) => {
+  const s = await startServer(t)
   await s.register('alice')
-  const once = async (username: string) => {
-    const start = performance.now()
-    const res = await s.api('POST', '/auth/login', { body: { username, password: 'wrong password' } })
-    assert.equal(res.status, 401)
-    return performance.now() - start
+  const ops: string[] = []
+  const record = (event: unknown) => void ops.push((event as Argon2Event).op)
+  subscribe(ARGON2_CHANNEL, record)
+  t.after(() => unsubscribe(ARGON2_CHANNEL, record))
+  const argon2Of = async (username: string, password: string, status: number) => {
+    ops.length = 0
+    const res = await s.api('POST', '/auth/login', { body: { username, password } })
+    assert.equal(res.status, status, res.text)
+    return [...ops]
   }
-  await once('alice') // warm up
-  // Interleaved, and the minimum of each: load from other tests only ever adds time.
-  let known = Infinity
-  let unknown = Infinity
-  for (let i = 0; i < 7; i++) {
-    known = Math.min(known, await once('alice'))
-    unknown = Math.min(unknown, await once('nobody'))
-  }
-  const ratio = unknown / known
-  assert.ok(ratio > 0.5 && ratio < 2, `unknown ${unknown.toFixed(1)} ms vs known ${known.toFixed(1)} ms`)
+  assert.deepEqual(await argon2Of('nobody', 'wrong password', 401), ['verify'], 'an unknown user')
+  assert.deepEqual(await argon2Of('alice', 'wrong password', 401), ['verify'], 'a known user, wrong password')
+  assert.deepEqual(await argon2Of('alice', PASSWORD, 200), ['verify'], 'the right password')
+  // Over-long inputs are refused the same way, at the same cost.
+  assert.deepEqual(await argon2Of('nobody', 'x'.repeat(2000), 401), ['verify'], 'an unknown user, over-long password')
+  assert.deepEqual(await argon2Of('alice', 'x'.repeat(2000), 401), ['verify'], 'a known user, over-long password')
+  assert.deepEqual(await argon2Of('n'.repeat(2000), 'wrong password', 401), ['verify'], 'an over-long username')
 })
