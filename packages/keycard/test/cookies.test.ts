@@ -5,7 +5,7 @@
  * SameSite defaults to Lax (`cookieSameSite: false` omits it, as FJE does).
  */
 
-import { describe, test } from 'node:test'
+import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { createKeycard, KeycardError, KeycardOptionError, type Keycard, type KeycardOptions, type SetCookieOptions } from 'keycard'
 import { ADAPTERS, claimsOf, describeJwt, expectError, expiresOf, jar, mask, ok, SECRET, send, serve, type Adapter, type Route } from './location-helpers.ts'
@@ -50,12 +50,15 @@ async function start(t: Parameters<typeof serve>[0], adapter: Adapter, options: 
   return { keycard, url: await serve(t, adapter, keycard, routes(set)) }
 }
 
-/** Asserts the `Expires` of every line is `seconds` from now (within a few seconds). */
+/** A whole second, so an `Expires` date (whole seconds) `seconds` after it is exact. */
+const FROZEN = Date.UTC(2026, 0, 1, 12)
+
+/** Freezes Date at FROZEN for the rest of the test (keycard and jose read Date.now(); the timers stay real). */
+const freeze = (t: TestContext) => t.mock.timers.enable({ apis: ['Date'], now: FROZEN })
+
+/** Asserts the `Expires` of every line is exactly `seconds` after FROZEN (the test froze the clock). */
 function expiresIn(lines: string[], seconds: number): void {
-  for (const at of expiresOf(lines)) {
-    const drift = Math.abs(at - (Date.now() + seconds * 1000))
-    assert.ok(drift < 5000, `Expires ${new Date(at).toUTCString()} is not ${seconds}s ahead`)
-  }
+  for (const at of expiresOf(lines)) assert.equal(new Date(at).toISOString(), new Date(FROZEN + seconds * 1000).toISOString())
 }
 
 for (const adapter of ADAPTERS) {
@@ -90,6 +93,7 @@ for (const adapter of ADAPTERS) {
     })
 
     test('persistent Strict Secure cookies on .example.com with custom paths last one year (Max-Age 31540000)', async (t) => {
+      freeze(t)
       const { url } = await start(t, adapter, FULL)
       const { setCookie } = await send(url, '/login', { method: 'POST' })
       const attrs = 'Domain=example.com; Expires=<date>; Max-Age=31540000; Secure'
@@ -113,6 +117,7 @@ for (const adapter of ADAPTERS) {
     })
 
     test('maxAge per call turns session cookies into cookies that expire after maxAge seconds', async (t) => {
+      freeze(t)
       const { url } = await start(t, adapter, {}, { maxAge: 600 })
       const { setCookie } = await send(url, '/login', { method: 'POST' })
       assert.deepEqual(mask(setCookie), [
@@ -125,6 +130,7 @@ for (const adapter of ADAPTERS) {
     })
 
     test('maxAge and domain per call override the one-year lifetime and cookieDomain', async (t) => {
+      freeze(t)
       const { url } = await start(t, adapter, FULL, { maxAge: 3600, domain: 'api.example.com' })
       const { setCookie } = await send(url, '/login', { method: 'POST' })
       assert.deepEqual(mask(setCookie).slice(0, 2), [
