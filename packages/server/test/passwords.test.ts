@@ -4,26 +4,40 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { concurrencyLimit, createPasswordHasher } from '../src/passwords.ts'
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
 test('concurrencyLimit runs at most max tasks at once, in arrival order, and a failure frees its slot', async () => {
   const run = concurrencyLimit(2)
   let active = 0
   let peak = 0
   const started: number[] = []
-  const results = await Promise.allSettled(
+  // Each task runs until the test releases it, so the order in which slots free up is chosen, not timed.
+  const release: Array<() => void> = []
+  const gates = Array.from({ length: 7 }, (_, i) => new Promise<void>((resolve) => (release[i] = resolve)))
+  const all = Promise.allSettled(
     Array.from({ length: 7 }, (_, i) =>
       run(async () => {
         started.push(i)
         active++
         peak = Math.max(peak, active)
-        await sleep(3 + (i % 3))
+        await gates[i]
         active--
         if (i === 1) throw new Error('boom')
         return i
       }),
     ),
   )
+  const settle = () => new Promise(setImmediate)
+  await settle()
+  assert.deepEqual(started, [0, 1])
+  // Out of order, the failing task first: each finished task hands its slot to the next in line.
+  for (const [finish, next] of [[1, 2], [0, 3], [3, 4], [2, 5], [5, 6]] as const) {
+    release[finish]!()
+    await settle()
+    assert.equal(started.at(-1), next, `task ${finish} finishing starts task ${next}`)
+    assert.equal(active, 2)
+  }
+  release[4]!()
+  release[6]!()
+  const results = await all
   assert.equal(peak, 2)
   assert.deepEqual(started, [0, 1, 2, 3, 4, 5, 6])
   assert.equal(results[1]!.status, 'rejected')
