@@ -18,18 +18,27 @@ test('SIGTERM drains the in-flight request, closes the database and exits 0', as
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
   t.after(() => child.kill('SIGKILL'))
   let out = ''
-  child.stdout.on('data', (chunk: Buffer) => void (out += chunk))
+  // Every waiter re-checks on each chunk of output and on exit: woken by events, never by a timer.
+  const checks = new Set<() => void>()
+  const recheck = () => checks.forEach((check) => check())
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk
+    recheck()
+  })
+  child.once('exit', recheck)
   const waitFor = (pattern: RegExp) => new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setInterval(() => {
+    const check = () => {
       const match = pattern.exec(out)
       if (match) {
-        clearInterval(timer)
+        checks.delete(check)
         resolve(match)
       } else if (child.exitCode !== null) {
-        clearInterval(timer)
+        checks.delete(check)
         reject(new Error(`server exited ${child.exitCode}: ${out}`))
       }
-    }, 5)
+    }
+    checks.add(check)
+    check()
   })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
 
