@@ -182,8 +182,7 @@ async function startServer(contender: Contender, cpu: number | undefined, launch
     const timer = setTimeout(() => reject(new Error(`${contender.id} did not print "listening <url>" within 30 s; stderr:\n${stderr.join('')}`)), 30_000)
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk
-      let nl: number
-      while ((nl = buffered.indexOf('\n')) !== -1) {
+      for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
         const line = buffered.slice(0, nl)
         buffered = buffered.slice(nl + 1)
         const match = /^listening (http:\/\/\S+)/.exec(line)
