@@ -135,7 +135,7 @@ export async function startServer(t: TestContext, envOverrides: Record<string, s
     }
     const res = await fetch(url + path, { method, headers, ...(body !== undefined ? { body } : {}) })
     const text = await res.text()
-    let parsed: unknown = undefined
+    let parsed: unknown
     try {
       parsed = text ? JSON.parse(text) : undefined
     } catch {

@@ -20,7 +20,9 @@ test('SIGTERM drains the in-flight request, closes the database and exits 0', as
   let out = ''
   // Every waiter re-checks on each chunk of output and on exit: woken by events, never by a timer.
   const checks = new Set<() => void>()
-  const recheck = () => checks.forEach((check) => check())
+  const recheck = () => {
+    for (const check of checks) check()
+  }
   child.stdout.on('data', (chunk: Buffer) => {
     out += chunk
     recheck()
