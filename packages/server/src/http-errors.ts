@@ -27,7 +27,7 @@ const FASTIFY_ERRORS: Record<string, (err: FastifyError, limit: number) => [numb
 
 /** Installs the error and not-found handlers on `app`. */
 export function installErrorHandlers(app: FastifyInstance, bodyLimit: number): void {
-  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
+  app.setNotFoundHandler((_request: FastifyRequest, reply: FastifyReply) => {
     return reply.code(404).send({ msg: 'Not Found' })
   })
 

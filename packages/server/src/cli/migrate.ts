@@ -34,7 +34,7 @@ export const migrate: Command = {
     }
     const config = loadConfig(process.env)
 
-    let db
+    let db: ReturnType<typeof openDatabase>
     try {
       db = openDatabase(config.databasePath)
     } catch (err) {

@@ -24,7 +24,7 @@ export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
   async function requireAdmin(request: FastifyRequest): Promise<number> {
     const id = Number(auth.context(request).claims.sub)
     const user = await findUserById(db, id)
-    if (!user || user.admin !== 1) throw new HttpError(403, 'Admin access required')
+    if (user?.admin !== 1) throw new HttpError(403, 'Admin access required')
     return id
   }
 
