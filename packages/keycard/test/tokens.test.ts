@@ -9,7 +9,6 @@ import {
   createKeycard,
   IdentityError,
   JWTDecodeError,
-  KeycardOptionError,
   MemoryRevocationStore,
   type JwtContext,
   type KeycardOptions,
