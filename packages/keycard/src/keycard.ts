@@ -18,7 +18,7 @@ import {
   type SignatureVerifier,
   type SigningKey,
 } from './keys.ts'
-import { isResolvedGuard, resolveGuard, resolveOptions } from './option-checks.ts'
+import { copyOptions, isResolvedGuard, resolveGuard, resolveOptions } from './option-checks.ts'
 import type { JwtRequiredOptions, KeycardOptions, ResolvedGuard, ResolvedOptions } from './options.ts'
 import type { RequestView } from './request.ts'
 import { createRenderer, type AuthResponse } from './responses.ts'
@@ -122,13 +122,15 @@ export class Keycard<User = unknown> {
 
 /**
  * Checks the options, imports the keys and returns the keycard. Rejects with a KeycardOptionError
- * naming the option and the fix.
+ * naming the option and the fix. The options (loaders and `responses` included) are copied and frozen
+ * first: changing the object passed in, or anything in it, afterwards changes nothing.
  *
  * @example
  * const keycard = await createKeycard({ secret: process.env.JWT_SECRET })
  * const token = await keycard.createAccessToken('42', { fresh: true })
  */
-export async function createKeycard<User = unknown>(options: KeycardOptions<User>): Promise<Keycard<User>> {
+export async function createKeycard<User = unknown>(given: KeycardOptions<User>): Promise<Keycard<User>> {
+  const options = copyOptions(given)
   const resolved = resolveOptions(options)
   const verifiers = new Map<string, SignatureVerifier>()
   const needsSecret = resolved.decodeAlgorithms.some(isHmac) || isHmac(resolved.algorithm)

@@ -214,6 +214,39 @@ export function resolveOptions(options: KeycardOptions<any>): ResolvedOptions {
   })
 }
 
+/**
+ * A frozen deep copy of what the caller passed, made before any check, so that what was checked is what
+ * is used and changing the caller's object afterwards changes nothing. Plain objects and arrays are
+ * copied and frozen; byte arrays are copied (a typed array with elements cannot be frozen, and the copy
+ * is never handed out); functions, keys, stores and other class instances are kept as references.
+ *
+ * @example
+ * const options = copyOptions({ secret: process.env.JWT_SECRET, tokenLocation: ['headers'] })
+ * Object.isFrozen(options.tokenLocation) // true
+ */
+export function copyOptions<T>(options: T): T {
+  const seen = new Map<object, unknown>()
+  const copy = (value: unknown): unknown => {
+    if (value === null || typeof value !== 'object') return value
+    if (seen.has(value)) return seen.get(value)
+    if (value instanceof Uint8Array) return new Uint8Array(value)
+    if (Array.isArray(value)) {
+      const out: unknown[] = []
+      seen.set(value, out)
+      for (const item of value) out.push(copy(item))
+      return Object.freeze(out)
+    }
+    const proto = Object.getPrototypeOf(value)
+    if (proto !== Object.prototype && proto !== null) return value
+    const out: Record<string, unknown> = {}
+    seen.set(value, out)
+    // Each value is read once, so a getter cannot hand the checks one value and the keycard another.
+    for (const key of Object.keys(value)) out[key] = copy((value as Record<string, unknown>)[key])
+    return Object.freeze(out)
+  }
+  return copy(options) as T
+}
+
 const GUARD_KEYS = new Set(['optional', 'fresh', 'refresh', 'locations', 'verifyType', 'skipRevocationCheck'])
 /** Guards made by `resolveGuard`, so the per-request path can skip re-checking them. */
 const RESOLVED_GUARDS = new WeakSet<object>()
