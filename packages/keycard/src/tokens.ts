@@ -78,6 +78,9 @@ export async function mintToken(minter: Minter, type: TokenType, identity: unkno
   if (options.expiresIn !== undefined) {
     const seconds = options.expiresIn === false ? false : toSeconds(options.expiresIn)
     if (seconds === undefined || seconds === 0) throw new KeycardOptionError('expiresIn', `expected a positive duration such as '1h', or false; got ${JSON.stringify(options.expiresIn)}.`)
+    // Strict verification requires `exp` unless this type's configured lifetime is false: refuse here,
+    // rather than mint a token this same keycard would refuse.
+    if (seconds === false && lifetime !== false && o.strict) throw neverExpiresRefused(type, lifetime)
     lifetime = seconds
   }
 
@@ -104,6 +107,15 @@ export async function mintToken(minter: Minter, type: TokenType, identity: unkno
   const key = loaders.encodeKey ? await importLoadedSignKey(o.algorithm, await loaders.encodeKey(identity)) : minter.signingKey!
   const payload = new TextEncoder().encode(JSON.stringify(claims))
   return new CompactSign(payload).setProtectedHeader(header as { alg: string }).sign(key)
+}
+
+function neverExpiresRefused(type: TokenType, lifetime: number): KeycardOptionError {
+  const option = type === 'access' ? 'accessTokenExpires' : 'refreshTokenExpires'
+  return new KeycardOptionError(
+    'expiresIn',
+    `false mints a ${type} token without "exp", which strict mode (the default) refuses while ${option} is ${lifetime} seconds. ` +
+      `Pass a duration such as '365d'; or set ${option}: false to mint and accept ${type} tokens that never expire; or strict: false to accept tokens without "exp" from any issuer, as Flask-JWT-Extended does.`,
+  )
 }
 
 async function importLoadedSignKey(alg: Algorithm, input: KeyInput): Promise<SigningKey> {
