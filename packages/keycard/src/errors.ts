@@ -2,6 +2,10 @@
  * Every failure keycard reports is a `KeycardError` with a stable `code`. The token errors carry the
  * HTTP status and the message Flask-JWT-Extended 4.7 answers with, so the default response bodies
  * are wire-compatible; `kind` names the response builder (see `responses.ts`) that renders it.
+ *
+ * Each class's `code` is a literal type and `AnyKeycardError` is their union (as jose's
+ * `AnyJOSEError`), so `switch (err.code)` narrows to the class. Flask-JWT-Extended's exception names
+ * are exported too (`JWTExtendedException`, `FreshTokenRequired`, `InvalidQueryParamError`, …).
  */
 
 import type { JwtClaims, JwtHeader } from './types.ts'
@@ -27,6 +31,9 @@ export type KeycardErrorCode =
   | 'KEYCARD_IDENTITY_INVALID'
   | 'KEYCARD_NO_CONTEXT'
 
+/** The codes of `TokenError`s: answers to a request's bad or missing token. */
+export type TokenErrorCode = Exclude<KeycardErrorCode, 'KEYCARD_OPTION_INVALID' | 'KEYCARD_IDENTITY_INVALID' | 'KEYCARD_NO_CONTEXT'>
+
 /** Which overridable response builder renders an error (Flask-JWT-Extended's `*_loader` callbacks). */
 export type ResponseKind =
   | 'unauthorized'
@@ -40,9 +47,19 @@ export type ResponseKind =
 /** Whether `Error.stackTraceLimit` may be set here (not where intrinsics are frozen). */
 const STACK_LIMIT_WRITABLE = Object.getOwnPropertyDescriptor(Error, 'stackTraceLimit')?.writable === true
 
-export class KeycardError extends Error {
-  readonly code: KeycardErrorCode
-  constructor(code: KeycardErrorCode, message: string, options?: { cause?: unknown }) {
+/**
+ * The base of every keycard error (catch it to catch them all); `code` says which case it is.
+ *
+ * @example
+ * try {
+ *   await keycard.decodeToken(token)
+ * } catch (err) {
+ *   if (isKeycardError(err) && err.code === 'KEYCARD_JWT_EXPIRED') console.log(err.claims?.sub) // err: ExpiredSignatureError
+ * }
+ */
+export class KeycardError<C extends KeycardErrorCode = KeycardErrorCode> extends Error {
+  readonly code: C
+  constructor(code: C, message: string, options?: { cause?: unknown }) {
     // A TokenError is an answer to bad input (a 401 or 422 on the request path), not a fault, and
     // gets no stack trace: capturing one walks every optimized frame of the request, which made a
     // rejected token cost more than an accepted one (bench/README.md, "Rejections"), and would only
@@ -57,8 +74,14 @@ export class KeycardError extends Error {
   }
 }
 
-/** An error raised while authenticating a request: it knows its HTTP status and its response builder. */
-export abstract class TokenError extends KeycardError {
+/**
+ * An error raised while authenticating a request: it knows its HTTP status and its response builder.
+ * Flask-JWT-Extended's base exception, exported as `JWTExtendedException` too.
+ *
+ * @example
+ * if (err instanceof TokenError) reply.code(err.status).send({ msg: err.message })
+ */
+export abstract class TokenError<C extends TokenErrorCode = TokenErrorCode> extends KeycardError<C> {
   abstract readonly status: number
   abstract readonly kind: ResponseKind
   /** Header and claims of the token, for the errors raised after the signature was verified. */
@@ -67,7 +90,7 @@ export abstract class TokenError extends KeycardError {
 }
 
 /** No token in any configured location (FJE `NoAuthorizationError`). */
-export class NoAuthorizationError extends TokenError {
+export class NoAuthorizationError extends TokenError<'KEYCARD_NO_AUTHORIZATION'> {
   readonly status = 401
   readonly kind = 'unauthorized' as const
   constructor(message: string) {
@@ -76,7 +99,7 @@ export class NoAuthorizationError extends TokenError {
 }
 
 /** A CSRF double-submit failure (FJE `CSRFError`). */
-export class CSRFError extends TokenError {
+export class CSRFError extends TokenError<'KEYCARD_CSRF'> {
   readonly status = 401
   readonly kind = 'unauthorized' as const
   constructor(message: string) {
@@ -84,12 +107,29 @@ export class CSRFError extends TokenError {
   }
 }
 
-/** The header (or the query parameter) holds a token, but not in the expected shape (FJE `InvalidHeaderError`, `InvalidQueryParamError`). */
-export class InvalidHeaderError extends TokenError {
+type HeaderCode = 'KEYCARD_INVALID_HEADER' | 'KEYCARD_INVALID_QUERY_PARAM'
+
+/** The header (or, as `InvalidQueryParamError`, the query parameter) holds a token, but not in the expected shape (FJE `InvalidHeaderError`). */
+export class InvalidHeaderError<C extends HeaderCode = 'KEYCARD_INVALID_HEADER'> extends TokenError<C> {
   readonly status = 422
   readonly kind = 'invalid' as const
-  constructor(message: string, code: 'KEYCARD_INVALID_HEADER' | 'KEYCARD_INVALID_QUERY_PARAM' = 'KEYCARD_INVALID_HEADER') {
+  constructor(message: string, code: C = 'KEYCARD_INVALID_HEADER' as C) {
     super(code, message)
+  }
+}
+
+/**
+ * The query parameter does not start with `queryStringValuePrefix` (FJE `InvalidQueryParamError`).
+ * An `InvalidHeaderError` made with the query code is an instance too, so `instanceof` answers the same
+ * whichever way the error was built.
+ */
+export class InvalidQueryParamError extends InvalidHeaderError<'KEYCARD_INVALID_QUERY_PARAM'> {
+  constructor(message: string) {
+    super(message, 'KEYCARD_INVALID_QUERY_PARAM')
+  }
+
+  static override [Symbol.hasInstance](value: unknown): value is InvalidQueryParamError {
+    return value instanceof InvalidHeaderError && value.code === 'KEYCARD_INVALID_QUERY_PARAM'
   }
 }
 
@@ -101,20 +141,23 @@ type DecodeCode =
   | 'KEYCARD_JWT_NOT_YET_VALID'
   | 'KEYCARD_JWT_CLAIM_INVALID'
 
-/** The token failed decoding or a claim check (PyJWT's `DecodeError` family, FJE `JWTDecodeError`). */
-export class JWTDecodeError extends TokenError {
+/**
+ * The token failed decoding or a claim check (PyJWT's `DecodeError` family, FJE `JWTDecodeError`);
+ * `code` says which check (`KEYCARD_JWT_MALFORMED`, `KEYCARD_JWT_SIGNATURE_INVALID`, …).
+ */
+export class JWTDecodeError<C extends DecodeCode = DecodeCode> extends TokenError<C> {
   readonly status = 422
   readonly kind = 'invalid' as const
   /** The claim that failed, for `KEYCARD_JWT_CLAIM_INVALID` and `KEYCARD_JWT_NOT_YET_VALID`. */
   readonly claim: string | undefined
-  constructor(code: DecodeCode, message: string, claim?: string) {
+  constructor(code: C, message: string, claim?: string) {
     super(code, message)
     this.claim = claim
   }
 }
 
 /** `exp` is in the past (PyJWT `ExpiredSignatureError`). Carries the decoded header and claims. */
-export class ExpiredSignatureError extends TokenError {
+export class ExpiredSignatureError extends TokenError<'KEYCARD_JWT_EXPIRED'> {
   readonly status = 401
   readonly kind = 'expired' as const
   constructor(header: JwtHeader, claims: JwtClaims) {
@@ -125,7 +168,7 @@ export class ExpiredSignatureError extends TokenError {
 }
 
 /** An access token on a refresh route or the reverse (FJE `WrongTokenError`). */
-export class WrongTokenError extends TokenError {
+export class WrongTokenError extends TokenError<'KEYCARD_WRONG_TOKEN_TYPE'> {
   readonly status = 422
   readonly kind = 'invalid' as const
   constructor(message: string, header: JwtHeader, claims: JwtClaims) {
@@ -136,7 +179,7 @@ export class WrongTokenError extends TokenError {
 }
 
 /** The route needs a fresh token (FJE `FreshTokenRequired`). */
-export class FreshTokenRequiredError extends TokenError {
+export class FreshTokenRequiredError extends TokenError<'KEYCARD_FRESH_TOKEN_REQUIRED'> {
   readonly status = 401
   readonly kind = 'needsFresh' as const
   constructor(header: JwtHeader, claims: JwtClaims) {
@@ -147,7 +190,7 @@ export class FreshTokenRequiredError extends TokenError {
 }
 
 /** The token is in the blocklist (FJE `RevokedTokenError`). */
-export class RevokedTokenError extends TokenError {
+export class RevokedTokenError extends TokenError<'KEYCARD_TOKEN_REVOKED'> {
   readonly status = 401
   readonly kind = 'revoked' as const
   constructor(header: JwtHeader, claims: JwtClaims) {
@@ -158,7 +201,7 @@ export class RevokedTokenError extends TokenError {
 }
 
 /** `userLookup` returned null or undefined (FJE `UserLookupError`). */
-export class UserLookupError extends TokenError {
+export class UserLookupError extends TokenError<'KEYCARD_USER_LOOKUP_FAILED'> {
   readonly status = 401
   readonly kind = 'userLookup' as const
   constructor(identity: string, header: JwtHeader, claims: JwtClaims) {
@@ -169,7 +212,7 @@ export class UserLookupError extends TokenError {
 }
 
 /** `tokenVerification` returned false (FJE `UserClaimsVerificationError`). */
-export class UserClaimsVerificationError extends TokenError {
+export class UserClaimsVerificationError extends TokenError<'KEYCARD_CLAIMS_VERIFICATION_FAILED'> {
   readonly status = 400
   readonly kind = 'verificationFailed' as const
   constructor(header: JwtHeader, claims: JwtClaims) {
@@ -180,7 +223,7 @@ export class UserClaimsVerificationError extends TokenError {
 }
 
 /** A bad option passed to `createKeycard`; the message names the option and how to fix it. */
-export class KeycardOptionError extends KeycardError {
+export class KeycardOptionError extends KeycardError<'KEYCARD_OPTION_INVALID'> {
   readonly option: string
   constructor(option: string, message: string, options?: { cause?: unknown }) {
     super('KEYCARD_OPTION_INVALID', `keycard option "${option}": ${message}`, options)
@@ -189,12 +232,73 @@ export class KeycardOptionError extends KeycardError {
 }
 
 /** An identity that cannot go into a token (not a string, or empty), refused when minting. */
-export class IdentityError extends KeycardError {
+export class IdentityError extends KeycardError<'KEYCARD_IDENTITY_INVALID'> {
   constructor(message: string) {
     super('KEYCARD_IDENTITY_INVALID', message)
   }
 }
 
-export function isTokenError(err: unknown): err is TokenError {
+/** One `JWTDecodeError` per code, so each narrows on its own. */
+type DecodeErrors = { [C in DecodeCode]: JWTDecodeError<C> }[DecodeCode]
+
+/** Every `TokenError`, discriminated by `code`. */
+export type AnyTokenError =
+  | NoAuthorizationError
+  | CSRFError
+  | InvalidHeaderError
+  | InvalidQueryParamError
+  | DecodeErrors
+  | ExpiredSignatureError
+  | WrongTokenError
+  | FreshTokenRequiredError
+  | RevokedTokenError
+  | UserLookupError
+  | UserClaimsVerificationError
+
+/**
+ * Codes thrown as a plain `KeycardError` on a misuse outside the request path: `KEYCARD_NO_CONTEXT`
+ * (reading the context of an unguarded request), and a malformed token or a missing claim handed to
+ * the cookie helpers or `revokeToken`.
+ */
+type PlainCode = 'KEYCARD_NO_CONTEXT' | 'KEYCARD_JWT_MALFORMED' | 'KEYCARD_JWT_CLAIM_INVALID'
+
+/**
+ * Every error keycard throws, discriminated by `code`: `switch (err.code)` narrows to the class (as
+ * jose's `AnyJOSEError`).
+ *
+ * @example
+ * function describe(err: AnyKeycardError): string {
+ *   switch (err.code) {
+ *     case 'KEYCARD_JWT_EXPIRED': return `expired for ${err.claims?.sub}` // err: ExpiredSignatureError
+ *     case 'KEYCARD_OPTION_INVALID': return `fix option ${err.option}` // err: KeycardOptionError
+ *     default: return err.message
+ *   }
+ * }
+ */
+export type AnyKeycardError = AnyTokenError | KeycardOptionError | IdentityError | { [C in PlainCode]: KeycardError<C> }[PlainCode]
+
+/**
+ * Whether `err` is a `TokenError` (the request's token was missing or bad), typed so `err.code` narrows.
+ *
+ * @example
+ * if (isTokenError(err)) return keycard.renderError(err)
+ */
+export function isTokenError(err: unknown): err is AnyTokenError {
   return err instanceof TokenError
+}
+
+/**
+ * Whether `err` is any keycard error, typed so `switch (err.code)` narrows.
+ *
+ * @example
+ * if (isKeycardError(err) && err.code === 'KEYCARD_OPTION_INVALID') console.error(`fix the option ${err.option}`)
+ */
+export function isKeycardError(err: unknown): err is AnyKeycardError {
+  return err instanceof KeycardError
+}
+
+// Flask-JWT-Extended's names for the same classes (flask_jwt_extended.exceptions), so a port keeps them.
+export {
+  TokenError as JWTExtendedException,
+  FreshTokenRequiredError as FreshTokenRequired,
 }

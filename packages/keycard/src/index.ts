@@ -4,8 +4,8 @@
  */
 
 export { createKeycard, Keycard } from './keycard.ts'
-export type { CreateAccessTokenOptions, CreateRefreshTokenOptions, JwtRequiredOptions, ResolvedGuard } from './keycard.ts'
-export type { KeycardOptions, KeycardLoaders, ResolvedOptions } from './options.ts'
+export type { CreateAccessTokenOptions, CreateRefreshTokenOptions } from './tokens.ts'
+export type { JwtRequiredOptions, KeycardOptions, KeycardLoaders, ResolvedGuard, ResolvedOptions } from './options.ts'
 export type { Duration } from './duration.ts'
 export { toSeconds } from './duration.ts'
 export { ALGORITHMS } from './keys.ts'
@@ -25,6 +25,7 @@ export {
   NoAuthorizationError,
   CSRFError,
   InvalidHeaderError,
+  InvalidQueryParamError,
   JWTDecodeError,
   ExpiredSignatureError,
   WrongTokenError,
@@ -35,5 +36,9 @@ export {
   KeycardOptionError,
   IdentityError,
   isTokenError,
+  isKeycardError,
+  // Flask-JWT-Extended's names (flask_jwt_extended.exceptions) for the classes above.
+  JWTExtendedException,
+  FreshTokenRequired,
 } from './errors.ts'
-export type { KeycardErrorCode, ResponseKind } from './errors.ts'
+export type { AnyKeycardError, AnyTokenError, KeycardErrorCode, TokenErrorCode, ResponseKind } from './errors.ts'

@@ -1,12 +1,11 @@
 /**
- * `KeycardOptions` with Flask-JWT-Extended 4.7's defaults, and `resolveOptions`, which checks every
- * option once when the keycard is created and freezes the result. A wrong option fails at startup with
- * a message naming the option and the fix, never on the first request (FJE checks config lazily).
+ * What `createKeycard` and `jwtRequired` accept, with Flask-JWT-Extended 4.7's defaults, and what they
+ * look like once checked (`ResolvedOptions`, `ResolvedGuard`). The checks themselves are in
+ * `option-checks.ts`.
  */
 
-import { KeycardOptionError } from './errors.ts'
-import { toSeconds, type Duration } from './duration.ts'
-import { isAlgorithm, isHmac, type Algorithm, type KeyInput } from './keys.ts'
+import type { Duration } from './duration.ts'
+import type { Algorithm, KeyInput } from './keys.ts'
 import type { ResponseBuilders } from './responses.ts'
 import type { RevocationStore } from './stores/store.ts'
 import type { JwtClaims, JwtHeader, TokenLocation } from './types.ts'
@@ -191,206 +190,28 @@ export interface ResolvedOptions {
   readonly refreshCsrfFieldName: string
 }
 
-const KNOWN_OPTIONS = new Set([
-  'secret', 'privateKey', 'publicKey', 'algorithm', 'decodeAlgorithms', 'accessTokenExpires',
-  'refreshTokenExpires', 'encodeAudience', 'decodeAudience', 'encodeIssuer', 'decodeIssuer', 'leeway',
-  'identityClaim', 'tokenLocation', 'headerName', 'headerType', 'errorMessageKey', 'verifySub',
-  'encodeNbf', 'csrfProtect', 'strict', 'allErrorsAs401', 'realm', 'maxTokenLength', 'cacheSize',
-  'queryStringName', 'queryStringValuePrefix', 'jsonKey', 'refreshJsonKey', 'accessCookieName',
-  'refreshCookieName', 'accessCookiePath', 'refreshCookiePath', 'cookieDomain', 'cookieSecure',
-  'cookieSameSite', 'sessionCookie', 'csrfMethods', 'csrfInCookies', 'csrfCheckForm', 'accessCsrfCookieName',
-  'refreshCsrfCookieName', 'accessCsrfCookiePath', 'refreshCsrfCookiePath', 'accessCsrfHeaderName',
-  'refreshCsrfHeaderName', 'accessCsrfFieldName', 'refreshCsrfFieldName',
-  'revocationStore', 'responses', 'additionalClaims', 'additionalHeaders', 'userIdentity', 'encodeKey',
-  'decodeKey', 'tokenInBlocklist', 'tokenVerification', 'userLookup',
-])
-const LOADERS = ['additionalClaims', 'additionalHeaders', 'userIdentity', 'encodeKey', 'decodeKey', 'tokenInBlocklist', 'tokenVerification', 'userLookup'] as const
-const RESPONSE_KINDS = new Set(['unauthorized', 'invalid', 'expired', 'needsFresh', 'revoked', 'userLookup', 'verificationFailed'])
-const SUPPORTED_LOCATIONS: readonly TokenLocation[] = ['headers', 'cookies', 'query_string', 'json']
-/** RFC 6265 cookie-name token and cookie-path characters; anything else would break the Set-Cookie line. */
-const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-const COOKIE_PATH = /^\/[\x21-\x3A\x3C-\x7E]*$/
-
-function lifetime(name: string, value: unknown, fallback: number): number | false {
-  if (value === undefined) return fallback
-  if (value === false) return false
-  const seconds = toSeconds(value)
-  if (seconds === undefined || seconds <= 0) {
-    throw new KeycardOptionError(name, `expected a positive number of seconds, a string such as '15m' or '30d', or false for tokens that never expire; got ${JSON.stringify(value)}.`)
-  }
-  return seconds
+/** Options of `jwtRequired` / `verifyJwtInRequest`, as Flask-JWT-Extended's `jwt_required`. */
+export interface JwtRequiredOptions {
+  /** No token anywhere → continue without one (`req.jwt` is null). A bad token still fails. */
+  optional?: boolean
+  /** Require a fresh access token. */
+  fresh?: boolean
+  /** Require a refresh token (otherwise refresh tokens are refused). */
+  refresh?: boolean
+  /** Override `tokenLocation` for this route. */
+  locations?: TokenLocation | readonly TokenLocation[]
+  /** `false` accepts both access and refresh tokens (a single logout route). Default `true`. */
+  verifyType?: boolean
+  /** Skip the revocation check (FJE `skip_revocation_check`). */
+  skipRevocationCheck?: boolean
 }
 
-function bool(name: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback
-  if (typeof value !== 'boolean') throw new KeycardOptionError(name, `expected true or false, got ${JSON.stringify(value)}.`)
-  return value
-}
-
-function nonEmptyString(name: string, value: unknown, fallback: string): string {
-  if (value === undefined) return fallback
-  if (typeof value !== 'string' || value.length === 0) throw new KeycardOptionError(name, `expected a non-empty string, got ${JSON.stringify(value)}.`)
-  return value
-}
-
-function stringList(name: string, value: unknown): readonly string[] | undefined {
-  if (value === undefined || value === null) return undefined
-  const list = Array.isArray(value) ? value : [value]
-  if (list.length === 0 || !list.every((v) => typeof v === 'string' && v.length > 0)) {
-    throw new KeycardOptionError(name, `expected a non-empty string or a non-empty array of strings, got ${JSON.stringify(value)}.`)
-  }
-  return Object.freeze([...list])
-}
-
-function positiveInteger(name: string, value: unknown, fallback: number, min: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new KeycardOptionError(name, `expected an integer of at least ${min}, got ${JSON.stringify(value)}.`)
-  }
-  return value
-}
-
-export function resolveLocations(name: string, value: unknown): readonly TokenLocation[] {
-  const list = Array.isArray(value) ? value : [value]
-  if (list.length === 0) throw new KeycardOptionError(name, `expected at least one of ${SUPPORTED_LOCATIONS.map((l) => `'${l}'`).join(', ')}.`)
-  for (const location of list) {
-    if (!SUPPORTED_LOCATIONS.includes(location)) {
-      throw new KeycardOptionError(name, `unknown token location ${JSON.stringify(location)}; use any of ${SUPPORTED_LOCATIONS.map((l) => `'${l}'`).join(', ')}.`)
-    }
-  }
-  return Object.freeze([...new Set(list as TokenLocation[])])
-}
-
-function cookieName(name: string, value: unknown, fallback: string): string {
-  const v = nonEmptyString(name, value, fallback)
-  if (!COOKIE_NAME.test(v)) throw new KeycardOptionError(name, `${JSON.stringify(v)} is not a valid cookie name (letters, digits and !#$%&'*+.^_\`|~- only).`)
-  return v
-}
-
-function cookiePath(name: string, value: unknown): string {
-  const v = nonEmptyString(name, value, '/')
-  if (!COOKIE_PATH.test(v)) throw new KeycardOptionError(name, `${JSON.stringify(v)} is not a valid cookie path; it must start with '/' and hold no ';' or spaces.`)
-  return v
-}
-
-function headerName(name: string, value: unknown, fallback: string): string {
-  const v = nonEmptyString(name, value, fallback)
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v)) throw new KeycardOptionError(name, `${JSON.stringify(v)} is not a valid HTTP header name; use a single token such as 'Authorization' (letters, digits and !#$%&'*+.^_\`|~- only).`)
-  return v
-}
-
-export function resolveOptions(options: KeycardOptions<any>): ResolvedOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new KeycardOptionError('options', 'createKeycard needs an options object, e.g. createKeycard({ secret: process.env.JWT_SECRET }).')
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new KeycardOptionError(key, 'is not a keycard option; see the option table in the keycard README.')
-  }
-  for (const loader of LOADERS) {
-    const fn = options[loader]
-    if (fn !== undefined && typeof fn !== 'function') throw new KeycardOptionError(loader, `expected a function, got ${typeof fn}.`)
-  }
-  for (const [kind, fn] of Object.entries(options.responses ?? {})) {
-    if (!RESPONSE_KINDS.has(kind)) throw new KeycardOptionError(`responses.${kind}`, `is not a response builder; use one of ${[...RESPONSE_KINDS].join(', ')}.`)
-    if (typeof fn !== 'function') throw new KeycardOptionError(`responses.${kind}`, `expected a function, got ${typeof fn}.`)
-  }
-
-  const algorithm = options.algorithm ?? 'HS256'
-  if (!isAlgorithm(algorithm)) {
-    throw new KeycardOptionError('algorithm', `unknown algorithm ${JSON.stringify(algorithm)}; use one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA ('none' is never allowed).`)
-  }
-  const decodeList = options.decodeAlgorithms ?? [algorithm]
-  if (!Array.isArray(decodeList) || decodeList.length === 0) throw new KeycardOptionError('decodeAlgorithms', 'expected a non-empty array of algorithm names.')
-  for (const alg of decodeList) {
-    if (!isAlgorithm(alg)) throw new KeycardOptionError('decodeAlgorithms', `unknown algorithm ${JSON.stringify(alg)}; 'none' is never allowed.`)
-  }
-  // FJE appends JWT_ALGORITHM to JWT_DECODE_ALGORITHMS when missing: tokens we mint must verify.
-  const decodeAlgorithms = Object.freeze([...new Set([...decodeList, algorithm])])
-
-  if (options.secret !== undefined && !decodeAlgorithms.some(isHmac) && options.privateKey === undefined && options.publicKey === undefined) {
-    throw new KeycardOptionError('secret', `a secret is only used by HS* algorithms, but "algorithm" is ${algorithm}; pass "privateKey"/"publicKey" instead, or set algorithm: 'HS256'.`)
-  }
-  if (isHmac(algorithm) && (options.privateKey !== undefined)) {
-    throw new KeycardOptionError('privateKey', `${algorithm} is an HMAC algorithm and signs with "secret"; set "algorithm" to RS256, ES256, EdDSA, … to sign with a private key.`)
-  }
-  if (options.publicKey !== undefined && decodeAlgorithms.every(isHmac)) {
-    throw new KeycardOptionError('publicKey', `no asymmetric algorithm is accepted (decodeAlgorithms is ${decodeAlgorithms.join(', ')}), so the public key would never be used; add e.g. 'RS256' to decodeAlgorithms, or drop publicKey.`)
-  }
-
-  const leeway = options.leeway === undefined ? 0 : toSeconds(options.leeway)
-  if (leeway === undefined) throw new KeycardOptionError('leeway', `expected a number of seconds or a duration string, got ${JSON.stringify(options.leeway)}.`)
-
-  const identityClaim = nonEmptyString('identityClaim', options.identityClaim, 'sub')
-  const authHeaderName = headerName('headerName', options.headerName, 'Authorization')
-  const headerType = options.headerType ?? 'Bearer'
-  if (typeof headerType !== 'string' || /\s|,/.test(headerType)) throw new KeycardOptionError('headerType', `expected a single word such as 'Bearer', or '' for a bare token; got ${JSON.stringify(headerType)}.`)
-
-  const encodeAudience = stringList('encodeAudience', options.encodeAudience)
-  const encodeIssuer = options.encodeIssuer === undefined ? undefined : nonEmptyString('encodeIssuer', options.encodeIssuer, '')
-  const realm = options.realm === undefined ? undefined : nonEmptyString('realm', options.realm, '')
-
-  const sameSite = options.cookieSameSite ?? 'Lax'
-  if (sameSite !== false && sameSite !== 'Lax' && sameSite !== 'Strict' && sameSite !== 'None') {
-    throw new KeycardOptionError('cookieSameSite', `expected 'Lax', 'Strict', 'None' or false (no attribute), got ${JSON.stringify(sameSite)}.`)
-  }
-  const cookieSecure = bool('cookieSecure', options.cookieSecure, false)
-  if (sameSite === 'None' && !cookieSecure) {
-    throw new KeycardOptionError('cookieSameSite', "'None' needs cookieSecure: true; browsers drop SameSite=None cookies that are not Secure.")
-  }
-  const cookieDomain = options.cookieDomain === undefined ? undefined : nonEmptyString('cookieDomain', options.cookieDomain, '')
-  if (cookieDomain !== undefined && !/^\.?[A-Za-z0-9.-]+$/.test(cookieDomain)) throw new KeycardOptionError('cookieDomain', `${JSON.stringify(cookieDomain)} is not a domain name.`)
-  const csrfMethods = options.csrfMethods ?? ['POST', 'PUT', 'PATCH', 'DELETE']
-  if (!Array.isArray(csrfMethods) || !csrfMethods.every((m) => typeof m === 'string' && /^[A-Za-z]+$/.test(m))) {
-    throw new KeycardOptionError('csrfMethods', `expected an array of HTTP method names such as ['POST', 'PUT', 'PATCH', 'DELETE'], got ${JSON.stringify(csrfMethods)}.`)
-  }
-  const queryStringValuePrefix = options.queryStringValuePrefix ?? ''
-  if (typeof queryStringValuePrefix !== 'string') throw new KeycardOptionError('queryStringValuePrefix', `expected a string, got ${JSON.stringify(queryStringValuePrefix)}.`)
-
-  return Object.freeze({
-    algorithm,
-    decodeAlgorithms,
-    accessTokenExpires: lifetime('accessTokenExpires', options.accessTokenExpires, 15 * 60),
-    refreshTokenExpires: lifetime('refreshTokenExpires', options.refreshTokenExpires, 30 * 86400),
-    encodeAudience: encodeAudience && (Array.isArray(options.encodeAudience) ? encodeAudience : encodeAudience[0]),
-    decodeAudience: stringList('decodeAudience', options.decodeAudience),
-    encodeIssuer,
-    decodeIssuer: stringList('decodeIssuer', options.decodeIssuer),
-    leeway,
-    identityClaim,
-    tokenLocation: resolveLocations('tokenLocation', options.tokenLocation ?? ['headers']),
-    headerName: authHeaderName,
-    headerType,
-    errorMessageKey: nonEmptyString('errorMessageKey', options.errorMessageKey, 'msg'),
-    verifySub: bool('verifySub', options.verifySub, true),
-    encodeNbf: bool('encodeNbf', options.encodeNbf, true),
-    csrfProtect: bool('csrfProtect', options.csrfProtect, true),
-    strict: bool('strict', options.strict, true),
-    allErrorsAs401: bool('allErrorsAs401', options.allErrorsAs401, false),
-    realm,
-    maxTokenLength: positiveInteger('maxTokenLength', options.maxTokenLength, 8192, 64),
-    cacheSize: positiveInteger('cacheSize', options.cacheSize, 10_000, 0),
-    queryStringName: nonEmptyString('queryStringName', options.queryStringName, 'jwt'),
-    queryStringValuePrefix,
-    jsonKey: nonEmptyString('jsonKey', options.jsonKey, 'access_token'),
-    refreshJsonKey: nonEmptyString('refreshJsonKey', options.refreshJsonKey, 'refresh_token'),
-    accessCookieName: cookieName('accessCookieName', options.accessCookieName, 'access_token_cookie'),
-    refreshCookieName: cookieName('refreshCookieName', options.refreshCookieName, 'refresh_token_cookie'),
-    accessCookiePath: cookiePath('accessCookiePath', options.accessCookiePath),
-    refreshCookiePath: cookiePath('refreshCookiePath', options.refreshCookiePath),
-    cookieDomain,
-    cookieSecure,
-    cookieSameSite: sameSite,
-    sessionCookie: bool('sessionCookie', options.sessionCookie, true),
-    csrfMethods: new Set(csrfMethods.map((m) => m.toUpperCase())),
-    csrfInCookies: bool('csrfInCookies', options.csrfInCookies, true),
-    csrfCheckForm: bool('csrfCheckForm', options.csrfCheckForm, false),
-    accessCsrfCookieName: cookieName('accessCsrfCookieName', options.accessCsrfCookieName, 'csrf_access_token'),
-    refreshCsrfCookieName: cookieName('refreshCsrfCookieName', options.refreshCsrfCookieName, 'csrf_refresh_token'),
-    accessCsrfCookiePath: cookiePath('accessCsrfCookiePath', options.accessCsrfCookiePath),
-    refreshCsrfCookiePath: cookiePath('refreshCsrfCookiePath', options.refreshCsrfCookiePath),
-    accessCsrfHeaderName: headerName('accessCsrfHeaderName', options.accessCsrfHeaderName, 'X-CSRF-TOKEN').toLowerCase(),
-    refreshCsrfHeaderName: headerName('refreshCsrfHeaderName', options.refreshCsrfHeaderName, 'X-CSRF-TOKEN').toLowerCase(),
-    accessCsrfFieldName: nonEmptyString('accessCsrfFieldName', options.accessCsrfFieldName, 'csrf_token'),
-    refreshCsrfFieldName: nonEmptyString('refreshCsrfFieldName', options.refreshCsrfFieldName, 'csrf_token'),
-  })
+/** A guard's options after checking: what the per-request path reads. */
+export interface ResolvedGuard {
+  readonly optional: boolean
+  readonly fresh: boolean
+  readonly refresh: boolean
+  readonly locations: readonly TokenLocation[]
+  readonly verifyType: boolean
+  readonly skipRevocationCheck: boolean
 }

@@ -8,7 +8,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createKeycard, MemoryRevocationStore, type JwtClaims, type KeycardError } from 'keycard'
-import { ADAPTERS, call, claims, expectError, expectOk, now, OTHER_SECRET, SECRET, sign, startApp } from './helpers.ts'
+import { ADAPTERS, call, claims, expectError, expectOk, now, OTHER_SECRET, SECRET, sign, startApp } from './harness.ts'
 
 /** Claims whose `exp` is in the past (and iat/nbf well before it). */
 const expired = (overrides: Record<string, unknown> = {}) => claims({ iat: now() - 3600, nbf: now() - 3600, exp: now() - 60, ...overrides })

@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPairSync } from 'node:crypto'
-import { ADAPTERS, b64url, call, claims, expectError, expectOk, OTHER_SECRET, SECRET, sign, signRaw, signSegments, startApp } from './helpers.ts'
+import { ADAPTERS, b64url, call, claims, expectError, expectOk, OTHER_SECRET, SECRET, sign, signRaw, signSegments, startApp } from './harness.ts'
 
 const HEADER = { alg: 'HS256', typ: 'JWT' }
 

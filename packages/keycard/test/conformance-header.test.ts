@@ -6,7 +6,7 @@
 
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ADAPTERS, call, claims, expectError, expectOk, rawCall, SECRET, sign, startApp } from './helpers.ts'
+import { ADAPTERS, call, claims, expectError, expectOk, rawCall, SECRET, sign, startApp } from './harness.ts'
 
 const MISSING_BEARER = "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'"
 const BAD_HEADER = "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'"

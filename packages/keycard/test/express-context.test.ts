@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net'
 import express, { type Express } from 'express'
 import { createKeycard } from 'keycard'
 import { expressKeycard } from 'keycard/express'
-import { SECRET } from './helpers.ts'
+import { SECRET } from './harness.ts'
 
 async function listen(t: { after(fn: () => unknown): void }, handler: Express | Parameters<typeof createServer>[1]): Promise<string> {
   const server: Server = createServer(handler as Parameters<typeof createServer>[1])

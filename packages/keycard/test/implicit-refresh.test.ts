@@ -10,7 +10,7 @@ import assert from 'node:assert/strict'
 import { createKeycard, KeycardOptionError, type Keycard, type KeycardOptions } from 'keycard'
 import { fastifyKeycard } from 'keycard/fastify'
 import { expressKeycard, type AdapterOptions } from 'keycard/express'
-import { ADAPTERS, claimsOf, describeJwt, expectError, expiredToken, jar, loginJar, mask, ok, SECRET, send, serve, type Adapter, type Route } from './location-helpers.ts'
+import { ADAPTERS, claimsOf, describeJwt, expectError, expiredToken, jar, loginJar, mask, ok, SECRET, send, serve, type Adapter, type Route } from './harness.ts'
 
 const EPOCH = 'Expires=Thu, 01 Jan 1970 00:00:00 GMT'
 const REISSUED = ['access_token_cookie=<jwt>; HttpOnly; Path=/; SameSite=Lax', 'csrf_access_token=<uuid>; Path=/; SameSite=Lax']
@@ -61,7 +61,7 @@ for (const adapter of ADAPTERS) {
     test('the re-issued cookies replace the old ones: the next POST needs the new CSRF value', async (t) => {
       const { url, login } = await start(t, adapter)
       const next = { ...login.cookies, ...jar((await send(url, '/protected', { cookies: login.cookies })).setCookie) }
-      expectError(await send(url, '/protected', { method: 'POST', cookies: next, headers: { 'x-csrf-token': login.accessCsrf } }), 401, 'CSRF double submit tokens do not match', 'csrf')
+      expectError(await send(url, '/protected', { method: 'POST', cookies: next, headers: { 'x-csrf-token': login.accessCsrf } }), 401, 'CSRF double submit tokens do not match', { csrf: true })
       const res = await send(url, '/protected', { method: 'POST', cookies: next, headers: { 'x-csrf-token': next.csrf_access_token! } })
       assert.equal(res.status, 200)
       assert.deepEqual(mask(res.setCookie), REISSUED)
@@ -100,7 +100,7 @@ for (const adapter of ADAPTERS) {
 
     test('failed requests get no cookie: a missing CSRF value, an expired token', async (t) => {
       const { url, login } = await start(t, adapter)
-      expectError(await send(url, '/protected', { method: 'POST', cookies: login.cookies }), 401, 'Missing CSRF token', 'csrf')
+      expectError(await send(url, '/protected', { method: 'POST', cookies: login.cookies }), 401, 'Missing CSRF token', { csrf: true })
       expectError(await send(url, '/protected', { cookies: { access_token_cookie: expiredToken() } }), 401, 'Token has expired')
     })
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { createKeycard, KeycardOptionError, type KeycardOptions, type TokenLocation } from 'keycard'
 import { fastifyKeycard } from 'keycard/fastify'
 import { expressKeycard } from 'keycard/express'
-import { ADAPTERS, claimsOf, expectError, expiredToken, ok, SECRET, send, serve, type Adapter, type Route } from './location-helpers.ts'
+import { ADAPTERS, claimsOf, expectError, expiredToken, ok, SECRET, send, serve, type Adapter, type Route } from './harness.ts'
 
 const ALL: TokenLocation[] = ['headers', 'cookies', 'query_string', 'json']
 const NO_HEADER = 'Missing Authorization Header'
@@ -84,7 +84,7 @@ for (const adapter of ADAPTERS) {
     test('a cookie without its CSRF value on a POST stops the search instead of falling through to the header', async (t) => {
       const { keycard, url } = await start(t, adapter, { tokenLocation: ['cookies', 'headers'] })
       const token = await keycard.createAccessToken('42')
-      expectError(await send(url, '/protected', { method: 'POST', bearer: token, cookies: { access_token_cookie: token } }), 401, 'Missing CSRF token', 'csrf')
+      expectError(await send(url, '/protected', { method: 'POST', bearer: token, cookies: { access_token_cookie: token } }), 401, 'Missing CSRF token', { csrf: true })
     })
 
     test('a query value without the prefix stops the search with 422 even when a valid json token follows', async (t) => {
@@ -95,8 +95,8 @@ for (const adapter of ADAPTERS) {
 
     test('with all four locations and no token the message lists each location\'s reason in order', async (t) => {
       const { url } = await start(t, adapter, { tokenLocation: ALL })
-      expectError(await send(url, '/protected'), 401, `Missing JWT in headers, cookies, query_string or json (${NO_HEADER}; ${NO_COOKIE}; ${NO_QUERY}; ${BAD_TYPE})`, 'missing')
-      expectError(await send(url, '/protected', { json: {} }), 401, `Missing JWT in headers, cookies, query_string or json (${NO_HEADER}; ${NO_COOKIE}; ${NO_QUERY}; ${NO_KEY})`, 'missing')
+      expectError(await send(url, '/protected'), 401, `Missing JWT in headers, cookies, query_string or json (${NO_HEADER}; ${NO_COOKIE}; ${NO_QUERY}; ${BAD_TYPE})`, { noCredentials: true })
+      expectError(await send(url, '/protected', { json: {} }), 401, `Missing JWT in headers, cookies, query_string or json (${NO_HEADER}; ${NO_COOKIE}; ${NO_QUERY}; ${NO_KEY})`, { noCredentials: true })
     })
 
     test('the combined message follows every configured subset and order', async (t) => {
@@ -111,7 +111,7 @@ for (const adapter of ADAPTERS) {
       ]
       for (const [locations, listed] of cases) {
         const { url } = await start(t, adapter, { tokenLocation: locations })
-        expectError(await send(url, '/protected'), 401, `Missing JWT in ${listed} (${locations.map((l) => reason[l]).join('; ')})`, 'missing')
+        expectError(await send(url, '/protected'), 401, `Missing JWT in ${listed} (${locations.map((l) => reason[l]).join('; ')})`, { noCredentials: true })
       }
     })
 
@@ -119,10 +119,10 @@ for (const adapter of ADAPTERS) {
       const cases: [TokenLocation, string][] = [['headers', NO_HEADER], ['cookies', NO_COOKIE], ['query_string', NO_QUERY], ['json', BAD_TYPE]]
       for (const [location, msg] of cases) {
         const { url } = await start(t, adapter, { tokenLocation: location })
-        expectError(await send(url, '/protected'), 401, msg, 'missing')
+        expectError(await send(url, '/protected'), 401, msg, { noCredentials: true })
       }
       const { url } = await start(t, adapter, { tokenLocation: 'cookies' })
-      expectError(await send(url, '/protected', { cookies: { access_token_cookie: '', refresh_token_cookie: 'x' } }), 401, NO_COOKIE, 'missing')
+      expectError(await send(url, '/protected', { cookies: { access_token_cookie: '', refresh_token_cookie: 'x' } }), 401, NO_COOKIE, { noCredentials: true })
     })
 
     test('on a refresh route the messages name the refresh cookie and the refresh_token key', async (t) => {
@@ -131,7 +131,7 @@ for (const adapter of ADAPTERS) {
         await send(url, '/refresh', { json: { access_token: 'x' } }),
         401,
         `Missing JWT in headers, cookies, query_string or json (${NO_HEADER}; Missing cookie "refresh_token_cookie"; ${NO_QUERY}; Missing "refresh_token" key in json data.)`,
-        'missing',
+        { noCredentials: true },
       )
     })
 
@@ -141,7 +141,7 @@ for (const adapter of ADAPTERS) {
         await send(url, '/protected', { json: {} }),
         401,
         `Missing JWT in headers, cookies, query_string or json (Missing X-Auth Header; Missing cookie "sid"; Missing 'token' query paramater; Missing "tok" key in json data.)`,
-        'missing',
+        { noCredentials: true },
       )
     })
 
@@ -152,17 +152,17 @@ for (const adapter of ADAPTERS) {
         { path: '/query-or-cookie', guard: { locations: ['query_string', 'cookies'] } },
       ])
       const token = await keycard.createAccessToken('42')
-      expectError(await send(url, '/protected', { cookies: { access_token_cookie: token } }), 401, NO_HEADER, 'missing')
+      expectError(await send(url, '/protected', { cookies: { access_token_cookie: token } }), 401, NO_HEADER, { noCredentials: true })
       assert.deepEqual(ok(await send(url, '/cookie-only', { cookies: { access_token_cookie: token } })), { identity: '42', location: 'cookies', type: 'access' })
-      expectError(await send(url, '/cookie-only', { bearer: token }), 401, NO_COOKIE, 'missing')
+      expectError(await send(url, '/cookie-only', { bearer: token }), 401, NO_COOKIE, { noCredentials: true })
       assert.deepEqual(ok(await send(url, `/query-or-cookie?jwt=${token}`)), { identity: '42', location: 'query_string', type: 'access' })
-      expectError(await send(url, '/query-or-cookie', { bearer: token }), 401, `Missing JWT in query_string or cookies (${NO_QUERY}; ${NO_COOKIE})`, 'missing')
+      expectError(await send(url, '/query-or-cookie', { bearer: token }), 401, `Missing JWT in query_string or cookies (${NO_QUERY}; ${NO_COOKIE})`, { noCredentials: true })
     })
 
     test('a route can narrow a multi-location keycard back to headers only', async (t) => {
       const { keycard, url } = await start(t, adapter, { tokenLocation: ALL }, [{ path: '/header-only', guard: { locations: ['headers'] } }])
       const token = await keycard.createAccessToken('42')
-      expectError(await send(url, `/header-only?jwt=${token}`), 401, NO_HEADER, 'missing')
+      expectError(await send(url, `/header-only?jwt=${token}`), 401, NO_HEADER, { noCredentials: true })
       assert.deepEqual(ok(await send(url, '/header-only', { bearer: token })), { identity: '42', location: 'headers', type: 'access' })
     })
 
@@ -184,8 +184,8 @@ for (const adapter of ADAPTERS) {
       const { keycard, url } = await start(t, adapter, { tokenLocation: 'query_string' })
       const token = await keycard.createAccessToken('42')
       assert.deepEqual(ok(await send(url, `/protected?other=1&jwt=${token}`)), { identity: '42', location: 'query_string', type: 'access' })
-      expectError(await send(url, '/protected?jwt='), 401, NO_QUERY, 'missing')
-      expectError(await send(url, '/protected?JWT=x'), 401, NO_QUERY, 'missing')
+      expectError(await send(url, '/protected?jwt='), 401, NO_QUERY, { noCredentials: true })
+      expectError(await send(url, '/protected?JWT=x'), 401, NO_QUERY, { noCredentials: true })
     })
 
     test('with a "Bearer " prefix the value must start with it, else 422 naming the prefix', async (t) => {
@@ -201,7 +201,7 @@ for (const adapter of ADAPTERS) {
       const { keycard, url } = await start(t, adapter, { tokenLocation: 'query_string', queryStringName: 'access', queryStringValuePrefix: 'JWT:' })
       const token = await keycard.createAccessToken('42')
       assert.deepEqual(ok(await send(url, `/protected?access=JWT:${token}`)), { identity: '42', location: 'query_string', type: 'access' })
-      expectError(await send(url, `/protected?jwt=JWT:${token}`), 401, "Missing 'access' query paramater", 'missing')
+      expectError(await send(url, `/protected?jwt=JWT:${token}`), 401, "Missing 'access' query paramater", { noCredentials: true })
       expectError(await send(url, `/protected?access=${token}`), 422, "Invalid value for query parameter 'access'. Expected the value to start with 'JWT:'")
     })
 
@@ -224,24 +224,24 @@ for (const adapter of ADAPTERS) {
     test('a GET or a non-JSON body gets the content-type message', async (t) => {
       const { keycard, url } = await start(t, adapter, { tokenLocation: 'json' })
       const token = await keycard.createAccessToken('42')
-      expectError(await send(url, '/protected'), 401, BAD_TYPE, 'missing')
-      expectError(await send(url, '/protected', { method: 'POST', headers: { 'content-type': 'text/plain' } }), 401, BAD_TYPE, 'missing')
-      expectError(await send(url, '/protected', { form: { access_token: token } }), 401, BAD_TYPE, 'missing')
+      expectError(await send(url, '/protected'), 401, BAD_TYPE, { noCredentials: true })
+      expectError(await send(url, '/protected', { method: 'POST', headers: { 'content-type': 'text/plain' } }), 401, BAD_TYPE, { noCredentials: true })
+      expectError(await send(url, '/protected', { form: { access_token: token } }), 401, BAD_TYPE, { noCredentials: true })
     })
 
     test('a JSON body without the key, with an empty one, or not an object gets the missing-key message', async (t) => {
       const { url } = await start(t, adapter, { tokenLocation: 'json' })
-      expectError(await send(url, '/protected', { json: {} }), 401, NO_KEY, 'missing')
-      expectError(await send(url, '/protected', { json: { access_token: '' } }), 401, NO_KEY, 'missing')
-      expectError(await send(url, '/protected', { json: { token: 'x' } }), 401, NO_KEY, 'missing')
-      expectError(await send(url, '/protected', { json: ['access_token'] }), 401, NO_KEY, 'missing')
+      expectError(await send(url, '/protected', { json: {} }), 401, NO_KEY, { noCredentials: true })
+      expectError(await send(url, '/protected', { json: { access_token: '' } }), 401, NO_KEY, { noCredentials: true })
+      expectError(await send(url, '/protected', { json: { token: 'x' } }), 401, NO_KEY, { noCredentials: true })
+      expectError(await send(url, '/protected', { json: ['access_token'] }), 401, NO_KEY, { noCredentials: true })
     })
 
     test('a refresh route reads refresh_token, not access_token', async (t) => {
       const { keycard, url } = await start(t, adapter, { tokenLocation: 'json' })
       const refresh = await keycard.createRefreshToken('42')
       assert.deepEqual(ok(await send(url, '/refresh', { json: { refresh_token: refresh } })), { identity: '42', location: 'json', type: 'refresh' })
-      expectError(await send(url, '/refresh', { json: { access_token: refresh } }), 401, 'Missing "refresh_token" key in json data.', 'missing')
+      expectError(await send(url, '/refresh', { json: { access_token: refresh } }), 401, 'Missing "refresh_token" key in json data.', { noCredentials: true })
       expectError(await send(url, '/refresh', { json: { refresh_token: await keycard.createAccessToken('42') } }), 422, 'Only refresh tokens are allowed')
       expectError(await send(url, '/protected', { json: { access_token: refresh } }), 422, 'Only non-refresh tokens are allowed')
     })
@@ -252,8 +252,8 @@ for (const adapter of ADAPTERS) {
       const refresh = await keycard.createRefreshToken('42')
       assert.deepEqual(ok(await send(url, '/protected', { json: { jwt: access } })), { identity: '42', location: 'json', type: 'access' })
       assert.deepEqual(ok(await send(url, '/refresh', { json: { rt: refresh } })), { identity: '42', location: 'json', type: 'refresh' })
-      expectError(await send(url, '/protected', { json: { access_token: access } }), 401, 'Missing "jwt" key in json data.', 'missing')
-      expectError(await send(url, '/refresh', { json: { refresh_token: refresh } }), 401, 'Missing "rt" key in json data.', 'missing')
+      expectError(await send(url, '/protected', { json: { access_token: access } }), 401, 'Missing "jwt" key in json data.', { noCredentials: true })
+      expectError(await send(url, '/refresh', { json: { refresh_token: refresh } }), 401, 'Missing "rt" key in json data.', { noCredentials: true })
     })
   })
 }

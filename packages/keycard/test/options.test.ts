@@ -7,7 +7,18 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPairSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { createKeycard, KeycardOptionError, type KeycardOptions } from 'keycard'
+import {
+  createKeycard,
+  KeycardError,
+  KeycardOptionError,
+  MemoryRevocationStore,
+  NoAuthorizationError,
+  type JwtClaims,
+  type JwtHeader,
+  type KeycardOptions,
+  type TokenLocation,
+} from 'keycard'
+import { copyOptions } from '../src/option-checks.ts'
 
 const S = 'options-test-secret-0123456789-abcdef'
 const keyFile = (name: string) => readFileSync(new URL(`./interop/keys/${name}`, import.meta.url), 'utf8')
@@ -151,4 +162,66 @@ test('resolved options carry FJE defaults and are frozen', async () => {
   // FJE appends JWT_ALGORITHM to JWT_DECODE_ALGORITHMS when missing.
   const both = await createKeycard({ secret: 'y'.repeat(48), algorithm: 'HS384', decodeAlgorithms: ['HS256'] })
   assert.deepEqual(both.options.decodeAlgorithms, ['HS256', 'HS384'])
+})
+
+test('createKeycard copies and freezes what it is given: changing the options, loaders or secret afterwards changes nothing', async () => {
+  const secret = new TextEncoder().encode(S)
+  const options = {
+    secret,
+    tokenLocation: ['headers'] as TokenLocation[],
+    encodeAudience: ['api'],
+    decodeAudience: ['api'],
+    additionalClaims: () => ({ role: 'user' }),
+    userLookup: (_h: JwtHeader, claims: JwtClaims) => ({ id: claims.sub }),
+    responses: { unauthorized: (reason: string) => ({ status: 401, body: { why: reason } }) },
+  } satisfies KeycardOptions
+  const keycard = await createKeycard<unknown>(options)
+
+  // Everything the caller still holds, changed after the fact.
+  secret.fill(0)
+  options.tokenLocation.push('cookies')
+  options.encodeAudience.push('other')
+  options.decodeAudience[0] = 'elsewhere'
+  options.additionalClaims = () => ({ role: 'admin' })
+  options.userLookup = () => ({ id: 'intruder' })
+  options.responses.unauthorized = () => ({ status: 401, body: { why: 'changed' } })
+  Object.assign(options, { leeway: 3600, strict: false })
+
+  const token = await keycard.createAccessToken('42')
+  const claims = await keycard.decodeToken(token)
+  assert.equal(claims.role, 'user')
+  assert.deepEqual(claims.aud, ['api'])
+  // Signed with the secret as it was: a keycard made from a fresh copy of it verifies the token.
+  assert.equal((await (await createKeycard({ secret: S, decodeAudience: 'api' })).decodeToken(token)).sub, '42')
+  const view = (authorization?: string, cookie?: string) => ({
+    method: 'GET',
+    header: (name: string) => (name === 'authorization' ? authorization : undefined),
+    cookie: (name: string) => (name === 'access_token_cookie' ? cookie : undefined),
+  })
+  const ctx = await keycard.verifyJwtInRequest(view(`Bearer ${token}`))
+  assert.deepEqual(ctx?.user, { id: '42' })
+  const missing = await keycard.verifyJwtInRequest(view(undefined, token)).catch((err: unknown) => err)
+  assert.ok(missing instanceof KeycardError && missing.code === 'KEYCARD_NO_AUTHORIZATION', 'the cookie location was not added')
+  assert.deepEqual(keycard.renderError(missing as NoAuthorizationError).body, { why: 'Missing Authorization Header' })
+  assert.deepEqual(keycard.options.tokenLocation, ['headers'])
+  assert.equal(keycard.options.leeway, 0)
+  assert.equal(keycard.options.strict, true)
+})
+
+test('copyOptions freezes plain objects and arrays deeply and keeps functions, keys and stores as they are', async () => {
+  const store = new MemoryRevocationStore()
+  const loader = () => ({})
+  const given = { a: [1, { b: 2 }], store, loader, bytes: new Uint8Array([1, 2]), nested: { list: ['x'] } }
+  const copy = copyOptions(given)
+  assert.deepEqual(copy, given)
+  assert.ok(Object.isFrozen(copy) && Object.isFrozen(copy.a) && Object.isFrozen(copy.a[1]) && Object.isFrozen(copy.nested.list))
+  assert.notEqual(copy.a, given.a)
+  assert.notEqual(copy.bytes, given.bytes)
+  assert.equal(copy.store, store)
+  assert.equal(copy.loader, loader)
+  assert.ok(!Object.isFrozen(store), 'a store is the caller’s object, never frozen')
+  const cyclic: Record<string, unknown> = { name: 'loop' }
+  cyclic.self = cyclic
+  const copied = copyOptions(cyclic)
+  assert.equal(copied.self, copied)
 })

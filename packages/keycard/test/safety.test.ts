@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net'
 import { generateKeyPairSync } from 'node:crypto'
 import type { Express, NextFunction, Request, Response } from 'express'
 import { MemoryRevocationStore, type KeycardOptions } from 'keycard'
-import { ADAPTERS, b64url, call, claims, expectError, expectOk, now, OTHER_SECRET, SECRET, sign, signSegments, startApp, type AppSpec, type Reply } from './helpers.ts'
+import { ADAPTERS, b64url, call, claims, expectError, expectOk, now, OTHER_SECRET, SECRET, sign, signSegments, startApp, type AppSpec, type Reply } from './harness.ts'
 
 /** An app whose own error handler answers 500 for everything, and records what reached it. */
 function catchAll(seen: unknown[]): AppSpec {

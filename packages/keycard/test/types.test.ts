@@ -12,6 +12,14 @@ import {
   createKeycard,
   KeycardError,
   ExpiredSignatureError,
+  InvalidQueryParamError,
+  isKeycardError,
+  isTokenError,
+  JWTDecodeError,
+  KeycardOptionError,
+  TokenError,
+  type AnyKeycardError,
+  type AnyTokenError,
   type Algorithm,
   type Duration,
   type JwtClaims,
@@ -148,10 +156,62 @@ function errorTypes(err: KeycardError): KeycardErrorCode {
   }
 }
 
+// ---- switch (err.code) narrows to the class ------------------------------------------------------
+
+function narrowing(err: AnyKeycardError): string {
+  switch (err.code) {
+    case 'KEYCARD_JWT_EXPIRED':
+      expectType<Equals<typeof err, ExpiredSignatureError>>()
+      expectType<Equals<typeof err.status, 401>>()
+      return err.claims?.sub ?? ''
+    case 'KEYCARD_OPTION_INVALID':
+      expectType<Equals<typeof err, KeycardOptionError>>()
+      return err.option
+    case 'KEYCARD_INVALID_QUERY_PARAM':
+      expectType<Equals<typeof err, InvalidQueryParamError>>()
+      return err.kind
+    case 'KEYCARD_JWT_SIGNATURE_INVALID':
+      expectType<Equals<typeof err, JWTDecodeError<'KEYCARD_JWT_SIGNATURE_INVALID'>>>()
+      expectType<Equals<typeof err.status, 422>>()
+      return err.claim ?? ''
+    case 'KEYCARD_NO_CONTEXT':
+      expectType<Equals<typeof err, KeycardError<'KEYCARD_NO_CONTEXT'>>>()
+      // @ts-expect-error a plain KeycardError has no status
+      return String(err.status)
+    case 'KEYCARD_JWT_MALFORMED':
+      // The cookie helpers throw a plain KeycardError with this code too: the union says so.
+      expectType<Equals<typeof err, JWTDecodeError<'KEYCARD_JWT_MALFORMED'> | KeycardError<'KEYCARD_JWT_MALFORMED'>>>()
+      return err.message
+    // @ts-expect-error an impossible code is a type error
+    case 'KEYCARD_JWT_EXPIRD':
+      return ''
+    default:
+      return err.message
+  }
+}
+
+function guards(err: unknown): void {
+  // The union covers every code, and only keycard's codes.
+  expectType<Equals<AnyKeycardError['code'], KeycardErrorCode>>()
+  expectType<Equals<AnyTokenError extends TokenError ? true : false, true>>()
+  if (isTokenError(err)) {
+    expectType<Equals<typeof err, AnyTokenError>>()
+    if (err.code === 'KEYCARD_FRESH_TOKEN_REQUIRED') expectType<Equals<typeof err.kind, 'needsFresh'>>()
+    // @ts-expect-error a token error is never an option error
+    if (err.code === 'KEYCARD_OPTION_INVALID') void err
+  }
+  if (isKeycardError(err) && err.code === 'KEYCARD_IDENTITY_INVALID') expectType<Equals<typeof err.code, 'KEYCARD_IDENTITY_INVALID'>>()
+  // A code literal per class instance, inferred where it is made.
+  expectType<Equals<JWTDecodeError<'KEYCARD_JWT_TOO_LARGE'>['code'], 'KEYCARD_JWT_TOO_LARGE'>>()
+  expectType<Equals<ExpiredSignatureError['code'], 'KEYCARD_JWT_EXPIRED'>>()
+}
+
 void typedUser
 void claimTypes
 void optionTypes
 void errorTypes
+void narrowing
+void guards
 
 // ---- runtime ---------------------------------------------------------------------------------------
 

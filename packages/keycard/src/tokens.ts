@@ -1,0 +1,209 @@
+/**
+ * Tokens, apart from any request (Flask-JWT-Extended's `tokens.py`): `mintToken` builds and signs a
+ * token in FJE's claim layout; `TokenVerifier` checks a token's signature and claims, through the
+ * cache of verified tokens.
+ */
+
+import { randomUUID } from 'node:crypto'
+import { CompactSign } from 'jose'
+import { VerifiedCache, type Verified } from './cache.ts'
+import { checkClaims, checkTimes, withDefaults } from './claims.ts'
+import { toSeconds, type Duration } from './duration.ts'
+import { IdentityError, JWTDecodeError, KeycardOptionError } from './errors.ts'
+import { parseToken, type ParsedToken } from './jws.ts'
+import {
+  asymmetricVerifier,
+  hmacVerifier,
+  importSignKey,
+  importVerifyKey,
+  isHmac,
+  secretBytes,
+  type Algorithm,
+  type KeyInput,
+  type SignatureVerifier,
+  type SigningKey,
+} from './keys.ts'
+import type { KeycardOptions, ResolvedOptions } from './options.ts'
+import type { JwtClaims, TokenType } from './types.ts'
+
+export interface CreateAccessTokenOptions {
+  /** `true`, `false` (default), or a duration the token stays fresh for ("fresh until" timestamp). */
+  fresh?: boolean | Duration
+  /** Overrides `accessTokenExpires` for this token; `false` for no `exp`. */
+  expiresIn?: Duration | false
+  /** Claims added after the standard ones; they win over `additionalClaims` loader output. */
+  additionalClaims?: Record<string, unknown>
+  /** JOSE header fields, such as `kid`; they win over the `additionalHeaders` loader. */
+  additionalHeaders?: Record<string, unknown>
+}
+
+export type CreateRefreshTokenOptions = Omit<CreateAccessTokenOptions, 'fresh'>
+
+const RESERVED_HEADERS = new Set(['alg', 'crit', 'b64'])
+
+/** What minting reads: the checked options, the loaders, and the key imported at startup (if any). */
+export interface Minter {
+  readonly options: ResolvedOptions
+  readonly loaders: KeycardOptions<any>
+  readonly signingKey: SigningKey | undefined
+}
+
+/** A signed token of `type` for `identity` (FJE `_encode_jwt`); `fresh` is always false for refresh tokens. */
+export async function mintToken(minter: Minter, type: TokenType, identity: unknown, fresh: boolean | Duration, options: CreateRefreshTokenOptions): Promise<string> {
+  const loaders = minter.loaders
+  if (!minter.signingKey && !loaders.encodeKey) {
+    // Verify-only (a resource server holding only the public key): say why it cannot mint.
+    throw new KeycardOptionError('privateKey', `this keycard only verifies; pass "privateKey" to mint ${minter.options.algorithm} tokens.`)
+  }
+  const subject = loaders.userIdentity ? await loaders.userIdentity(identity) : identity
+  if (typeof subject !== 'string' || subject.length === 0) {
+    const got = typeof subject === 'string' ? 'an empty string' : `${typeof subject}${typeof subject === 'number' ? ` ${subject}` : ''}`
+    throw new IdentityError(
+      `The identity must be a non-empty string, got ${got}: JWT "${minter.options.identityClaim}" is a string (RFC 7519; PyJWT 2.10+ rejects anything else). ` +
+        (loaders.userIdentity ? 'Make the userIdentity loader return a string.' : 'Pass String(id), or set the userIdentity option to map your user object to its id.'),
+    )
+  }
+  const o = minter.options
+  const now = Date.now() / 1000
+  const iat = Math.floor(now)
+
+  let freshClaim: boolean | number
+  if (typeof fresh === 'boolean') freshClaim = fresh
+  else {
+    const seconds = toSeconds(fresh)
+    if (seconds === undefined) throw new KeycardOptionError('fresh', `expected true, false or a duration such as '15m', got ${JSON.stringify(fresh)}.`)
+    freshClaim = now + seconds
+  }
+  let lifetime = type === 'access' ? o.accessTokenExpires : o.refreshTokenExpires
+  if (options.expiresIn !== undefined) {
+    const seconds = options.expiresIn === false ? false : toSeconds(options.expiresIn)
+    if (seconds === undefined || seconds === 0) throw new KeycardOptionError('expiresIn', `expected a positive duration such as '1h', or false; got ${JSON.stringify(options.expiresIn)}.`)
+    // Strict verification requires `exp` unless this type's configured lifetime is false: refuse here,
+    // rather than mint a token this same keycard would refuse.
+    if (seconds === false && lifetime !== false && o.strict) throw neverExpiresRefused(type, lifetime)
+    lifetime = seconds
+  }
+
+  // Flask-JWT-Extended's key order; extra claims are assigned afterwards, so an overridden
+  // reserved claim keeps its position, as in FJE.
+  const claims: Record<string, unknown> = { fresh: freshClaim, iat, jti: randomUUID(), type, [o.identityClaim]: subject }
+  if (o.encodeNbf) claims.nbf = iat
+  if (o.csrfProtect) claims.csrf = randomUUID()
+  if (o.encodeAudience !== undefined) claims.aud = o.encodeAudience
+  if (o.encodeIssuer !== undefined) claims.iss = o.encodeIssuer
+  if (lifetime !== false) claims.exp = Math.floor(now + lifetime)
+  if (loaders.additionalClaims) Object.assign(claims, await loaders.additionalClaims(identity))
+  if (options.additionalClaims) Object.assign(claims, options.additionalClaims)
+
+  const extra: Record<string, unknown> = { ...(loaders.additionalHeaders ? await loaders.additionalHeaders(identity) : undefined), ...options.additionalHeaders }
+  for (const name of Object.keys(extra)) {
+    if (RESERVED_HEADERS.has(name)) throw new KeycardOptionError('additionalHeaders', `"${name}" is set by keycard and cannot be overridden.`)
+  }
+  // PyJWT writes header keys sorted.
+  const fields: Record<string, unknown> = { alg: o.algorithm, typ: 'JWT', ...extra }
+  const header: Record<string, unknown> = {}
+  for (const name of Object.keys(fields).sort()) header[name] = fields[name]
+
+  const key = loaders.encodeKey ? await importLoadedSignKey(o.algorithm, await loaders.encodeKey(identity)) : minter.signingKey!
+  const payload = new TextEncoder().encode(JSON.stringify(claims))
+  return new CompactSign(payload).setProtectedHeader(header as { alg: string }).sign(key)
+}
+
+function neverExpiresRefused(type: TokenType, lifetime: number): KeycardOptionError {
+  const option = type === 'access' ? 'accessTokenExpires' : 'refreshTokenExpires'
+  return new KeycardOptionError(
+    'expiresIn',
+    `false mints a ${type} token without "exp", which strict mode (the default) refuses while ${option} is ${lifetime} seconds. ` +
+      `Pass a duration such as '365d'; or set ${option}: false to mint and accept ${type} tokens that never expire; or strict: false to accept tokens without "exp" from any issuer, as Flask-JWT-Extended does.`,
+  )
+}
+
+async function importLoadedSignKey(alg: Algorithm, input: KeyInput): Promise<SigningKey> {
+  return isHmac(alg) ? secretBytes('encodeKey', input, alg) : importSignKey('encodeKey', input, alg)
+}
+
+/**
+ * Signature and claim checks of one keycard (FJE `_decode_jwt`), with the cache of verified tokens.
+ * Synchronous when keys are static, which is the hot path.
+ */
+export class TokenVerifier {
+  readonly #options: ResolvedOptions
+  readonly #decodeKey: KeycardOptions['decodeKey']
+  readonly #verifiers: ReadonlyMap<string, SignatureVerifier>
+  readonly #cache: VerifiedCache
+
+  constructor(options: ResolvedOptions, decodeKey: KeycardOptions['decodeKey'], verifiers: ReadonlyMap<string, SignatureVerifier>) {
+    this.#options = options
+    this.#decodeKey = decodeKey
+    this.#verifiers = verifiers
+    // Keys chosen per token by a loader could change between calls: never serve those from cache.
+    this.#cache = new VerifiedCache(decodeKey ? 0 : options.cacheSize)
+  }
+
+  /** Verified header and claims; synchronous when keys are static, which is the hot path. */
+  verify(token: string, allowExpired: boolean): Verified | Promise<Verified> {
+    const hit = this.#cache.get(token)
+    return hit !== undefined ? this.checkHit(hit, allowExpired) : this.verifyUncached(token, allowExpired, false)
+  }
+
+  /** The cached verification of exactly this token, if any (its time claims still unchecked). */
+  cached(token: string): Verified | undefined {
+    return this.#cache.get(token)
+  }
+
+  /** A cached token: only its time claims can have changed. */
+  checkHit(hit: Verified, allowExpired: boolean): Verified {
+    checkTimes(hit.header, hit.claims, Date.now() / 1000, this.#options.leeway, allowExpired)
+    return hit
+  }
+
+  /** `verify` without the cache lookup; `shapeChecked`: the token is known to have compact-JWS shape (FoundToken). */
+  verifyUncached(token: string, allowExpired: boolean, shapeChecked: boolean): Verified | Promise<Verified> {
+    const now = Date.now() / 1000
+    if (token.length > this.#options.maxTokenLength) {
+      throw new JWTDecodeError('KEYCARD_JWT_TOO_LARGE', `Token is too large (over ${this.#options.maxTokenLength} characters)`)
+    }
+    const parsed = parseToken(token, this.#options.strict, shapeChecked)
+    const alg = parsed.header.alg
+    if (typeof alg !== 'string' || !this.#options.decodeAlgorithms.includes(alg as Algorithm)) {
+      throw new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'The specified alg value is not allowed')
+    }
+    if (this.#decodeKey) return this.#verifyWithLoader(token, parsed, alg as Algorithm, now, allowExpired)
+    if (!this.#verifiers.get(alg)!(parsed.signingInput, parsed.signature)) {
+      throw new JWTDecodeError('KEYCARD_JWT_SIGNATURE_INVALID', 'Signature verification failed')
+    }
+    return this.#accept(token, parsed, now, allowExpired)
+  }
+
+  async #verifyWithLoader(token: string, parsed: ParsedToken, alg: Algorithm, now: number, allowExpired: boolean): Promise<Verified> {
+    const input = await this.#decodeKey!(parsed.header, parsed.claims)
+    const verifier = isHmac(alg)
+      ? hmacVerifier(alg, secretBytes('decodeKey', input, alg))
+      : asymmetricVerifier(alg, await importVerifyKey('decodeKey', input, alg))
+    if (!verifier(parsed.signingInput, parsed.signature)) {
+      throw new JWTDecodeError('KEYCARD_JWT_SIGNATURE_INVALID', 'Signature verification failed')
+    }
+    return this.#accept(token, parsed, now, allowExpired)
+  }
+
+  #accept(token: string, parsed: ParsedToken, now: number, allowExpired: boolean): Verified {
+    const { header } = parsed
+    // Strict mode must see the claims as sent (a missing `type` is an error, not "access"); the
+    // defaults are filled in place afterwards, also on the claims an ExpiredSignatureError carries.
+    let claims: JwtClaims
+    try {
+      checkClaims(header, parsed.claims, this.#options, now, allowExpired)
+    } finally {
+      claims = withDefaults(parsed.claims)
+    }
+    const verified = { header, claims }
+    // An expired token passed only because of allowExpired must not be served to a strict caller.
+    if (claims.exp === undefined || claims.exp > now - this.#options.leeway) this.#cache.set(token, verified)
+    return verified
+  }
+
+  /** Forgets every verified token. */
+  clear(): void {
+    this.#cache.clear()
+  }
+}
