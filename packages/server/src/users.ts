@@ -1,20 +1,17 @@
 /**
- * User accounts: the rules for usernames and emails, and the rows behind them. Shared by the HTTP
- * routes and the CLI (`keycard useradd`, `keycard users list|delete`).
+ * User accounts: the rows behind them, created and found with the rules of identity-rules.ts. Shared
+ * by the HTTP routes and the CLI (`keycard useradd`, `keycard users list|delete`).
  *
- * Rules: a username is 3 to 32 characters of letters, digits, `_`, `.` and `-`, starting with a letter
- * or digit; it is case-insensitive (stored lower-cased) and never contains `@`, so a login name with
- * `@` is always an email. An email is optional, at most 254 characters, `local@domain.tld` with no
- * spaces, case-insensitive (stored lower-cased) and unique.
+ * A username is stored as typed (NFC) and an email as normalised; each is unique by its folded key
+ * column (`username_key`, `email_key`, with UNIQUE indexes), which is also what logins and lookups
+ * match, so "ZOË" is taken by "Zoë" and logs in as her.
  */
 
 import type { Kysely } from 'kysely'
 import type { Database, UserRow } from './db/schema.ts'
+import { checkEmail, checkUsername, emailKey, loginKey, unicodeProblem, usernameKey } from './identity-rules.ts'
 import type { PasswordHasher } from './passwords.ts'
 import { passwordProblem } from './passwords.ts'
-
-const USERNAME = /^[a-z0-9][a-z0-9_.-]{2,31}$/
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
 /** What the API shows of a user. */
 export interface PublicUser {
@@ -24,16 +21,6 @@ export interface PublicUser {
   admin: boolean
   /** ISO 8601. */
   registered_on: string
-}
-
-/** Why a username is refused (the end of "username …"), or null. */
-export function usernameProblem(username: string): string | null {
-  return USERNAME.test(username.toLowerCase()) ? null : "must be 3 to 32 characters: letters, digits, '_', '.' or '-', starting with a letter or digit"
-}
-
-/** Why an email is refused (the end of "email …"), or null. */
-export function emailProblem(email: string): string | null {
-  return email.length <= 254 && EMAIL.test(email) ? null : 'must be an email address such as name@example.com'
 }
 
 /** Thrown by createUser when the username or email is taken; `field` names which. */
@@ -67,47 +54,92 @@ export interface NewUser {
   admin?: boolean
 }
 
-/** Checks the rules, hashes the password and inserts the user. Throws InvalidUserError or UserExistsError. */
+/** A username and email that passed the rules: normalised, with their keys. */
+export interface CheckedIdentity {
+  username: string
+  usernameKey: string
+  email: string | null
+  emailKey: string | null
+}
+
+/**
+ * Normalises and checks a username and optional email (identity-rules.ts). Throws InvalidUserError
+ * naming the field. The CLI calls it before asking for a password; createUser calls it again.
+ *
+ * @example
+ * checkIdentity('Zoe\u0308', ' Zoë@Example.com') // { username: 'Zoë', usernameKey: 'zoë', email: 'Zoë@example.com', emailKey: 'zoë@example.com' }
+ */
+export function checkIdentity(username: string, email: string | null | undefined): CheckedIdentity {
+  const name = checkUsername(username)
+  if (!name.ok) throw new InvalidUserError('username', name.problem)
+  let normalEmail: string | null = null
+  if (email !== undefined && email !== null) {
+    const checked = checkEmail(email)
+    if (!checked.ok) throw new InvalidUserError('email', checked.problem)
+    normalEmail = checked.value
+  }
+  return { username: name.value, usernameKey: usernameKey(name.value), email: normalEmail, emailKey: normalEmail === null ? null : emailKey(normalEmail) }
+}
+
+/**
+ * Checks the rules, hashes the password and inserts the user. Throws InvalidUserError or
+ * UserExistsError; a registration that loses a race for a name to another gets UserExistsError too.
+ *
+ * @example
+ * const user = await createUser(db, hasher, { username: 'Zoë', password: 'correct horse battery', email: 'zoe@example.com' })
+ */
 export async function createUser(db: Kysely<Database>, hasher: PasswordHasher, input: NewUser): Promise<UserRow> {
-  const usernameIssue = usernameProblem(input.username)
-  if (usernameIssue) throw new InvalidUserError('username', usernameIssue)
-  const email = input.email === undefined || input.email === null ? null : input.email.toLowerCase()
-  const emailIssue = email === null ? null : emailProblem(email)
-  if (emailIssue) throw new InvalidUserError('email', emailIssue)
-  const passwordIssue = passwordProblem(input.password)
+  const identity = checkIdentity(input.username, input.email)
+  const passwordIssue = unicodeProblem(input.password) ?? passwordProblem(input.password)
   if (passwordIssue) throw new InvalidUserError('password', passwordIssue)
-  const username = input.username.toLowerCase()
 
   // Checked before hashing so a taken name costs no argon2 time; the unique indexes still decide races.
-  await assertAvailable(db, username, email)
+  const taken = await takenField(db, identity)
+  if (taken) throw new UserExistsError(taken)
   const passwordHash = await hasher.hash(input.password)
   try {
     return await db
       .insertInto('users')
-      .values({ username, email, password_hash: passwordHash, admin: input.admin ? 1 : 0, registered_on: Math.floor(Date.now() / 1000) })
+      .values({
+        username: identity.username, username_key: identity.usernameKey, email: identity.email, email_key: identity.emailKey,
+        password_hash: passwordHash, admin: input.admin ? 1 : 0, registered_on: Math.floor(Date.now() / 1000),
+      })
       .returningAll()
       .executeTakeFirstOrThrow()
   } catch (err) {
-    const message = String((err as Error).message)
-    if (/unique/i.test(message)) throw new UserExistsError(/email/.test(message) ? 'email' : 'username')
-    throw err
+    if ((err as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err
+    // The race was lost between the check and the insert: ask again which field it was.
+    throw new UserExistsError((await takenField(db, identity)) ?? (/email/.test(String((err as Error).message)) ? 'email' : 'username'))
   }
 }
 
-async function assertAvailable(db: Kysely<Database>, username: string, email: string | null): Promise<void> {
+/**
+ * Which of a username and email (their keys) is already taken, the username first, or null.
+ *
+ * @example
+ * await takenField(db, checkIdentity('ZOË', null)) // 'username' when "Zoë" exists
+ */
+export async function takenField(db: Kysely<Database>, identity: Pick<CheckedIdentity, 'usernameKey' | 'emailKey'>): Promise<'username' | 'email' | null> {
+  const { usernameKey: uKey, emailKey: eKey } = identity
   const taken = await db
     .selectFrom('users')
-    .select(['username', 'email'])
-    .where((eb) => (email === null ? eb('username', '=', username) : eb.or([eb('username', '=', username), eb('email', '=', email)])))
+    .select(['username_key'])
+    .where((eb) => (eKey === null ? eb('username_key', '=', uKey) : eb.or([eb('username_key', '=', uKey), eb('email_key', '=', eKey)])))
     .execute()
-  if (taken.some((u) => u.username === username)) throw new UserExistsError('username')
-  if (taken.length > 0) throw new UserExistsError('email')
+  if (taken.some((u) => u.username_key === uKey)) return 'username'
+  return taken.length > 0 ? 'email' : null
 }
 
-/** The user a login name names: an email when it contains `@`, else a username; case-insensitive. */
+/**
+ * The user a login name names: an email when it contains `@`, else a username; matched by key, so
+ * case-insensitively and whatever the Unicode form ("ZOË", "Zoe\u0308" and "zoë" name "Zoë").
+ *
+ * @example
+ * const user = await findUserByLogin(db, 'ZOË')
+ */
 export async function findUserByLogin(db: Kysely<Database>, login: string): Promise<UserRow | undefined> {
-  const name = login.toLowerCase()
-  return db.selectFrom('users').selectAll().where(name.includes('@') ? 'email' : 'username', '=', name).executeTakeFirst()
+  const { column, key } = loginKey(login)
+  return db.selectFrom('users').selectAll().where(column, '=', key).executeTakeFirst()
 }
 
 export async function findUserById(db: Kysely<Database>, id: number): Promise<UserRow | undefined> {
