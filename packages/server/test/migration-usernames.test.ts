@@ -69,7 +69,7 @@ test('0002 fills the keys of old rows, keeps every row, and reports the rows who
   ])
   assert.deepEqual(reported.map((c) => [c.field, c.userId, c.keptUserId]), [['email', 3, 2], ['email', 5, 4], ['username', 7, 6]])
   assert.equal(reported[2]!.message, 'migration 0002-identity-keys: username "Carol" (id 7) is the same name, ignoring case, as "carol" (id 6); '
-    + 'it cannot log in by name until renamed (by email it still can): rename it (see the server README, "Usernames and emails")')
+    + 'it cannot log in by name until renamed (by email it still can): rename it (see the server README, "Usernames, emails and passwords")')
   // Emails are user data: the report names users by id and username only.
   for (const c of reported) assert.doesNotMatch(c.message, /example\.de|example\.com/)
   assert.deepEqual(await db.selectFrom('sessions').select(['id', 'user_id']).execute(), [{ id: 'sid-1', user_id: 6 }])

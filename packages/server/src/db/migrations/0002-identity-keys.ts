@@ -49,7 +49,7 @@ export async function up(db: Kysely<any>, report: CollisionReport = () => {}): P
         found.push({
           field: 'username', userId: row.id, keptUserId: owner.id,
           message: `migration 0002-identity-keys: username ${JSON.stringify(row.username)} (id ${row.id}) is the same name, ignoring case, as ${JSON.stringify(owner.username)} (id ${owner.id}); `
-            + `it cannot log in by name until renamed (by email it still can): rename it (see the server README, "Usernames and emails")`,
+            + `it cannot log in by name until renamed (by email it still can): rename it (see the server README, "Usernames, emails and passwords")`,
         })
         uKey = `${uKey}#${row.id}`
       } else byUsername.set(uKey, { id: row.id, username: row.username })
@@ -60,7 +60,7 @@ export async function up(db: Kysely<any>, report: CollisionReport = () => {}): P
         found.push({
           field: 'email', userId: row.id, keptUserId: emailOwner,
           message: `migration 0002-identity-keys: the email of user ${JSON.stringify(row.username)} (id ${row.id}) is the same address, ignoring case and Unicode form, as user id ${emailOwner}'s; `
-            + `only id ${emailOwner} can log in with it now: change or clear one of them (see the server README, "Usernames and emails")`,
+            + `only id ${emailOwner} can log in with it now: change or clear one of them (see the server README, "Usernames, emails and passwords")`,
         })
         eKey = null
       } else if (eKey !== null) byEmail.set(eKey, row.id)
