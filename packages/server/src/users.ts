@@ -153,6 +153,27 @@ export async function listUsers(db: Kysely<Database>, page: { limit: number; off
   return { users, total: Number(total) }
 }
 
+/**
+ * Gives a user a new username, by the same rules as registration (InvalidUserError), unless another
+ * user has it in any case (UserExistsError). A user may take their own name in another case: this is
+ * how a name the old rules stored lower-cased gets its capitals back. Returns the row, or undefined
+ * when there is no such user.
+ *
+ * @example
+ * await renameUser(db, 7, 'Carol')
+ */
+export async function renameUser(db: Kysely<Database>, id: number, username: string): Promise<UserRow | undefined> {
+  const { username: name, usernameKey: key } = checkIdentity(username, null)
+  const holder = await db.selectFrom('users').select('id').where('username_key', '=', key).executeTakeFirst()
+  if (holder && holder.id !== id) throw new UserExistsError('username')
+  try {
+    return await db.updateTable('users').set({ username: name, username_key: key }).where('id', '=', id).returningAll().executeTakeFirst()
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new UserExistsError('username')
+    throw err
+  }
+}
+
 export async function setPasswordHash(db: Kysely<Database>, id: number, passwordHash: string): Promise<void> {
   await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute()
 }

@@ -115,3 +115,26 @@ describe('the hidden prompt, on a real terminal', { skip: HAS_SCRIPT ? false : '
     assert.doesNotMatch(screen, /Repeat password/)
   })
 })
+
+describe('keycard users rename', { concurrency: 4 }, () => {
+  test('renames by the rules: own name in another case is fine, another user\'s in any case is not', async (t) => {
+    const dir = tempDir(t)
+    assert.equal((await keycard(dir, ['useradd', 'alice'])).code, 0)
+    assert.equal((await keycard(dir, ['useradd', 'Zoë'])).code, 0)
+    const recased = await keycard(dir, ['users', 'rename', 'ALICE', 'Alice'])
+    assert.deepEqual([recased.code, recased.stdout], [0, 'Renamed user alice (id 1) to Alice.\n'])
+    const taken = await keycard(dir, ['users', 'rename', 'alice', 'ZOE\u0308'])
+    assert.deepEqual([taken.code, taken.stderr], [1, 'keycard users rename: username "ZOË" is already taken by another user\n'])
+    const bad = await keycard(dir, ['users', 'rename', '1', 'a b'])
+    assert.deepEqual([bad.code, bad.stderr], [1, "keycard users rename: username may hold only letters, digits, '_', '.' and '-' (any script): ' ' (U+0020) is not allowed\n"])
+    const missing = await keycard(dir, ['users', 'rename', 'nobody', 'somebody'])
+    assert.deepEqual([missing.code, missing.stderr], [1, 'keycard users rename: no user "nobody"\n'])
+    const moved = await keycard(dir, ['users', 'rename', '2', 'Zoey'])
+    assert.equal(moved.code, 0, moved.stderr)
+    const list = JSON.parse((await keycard(dir, ['users', 'list', '--json'])).stdout)
+    assert.deepEqual(list.users.map((u: any) => u.username), ['Alice', 'Zoey'])
+    // The old name is free again, and the new one is matched in any case.
+    assert.equal((await keycard(dir, ['useradd', 'zoë'])).code, 0)
+    assert.equal((await keycard(dir, ['users', 'delete', 'ZOEY', '--yes'])).stdout, 'Deleted user Zoey (id 2); revoked 0 active sessions.\n')
+  })
+})

@@ -16,6 +16,7 @@ import * as m0001 from '../src/db/migrations/0001-init.ts'
 import { createMigrator, migrateToLatest, type KeyCollision } from '../src/db/migrations/index.ts'
 import type { Database } from '../src/db/schema.ts'
 import { createPasswordHasher } from '../src/passwords.ts'
+import { renameUser } from '../src/users.ts'
 import { loadConfig } from '../src/config.ts'
 import { PASSWORD, startServer, tempDir, testEnv } from './helpers.ts'
 
@@ -69,7 +70,7 @@ test('0002 fills the keys of old rows, keeps every row, and reports the rows who
   ])
   assert.deepEqual(reported.map((c) => [c.field, c.userId, c.keptUserId]), [['email', 3, 2], ['email', 5, 4], ['username', 7, 6]])
   assert.equal(reported[2]!.message, 'migration 0002-identity-keys: username "Carol" (id 7) is the same name, ignoring case, as "carol" (id 6); '
-    + 'it cannot log in by name until renamed (by email it still can): rename it (see the server README, "Usernames, emails and passwords")')
+    + 'it cannot log in by name (by email it still can) until renamed: keycard users rename 7 <new-name>')
   // Emails are user data: the report names users by id and username only.
   for (const c of reported) assert.doesNotMatch(c.message, /example\.de|example\.com/)
   assert.deepEqual(await db.selectFrom('sessions').select(['id', 'user_id']).execute(), [{ id: 'sid-1', user_id: 6 }])
@@ -97,7 +98,14 @@ test('after 0002 the server logs the collisions and logs old users in by any cas
   // The earlier Carol keeps the name; the later one still logs in by email.
   assert.equal(await loginAs('CAROL'), 6)
   assert.equal(await loginAs('carol@example.com'), 7)
-  const taken = await s.api('POST', '/auth/register', { body: { username: 'Dave', password: PASSWORD } })
+  // Renamed as the report says, the later Carol logs in by her new name; dave takes his capital back.
+  const db = openDatabase(join(dir, 'keycard.db'))
+  t.after(() => db.destroy())
+  assert.equal((await renameUser(db, 7, 'Carol2'))?.username_key, 'carol2')
+  assert.equal(await loginAs('carol2'), 7)
+  assert.equal((await renameUser(db, 8, 'Dave'))?.username, 'Dave')
+  assert.equal(await loginAs('DAVE'), 8)
+  const taken = await s.api('POST', '/auth/register', { body: { username: 'dave', password: PASSWORD } })
   assert.deepEqual([taken.status, taken.body], [409, { msg: 'Username is already taken' }])
   const takenEmail = await s.api('POST', '/auth/register', { body: { username: 'frank', password: PASSWORD, email: 'Straße@example.de' } })
   assert.deepEqual([takenEmail.status, takenEmail.body], [409, { msg: 'Email is already registered' }])

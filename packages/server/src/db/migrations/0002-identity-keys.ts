@@ -7,7 +7,7 @@
  * é typed two ways) could both exist and now share a key. No row is changed beyond its new key, and
  * none is dropped: the lowest id keeps the key, and each later row that collides is reported and
  * - for a username, gets the key `<key>#<id>` (`#` is never in a username, so no one can take it): the
- *   user logs in with their email or is renamed by the operator;
+ *   user logs in with their email until the operator renames them (`keycard users rename`);
  * - for an email, gets no email key: the address still shows, but only the first row logs in with it.
  *
  * The keys are computed here in JS, not SQL, so old rows are keyed exactly as new ones are. The
@@ -49,7 +49,7 @@ export async function up(db: Kysely<any>, report: CollisionReport = () => {}): P
         found.push({
           field: 'username', userId: row.id, keptUserId: owner.id,
           message: `migration 0002-identity-keys: username ${JSON.stringify(row.username)} (id ${row.id}) is the same name, ignoring case, as ${JSON.stringify(owner.username)} (id ${owner.id}); `
-            + `it cannot log in by name until renamed (by email it still can): rename it (see the server README, "Usernames, emails and passwords")`,
+            + `it cannot log in by name (by email it still can) until renamed: keycard users rename ${row.id} <new-name>`,
         })
         uKey = `${uKey}#${row.id}`
       } else byUsername.set(uKey, { id: row.id, username: row.username })
