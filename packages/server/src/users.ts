@@ -13,7 +13,12 @@ import { checkEmail, checkUsername, emailKey, loginKey, unicodeProblem, username
 import type { PasswordHasher } from './passwords.ts'
 import { passwordProblem } from './passwords.ts'
 
-/** What the API shows of a user. */
+/**
+ * What the API shows of a user.
+ *
+ * @example
+ * { id: 1, username: 'Zoë', email: 'zoe@example.com', admin: false, registered_on: '2026-12-01T19:00:00.000Z' }
+ */
 export interface PublicUser {
   id: number
   username: string
@@ -23,7 +28,12 @@ export interface PublicUser {
   registered_on: string
 }
 
-/** Thrown by createUser when the username or email is taken; `field` names which. */
+/**
+ * Thrown by createUser (and renameUser) when the username or email is taken, in any case; `field` names which.
+ *
+ * @example
+ * if (err instanceof UserExistsError) throw new HttpError(409, err.message)
+ */
 export class UserExistsError extends Error {
   readonly field: 'username' | 'email'
   constructor(field: 'username' | 'email') {
@@ -33,7 +43,13 @@ export class UserExistsError extends Error {
   }
 }
 
-/** Thrown by createUser for a username, email or password that breaks the rules. */
+/**
+ * Thrown by createUser, checkIdentity and renameUser for a username, email or password that breaks
+ * the rules; the message names the field ("username must start with a letter or digit").
+ *
+ * @example
+ * if (err instanceof InvalidUserError) throw new HttpError(400, err.message)
+ */
 export class InvalidUserError extends Error {
   readonly field: 'username' | 'email' | 'password'
   constructor(field: 'username' | 'email' | 'password', problem: string) {
@@ -43,10 +59,22 @@ export class InvalidUserError extends Error {
   }
 }
 
+/**
+ * A row as the API shows it: no password hash or keys, `admin` a boolean, times ISO 8601.
+ *
+ * @example
+ * reply.send(toPublicUser(user))
+ */
 export function toPublicUser(row: UserRow): PublicUser {
   return { id: row.id, username: row.username, email: row.email, admin: row.admin === 1, registered_on: new Date(row.registered_on * 1000).toISOString() }
 }
 
+/**
+ * What createUser takes: as typed, before the rules normalise it.
+ *
+ * @example
+ * { username: 'Zoë', password: 'correct horse battery', email: null, admin: true }
+ */
 export interface NewUser {
   username: string
   password: string
@@ -54,7 +82,12 @@ export interface NewUser {
   admin?: boolean
 }
 
-/** A username and email that passed the rules: normalised, with their keys. */
+/**
+ * A username and email that passed the rules: normalised, with their keys.
+ *
+ * @example
+ * { username: 'Zoë', usernameKey: 'zoë', email: null, emailKey: null }
+ */
 export interface CheckedIdentity {
   username: string
   usernameKey: string
@@ -142,11 +175,22 @@ export async function findUserByLogin(db: Kysely<Database>, login: string): Prom
   return db.selectFrom('users').selectAll().where(column, '=', key).executeTakeFirst()
 }
 
+/**
+ * The user with this id, or undefined.
+ *
+ * @example
+ * const user = await findUserById(db, Number(claims.sub))
+ */
 export async function findUserById(db: Kysely<Database>, id: number): Promise<UserRow | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
-/** A page of users by id, and how many there are in all. */
+/**
+ * A page of users by id, and how many there are in all.
+ *
+ * @example
+ * const { users, total } = await listUsers(db, { limit: 50, offset: 0 })
+ */
 export async function listUsers(db: Kysely<Database>, page: { limit: number; offset: number } = { limit: 50, offset: 0 }): Promise<{ users: UserRow[]; total: number }> {
   const users = await db.selectFrom('users').selectAll().orderBy('id').limit(page.limit).offset(page.offset).execute()
   const { total } = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()
@@ -174,11 +218,22 @@ export async function renameUser(db: Kysely<Database>, id: number, username: str
   }
 }
 
+/**
+ * Replaces a user's password hash (a password change, or a rehash with new argon2 parameters).
+ *
+ * @example
+ * await setPasswordHash(db, user.id, await hasher.hash(newPassword))
+ */
 export async function setPasswordHash(db: Kysely<Database>, id: number, passwordHash: string): Promise<void> {
   await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute()
 }
 
-/** A session revoked as a side effect: its id and when its last token expires. */
+/**
+ * A session revoked as a side effect: its id and when its last token expires.
+ *
+ * @example
+ * revocations.add(await deleteUser(db, id) ?? [])
+ */
 export interface RevokedSession {
   id: string
   expires_at: number
