@@ -33,6 +33,21 @@ test('a password with bytes that are not UTF-8 is a 400 naming password, on regi
   assert.equal((await s.api('POST', '/auth/login', { body: { username: 'zoe', password: 'caf\ufffd cr\ufffdme' } })).status, 200)
 })
 
+test('a new password that is not UTF-8 is a 400 naming new_password, and the old password still works', async (t) => {
+  const s = await startServer(t)
+  const { access_token } = await s.register('zoe')
+  const res = await fetch(s.url + '/auth/password', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${access_token}` },
+    body: Buffer.concat([Buffer.from('{"new_password":"new p'), Buffer.of(0xe4), Buffer.from('ssword"}')]),
+  })
+  assert.equal(res.status, 400)
+  assert.deepEqual(await res.json(), { msg: `new_password ${NOT_UTF8}` })
+  const escaped = await s.api('POST', '/auth/password', { token: access_token, raw: '{"new_password":"new p\\udc00ssword"}', contentType: 'application/json' })
+  assert.deepEqual([escaped.status, escaped.body], [400, { msg: `new_password ${NOT_UTF8}` }])
+  await s.login('zoe', PASSWORD)
+})
+
 test('every kind of bad UTF-8 is caught, in whichever field it is', async (t) => {
   const s = await startServer(t)
   const bad: number[][] = [
