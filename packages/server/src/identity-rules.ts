@@ -50,9 +50,10 @@ export type RuleResult = { ok: true; value: string } | { ok: false; problem: str
 
 /**
  * The key two names are compared by: NFC, then full case folding approximated as upper-casing then
- * lower-casing (JS has no casefold(); this maps ß→ss, ﬀ→ff, ς and σ alike), then NFC again. Two names
- * have the same key exactly when their upper-case forms are equal, so dotless ı and i share one too.
- * `toUpperCase`/`toLowerCase` are locale-independent, so the key does not depend on the machine.
+ * lower-casing (JS has no casefold(); this maps ß→ss, ﬀ→ff, ς and σ alike), then NFC again. Names
+ * with the same upper-case form always share a key, so dotless ı and i do too (full folding keeps
+ * them apart: we prefer one account to two look-alikes). `toUpperCase`/`toLowerCase` are
+ * locale-independent, so the key does not depend on the machine's locale.
  *
  * @example
  * foldCase('ZOË') === foldCase('Zoë') // true
