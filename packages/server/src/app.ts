@@ -13,6 +13,7 @@ import { resolveJwtSecret, type Config } from './config.ts'
 import { openDatabase } from './db/database.ts'
 import { migrateToLatest } from './db/migrations/index.ts'
 import type { Database } from './db/schema.ts'
+import { installJsonBodyParser } from './body.ts'
 import { installErrorHandlers } from './http-errors.ts'
 import { createPasswordHasher, type PasswordHasher } from './passwords.ts'
 import { nowSeconds, purgeExpired, Revocations, SESSION_CLAIM } from './revocations.ts'
@@ -96,11 +97,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   })
   // Only JSON bodies: text/plain would otherwise arrive as a string.
   app.removeContentTypeParser('text/plain')
+  installJsonBodyParser(app)
   installErrorHandlers(app, BODY_LIMIT)
 
   const db = deps.db ?? openDatabase(config.databasePath)
   try {
-    const applied = await migrateToLatest(db)
+    const applied = await migrateToLatest(db, (c) => app.log.warn({ field: c.field, userId: c.userId, keptUserId: c.keptUserId }, c.message))
     if (applied.length > 0) app.log.info({ migrations: applied }, 'database migrated')
     const secret = resolveJwtSecret(config)
     if (secret.source === 'generated') app.log.warn({ path: secret.path }, 'JWT_SECRET is not set: generated a new secret and saved it (mode 0600); set JWT_SECRET in production')

@@ -1,22 +1,24 @@
 /**
- * User accounts: the rules for usernames and emails, and the rows behind them. Shared by the HTTP
- * routes and the CLI (`keycard useradd`, `keycard users list|delete`).
+ * User accounts: the rows behind them, created and found with the rules of identity-rules.ts. Shared
+ * by the HTTP routes and the CLI (`keycard useradd`, `keycard users list|delete`).
  *
- * Rules: a username is 3 to 32 characters of letters, digits, `_`, `.` and `-`, starting with a letter
- * or digit; it is case-insensitive (stored lower-cased) and never contains `@`, so a login name with
- * `@` is always an email. An email is optional, at most 254 characters, `local@domain.tld` with no
- * spaces, case-insensitive (stored lower-cased) and unique.
+ * A username is stored as typed (NFC) and an email as normalised; each is unique by its folded key
+ * column (`username_key`, `email_key`, with UNIQUE indexes), which is also what logins and lookups
+ * match, so "ZOË" is taken by "Zoë" and logs in as her.
  */
 
 import type { Kysely } from 'kysely'
 import type { Database, UserRow } from './db/schema.ts'
+import { checkEmail, checkUsername, emailKey, loginKey, unicodeProblem, usernameKey } from './identity-rules.ts'
 import type { PasswordHasher } from './passwords.ts'
 import { passwordProblem } from './passwords.ts'
 
-const USERNAME = /^[a-z0-9][a-z0-9_.-]{2,31}$/
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
-
-/** What the API shows of a user. */
+/**
+ * What the API shows of a user.
+ *
+ * @example
+ * { id: 1, username: 'Zoë', email: 'zoe@example.com', admin: false, registered_on: '2026-12-01T19:00:00.000Z' }
+ */
 export interface PublicUser {
   id: number
   username: string
@@ -26,17 +28,12 @@ export interface PublicUser {
   registered_on: string
 }
 
-/** Why a username is refused (the end of "username …"), or null. */
-export function usernameProblem(username: string): string | null {
-  return USERNAME.test(username.toLowerCase()) ? null : "must be 3 to 32 characters: letters, digits, '_', '.' or '-', starting with a letter or digit"
-}
-
-/** Why an email is refused (the end of "email …"), or null. */
-export function emailProblem(email: string): string | null {
-  return email.length <= 254 && EMAIL.test(email) ? null : 'must be an email address such as name@example.com'
-}
-
-/** Thrown by createUser when the username or email is taken; `field` names which. */
+/**
+ * Thrown by createUser (and renameUser) when the username or email is taken, in any case; `field` names which.
+ *
+ * @example
+ * if (err instanceof UserExistsError) throw new HttpError(409, err.message)
+ */
 export class UserExistsError extends Error {
   readonly field: 'username' | 'email'
   constructor(field: 'username' | 'email') {
@@ -46,7 +43,13 @@ export class UserExistsError extends Error {
   }
 }
 
-/** Thrown by createUser for a username, email or password that breaks the rules. */
+/**
+ * Thrown by createUser, checkIdentity and renameUser for a username, email or password that breaks
+ * the rules; the message names the field ("username must start with a letter or digit").
+ *
+ * @example
+ * if (err instanceof InvalidUserError) throw new HttpError(400, err.message)
+ */
 export class InvalidUserError extends Error {
   readonly field: 'username' | 'email' | 'password'
   constructor(field: 'username' | 'email' | 'password', problem: string) {
@@ -56,10 +59,22 @@ export class InvalidUserError extends Error {
   }
 }
 
+/**
+ * A row as the API shows it: no password hash or keys, `admin` a boolean, times ISO 8601.
+ *
+ * @example
+ * reply.send(toPublicUser(user))
+ */
 export function toPublicUser(row: UserRow): PublicUser {
   return { id: row.id, username: row.username, email: row.email, admin: row.admin === 1, registered_on: new Date(row.registered_on * 1000).toISOString() }
 }
 
+/**
+ * What createUser takes: as typed, before the rules normalise it.
+ *
+ * @example
+ * { username: 'Zoë', password: 'correct horse battery', email: null, admin: true }
+ */
 export interface NewUser {
   username: string
   password: string
@@ -67,65 +82,158 @@ export interface NewUser {
   admin?: boolean
 }
 
-/** Checks the rules, hashes the password and inserts the user. Throws InvalidUserError or UserExistsError. */
+/**
+ * A username and email that passed the rules: normalised, with their keys.
+ *
+ * @example
+ * { username: 'Zoë', usernameKey: 'zoë', email: null, emailKey: null }
+ */
+export interface CheckedIdentity {
+  username: string
+  usernameKey: string
+  email: string | null
+  emailKey: string | null
+}
+
+/**
+ * Normalises and checks a username and optional email (identity-rules.ts). Throws InvalidUserError
+ * naming the field. The CLI calls it before asking for a password; createUser calls it again.
+ *
+ * @example
+ * checkIdentity('Zoe\u0308', ' Zoë@Example.com') // { username: 'Zoë', usernameKey: 'zoë', email: 'Zoë@example.com', emailKey: 'zoë@example.com' }
+ */
+export function checkIdentity(username: string, email: string | null | undefined): CheckedIdentity {
+  const name = checkUsername(username)
+  if (!name.ok) throw new InvalidUserError('username', name.problem)
+  let normalEmail: string | null = null
+  if (email !== undefined && email !== null) {
+    const checked = checkEmail(email)
+    if (!checked.ok) throw new InvalidUserError('email', checked.problem)
+    normalEmail = checked.value
+  }
+  return { username: name.value, usernameKey: usernameKey(name.value), email: normalEmail, emailKey: normalEmail === null ? null : emailKey(normalEmail) }
+}
+
+/**
+ * Checks the rules, hashes the password and inserts the user. Throws InvalidUserError or
+ * UserExistsError; a registration that loses a race for a name to another gets UserExistsError too.
+ *
+ * @example
+ * const user = await createUser(db, hasher, { username: 'Zoë', password: 'correct horse battery', email: 'zoe@example.com' })
+ */
 export async function createUser(db: Kysely<Database>, hasher: PasswordHasher, input: NewUser): Promise<UserRow> {
-  const usernameIssue = usernameProblem(input.username)
-  if (usernameIssue) throw new InvalidUserError('username', usernameIssue)
-  const email = input.email === undefined || input.email === null ? null : input.email.toLowerCase()
-  const emailIssue = email === null ? null : emailProblem(email)
-  if (emailIssue) throw new InvalidUserError('email', emailIssue)
-  const passwordIssue = passwordProblem(input.password)
+  const identity = checkIdentity(input.username, input.email)
+  const passwordIssue = unicodeProblem(input.password) ?? passwordProblem(input.password)
   if (passwordIssue) throw new InvalidUserError('password', passwordIssue)
-  const username = input.username.toLowerCase()
 
   // Checked before hashing so a taken name costs no argon2 time; the unique indexes still decide races.
-  await assertAvailable(db, username, email)
+  const taken = await takenField(db, identity)
+  if (taken) throw new UserExistsError(taken)
   const passwordHash = await hasher.hash(input.password)
   try {
     return await db
       .insertInto('users')
-      .values({ username, email, password_hash: passwordHash, admin: input.admin ? 1 : 0, registered_on: Math.floor(Date.now() / 1000) })
+      .values({
+        username: identity.username, username_key: identity.usernameKey, email: identity.email, email_key: identity.emailKey,
+        password_hash: passwordHash, admin: input.admin ? 1 : 0, registered_on: Math.floor(Date.now() / 1000),
+      })
       .returningAll()
       .executeTakeFirstOrThrow()
   } catch (err) {
-    const message = String((err as Error).message)
-    if (/unique/i.test(message)) throw new UserExistsError(/email/.test(message) ? 'email' : 'username')
-    throw err
+    if ((err as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err
+    // The race was lost between the check and the insert: ask again which field it was.
+    throw new UserExistsError((await takenField(db, identity)) ?? (/email/.test(String((err as Error).message)) ? 'email' : 'username'))
   }
 }
 
-async function assertAvailable(db: Kysely<Database>, username: string, email: string | null): Promise<void> {
+/**
+ * Which of a username and email (their keys) is already taken, the username first, or null.
+ *
+ * @example
+ * await takenField(db, checkIdentity('ZOË', null)) // 'username' when "Zoë" exists
+ */
+export async function takenField(db: Kysely<Database>, identity: Pick<CheckedIdentity, 'usernameKey' | 'emailKey'>): Promise<'username' | 'email' | null> {
+  const { usernameKey: uKey, emailKey: eKey } = identity
   const taken = await db
     .selectFrom('users')
-    .select(['username', 'email'])
-    .where((eb) => (email === null ? eb('username', '=', username) : eb.or([eb('username', '=', username), eb('email', '=', email)])))
+    .select(['username_key'])
+    .where((eb) => (eKey === null ? eb('username_key', '=', uKey) : eb.or([eb('username_key', '=', uKey), eb('email_key', '=', eKey)])))
     .execute()
-  if (taken.some((u) => u.username === username)) throw new UserExistsError('username')
-  if (taken.length > 0) throw new UserExistsError('email')
+  if (taken.some((u) => u.username_key === uKey)) return 'username'
+  return taken.length > 0 ? 'email' : null
 }
 
-/** The user a login name names: an email when it contains `@`, else a username; case-insensitive. */
+/**
+ * The user a login name names: an email when it contains `@`, else a username; matched by key, so
+ * case-insensitively and whatever the Unicode form ("ZOË", "Zoe\u0308" and "zoë" name "Zoë").
+ *
+ * @example
+ * const user = await findUserByLogin(db, 'ZOË')
+ */
 export async function findUserByLogin(db: Kysely<Database>, login: string): Promise<UserRow | undefined> {
-  const name = login.toLowerCase()
-  return db.selectFrom('users').selectAll().where(name.includes('@') ? 'email' : 'username', '=', name).executeTakeFirst()
+  const { column, key } = loginKey(login)
+  return db.selectFrom('users').selectAll().where(column, '=', key).executeTakeFirst()
 }
 
+/**
+ * The user with this id, or undefined.
+ *
+ * @example
+ * const user = await findUserById(db, Number(claims.sub))
+ */
 export async function findUserById(db: Kysely<Database>, id: number): Promise<UserRow | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
-/** A page of users by id, and how many there are in all. */
+/**
+ * A page of users by id, and how many there are in all.
+ *
+ * @example
+ * const { users, total } = await listUsers(db, { limit: 50, offset: 0 })
+ */
 export async function listUsers(db: Kysely<Database>, page: { limit: number; offset: number } = { limit: 50, offset: 0 }): Promise<{ users: UserRow[]; total: number }> {
   const users = await db.selectFrom('users').selectAll().orderBy('id').limit(page.limit).offset(page.offset).execute()
   const { total } = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()
   return { users, total: Number(total) }
 }
 
+/**
+ * Gives a user a new username, by the same rules as registration (InvalidUserError), unless another
+ * user has it in any case (UserExistsError). A user may take their own name in another case: this is
+ * how a name the old rules stored lower-cased gets its capitals back. Returns the row, or undefined
+ * when there is no such user.
+ *
+ * @example
+ * await renameUser(db, 7, 'Carol')
+ */
+export async function renameUser(db: Kysely<Database>, id: number, username: string): Promise<UserRow | undefined> {
+  const { username: name, usernameKey: key } = checkIdentity(username, null)
+  const holder = await db.selectFrom('users').select('id').where('username_key', '=', key).executeTakeFirst()
+  if (holder && holder.id !== id) throw new UserExistsError('username')
+  try {
+    return await db.updateTable('users').set({ username: name, username_key: key }).where('id', '=', id).returningAll().executeTakeFirst()
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new UserExistsError('username')
+    throw err
+  }
+}
+
+/**
+ * Replaces a user's password hash (a password change, or a rehash with new argon2 parameters).
+ *
+ * @example
+ * await setPasswordHash(db, user.id, await hasher.hash(newPassword))
+ */
 export async function setPasswordHash(db: Kysely<Database>, id: number, passwordHash: string): Promise<void> {
   await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).execute()
 }
 
-/** A session revoked as a side effect: its id and when its last token expires. */
+/**
+ * A session revoked as a side effect: its id and when its last token expires.
+ *
+ * @example
+ * revocations.add(await deleteUser(db, id) ?? [])
+ */
 export interface RevokedSession {
   id: string
   expires_at: number

@@ -75,7 +75,7 @@ describe('keycard --help', { concurrency: 4 }, () => {
     [['serve', '--help'], 'Usage: keycard serve'],
     [['migrate', '--help'], 'Usage: keycard migrate'],
     [['useradd', '--help'], 'Usage: keycard useradd <username>'],
-    [['users', '--help'], 'Usage: keycard users <list|delete>'],
+    [['users', '--help'], 'Usage: keycard users <list|delete|rename>'],
     [['users', 'list', '--help'], 'Usage: keycard users list'],
     [['users', 'delete', '-h'], 'Usage: keycard users delete'],
     [['help', 'users', 'list'], 'Usage: keycard users list'],
@@ -159,7 +159,7 @@ describe('usage errors: one line, then the usage, exit 1', { concurrency: 4 }, (
     [['useradd', 'alice', 'bob'], 'keycard useradd: unexpected argument "bob"'],
     [['useradd', 'alice', '--email'], "keycard useradd: Option '--email <value>' argument missing"],
     [['migrate', 'now'], "keycard migrate: Unexpected argument 'now'"],
-    [['users'], 'keycard users: missing command: list or delete'],
+    [['users'], 'keycard users: missing command: list, delete or rename'],
     [['users', 'show'], 'keycard users: unknown command "users show"'],
     [['users', 'list', '--limit', '0'], 'keycard users list: --limit must be an integer from 1 to 1000, got "0"'],
     [['users', 'list', '--offset', '-1'], "keycard users list: Option '--offset' argument is ambiguous"],
@@ -199,7 +199,7 @@ describe('keycard migrate', { concurrency: 4 }, () => {
     const db = join(dir, 'nested', 'keycard.db')
     const first = await keycard(dir, ['migrate'], { env: { DATABASE_URL: db } })
     assert.equal(first.code, 0, first.stderr)
-    assert.equal(first.stdout, `Database: ${db}\n  applied 0001-init\nRan 1 migration.\n`)
+    assert.equal(first.stdout, `Database: ${db}\n  applied 0001-init\n  applied 0002-identity-keys\nRan 2 migrations.\n`)
     assert.ok(existsSync(db))
 
     const again = await keycard(dir, ['migrate'], { env: { DATABASE_URL: db } })
@@ -222,14 +222,14 @@ describe('keycard useradd and users list', { concurrency: 4 }, () => {
   test('a user created with the password on stdin is listed, as a table and as JSON', async (t) => {
     const dir = tempDir(t)
     const created = await useradd(dir, 'Alice', ['--email', 'Alice@Example.com', '--admin'])
-    assert.equal(created.stdout, 'Created user alice (id 1, alice@example.com, admin).\n')
+    assert.equal(created.stdout, 'Created user Alice (id 1, Alice@example.com, admin).\n')
     await useradd(dir, 'bob')
 
     const list = await keycard(dir, ['users', 'list'])
     assert.equal(list.code, 0, list.stderr)
     const lines = list.stdout.split('\n')
     assert.match(lines[0]!, /^ID +USERNAME +EMAIL +ADMIN +REGISTERED$/)
-    assert.match(lines[1]!, /^1 +alice +alice@example\.com +yes +\d{4}-\d\d-\d\dT/)
+    assert.match(lines[1]!, /^1 +Alice +Alice@example\.com +yes +\d{4}-\d\d-\d\dT/)
     assert.match(lines[2]!, /^2 +bob +- +no +\d{4}-/)
     assert.match(list.stdout, /\n1-2 of 2 users\n$/)
 
@@ -239,7 +239,7 @@ describe('keycard useradd and users list', { concurrency: 4 }, () => {
     assert.equal(body.total, 2)
     assert.equal(body.limit, 50)
     assert.equal(body.offset, 0)
-    assert.deepEqual(body.users.map((u: any) => [u.id, u.username, u.email, u.admin]), [[1, 'alice', 'alice@example.com', true], [2, 'bob', null, false]])
+    assert.deepEqual(body.users.map((u: any) => [u.id, u.username, u.email, u.admin]), [[1, 'Alice', 'Alice@example.com', true], [2, 'bob', null, false]])
     assert.ok(!Number.isNaN(Date.parse(body.users[0].registered_on)))
 
     const page = JSON.parse((await keycard(dir, ['users', 'list', '--json', '--limit', '1', '--offset', '1'])).stdout)
@@ -269,10 +269,10 @@ describe('keycard useradd and users list', { concurrency: 4 }, () => {
     await useradd(dir, 'alice', ['--email', 'alice@example.com'])
     const name = await keycard(dir, ['useradd', 'ALICE'], { input: `${PASSWORD}\n` })
     assert.equal(name.code, 1)
-    assert.equal(name.stderr, 'keycard useradd: username "alice" is already taken\n')
+    assert.equal(name.stderr, 'keycard useradd: username "ALICE" is already taken\n')
     const email = await keycard(dir, ['useradd', 'alice2', '--email', 'ALICE@example.com'], { input: `${PASSWORD}\n` })
     assert.equal(email.code, 1)
-    assert.equal(email.stderr, 'keycard useradd: email "alice@example.com" is already registered\n')
+    assert.equal(email.stderr, 'keycard useradd: email "ALICE@example.com" is already registered\n')
   })
 
   test('a short password is refused, naming the rule, and nothing is created', async (t) => {
@@ -300,7 +300,7 @@ describe('keycard useradd and users list', { concurrency: 4 }, () => {
     const dir = tempDir(t)
     const name = await keycard(dir, ['useradd', 'a b'], { input: `${PASSWORD}\n` })
     assert.equal(name.code, 1)
-    assert.equal(name.stderr, "keycard useradd: username must be 3 to 32 characters: letters, digits, '_', '.' or '-', starting with a letter or digit\n")
+    assert.equal(name.stderr, "keycard useradd: username may hold only letters, digits, '_', '.' and '-' (any script): ' ' (U+0020) is not allowed\n")
     const email = await keycard(dir, ['useradd', 'erin', '--email', 'not-an-email'], { input: `${PASSWORD}\n` })
     assert.equal(email.code, 1)
     assert.equal(email.stderr, 'keycard useradd: email must be an email address such as name@example.com\n')

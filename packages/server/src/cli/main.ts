@@ -15,7 +15,7 @@ const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Co
   { name: 'serve', summary: 'Start the auth server', load: async () => (await import('./serve.ts')).serve },
   { name: 'migrate', summary: 'Create or update the database schema', load: async () => (await import('./migrate.ts')).migrate },
   { name: 'useradd', summary: 'Create a user (password from a hidden prompt or stdin)', load: async () => (await import('./useradd.ts')).useradd },
-  { name: 'users', summary: 'List or delete users', load: async () => (await import('./users.ts')).users },
+  { name: 'users', summary: 'List, delete or rename users', load: async () => (await import('./users.ts')).users },
 ]
 
 const help = `Usage: keycard <command> [options]

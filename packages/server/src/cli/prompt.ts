@@ -5,6 +5,7 @@
  */
 
 import type { Readable, Writable } from 'node:stream'
+import { decodeUtf8, Utf8Stream } from '../utf8.ts'
 
 /** The user pressed Ctrl-C (or Ctrl-D on an empty line, or the input ended) at a prompt. */
 export class PromptCancelled extends Error {
@@ -86,8 +87,10 @@ export function readHiddenLine(input: PromptInput, output: Writable, prompt: str
   if (!input.setRawMode) return Promise.reject(new Error('readHiddenLine needs a terminal (an input with setRawMode)'))
   const wasRaw = input.isRaw ?? false
   const editor = new HiddenLineEditor()
+  // Bytes, not setEncoding('utf8'): that would turn what a non-UTF-8 terminal sends into U+FFFD, a
+  // different password that works; Utf8Stream keeps bad bytes visible (as lone surrogates) to the rules.
+  const decoder = new Utf8Stream()
   // Raw mode first: a key typed as soon as the prompt shows must not be echoed by the terminal.
-  input.setEncoding('utf8')
   input.setRawMode(true)
   output.write(prompt)
 
@@ -100,8 +103,8 @@ export function readHiddenLine(input: PromptInput, output: Writable, prompt: str
       // The cursor is still after the prompt: Enter was not echoed either.
       output.write('\n')
     }
-    const onData = (chunk: string) => {
-      const state = editor.feed(chunk)
+    const onData = (chunk: Buffer | string) => {
+      const state = editor.feed(typeof chunk === 'string' ? chunk : decoder.write(chunk))
       if (state === 'editing') return
       finish()
       if (state === 'done') resolve(editor.value)
@@ -123,7 +126,8 @@ export const MAX_LINE_BYTES = 64 * 1024
 /**
  * The first line of `input` without its line ending (`\n` or `\r\n`), or null when the input is empty.
  * Stops reading at the first newline, or after `maxBytes` (returning what it has), and leaves the
- * stream paused. Nothing else is trimmed: spaces belong to the password.
+ * stream paused. Nothing else is trimmed: spaces belong to the password. Bytes that are not UTF-8
+ * come back as lone surrogates (utf8.ts), which the password rules refuse, never as U+FFFD.
  */
 export function readFirstLine(input: Readable, maxBytes = MAX_LINE_BYTES): Promise<string | null> {
   return new Promise((resolve, reject) => {
@@ -141,9 +145,9 @@ export function readFirstLine(input: Readable, maxBytes = MAX_LINE_BYTES): Promi
       const newline = buffer.indexOf(0x0a)
       chunks.push(newline === -1 ? buffer : buffer.subarray(0, newline))
       size += buffer.length
-      if (newline !== -1 || size >= maxBytes) finish(Buffer.concat(chunks).toString('utf8').replace(/\r$/, ''))
+      if (newline !== -1 || size >= maxBytes) finish(decodeUtf8(Buffer.concat(chunks)).text.replace(/\r$/, ''))
     }
-    const onEnd = () => finish(size === 0 ? null : Buffer.concat(chunks).toString('utf8').replace(/\r$/, ''))
+    const onEnd = () => finish(size === 0 ? null : decodeUtf8(Buffer.concat(chunks)).text.replace(/\r$/, ''))
     const onError = (err: Error) => {
       input.off('data', onData)
       input.off('end', onEnd)

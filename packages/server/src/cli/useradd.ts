@@ -7,16 +7,18 @@
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.ts'
 import { createPasswordHasher, passwordProblem } from '../passwords.ts'
-import { createUser, emailProblem, findUserByLogin, InvalidUserError, UserExistsError, usernameProblem } from '../users.ts'
+import { unicodeProblem } from '../identity-rules.ts'
+import { checkIdentity, createUser, InvalidUserError, takenField, UserExistsError } from '../users.ts'
 import { CliError, HELP_OPTION, parseOrUsage, UsageError, withDatabase, type Command } from './command.ts'
 import { readFirstLine, readHiddenLine, type PromptInput } from './prompt.ts'
 
 const help = `Usage: keycard useradd <username> [--email <email>] [--admin]
 
 Creates a user, with the same rules as POST /auth/register:
-  username  3 to 32 characters: letters, digits, '_', '.' or '-', starting with
-            a letter or digit; case-insensitive
-  email     optional; name@example.com; unique
+  username  3 to 32 characters: letters and digits of any script, '_', '.'
+            or '-', starting with a letter or digit; kept as typed, unique
+            ignoring case ("ZOË" is taken by "Zoë")
+  email     optional; name@example.com; unique ignoring case
   password  at least 8 characters, at most 1024 bytes
 
 The password is asked twice at a hidden prompt when stdin is a terminal.
@@ -37,7 +39,7 @@ Examples:
 async function readNewPassword(stdin: PromptInput): Promise<string> {
   if (stdin.isTTY && stdin.setRawMode) {
     const password = await readHiddenLine(stdin, process.stderr, 'Password: ')
-    const problem = passwordProblem(password)
+    const problem = unicodeProblem(password) ?? passwordProblem(password)
     if (problem) throw new CliError(`password ${problem}`)
     const again = await readHiddenLine(stdin, process.stderr, 'Repeat password: ')
     if (again !== password) throw new CliError('the passwords do not match; nothing was created')
@@ -66,15 +68,20 @@ export const useradd: Command = {
     const admin = values.admin ?? false
 
     // Everything that can be checked without the password is checked before asking for it.
-    const usernameIssue = usernameProblem(username)
-    if (usernameIssue) throw new CliError(`username ${usernameIssue}`)
-    const emailIssue = email === undefined ? null : emailProblem(email.toLowerCase())
-    if (emailIssue) throw new CliError(`email ${emailIssue}`)
+    let identity
+    try {
+      identity = checkIdentity(username, email)
+    } catch (err) {
+      if (err instanceof InvalidUserError) throw new CliError(err.message)
+      throw err
+    }
     const config = loadConfig(process.env)
+    const taken = (field: 'username' | 'email') =>
+      new CliError(field === 'username' ? `username ${JSON.stringify(identity.username)} is already taken` : `email ${JSON.stringify(identity.email)} is already registered`)
 
     return withDatabase(config, async (db) => {
-      if (await findUserByLogin(db, username)) throw new CliError(`username "${username.toLowerCase()}" is already taken`)
-      if (email !== undefined && (await findUserByLogin(db, email))) throw new CliError(`email "${email.toLowerCase()}" is already registered`)
+      const field = await takenField(db, identity)
+      if (field) throw taken(field)
 
       const password = await readNewPassword(process.stdin)
       try {
@@ -85,7 +92,7 @@ export const useradd: Command = {
       } catch (err) {
         // InvalidUserError's message names the field and the rule ("password must be at least 8 characters").
         if (err instanceof InvalidUserError) throw new CliError(err.message)
-        if (err instanceof UserExistsError) throw new CliError(err.field === 'username' ? `username "${username.toLowerCase()}" is already taken` : `email "${email?.toLowerCase()}" is already registered`)
+        if (err instanceof UserExistsError) throw taken(err.field)
         throw err
       }
     })

@@ -1,6 +1,6 @@
 /**
- * `keycard users list` and `keycard users delete`: the CLI side of GET and DELETE /admin/users, on the
- * same functions (users.ts listUsers, deleteUser).
+ * `keycard users list`, `keycard users delete` and `keycard users rename`: the CLI side of GET and
+ * DELETE /admin/users (users.ts listUsers, deleteUser), and renaming (users.ts renameUser).
  */
 
 import { parseArgs } from 'node:util'
@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely'
 import { loadConfig } from '../config.ts'
 import type { Database, UserRow } from '../db/schema.ts'
 import { nowSeconds } from '../revocations.ts'
-import { deleteUser, findUserById, findUserByLogin, listUsers, toPublicUser } from '../users.ts'
+import { deleteUser, findUserById, findUserByLogin, InvalidUserError, listUsers, renameUser, toPublicUser, UserExistsError } from '../users.ts'
 import { CliError, HELP_OPTION, integerOption, parseOrUsage, UsageError, withDatabase, type Command } from './command.ts'
 import { confirm } from './prompt.ts'
 
@@ -34,7 +34,7 @@ Examples:
 const deleteHelp = `Usage: keycard users delete <username|email|id> [--yes]
 
 Deletes a user and revokes every one of their login sessions, as
-DELETE /admin/users/:id does. Asks for confirmation on a terminal; without a
+DELETE /admin/users/:id does. The username or email may be given in any case. Asks for confirmation on a terminal; without a
 terminal, pass --yes.
 
 A running server picks up the revocation within 5 seconds (their refresh
@@ -49,11 +49,26 @@ Examples:
   keycard users delete 42 --yes
 `
 
-const usersHelp = `Usage: keycard users <list|delete> [options]
+const renameHelp = `Usage: keycard users rename <username|email|id> <new-username>
+
+Gives a user a new username, by the same rules as keycard useradd. It may be
+their own name in another case (alice -> Alice), but not another user's name in
+any case. Their tokens and sessions are unaffected (tokens name users by id).
+
+Options:
+  -h, --help    Show this message
+
+Examples:
+  keycard users rename alice Alice
+  keycard users rename 7 carol2
+`
+
+const usersHelp = `Usage: keycard users <list|delete|rename> [options]
 
 Commands:
   list      List users (table or JSON)
   delete    Delete a user and revoke their sessions
+  rename    Give a user a new username
 
 Run \`keycard users <command> --help\` for its options.
 `
@@ -147,7 +162,39 @@ export const usersDelete: Command = {
   },
 }
 
-const SUBCOMMANDS: Record<string, Command> = { list: usersList, delete: usersDelete }
+export const usersRename: Command = {
+  name: 'users rename',
+  help: renameHelp,
+  async run(args) {
+    const { values, positionals } = parseOrUsage(() => parseArgs({ args, options: { help: HELP_OPTION }, allowPositionals: true }))
+    if (values.help) {
+      process.stdout.write(renameHelp)
+      return 0
+    }
+    const [ref, username, extra] = positionals
+    if (ref === undefined) throw new UsageError('missing <username|email|id>')
+    if (username === undefined) throw new UsageError('missing <new-username>')
+    if (extra !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(extra)}`)
+    const config = loadConfig(process.env)
+
+    return withDatabase(config, async (db) => {
+      const user = await resolveUser(db, ref)
+      let renamed: UserRow | undefined
+      try {
+        renamed = await renameUser(db, user.id, username)
+      } catch (err) {
+        if (err instanceof InvalidUserError) throw new CliError(err.message)
+        if (err instanceof UserExistsError) throw new CliError(`username ${JSON.stringify(username.normalize('NFC'))} is already taken by another user`)
+        throw err
+      }
+      if (!renamed) throw new CliError(`no user ${JSON.stringify(ref)} (deleted meanwhile)`)
+      process.stdout.write(`Renamed user ${user.username} (id ${user.id}) to ${renamed.username}.\n`)
+      return 0
+    })
+  },
+}
+
+const SUBCOMMANDS: Record<string, Command> = { list: usersList, delete: usersDelete, rename: usersRename }
 
 export const users: Command = {
   name: 'users',
@@ -159,7 +206,7 @@ export const users: Command = {
       process.stdout.write(sub ? sub.help : usersHelp)
       return 0
     }
-    if (word === undefined) throw new UsageError('missing command: list or delete')
+    if (word === undefined) throw new UsageError('missing command: list, delete or rename')
     const sub = Object.hasOwn(SUBCOMMANDS, word) ? SUBCOMMANDS[word] : undefined
     if (!sub) throw new UsageError(word.startsWith('-') ? `Unknown option '${word}'` : `unknown command "users ${word}"`)
     try {

@@ -7,10 +7,14 @@ import type { Generated, Insertable, Selectable, Updateable } from 'kysely'
 
 export interface UsersTable {
   id: Generated<number>
-  /** Lower-cased; unique. */
+  /** As typed, NFC (identity-rules.ts checkUsername); rows from before 0002 are lower-cased. */
   username: string
-  /** Lower-cased; unique when present. */
+  /** usernameKey(username): unique, what logins and lookups match. */
+  username_key: string
+  /** Trimmed, NFC, domain lower-cased (checkEmail); rows from before 0002 are lower-cased. */
   email: string | null
+  /** emailKey(email): unique when present; NULL with an email only for a row 0002 found colliding. */
+  email_key: string | null
   /** argon2id PHC string; it carries its own parameters. */
   password_hash: string
   /** 0 or 1. */

@@ -13,6 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { NodeRequestView, RevokedTokenError } from 'keycard'
 import type { Services } from '../app.ts'
 import { HttpError, objectBody, requiredString, optionalString } from '../http-errors.ts'
+import { unicodeProblem } from '../identity-rules.ts'
 import { passwordProblem } from '../passwords.ts'
 import { SESSION_CLAIM } from '../revocations.ts'
 import { createUser, findUserById, findUserByLogin, InvalidUserError, setPasswordHash, toPublicUser, UserExistsError } from '../users.ts'
@@ -85,6 +86,10 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     const fields = objectBody(body)
     const login = requiredString(fields, 'username')
     const password = requiredString(fields, 'password')
+    // body.ts refuses these already; kept so no ill-formed password reaches argon2, which would hash
+    // a lone surrogate as U+FFFD and so accept any other.
+    const unicode = unicodeProblem(password)
+    if (unicode) throw new HttpError(400, `password ${unicode}`)
     const user = login.length <= MAX_LOGIN ? await findUserByLogin(db, login) : undefined
     const ok = await hasher.verify(user?.password_hash ?? null, password)
     if (!ok || !user) throw new HttpError(401, BAD_LOGIN)
@@ -210,7 +215,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     const { userId, sid } = tokenOf(request)
     const body = objectBody(request.body)
     const password = requiredString(body, 'new_password')
-    const problem = passwordProblem(password)
+    const problem = unicodeProblem(password) ?? passwordProblem(password)
     if (problem) throw new HttpError(400, `new_password ${problem}`)
     await setPasswordHash(db, userId, await hasher.hash(password))
     const revoked = await sessions.revokeAll(userId, sid)

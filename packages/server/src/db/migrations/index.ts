@@ -6,14 +6,24 @@
 import type { Kysely } from 'kysely'
 import { Migrator, type Migration, type MigrationResult } from 'kysely/migration'
 import * as m0001 from './0001-init.ts'
+import * as m0002 from './0002-identity-keys.ts'
+import type { CollisionReport, KeyCollision } from './0002-identity-keys.ts'
+
+export type { KeyCollision } from './0002-identity-keys.ts'
 
 /** Names sort in the order they run. */
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-init': m0001,
+  '0002-identity-keys': m0002,
 })
 
-export function createMigrator(db: Kysely<any>): Migrator {
-  return new Migrator({ db, provider: { getMigrations: async () => ({ ...migrations }) } })
+/** Without a handler, what a migration reports goes to stderr (the CLI); the server passes its logger. */
+const toStderr: CollisionReport = (c) => void process.stderr.write(`keycard: ${c.message}\n`)
+
+/** A Migrator over `migrations`; `report` hears of rows a migration had to treat specially (0002's key collisions). */
+export function createMigrator(db: Kysely<any>, report: CollisionReport = toStderr): Migrator {
+  const withReport: Record<string, Migration> = { ...migrations, '0002-identity-keys': { up: (d) => m0002.up(d, report), down: m0002.down } }
+  return new Migrator({ db, provider: { getMigrations: async () => withReport } })
 }
 
 /** Thrown when a migration fails; `results` tells which ran. */
@@ -27,9 +37,16 @@ export class MigrationError extends Error {
   }
 }
 
-/** Runs every pending migration; returns the names applied now (empty when up to date). Throws MigrationError. */
-export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  const { error, results = [] } = await createMigrator(db).migrateToLatest()
+/**
+ * Runs every pending migration; returns the names applied now (empty when up to date). Throws
+ * MigrationError. `report` hears of each row a migration kept but had to set apart (see 0002);
+ * by default the message goes to stderr.
+ *
+ * @example
+ * await migrateToLatest(db, (c) => app.log.warn({ userId: c.userId, keptUserId: c.keptUserId }, c.message))
+ */
+export async function migrateToLatest(db: Kysely<any>, report?: (collision: KeyCollision) => void): Promise<string[]> {
+  const { error, results = [] } = await createMigrator(db, report).migrateToLatest()
   if (error) throw new MigrationError(error, results)
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName)
 }
