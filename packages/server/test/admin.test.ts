@@ -65,7 +65,7 @@ test('bad pagination parameters are a 400 naming the parameter', async (t) => {
   ]) {
     const res = await s.api('GET', `/admin/users?${query}`, { token: admin })
     assert.equal(res.status, 400, query)
-    assert.deepEqual(res.body, { msg, code: 'INVALID_QUERY', field: query.startsWith('limit') ? 'limit' : 'offset' })
+    assert.deepEqual(res.body, { msg, code: 'INVALID_QUERY', field: query!.startsWith('limit') ? 'limit' : 'offset' })
   }
 })
 
