@@ -7,40 +7,10 @@
  */
 
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { ResponseBuilders, TokenError } from 'keycard'
+import type { ResponseBuilders } from 'keycard'
+import type { ErrorBody, ServerErrorCode } from './api-types.ts'
 
-/**
- * The server's own error codes (keycard's token errors answer with their `KEYCARD_*` codes). The
- * README's "Errors" table lists each with its status and what to do about it.
- */
-export type ServerErrorCode =
-  | 'BAD_REQUEST'
-  | 'MALFORMED_JSON'
-  | 'EMPTY_BODY'
-  | 'BAD_CONTENT_LENGTH'
-  | 'BODY_NOT_OBJECT'
-  | 'MISSING_FIELD'
-  | 'INVALID_FIELD'
-  | 'INVALID_QUERY'
-  | 'INVALID_TOKEN_MODE'
-  | 'BAD_CREDENTIALS'
-  | 'ADMIN_REQUIRED'
-  | 'NOT_FOUND'
-  | 'USER_NOT_FOUND'
-  | 'SESSION_NOT_FOUND'
-  | 'USER_EXISTS'
-  | 'BODY_TOO_LARGE'
-  | 'UNSUPPORTED_MEDIA_TYPE'
-  | 'INTERNAL_ERROR'
-  | 'DATABASE_UNAVAILABLE'
-  | 'PAGE_NOT_BUILT'
-
-/** The body of every error answer; `field` is set when one request field is to blame. */
-export interface ErrorBody {
-  msg: string
-  code: ServerErrorCode | TokenError['code']
-  field?: string
-}
+export type { ErrorBody, ServerErrorCode } from './api-types.ts'
 
 /** The code an HttpError gets when its thrower names none. */
 const BY_STATUS: Readonly<Record<number, ServerErrorCode>> = { 401: 'BAD_CREDENTIALS', 403: 'ADMIN_REQUIRED', 404: 'NOT_FOUND', 409: 'USER_EXISTS' }

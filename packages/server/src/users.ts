@@ -9,6 +9,7 @@
  */
 
 import type { Kysely } from 'kysely'
+import type { PublicUser } from './api-types.ts'
 import type { Database, UserRow } from './db/schema.ts'
 import type { PasswordHasher } from './passwords.ts'
 import { passwordProblem } from './passwords.ts'
@@ -16,15 +17,8 @@ import { passwordProblem } from './passwords.ts'
 const USERNAME = /^[a-z0-9][a-z0-9_.-]{2,31}$/
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
-/** What the API shows of a user. */
-export interface PublicUser {
-  id: number
-  username: string
-  email: string | null
-  admin: boolean
-  /** ISO 8601. */
-  registered_on: string
-}
+/** What the API shows of a user (the shape is in api-types.ts, which the account page imports too). */
+export type { PublicUser }
 
 /** Why a username is refused (the end of "username …"), or null. */
 export function usernameProblem(username: string): string | null {
