@@ -14,7 +14,7 @@ export type Session = PublicSession
  * Codes of the errors the page raises itself, beside the server's: the network failed, the browser
  * did not keep the sign-in cookies, or a form was refused before sending.
  */
-export type PageErrorCode = 'NETWORK_ERROR' | 'NO_JSON' | 'COOKIES_NOT_KEPT' | 'PASSWORDS_DIFFER' | 'PASSWORD_TOO_SHORT'
+export type PageErrorCode = 'NETWORK_ERROR' | 'UNEXPECTED_ANSWER' | 'COOKIES_NOT_KEPT' | 'PASSWORDS_DIFFER' | 'PASSWORD_TOO_SHORT'
 
 /** An error answer: `status`, the server's `code` and `msg` (or the page's own, for a failure it finds itself). */
 export class ApiError extends Error {
@@ -87,8 +87,10 @@ export function sentence(text: string): string {
 
 function errorOf(status: number, data: unknown): ApiError {
   const body = data as Partial<ErrorBody> | null
-  if (typeof body?.code !== 'string' || typeof body.msg !== 'string') return new ApiError(status, 'NO_JSON', `The server answered ${status} without an explanation. Please try again.`)
-  return new ApiError(status, body.code, sentence(body.msg), typeof body.field === 'string' ? body.field : undefined)
+  // Not our server's error shape (a proxy's error page, say): still a clear message, never a decision.
+  const code = typeof body?.code === 'string' ? body.code : 'UNEXPECTED_ANSWER'
+  if (typeof body?.msg !== 'string' || body.msg.trim() === '') return new ApiError(status, code, `The server answered ${status} without an explanation. Please try again.`)
+  return new ApiError(status, code, sentence(body.msg), typeof body.field === 'string' ? body.field : undefined)
 }
 
 /** An access token that a refresh can replace: expired, or already dropped by the browser. */
