@@ -14,7 +14,7 @@ import { openDatabase } from './db/database.ts'
 import { migrateToLatest } from './db/migrations/index.ts'
 import type { Database } from './db/schema.ts'
 import { installJsonBodyParser } from './body.ts'
-import { installErrorHandlers } from './http-errors.ts'
+import { installErrorHandlers, TOKEN_ERROR_RESPONSES } from './http-errors.ts'
 import { createPasswordHasher, type PasswordHasher } from './passwords.ts'
 import { nowSeconds, purgeExpired, Revocations, SESSION_CLAIM } from './revocations.ts'
 import { Sessions } from './sessions.ts'
@@ -125,6 +125,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       refreshCsrfCookiePath: '/',
       // Memory only: no database round trip per request.
       tokenInBlocklist: (_header, claims) => revocations.isRevoked(claims),
+      // FJE's statuses and messages, plus a stable `code` the account page decides on.
+      responses: TOKEN_ERROR_RESPONSES,
     })
     const sessions = new Sessions({ db, keycard, revocations, refreshReuseInterval: config.refreshReuseInterval, accessTokenExpires: config.accessTokenExpires })
     const auth = fastifyKeycard(keycard, config.implicitRefreshWindow > 0

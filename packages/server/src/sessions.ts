@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Keycard } from 'keycard'
+import type { PublicSession } from './api-types.ts'
 import type { Database, SessionRow, UserRow } from './db/schema.ts'
 import { nowSeconds, SESSION_CLAIM, type Revocations } from './revocations.ts'
 
@@ -17,15 +18,8 @@ export interface SessionTokens {
   refresh_token?: string
 }
 
-/** A session as `GET /auth/tokens` shows it. */
-export interface PublicSession {
-  id: string
-  created_at: string
-  last_used_at: string
-  expires_at: string
-  user_agent: string | null
-  current: boolean
-}
+/** A session as `GET /auth/tokens` shows it (the shape is in api-types.ts, which the account page imports too). */
+export type { PublicSession }
 
 export type RefreshResult =
   | { outcome: 'rotated' | 'repeated'; tokens: Required<SessionTokens> }

@@ -8,25 +8,14 @@
  */
 
 import type { Kysely } from 'kysely'
+import type { PublicUser } from './api-types.ts'
 import type { Database, UserRow } from './db/schema.ts'
 import { checkEmail, checkUsername, emailKey, loginKey, unicodeProblem, usernameKey } from './identity-rules.ts'
 import type { PasswordHasher } from './passwords.ts'
 import { passwordProblem } from './passwords.ts'
 
-/**
- * What the API shows of a user.
- *
- * @example
- * { id: 1, username: 'Zoë', email: 'zoe@example.com', admin: false, registered_on: '2026-12-01T19:00:00.000Z' }
- */
-export interface PublicUser {
-  id: number
-  username: string
-  email: string | null
-  admin: boolean
-  /** ISO 8601. */
-  registered_on: string
-}
+/** What the API shows of a user (the shape is in api-types.ts, which the account page imports too). */
+export type { PublicUser }
 
 /**
  * Thrown by createUser (and renameUser) when the username or email is taken, in any case; `field` names which.

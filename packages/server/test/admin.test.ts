@@ -21,10 +21,10 @@ test('non-admins get 403 and no token gets 401, on both admin routes', async (t)
   for (const [method, path] of [['GET', '/admin/users'], ['DELETE', '/admin/users/1'], ['GET', '/admin/users?limit=abc']] as const) {
     const res = await s.api(method, path, { token: access_token })
     assert.equal(res.status, 403, path)
-    assert.deepEqual(res.body, { msg: 'Admin access required' })
+    assert.deepEqual(res.body, { msg: 'Admin access required', code: 'ADMIN_REQUIRED' })
     const none = await s.api(method, path)
     assert.equal(none.status, 401)
-    assert.deepEqual(none.body, { msg: NO_TOKEN })
+    assert.deepEqual(none.body, { msg: NO_TOKEN, code: 'KEYCARD_NO_AUTHORIZATION' })
     const refresh = await s.api(method, path, { token: refresh_token })
     assert.equal(refresh.status, 422)
   }
@@ -65,7 +65,7 @@ test('bad pagination parameters are a 400 naming the parameter', async (t) => {
   ]) {
     const res = await s.api('GET', `/admin/users?${query}`, { token: admin })
     assert.equal(res.status, 400, query)
-    assert.deepEqual(res.body, { msg })
+    assert.deepEqual(res.body, { msg, code: 'INVALID_QUERY', field: query!.startsWith('limit') ? 'limit' : 'offset' })
   }
 })
 
@@ -80,18 +80,18 @@ test('deleting a user revokes all their sessions; unknown users are 404', async 
   for (const token of [one.access_token, two.access_token]) {
     const me = await s.api('GET', '/auth/me', { token })
     assert.equal(me.status, 401)
-    assert.deepEqual(me.body, { msg: 'Token has been revoked' })
+    assert.deepEqual(me.body, { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' })
   }
   const refresh = await s.api('POST', '/auth/refresh', { token: two.refresh_token })
   assert.equal(refresh.status, 401)
-  assert.deepEqual(refresh.body, { msg: 'Token has been revoked' })
+  assert.deepEqual(refresh.body, { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' })
   assert.equal((await s.api('GET', '/auth/me', { token: bob.access_token })).status, 200)
   const login = await s.api('POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })
   assert.equal(login.status, 401)
   for (const id of [String(one.user.id), '999', 'abc', '-1', '1e3', '99999999999999999999']) {
     const missing = await s.api('DELETE', `/admin/users/${id}`, { token: admin })
     assert.equal(missing.status, 404, id)
-    assert.deepEqual(missing.body, { msg: 'User not found' })
+    assert.deepEqual(missing.body, { msg: 'User not found', code: 'USER_NOT_FOUND' })
   }
   const list = await s.api('GET', '/admin/users', { token: admin })
   assert.deepEqual(list.body.users.map((u: any) => u.username), ['root', 'bob'])
@@ -106,5 +106,5 @@ test('admin rights are read from the database: a demoted admin gets 403 with an 
   await db.updateTable('users').set({ admin: 0 }).where('username', '=', 'root').execute()
   const res = await s.api('GET', '/admin/users', { token: admin })
   assert.equal(res.status, 403)
-  assert.deepEqual(res.body, { msg: 'Admin access required' })
+  assert.deepEqual(res.body, { msg: 'Admin access required', code: 'ADMIN_REQUIRED' })
 })

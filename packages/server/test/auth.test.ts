@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { claimsOf, NO_TOKEN, PASSWORD, signToken, startServer } from './helpers.ts'
+import { codeOf } from './field-errors.ts'
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/
 
@@ -31,10 +32,10 @@ test('register refuses a taken username or email with 409, case-insensitively', 
   await s.register('alice', { email: 'alice@example.com' })
   const sameName = await s.api('POST', '/auth/register', { body: { username: 'ALICE', password: PASSWORD } })
   assert.equal(sameName.status, 409)
-  assert.deepEqual(sameName.body, { msg: 'Username is already taken' })
+  assert.deepEqual(sameName.body, { msg: 'Username is already taken', code: 'USER_EXISTS', field: 'username' })
   const sameEmail = await s.api('POST', '/auth/register', { body: { username: 'bob', password: PASSWORD, email: 'ALICE@example.com' } })
   assert.equal(sameEmail.status, 409)
-  assert.deepEqual(sameEmail.body, { msg: 'Email is already registered' })
+  assert.deepEqual(sameEmail.body, { msg: 'Email is already registered', code: 'USER_EXISTS', field: 'email' })
 })
 
 test('register answers 400 naming the missing or invalid field', async (t) => {
@@ -61,11 +62,11 @@ test('register answers 400 naming the missing or invalid field', async (t) => {
   for (const [body, msg] of cases) {
     const res = await s.api('POST', '/auth/register', { body })
     assert.equal(res.status, 400, JSON.stringify(body))
-    assert.deepEqual(res.body, { msg }, JSON.stringify(body))
+    assert.deepEqual(res.body, { msg, ...codeOf(msg) }, JSON.stringify(body))
   }
   const none = await s.api('POST', '/auth/register')
   assert.equal(none.status, 400)
-  assert.deepEqual(none.body, { msg: 'Request body must be a JSON object' })
+  assert.deepEqual(none.body, { msg: 'Request body must be a JSON object', code: 'BODY_NOT_OBJECT' })
   // The rules' edges are accepted: 8 characters (not bytes), 1024 bytes, an email set to null.
   assert.equal((await s.api('POST', '/auth/register', { body: { username: 'eight', password: 'éééééééé' } })).status, 201)
   assert.equal((await s.api('POST', '/auth/register', { body: { username: 'long', password: 'x'.repeat(1024) } })).status, 201)
@@ -98,15 +99,15 @@ test('login and fresh-login answer the same 401 for an unknown user and a wrong 
     ]) {
       const res = await s.api('POST', path, { body })
       assert.equal(res.status, 401, `${path} ${body.username}`)
-      assert.deepEqual(res.body, { msg: 'Bad username or password' })
+      assert.deepEqual(res.body, { msg: 'Bad username or password', code: 'BAD_CREDENTIALS' })
       assert.equal(res.headers.get('www-authenticate'), null)
     }
     const missing = await s.api('POST', path, { body: { username: 'alice' } })
     assert.equal(missing.status, 400)
-    assert.deepEqual(missing.body, { msg: 'Missing field: password' })
+    assert.deepEqual(missing.body, { msg: 'Missing field: password', code: 'MISSING_FIELD', field: 'password' })
     const wrongType = await s.api('POST', path, { body: { username: 1, password: PASSWORD } })
     assert.equal(wrongType.status, 400)
-    assert.deepEqual(wrongType.body, { msg: 'Field username must be a string' })
+    assert.deepEqual(wrongType.body, { msg: 'Field username must be a string', code: 'INVALID_FIELD', field: 'username' })
   }
 })
 
@@ -135,26 +136,26 @@ test('GET /auth/me answers the user, and the library token errors without a vali
 
   const none = await s.api('GET', '/auth/me')
   assert.equal(none.status, 401)
-  assert.deepEqual(none.body, { msg: NO_TOKEN })
+  assert.deepEqual(none.body, { msg: NO_TOKEN, code: 'KEYCARD_NO_AUTHORIZATION' })
   const basic = await s.api('GET', '/auth/me', { headers: { authorization: 'Basic abc' } })
   assert.equal(basic.status, 401)
-  assert.deepEqual(basic.body, { msg: `Missing JWT in headers or cookies (Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'; Missing cookie "access_token_cookie")` })
+  assert.deepEqual(basic.body, { msg: `Missing JWT in headers or cookies (Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'; Missing cookie "access_token_cookie")`, code: 'KEYCARD_NO_AUTHORIZATION' })
   const garbage = await s.api('GET', '/auth/me', { token: 'garbage' })
   assert.equal(garbage.status, 422)
-  assert.deepEqual(garbage.body, { msg: 'Not enough segments' })
+  assert.deepEqual(garbage.body, { msg: 'Not enough segments', code: 'KEYCARD_JWT_MALFORMED' })
   const refresh = await s.api('GET', '/auth/me', { token: refresh_token })
   assert.equal(refresh.status, 422)
-  assert.deepEqual(refresh.body, { msg: 'Only non-refresh tokens are allowed' })
+  assert.deepEqual(refresh.body, { msg: 'Only non-refresh tokens are allowed', code: 'KEYCARD_WRONG_TOKEN_TYPE' })
   const forged = await s.api('GET', '/auth/me', { token: signToken({ sid: claimsOf(access_token).sid }, 'another-secret-another-secret-another-secret') })
   assert.equal(forged.status, 422)
-  assert.deepEqual(forged.body, { msg: 'Signature verification failed' })
+  assert.deepEqual(forged.body, { msg: 'Signature verification failed', code: 'KEYCARD_JWT_SIGNATURE_INVALID' })
   const past = Math.floor(Date.now() / 1000) - 100
   const expired = await s.api('GET', '/auth/me', { token: signToken({ sid: claimsOf(access_token).sid, iat: past - 10, nbf: past - 10, exp: past }) })
   assert.equal(expired.status, 401)
-  assert.deepEqual(expired.body, { msg: 'Token has expired' })
+  assert.deepEqual(expired.body, { msg: 'Token has expired', code: 'KEYCARD_JWT_EXPIRED' })
   const noSession = await s.api('GET', '/auth/me', { token: signToken({}) })
   assert.equal(noSession.status, 401)
-  assert.deepEqual(noSession.body, { msg: 'Token has been revoked' })
+  assert.deepEqual(noSession.body, { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' })
 })
 
 test('authentication runs before body validation: no token means the token error, never a 400', async (t) => {
@@ -168,14 +169,14 @@ test('authentication runs before body validation: no token means the token error
   for (const c of cases) {
     const res = await s.api('POST', '/auth/password', c)
     assert.equal(res.status, 401, JSON.stringify(c).slice(0, 60))
-    assert.deepEqual(res.body, { msg: NO_TOKEN })
+    assert.deepEqual(res.body, { msg: NO_TOKEN, code: 'KEYCARD_NO_AUTHORIZATION' })
   }
   const bad = await s.api('POST', '/auth/password', { token: 'x.y', raw: '{', contentType: 'application/json' })
   assert.equal(bad.status, 422)
-  assert.deepEqual(bad.body, { msg: 'Not enough segments' })
+  assert.deepEqual(bad.body, { msg: 'Not enough segments', code: 'KEYCARD_JWT_MALFORMED' })
   const adminQuery = await s.api('GET', '/admin/users?limit=abc')
   assert.equal(adminQuery.status, 401)
   const del = await s.api('DELETE', '/auth/tokens/whatever')
   assert.equal(del.status, 401)
-  assert.deepEqual(del.body, { msg: NO_TOKEN })
+  assert.deepEqual(del.body, { msg: NO_TOKEN, code: 'KEYCARD_NO_AUTHORIZATION' })
 })

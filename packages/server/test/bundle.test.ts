@@ -54,7 +54,7 @@ test('the bundled server (npm start) runs under plain node: health, register, ve
   assert.ok(verify.headers.get('x-user-id'))
   const denied = await fetch(`${url}/auth/verify`)
   assert.equal(denied.status, 401)
-  assert.deepEqual(await denied.json(), { msg: 'Missing Authorization Header' })
+  assert.deepEqual(await denied.json(), { msg: 'Missing Authorization Header', code: 'KEYCARD_NO_AUTHORIZATION' })
 
   // The account page is found from the bundle's location (web/dist, built by npm test and npm start).
   const page = await fetch(`${url}/`)

@@ -169,7 +169,7 @@ test('header mode is the default, and unchanged: tokens in the body, no cookies;
   for (const path of ['/auth/register', '/auth/login', '/auth/fresh-login']) {
     const bad = await s.api('POST', path, { body: { username: 'bob', password: PASSWORD }, headers: { 'x-token-mode': 'cookies' } })
     assert.equal(bad.status, 400, path)
-    assert.deepEqual(bad.body, { msg: 'X-Token-Mode must be "cookie" (tokens in HttpOnly cookies) or "header" (tokens in the response body)' })
+    assert.deepEqual(bad.body, { msg: 'X-Token-Mode must be "cookie" (tokens in HttpOnly cookies) or "header" (tokens in the response body)', code: 'INVALID_TOKEN_MODE' })
     assert.deepEqual(bad.headers.getSetCookie(), [])
   }
   // A wrong password in cookie mode sets nothing.
@@ -252,11 +252,11 @@ test('protected routes accept the access cookie; GET needs no CSRF value', async
   assert.equal(jar.header('/auth/me').includes('refresh_token_cookie'), false)
   const onlyRefresh = await s.api('GET', '/auth/me', { headers: { cookie: `refresh_token_cookie=${jar.get('refresh_token_cookie')}` } })
   assert.equal(onlyRefresh.status, 401)
-  assert.deepEqual(onlyRefresh.body, { msg: NO_TOKEN })
+  assert.deepEqual(onlyRefresh.body, { msg: NO_TOKEN, code: 'KEYCARD_NO_AUTHORIZATION' })
   // Forward auth never reads cookies (nginx asks with a GET, so CSRF could not be checked).
   const verify = await call(s, jar, 'GET', '/auth/verify')
   assert.equal(verify.status, 401)
-  assert.deepEqual(verify.body, { msg: 'Missing Authorization Header' })
+  assert.deepEqual(verify.body, { msg: 'Missing Authorization Header', code: 'KEYCARD_NO_AUTHORIZATION' })
 })
 
 test('CSRF double submit on cookie tokens: missing and mismatched values are 401, the right one passes; bearer tokens need none', async (t) => {
@@ -277,18 +277,18 @@ test('CSRF double submit on cookie tokens: missing and mismatched values are 401
   for (const [method, path, o] of checks) {
     const missing = await call(s, jar, method, path, o)
     assert.equal(missing.status, 401, `${method} ${path}`)
-    assert.deepEqual(missing.body, { msg: 'Missing CSRF token' })
+    assert.deepEqual(missing.body, { msg: 'Missing CSRF token', code: 'KEYCARD_CSRF' })
     const wrong = await call(s, jar, method, path, { ...o, csrf: { value: 'f'.repeat(36) } })
     assert.equal(wrong.status, 401, `${method} ${path}`)
-    assert.deepEqual(wrong.body, { msg: 'CSRF double submit tokens do not match' })
+    assert.deepEqual(wrong.body, { msg: 'CSRF double submit tokens do not match', code: 'KEYCARD_CSRF' })
     // Each token has its own value: the refresh one does not pass for the access cookie, nor the reverse.
     const swapped = await call(s, jar, method, path, { ...o, csrf: path === '/auth/refresh' ? 'access' : 'refresh' })
-    assert.deepEqual(swapped.body, { msg: 'CSRF double submit tokens do not match' })
+    assert.deepEqual(swapped.body, { msg: 'CSRF double submit tokens do not match', code: 'KEYCARD_CSRF' })
   }
   // A cross-site form post (text/plain, no header): the CSRF error comes before the body is even parsed.
   const form = await s.api('POST', '/auth/logout-all', { raw: 'x=y', contentType: 'text/plain', headers: { cookie: jar.header('/auth/logout-all') } })
   assert.equal(form.status, 401)
-  assert.deepEqual(form.body, { msg: 'Missing CSRF token' })
+  assert.deepEqual(form.body, { msg: 'Missing CSRF token', code: 'KEYCARD_CSRF' })
   // Nothing was revoked by any of that.
   assert.equal((await call(s, other, 'GET', '/auth/me')).status, 200)
   assert.equal((await call(s, jar, 'GET', '/auth/me')).status, 200)
@@ -329,12 +329,12 @@ test('POST /auth/refresh with the refresh cookie rotates the cookies of the same
   // The first refresh cookie, presented again: reuse. The session is revoked and this browser's cookies go.
   const reuse = await call(s, stale, 'POST', '/auth/refresh', { csrf: 'refresh' })
   assert.equal(reuse.status, 401)
-  assert.deepEqual(reuse.body, { msg: 'Token has been revoked' })
+  assert.deepEqual(reuse.body, { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' })
   assert.deepEqual(reuse.setCookie, UNSET_ALL)
   assert.equal(stale.cookies.size, 0)
   const after = await call(s, jar, 'GET', '/auth/me')
   assert.equal(after.status, 401)
-  assert.deepEqual(after.body, { msg: 'Token has been revoked' })
+  assert.deepEqual(after.body, { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' })
   assert.equal((await call(s, jar, 'POST', '/auth/refresh', { csrf: 'refresh' })).status, 401)
 })
 
@@ -359,10 +359,10 @@ test('logout with the access cookie revokes the session and unsets every cookie'
   assert.deepEqual(res.body, { msg: 'Successfully logged out' })
   assert.deepEqual(res.setCookie, UNSET_ALL)
   assert.equal(jar.cookies.size, 0)
-  assert.deepEqual((await call(s, jar, 'GET', '/auth/me')).body, { msg: NO_TOKEN })
+  assert.deepEqual((await call(s, jar, 'GET', '/auth/me')).body, { msg: NO_TOKEN, code: 'KEYCARD_NO_AUTHORIZATION' })
   // A copy of the cookies is worth nothing: the session is revoked on the server.
-  assert.deepEqual((await call(s, copy, 'GET', '/auth/me')).body, { msg: 'Token has been revoked' })
-  assert.deepEqual((await call(s, copy, 'POST', '/auth/refresh', { csrf: 'refresh' })).body, { msg: 'Token has been revoked' })
+  assert.deepEqual((await call(s, copy, 'GET', '/auth/me')).body, { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' })
+  assert.deepEqual((await call(s, copy, 'POST', '/auth/refresh', { csrf: 'refresh' })).body, { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' })
 })
 
 test('a logout that implicit refresh would re-issue the access cookie on only unsets cookies', async (t) => {
@@ -483,7 +483,7 @@ test('fresh-login in cookie mode re-issues a fresh access cookie for the current
   assert.equal((await call(s, jar, 'POST', '/auth/refresh', { csrf: 'refresh' })).status, 200)
   const stale = await call(s, jar, 'POST', '/auth/password', { csrf: 'access', body: { new_password: 'a brand new password' } })
   assert.equal(stale.status, 401)
-  assert.deepEqual(stale.body, { msg: 'Fresh token required' })
+  assert.deepEqual(stale.body, { msg: 'Fresh token required', code: 'KEYCARD_FRESH_TOKEN_REQUIRED' })
 
   const fresh = await call(s, jar, 'POST', '/auth/fresh-login', { csrf: 'access', body: { username: 'alice', password: PASSWORD }, headers: COOKIE })
   assert.equal(fresh.status, 200)
@@ -512,7 +512,7 @@ test('fresh-login in cookie mode works from an expired access cookie, and starts
   const { jar } = await cookieLogin(s, 'alice')
   const sid = access(jar).sid
   advance(2_000)
-  assert.deepEqual((await call(s, jar, 'GET', '/auth/me')).body, { msg: 'Token has expired' })
+  assert.deepEqual((await call(s, jar, 'GET', '/auth/me')).body, { msg: 'Token has expired', code: 'KEYCARD_JWT_EXPIRED' })
   const expired = await call(s, jar.clone(), 'POST', '/auth/fresh-login', { csrf: 'access', body: { username: 'alice', password: PASSWORD }, headers: COOKIE })
   assert.equal(claimsOf(/^access_token_cookie=([^;]+)/.exec(expired.setCookie[0]!)![1]!).sid, sid)
 
@@ -623,7 +623,7 @@ test('no path outside web/dist/assets is served; unknown files and routes stay J
     '/assets/.hidden', '/assets/', '/assets/nope.js', '/assets/..%5c..%5csecret.txt', '/assets/%00.js', '/index.html', '/secret.txt', '/assets']) {
     const res = await rawGet(s.url, path)
     assert.equal(res.status, 404, path)
-    assert.deepEqual(JSON.parse(res.body), { msg: 'Not Found' }, path)
+    assert.deepEqual(JSON.parse(res.body), { msg: 'Not Found', code: 'NOT_FOUND' }, path)
   }
   assert.equal((await s.api('GET', '/nope')).status, 404)
   assert.equal((await s.api('POST', '/')).status, 404)
@@ -633,7 +633,7 @@ test('a page that was not built is a clear 503, and a warning at start', async (
   const s = await startServer(t, {}, { webDir: join(tempDir(t), 'missing') })
   const res = await s.api('GET', '/')
   assert.equal(res.status, 503)
-  assert.deepEqual(res.body, { msg: PAGE_NOT_BUILT })
+  assert.deepEqual(res.body, { msg: PAGE_NOT_BUILT, code: 'PAGE_NOT_BUILT' })
   assert.equal(PAGE_NOT_BUILT, 'account page not built: run npm run -w keycard-server build:web')
   assert.ok(s.logLines().some((l) => l.level === 40 && String(l.msg).includes(PAGE_NOT_BUILT)))
   // The API works without the page.

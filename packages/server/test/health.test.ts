@@ -21,5 +21,5 @@ test('healthz answers 503 when the database is closed', async (t) => {
   await db.destroy()
   const res = await s.api('GET', '/healthz')
   assert.equal(res.status, 503)
-  assert.deepEqual(res.body, { msg: 'Database unavailable' })
+  assert.deepEqual(res.body, { msg: 'Database unavailable', code: 'DATABASE_UNAVAILABLE' })
 })

@@ -5,6 +5,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { test } from 'node:test'
 import { ARGON2_CHANNEL, type Argon2Event } from '../src/passwords.ts'
 import { claimsOf, openBeside, PASSWORD, startServer, tempDir } from './helpers.ts'
+import { codeOf } from './field-errors.ts'
 
 const NEW = 'a brand new password'
 
@@ -22,12 +23,12 @@ test('changing the password needs a fresh token, keeps my session and revokes th
     const path = claimsOf(token).type === 'refresh' ? '/auth/refresh' : '/auth/me'
     const revoked = await s.api(path === '/auth/me' ? 'GET' : 'POST', path, { token })
     assert.equal(revoked.status, 401)
-    assert.deepEqual(revoked.body, { msg: 'Token has been revoked' })
+    assert.deepEqual(revoked.body, { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' })
   }
   assert.equal((await s.api('GET', '/auth/me', { token: bob.access_token })).status, 200)
   const old = await s.api('POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })
   assert.equal(old.status, 401)
-  assert.deepEqual(old.body, { msg: 'Bad username or password' })
+  assert.deepEqual(old.body, { msg: 'Bad username or password', code: 'BAD_CREDENTIALS' })
   assert.equal((await s.api('POST', '/auth/login', { body: { username: 'alice', password: NEW } })).status, 200)
 })
 
@@ -37,10 +38,10 @@ test('a non-fresh token gets 401 "Fresh token required"; a fresh-login token wor
   const refreshed = (await s.api('POST', '/auth/refresh', { token: first.refresh_token })).body
   const stale = await s.api('POST', '/auth/password', { token: refreshed.access_token, body: { new_password: NEW } })
   assert.equal(stale.status, 401)
-  assert.deepEqual(stale.body, { msg: 'Fresh token required' })
+  assert.deepEqual(stale.body, { msg: 'Fresh token required', code: 'KEYCARD_FRESH_TOKEN_REQUIRED' })
   const refreshToken = await s.api('POST', '/auth/password', { token: refreshed.refresh_token, body: { new_password: NEW } })
   assert.equal(refreshToken.status, 422)
-  assert.deepEqual(refreshToken.body, { msg: 'Only non-refresh tokens are allowed' })
+  assert.deepEqual(refreshToken.body, { msg: 'Only non-refresh tokens are allowed', code: 'KEYCARD_WRONG_TOKEN_TYPE' })
   const fresh = (await s.api('POST', '/auth/fresh-login', { body: { username: 'alice', password: PASSWORD } })).body
   const ok = await s.api('POST', '/auth/password', { token: fresh.access_token, body: { new_password: NEW } })
   assert.equal(ok.status, 200)
@@ -62,11 +63,11 @@ test('a missing or rule-breaking new_password is a 400 naming new_password', asy
   for (const [body, msg] of cases) {
     const res = await s.api('POST', '/auth/password', { token: access_token, body })
     assert.equal(res.status, 400, JSON.stringify(body))
-    assert.deepEqual(res.body, { msg })
+    assert.deepEqual(res.body, { msg, ...codeOf(msg) })
   }
   const none = await s.api('POST', '/auth/password', { token: access_token })
   assert.equal(none.status, 400)
-  assert.deepEqual(none.body, { msg: 'Request body must be a JSON object' })
+  assert.deepEqual(none.body, { msg: 'Request body must be a JSON object', code: 'BODY_NOT_OBJECT' })
   assert.equal((await s.api('POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })).status, 200, 'unchanged')
 })
 

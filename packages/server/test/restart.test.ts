@@ -32,7 +32,7 @@ test('users, sessions and revocations survive a restart', async (t) => {
   for (const token of [loggedOut.access_token, gone.access_token]) {
     const res = await b.api('GET', '/auth/me', { token })
     assert.equal(res.status, 401)
-    assert.deepEqual(res.body, { msg: 'Token has been revoked' })
+    assert.deepEqual(res.body, { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' })
   }
   assert.equal((await b.api('POST', '/auth/refresh', { token: loggedOut.refresh_token })).status, 401)
   // Rotation state too: the replaced refresh token is still detected as reuse, and kills its session.

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { claimsOf, freezeClock, NO_REFRESH_TOKEN, NO_TOKEN, startServer, type TestServer } from './helpers.ts'
 
-const REVOKED = { msg: 'Token has been revoked' }
+const REVOKED = { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' }
 
 async function assertRevoked(s: TestServer, tokens: { access_token?: string; refresh_token?: string }) {
   if (tokens.access_token) {
@@ -47,10 +47,10 @@ test('refresh needs a refresh token', async (t) => {
   const { access_token } = await s.register('alice')
   const none = await s.api('POST', '/auth/refresh')
   assert.equal(none.status, 401)
-  assert.deepEqual(none.body, { msg: NO_REFRESH_TOKEN })
+  assert.deepEqual(none.body, { msg: NO_REFRESH_TOKEN, code: 'KEYCARD_NO_AUTHORIZATION' })
   const access = await s.api('POST', '/auth/refresh', { token: access_token })
   assert.equal(access.status, 422)
-  assert.deepEqual(access.body, { msg: 'Only refresh tokens are allowed' })
+  assert.deepEqual(access.body, { msg: 'Only refresh tokens are allowed', code: 'KEYCARD_WRONG_TOKEN_TYPE' })
 })
 
 test('a used refresh token presented again is reuse: 401 and the whole session is revoked, other sessions live on', async (t) => {
@@ -133,7 +133,7 @@ test('logout with the refresh token revokes the session too', async (t) => {
   await assertRevoked(s, session)
   const none = await s.api('POST', '/auth/logout')
   assert.equal(none.status, 401)
-  assert.deepEqual(none.body, { msg: NO_TOKEN })
+  assert.deepEqual(none.body, { msg: NO_TOKEN, code: 'KEYCARD_NO_AUTHORIZATION' })
 })
 
 test('logout-all revokes every session of mine and no one else\'s', async (t) => {
@@ -144,7 +144,7 @@ test('logout-all revokes every session of mine and no one else\'s', async (t) =>
   const bob = await s.register('bob')
   const refreshOnly = await s.api('POST', '/auth/logout-all', { token: two.refresh_token })
   assert.equal(refreshOnly.status, 422)
-  assert.deepEqual(refreshOnly.body, { msg: 'Only non-refresh tokens are allowed' })
+  assert.deepEqual(refreshOnly.body, { msg: 'Only non-refresh tokens are allowed', code: 'KEYCARD_WRONG_TOKEN_TYPE' })
   const res = await s.api('POST', '/auth/logout-all', { token: two.access_token })
   assert.equal(res.status, 200)
   assert.deepEqual(res.body, { msg: 'Successfully logged out of every session', revoked_sessions: 3 })
@@ -194,7 +194,7 @@ test('DELETE /auth/tokens/:id revokes that session; 404 for another user\'s, an 
   for (const id of [claimsOf(bob.access_token).sid, 'no-such-session', targetId, 'x'.repeat(100)]) {
     const missing = await s.api('DELETE', `/auth/tokens/${id}`, { token: mine.access_token })
     assert.equal(missing.status, 404, id)
-    assert.deepEqual(missing.body, { msg: 'Session not found' })
+    assert.deepEqual(missing.body, { msg: 'Session not found', code: 'SESSION_NOT_FOUND' })
   }
   await assertAlive(s, bob.access_token)
   const self = await s.api('DELETE', `/auth/tokens/${claimsOf(mine.access_token).sid}`, { token: mine.access_token })

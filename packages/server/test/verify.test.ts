@@ -32,25 +32,25 @@ test('every token failure is a 401 with the token layer message (proxies only pa
   const s = await startServer(t)
   const { access_token, refresh_token } = await s.register('alice')
   const past = Math.floor(Date.now() / 1000) - 100
-  const cases: [Record<string, string>, string][] = [
-    [{}, 'Missing Authorization Header'],
-    [{ authorization: 'Basic abc' }, "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'"],
-    [{ authorization: 'Bearer' }, "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'"],
-    [{ authorization: 'Bearer abc' }, 'Not enough segments'],
-    [{ authorization: `Bearer ${refresh_token}` }, 'Only non-refresh tokens are allowed'],
-    [{ authorization: `Bearer ${signToken({ sid: claimsOf(access_token).sid }, 'x'.repeat(40))}` }, 'Signature verification failed'],
-    [{ authorization: `Bearer ${signToken({ sid: claimsOf(access_token).sid, iat: past - 5, nbf: past - 5, exp: past })}` }, 'Token has expired'],
+  const cases: [Record<string, string>, string, string][] = [
+    [{}, 'Missing Authorization Header', 'KEYCARD_NO_AUTHORIZATION'],
+    [{ authorization: 'Basic abc' }, "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'", 'KEYCARD_NO_AUTHORIZATION'],
+    [{ authorization: 'Bearer' }, "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'", 'KEYCARD_INVALID_HEADER'],
+    [{ authorization: 'Bearer abc' }, 'Not enough segments', 'KEYCARD_JWT_MALFORMED'],
+    [{ authorization: `Bearer ${refresh_token}` }, 'Only non-refresh tokens are allowed', 'KEYCARD_WRONG_TOKEN_TYPE'],
+    [{ authorization: `Bearer ${signToken({ sid: claimsOf(access_token).sid }, 'x'.repeat(40))}` }, 'Signature verification failed', 'KEYCARD_JWT_SIGNATURE_INVALID'],
+    [{ authorization: `Bearer ${signToken({ sid: claimsOf(access_token).sid, iat: past - 5, nbf: past - 5, exp: past })}` }, 'Token has expired', 'KEYCARD_JWT_EXPIRED'],
   ]
-  for (const [headers, msg] of cases) {
+  for (const [headers, msg, code] of cases) {
     const res = await s.api('GET', '/auth/verify', { headers })
     assert.equal(res.status, 401, msg)
-    assert.deepEqual(res.body, { msg })
+    assert.deepEqual(res.body, { msg, code })
     assert.equal(res.headers.get('x-user-id'), null)
     assert.ok(res.headers.get('www-authenticate')?.startsWith('Bearer'))
   }
   await s.api('POST', '/auth/logout', { token: access_token })
   const revoked = await s.api('GET', '/auth/verify', { token: access_token })
   assert.equal(revoked.status, 401)
-  assert.deepEqual(revoked.body, { msg: 'Token has been revoked' })
+  assert.deepEqual(revoked.body, { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' })
   assert.equal(revoked.headers.get('x-user-id'), null)
 })

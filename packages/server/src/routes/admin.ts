@@ -12,7 +12,7 @@ function intParam(query: Record<string, unknown>, name: string, fallback: number
   const raw = query[name]
   if (raw === undefined || raw === '') return fallback
   if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new HttpError(400, `Query parameter ${name} must be an integer from ${min} to ${max}`)
+    throw new HttpError(400, `Query parameter ${name} must be an integer from ${min} to ${max}`, 'INVALID_QUERY', name)
   }
   return Number(raw)
 }
@@ -24,7 +24,7 @@ export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
   async function requireAdmin(request: FastifyRequest): Promise<number> {
     const id = Number(auth.context(request).claims.sub)
     const user = await findUserById(db, id)
-    if (user?.admin !== 1) throw new HttpError(403, 'Admin access required')
+    if (user?.admin !== 1) throw new HttpError(403, 'Admin access required', 'ADMIN_REQUIRED')
     return id
   }
 
@@ -42,7 +42,7 @@ export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
     const raw = request.params.id
     const id = /^\d{1,15}$/.test(raw) ? Number(raw) : NaN
     const revoked = Number.isSafeInteger(id) ? await deleteUser(db, id) : null
-    if (revoked === null) throw new HttpError(404, 'User not found')
+    if (revoked === null) throw new HttpError(404, 'User not found', 'USER_NOT_FOUND')
     revocations.add(revoked)
     request.log.info({ adminId, userId: id, revokedSessions: revoked.length }, 'user deleted')
     // An admin who deleted their own account from the browser is signed out there.

@@ -36,7 +36,7 @@ export function tokenMode(request: FastifyRequest): 'cookie' | 'header' {
   if (raw === undefined) return 'header'
   const value = (Array.isArray(raw) ? raw.join(',') : raw).trim().toLowerCase()
   if (value === 'cookie' || value === 'header' || value === '') return value === 'cookie' ? 'cookie' : 'header'
-  throw new HttpError(400, 'X-Token-Mode must be "cookie" (tokens in HttpOnly cookies) or "header" (tokens in the response body)')
+  throw new HttpError(400, 'X-Token-Mode must be "cookie" (tokens in HttpOnly cookies) or "header" (tokens in the response body)', 'INVALID_TOKEN_MODE')
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -89,10 +89,10 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     // body.ts refuses these already; kept so no ill-formed password reaches argon2, which would hash
     // a lone surrogate as U+FFFD and so accept any other.
     const unicode = unicodeProblem(password)
-    if (unicode) throw new HttpError(400, `password ${unicode}`)
+    if (unicode) throw new HttpError(400, `password ${unicode}`, 'INVALID_FIELD', 'password')
     const user = login.length <= MAX_LOGIN ? await findUserByLogin(db, login) : undefined
     const ok = await hasher.verify(user?.password_hash ?? null, password)
-    if (!ok || !user) throw new HttpError(401, BAD_LOGIN)
+    if (!ok || !user) throw new HttpError(401, BAD_LOGIN, 'BAD_CREDENTIALS')
     if (hasher.needsRehash(user.password_hash)) {
       // Parameters changed since this hash was made: upgrade it while we hold the password.
       await setPasswordHash(db, user.id, await hasher.hash(password))
@@ -110,8 +110,8 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     try {
       user = await createUser(db, hasher, { username, password, email })
     } catch (err) {
-      if (err instanceof InvalidUserError) throw new HttpError(400, err.message)
-      if (err instanceof UserExistsError) throw new HttpError(409, err.message)
+      if (err instanceof InvalidUserError) throw new HttpError(400, err.message, 'INVALID_FIELD', err.field)
+      if (err instanceof UserExistsError) throw new HttpError(409, err.message, 'USER_EXISTS', err.field)
       throw err
     }
     request.log.info({ userId: user.id }, 'user registered')
@@ -193,7 +193,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
 
   app.get('/auth/me', { onRequest: guards.access }, async (request) => {
     const user = await findUserById(db, tokenOf(request).userId)
-    if (!user) throw new HttpError(404, 'User not found')
+    if (!user) throw new HttpError(404, 'User not found', 'USER_NOT_FOUND')
     return toPublicUser(user)
   })
 
@@ -205,7 +205,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
   app.delete<{ Params: { id: string } }>('/auth/tokens/:id', { onRequest: guards.access }, async (request, reply) => {
     const { userId, sid } = tokenOf(request)
     const id = request.params.id
-    if (id.length > 64 || !(await sessions.revoke(id, userId))) throw new HttpError(404, 'Session not found')
+    if (id.length > 64 || !(await sessions.revoke(id, userId))) throw new HttpError(404, 'Session not found', 'SESSION_NOT_FOUND')
     // Revoking the session this browser is signed in with is a sign-out.
     if (id === sid && fromCookie(request)) auth.unsetJwtCookies(reply)
     return { msg: 'Session revoked' }
@@ -216,7 +216,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     const body = objectBody(request.body)
     const password = requiredString(body, 'new_password')
     const problem = unicodeProblem(password) ?? passwordProblem(password)
-    if (problem) throw new HttpError(400, `new_password ${problem}`)
+    if (problem) throw new HttpError(400, `new_password ${problem}`, 'INVALID_FIELD', 'new_password')
     await setPasswordHash(db, userId, await hasher.hash(password))
     const revoked = await sessions.revokeAll(userId, sid)
     request.log.info({ userId, revokedSessions: revoked }, 'password changed')

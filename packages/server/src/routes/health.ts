@@ -7,6 +7,6 @@ import { pingDatabase } from '../db/database.ts'
 export function registerHealthRoutes(app: FastifyInstance, s: Services): void {
   app.get('/healthz', async (_request, reply) => {
     if (await pingDatabase(s.db)) return { status: 'ok' }
-    return reply.code(503).send({ msg: 'Database unavailable' })
+    return reply.code(503).send({ msg: 'Database unavailable', code: 'DATABASE_UNAVAILABLE' })
   })
 }

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs'
 import { extname, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { NOT_FOUND_BODY } from '../http-errors.ts'
 
 /** Where `npm run -w keycard-server build:web` writes the page. */
 export const WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url))
@@ -81,7 +82,7 @@ export function registerWebRoutes(app: FastifyInstance, dir: string): WebRoutes 
     try {
       html = await readFile(index)
     } catch {
-      return reply.code(503).header('cache-control', 'no-store').send({ msg: PAGE_NOT_BUILT })
+      return reply.code(503).header('cache-control', 'no-store').send({ msg: PAGE_NOT_BUILT, code: 'PAGE_NOT_BUILT' })
     }
     // Revalidated on every load, so a rebuild's new asset names are picked up at once.
     return reply.header('content-type', CONTENT_TYPES['.html']).header('cache-control', 'no-cache').send(html)
@@ -90,13 +91,13 @@ export function registerWebRoutes(app: FastifyInstance, dir: string): WebRoutes 
   app.get<{ Params: { '*': string } }>('/assets/*', async (request, reply) => {
     const name = request.params['*']
     const path = join(assets, name)
-    if (!ASSET_NAME.test(name) || !path.startsWith(assets + sep)) return reply.code(404).send({ msg: 'Not Found' })
+    if (!ASSET_NAME.test(name) || !path.startsWith(assets + sep)) return reply.code(404).send(NOT_FOUND_BODY)
     let body: Buffer
     try {
-      if (!(await stat(path)).isFile()) return reply.code(404).send({ msg: 'Not Found' })
+      if (!(await stat(path)).isFile()) return reply.code(404).send(NOT_FOUND_BODY)
       body = await readFile(path)
     } catch {
-      return reply.code(404).send({ msg: 'Not Found' })
+      return reply.code(404).send(NOT_FOUND_BODY)
     }
     secure(reply)
     return reply

@@ -1,30 +1,33 @@
 /**
- * The account page in a real browser: headless Debian Chromium driven by playwright-core, against the
- * real server (cookie mode) on a temp SQLite file. Builds web/dist first. Screenshots of the main
- * screens go to test-artifacts/browser/ at the repository root; with UPDATE_SCREENSHOT=1 the sessions
- * screen is also copied to docs/account-page.png (the one the README shows).
+ * The account page in a real browser: headless Chromium driven by playwright-core, against the real
+ * server (cookie mode) on a temp SQLite file. Builds web/dist first. Screenshots of the main screens
+ * go to test-artifacts/browser/ at the repository root; with UPDATE_SCREENSHOT=1 the sessions screen
+ * is also copied to docs/account-page.png (the one the README shows).
  *
- * Needs /usr/bin/chromium (Debian's `chromium` package; .ci/run installs it): without it the test
- * fails, it is not skipped.
+ * The server runs in this process, so its clock is this process's `Date`: the tests freeze it
+ * (mock.timers) and advance it past a token's lifetime instead of waiting. The browser's cookies are
+ * session cookies, so its own clock does not matter.
+ *
+ * Needs Chromium: `CHROMIUM_PATH`, else Debian's /usr/bin/chromium (`apt-get install chromium`;
+ * .ci/run installs it). Without it the test fails, it is not skipped (chromium.ts).
  */
 
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { build } from 'vite'
-import { claimsOf, openBeside, sleep, startServer } from '../helpers.ts'
+import { claimsOf, openBeside, startServer } from '../helpers.ts'
+import { launchChromium, PLAIN_HTTP_HOST } from './chromium.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/browser/', import.meta.url))
 const README_SCREENSHOT = fileURLToPath(new URL('../../../../docs/account-page.png', import.meta.url))
 const WEB_CONFIG = fileURLToPath(new URL('../../web/vite.config.ts', import.meta.url))
-/** Seconds: short, so the test sees the access token expire. */
+/** Seconds an access token lives (the frozen clock is advanced past it). */
 const ACCESS_SECONDS = 4
 /** Any request in the last 3 of those seconds (that is, a second after the token was made) re-issues the access cookie. */
 const WINDOW_SECONDS = 3
@@ -44,6 +47,38 @@ async function signIn(page: Page, username: string, password: string): Promise<v
   await heading(page, 'Your profile').waitFor()
 }
 
+/** Fills the sign-up form; `confirm` defaults to the same password. */
+async function fillSignUp(page: Page, username: string, password: string, confirm = password): Promise<void> {
+  await page.getByLabel('Username').fill(username)
+  await page.getByLabel('Password', { exact: true }).fill(password)
+  await page.getByLabel('Confirm password').fill(confirm)
+}
+
+/** Console errors, except the browser's own note on each error status the page answers on purpose (400, 401, …). */
+function collectPageErrors(page: Page): string[] {
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  page.on('console', (msg) => { if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) errors.push(msg.text()) })
+  return errors
+}
+
+/** Every Delete button lies wholly inside the viewport and inside the table's box (not scrolled away in it). */
+async function assertDeleteButtonsVisible(page: Page, label: string): Promise<void> {
+  const viewport = page.viewportSize()!
+  const wrap = (await page.locator('.table-wrap').boundingBox())!
+  const buttons = page.getByTestId('delete-user')
+  const count = await buttons.count()
+  assert.ok(count > 0, `${label}: there are Delete buttons`)
+  for (let i = 0; i < count; i++) {
+    const box = (await buttons.nth(i).boundingBox())!
+    const where = `${label}: Delete button ${i} at x ${box.x}..${box.x + box.width}, table ${wrap.x}..${wrap.x + wrap.width}, viewport 0..${viewport.width}`
+    assert.ok(box.x >= 0 && box.x + box.width <= viewport.width, where)
+    assert.ok(box.x >= wrap.x && box.x + box.width <= wrap.x + wrap.width, where)
+  }
+  const scroll = await page.locator('.table-wrap').evaluate((el) => el.scrollWidth - el.clientWidth)
+  assert.ok(scroll <= 0, `${label}: the table does not scroll sideways (${scroll}px)`)
+}
+
 /** The status of a same-origin fetch made by the page, with the cookies but without X-CSRF-TOKEN. */
 function pageFetch(page: Page, method: string, path: string): Promise<{ status: number; msg: string }> {
   return page.evaluate(async ([m, p]) => {
@@ -59,20 +94,23 @@ async function accessClaims(context: BrowserContext): Promise<Record<string, any
   return claimsOf(cookie.value)
 }
 
+let built: Promise<unknown> | undefined
+/** Builds web/dist once for the tests of this file. */
+function buildPage(): Promise<unknown> {
+  built ??= build({ configFile: WEB_CONFIG, logLevel: 'warn' }).then(() => mkdirSync(ARTIFACTS, { recursive: true }))
+  return built
+}
+
 test('the account page, end to end in headless Chromium', { timeout: 180_000 }, async (t) => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: install the Debian chromium package (apt-get install chromium; .ci/run installs it) to run the browser tests`)
-  await build({ configFile: WEB_CONFIG, logLevel: 'warn' })
-  mkdirSync(ARTIFACTS, { recursive: true })
+  await buildPage()
+  // The server's clock: frozen at the real time, advanced by the tests (timers stay real).
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() })
   const server = await startServer(t, { ACCESS_TOKEN_EXPIRES: String(ACCESS_SECONDS), IMPLICIT_REFRESH_WINDOW: String(WINDOW_SECONDS) })
-  const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
-  t.after(() => browser.close())
+  const browser: Browser = await launchChromium(t)
   const context: BrowserContext = await browser.newContext({ viewport: { width: 1000, height: 760 } })
   context.setDefaultTimeout(10_000)
   const page = await context.newPage()
-  const pageErrors: string[] = []
-  page.on('pageerror', (err) => pageErrors.push(err.message))
-  // Console errors, except the browser's own note on each error status the page answers on purpose (400, 401, …).
-  page.on('console', (msg) => { if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) pageErrors.push(msg.text()) })
+  const pageErrors = collectPageErrors(page)
   /** The page's explicit POST /auth/refresh calls so far. */
   let refreshes = 0
   page.on('request', (req) => { if (new URL(req.url()).pathname === '/auth/refresh') refreshes++ })
@@ -83,17 +121,30 @@ test('the account page, end to end in headless Chromium', { timeout: 180_000 }, 
     await shot(page, 'sign-in')
   })
 
-  await t.test('sign up: a refused field is explained, then the account is created and the profile shown', async () => {
+  await t.test('sign up asks for the password twice and refuses a mismatch before sending anything', async () => {
     await page.getByRole('link', { name: 'Sign up' }).first().click()
     await heading(page, 'Sign up').waitFor()
-    await page.getByLabel('Username').fill('alice')
-    await page.getByLabel('Password').fill('short')
+    let sent = 0
+    const count = (req: { url(): string }) => { if (new URL(req.url()).pathname === '/auth/register') sent++ }
+    page.on('request', count)
+    await fillSignUp(page, 'alice', PASSWORD, `${PASSWORD}!`)
     await page.getByRole('button', { name: 'Sign up' }).click()
-    await page.getByTestId('error').filter({ hasText: /password/ }).waitFor()
-    assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true')
+    await page.getByTestId('error').filter({ hasText: 'The two passwords do not match.' }).waitFor()
+    assert.equal(await page.getByLabel('Confirm password').getAttribute('aria-invalid'), 'true')
+    assert.equal(await page.evaluate<string | undefined>('document.activeElement?.id'), 'confirm_password')
+    page.off('request', count)
+    assert.equal(sent, 0, 'no request was sent')
+  })
+
+  await t.test('sign up: a field the server refuses is explained and marked, then the account is created and the profile shown', async () => {
+    await fillSignUp(page, 'alice', 'short')
+    await page.getByRole('button', { name: 'Sign up' }).click()
+    // The server's message, as a sentence; the field comes from the answer's `field`.
+    await page.getByTestId('error').filter({ hasText: 'Password must be at least 8 characters.' }).waitFor()
+    assert.equal(await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid'), 'true')
     await shot(page, 'sign-up-error')
     await page.getByLabel('Email (optional)').fill('alice@example.com')
-    await page.getByLabel('Password').fill(PASSWORD)
+    await fillSignUp(page, 'alice', PASSWORD)
     await page.getByRole('button', { name: 'Sign up' }).click()
     await heading(page, 'Your profile').waitFor()
     assert.equal(await page.getByTestId('profile-username').textContent(), 'alice')
@@ -126,7 +177,7 @@ test('the account page, end to end in headless Chromium', { timeout: 180_000 }, 
     await page.getByLabel('Username or email').fill('alice')
     await page.getByLabel('Password', { exact: true }).fill('not the password')
     await page.getByRole('button', { name: 'Sign in' }).click()
-    await page.getByTestId('error').filter({ hasText: 'Bad username or password' }).waitFor()
+    await page.getByTestId('error').filter({ hasText: 'Bad username or password.' }).waitFor()
     await signIn(page, 'alice', PASSWORD)
   })
 
@@ -140,10 +191,11 @@ test('the account page, end to end in headless Chromium', { timeout: 180_000 }, 
   await t.test('an active page outlives its access token through implicit refresh, with no refresh call', async () => {
     const first = await accessClaims(context)
     const before = refreshes
-    // Use the page past the first token's expiry; each screen change is an API call with the cookie.
+    // Use the page past the first token's expiry, 1.2 s of server time apart; each screen change is
+    // an API call with the cookie, and one of them falls in the implicit-refresh window.
     const end = (first.exp as number) + 1.5
     while (Date.now() / 1000 < end) {
-      await sleep(1200)
+      t.mock.timers.tick(1200)
       await page.getByRole('link', { name: 'Sessions' }).click()
       await heading(page, 'Your sessions').waitFor()
       await page.getByTestId('session').first().waitFor()
@@ -161,14 +213,14 @@ test('the account page, end to end in headless Chromium', { timeout: 180_000 }, 
   await t.test('an idle page whose access token expired refreshes it explicitly and stays signed in', async () => {
     const first = await accessClaims(context)
     const before = refreshes
-    await sleep((ACCESS_SECONDS + 1) * 1000)
+    t.mock.timers.tick((ACCESS_SECONDS + 1) * 1000)
     await page.getByRole('link', { name: 'Sessions' }).click()
     await heading(page, 'Your sessions').waitFor()
     await page.getByTestId('session').first().waitFor()
     assert.equal(await page.getByTestId('error').textContent(), '')
     assert.equal(refreshes, before + 1, 'one POST /auth/refresh')
     assert.equal((await accessClaims(context)).sid, first.sid)
-    await sleep((ACCESS_SECONDS + 1) * 1000)
+    t.mock.timers.tick((ACCESS_SECONDS + 1) * 1000)
     await page.reload()
     await heading(page, 'Your sessions').waitFor()
     await page.getByTestId('session').first().waitFor()
@@ -212,7 +264,7 @@ test('the account page, end to end in headless Chromium', { timeout: 180_000 }, 
     const sid = (await accessClaims(context)).sid
     // A third browser session, which the change must sign out.
     assert.equal((await server.api('POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })).status, 200)
-    await sleep((ACCESS_SECONDS + 1) * 1000) // the next call refreshes: a refreshed token is not fresh
+    t.mock.timers.tick((ACCESS_SECONDS + 1) * 1000) // the next call refreshes: a refreshed token is not fresh
     await page.getByRole('link', { name: 'Change password' }).click()
     await heading(page, 'Change password').waitFor()
     await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD)
@@ -256,8 +308,11 @@ test('the account page, end to end in headless Chromium', { timeout: 180_000 }, 
     assert.equal((await pageFetch(page, 'GET', '/auth/me')).status, 200)
   })
 
-  await t.test('an admin sees the user list and deletes a user after confirming', async () => {
+  await t.test('an admin sees the user list, every Delete button in view at desktop widths, and deletes a user after confirming', async () => {
     await server.register('bob')
+    // Long names and emails are what pushed the Delete buttons out of view.
+    await server.register('carol.with.a.rather-long-name', { email: 'carol.with.a.rather.long.address@subdomain.example.com' })
+    await server.register('dave', { email: 'dave@example.com' })
     const db = openBeside(t, server)
     await db.updateTable('users').set({ admin: 1 }).where('username', '=', 'alice').execute()
     await page.reload()
@@ -265,7 +320,12 @@ test('the account page, end to end in headless Chromium', { timeout: 180_000 }, 
     await heading(page, 'Users').waitFor()
     const bob = page.getByTestId('user-row').filter({ hasText: 'bob' })
     await bob.waitFor()
-    await shot(page, 'admin-users')
+    for (const [width, height] of [[1280, 800], [1440, 900], [1000, 760], [768, 1024]] as const) {
+      await page.setViewportSize({ width, height })
+      await assertDeleteButtonsVisible(page, `${width}x${height}`)
+      await shot(page, `admin-users-${width}`)
+    }
+    await page.setViewportSize({ width: 1000, height: 760 })
     page.once('dialog', (dialog) => void dialog.accept())
     await bob.getByRole('button', { name: /^Delete/ }).click()
     await page.getByTestId('notice').filter({ hasText: 'Deleted the user bob' }).waitFor()
@@ -300,4 +360,45 @@ test('the account page, end to end in headless Chromium', { timeout: 180_000 }, 
 
   await other.close()
   assert.deepEqual(pageErrors, [])
+})
+
+test('over plain http with Secure cookies the sign-in cannot stick, and the page says why and how to fix it', { timeout: 120_000 }, async (t) => {
+  await buildPage()
+  // The default outside development; the server itself serves plain http.
+  const server = await startServer(t, { COOKIE_SECURE: 'true' })
+  await server.register('erin')
+  const browser = await launchChromium(t)
+  const context = await browser.newContext({ viewport: { width: 1000, height: 760 } })
+  context.setDefaultTimeout(10_000)
+  const page = await context.newPage()
+  const pageErrors = collectPageErrors(page)
+  // Not localhost nor 127.x: an origin Chromium does not treat as secure, so it drops Secure cookies.
+  const url = server.url.replace('127.0.0.1', PLAIN_HTTP_HOST)
+  await page.goto(url)
+  await heading(page, 'Sign in').waitFor()
+  assert.equal(await page.evaluate<boolean>('window.isSecureContext'), false)
+
+  const login = page.waitForResponse((res) => new URL(res.url()).pathname === '/auth/login')
+  await page.getByLabel('Username or email').fill('erin')
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  assert.equal((await login).status(), 200, 'the server accepted the password')
+  const error = page.getByTestId('error').filter({ hasText: 'refused the sign-in cookies' })
+  await error.waitFor()
+  const text = (await error.textContent()) ?? ''
+  assert.match(text, /plain http/)
+  assert.match(text, /HTTPS/)
+  assert.match(text, /COOKIE_SECURE=false/)
+  await heading(page, 'Sign in').waitFor()
+  assert.deepEqual(await context.cookies(), [], 'the browser kept no cookie')
+  await shot(page, 'plain-http-sign-in')
+
+  // Signing up says the same (the account is created; signing in over HTTPS then works).
+  await page.getByRole('link', { name: 'Sign up' }).first().click()
+  await heading(page, 'Sign up').waitFor()
+  await fillSignUp(page, 'frank', PASSWORD)
+  await page.getByRole('button', { name: 'Sign up' }).click()
+  await page.getByTestId('error').filter({ hasText: 'COOKIE_SECURE=false' }).waitFor()
+  // The browser's own note that COOP needs a trustworthy origin is the one console error expected here.
+  assert.deepEqual(pageErrors.filter((e) => !/^The Cross-Origin-Opener-Policy header has been ignored, because the URL's origin was untrustworthy/.test(e)), [])
 })

@@ -55,8 +55,8 @@ export function showError(err: unknown): void {
 
 /**
  * A form whose submit runs `onSubmit` with the field values; the submit button is disabled meanwhile,
- * errors go to the alert region, and a field the message names (`username must be …`, `Missing field:
- * email`) is marked invalid and focused.
+ * errors go to the alert region, and the field an error names (the server's `field`, or the page's own
+ * check) is marked invalid and focused.
  */
 export function form(onSubmit: (values: Record<string, string>, el: HTMLFormElement) => Promise<void>, ...children: Child[]): HTMLFormElement {
   const el = h('form', { novalidate: true }, ...children)
@@ -71,8 +71,8 @@ export function form(onSubmit: (values: Record<string, string>, el: HTMLFormElem
       await onSubmit(values, el)
     } catch (err) {
       showError(err)
-      const named = err instanceof ApiError ? err.field ?? /^(\w+) |: (\w+)$/.exec(err.message)?.slice(1).find(Boolean) : undefined
-      const input = named ? el.querySelector<HTMLInputElement>(`input[name="${named.toLowerCase()}"]`) : null
+      const named = err instanceof ApiError ? err.field : undefined
+      const input = named ? el.querySelector<HTMLInputElement>(`input[name="${CSS.escape(named)}"]`) : null
       if (input) {
         input.setAttribute('aria-invalid', 'true')
         input.focus()

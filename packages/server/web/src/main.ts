@@ -3,7 +3,7 @@
  * screen at a time, chosen by the URL hash (#/profile, #/sessions, …), and moves the focus to its heading.
  */
 
-import { api, onSessionLost, type User } from './api.ts'
+import { api, ApiError, onSessionLost, type User } from './api.ts'
 import { clearMessages, h, notice, showError } from './dom.ts'
 import { adminView } from './views/admin.ts'
 import { passwordView } from './views/password.ts'
@@ -88,15 +88,24 @@ function render(): void {
   const view = (user ? PRIVATE : PUBLIC)[route]!
   const screen = view(app)
   document.getElementById('view')!.replaceChildren(screen)
+  // The users table needs more width than the forms (style.css).
+  document.getElementById('main')!.dataset.screen = route
   document.title = `${screen.querySelector('h1')?.textContent ?? 'Account'} · Keycard`
   if (!first) screen.querySelector('h1')?.focus()
   first = false
 }
 
-onSessionLost((msg) => {
+/** Why the session ended, by code; anything else shows the server's message. */
+const ENDED: Partial<Record<ApiError['code'], string>> = {
+  KEYCARD_TOKEN_REVOKED: 'You are no longer signed in: this session was signed out, revoked from another device, or ended by a password change. Please sign in again.',
+  KEYCARD_JWT_EXPIRED: 'You are no longer signed in: the session has expired. Please sign in again.',
+  KEYCARD_NO_AUTHORIZATION: 'You are no longer signed in: this browser no longer holds the sign-in cookies. Please sign in again.',
+}
+
+onSessionLost((error) => {
   if (!user) return
   app.signedOut()
-  showError(`You are no longer signed in (${msg}). Please sign in again.`)
+  showError(ENDED[error.code] ?? `You are no longer signed in: ${error.message} Please sign in again.`)
 })
 // Only `#/route` hashes are screens; others (the skip link's `#main`) are in-page jumps.
 const onNavigate = () => { if (location.hash !== shown && (location.hash === '' || location.hash.startsWith('#/'))) render() }

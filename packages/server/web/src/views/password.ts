@@ -1,10 +1,10 @@
-import { api, ApiError } from '../api.ts'
+import { api, ApiError, type RevokedSessions } from '../api.ts'
 import { field, form, h, notice, screen } from '../dom.ts'
 import type { App } from '../main.ts'
 
 /**
- * Change password. The server wants a fresh token (from a password login): when it answers "Fresh
- * token required", the page asks for the current password, gets a fresh token (POST /auth/fresh-login)
+ * Change password. The server wants a fresh token (from a password login): when it answers
+ * KEYCARD_FRESH_TOKEN_REQUIRED ("Fresh token required"), the page asks for the current password, gets a fresh token (POST /auth/fresh-login)
  * and sends the change again.
  */
 export function passwordView(app: App): HTMLElement {
@@ -15,7 +15,7 @@ export function passwordView(app: App): HTMLElement {
   const reauth = h('div', { hidden: true, 'data-testid': 'reauth' })
 
   async function change(newPassword: string): Promise<void> {
-    const res = await api<{ revoked_sessions?: number }>('POST', '/auth/password', { new_password: newPassword })
+    const res = await api<RevokedSessions>('POST', '/auth/password', { new_password: newPassword })
     pending = ''
     reauth.hidden = true
     main.reset()
@@ -26,12 +26,12 @@ export function passwordView(app: App): HTMLElement {
   }
 
   const main = form(async (values, el) => {
-    if ((values.new_password ?? '').length < 8) throw new ApiError(400, 'The new password must be at least 8 characters.', 'new_password')
-    if (values.new_password !== values.confirm_password) throw new ApiError(400, 'The two new passwords do not match.', 'confirm_password')
+    if ((values.new_password ?? '').length < 8) throw new ApiError(0, 'PASSWORD_TOO_SHORT', 'The new password must be at least 8 characters.', 'new_password')
+    if (values.new_password !== values.confirm_password) throw new ApiError(0, 'PASSWORDS_DIFFER', 'The two new passwords do not match.', 'confirm_password')
     try {
       await change(values.new_password ?? '')
     } catch (err) {
-      if (!(err instanceof ApiError && err.message === 'Fresh token required')) throw err
+      if (!(err instanceof ApiError && err.code === 'KEYCARD_FRESH_TOKEN_REQUIRED')) throw err
       pending = values.new_password ?? ''
       el.hidden = true
       reauth.hidden = false

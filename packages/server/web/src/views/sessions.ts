@@ -1,4 +1,4 @@
-import { api, type Session } from '../api.ts'
+import { api, type RevokedSessions, type Session, type SessionList } from '../api.ts'
 import { h, notice, screen, showError, when } from '../dom.ts'
 import type { App } from '../main.ts'
 
@@ -16,7 +16,7 @@ export function sessionsView(app: App): HTMLElement {
   everywhere.addEventListener('click', async () => {
     everywhere.disabled = true
     try {
-      const res = await api<{ revoked_sessions?: number }>('POST', '/auth/logout-all')
+      const res = await api<RevokedSessions>('POST', '/auth/logout-all')
       app.signedOut(`Signed out of every session${res.revoked_sessions ? ` (${res.revoked_sessions})` : ''}.`)
     } catch (err) {
       showError(err)
@@ -47,7 +47,7 @@ export function sessionsView(app: App): HTMLElement {
     return li
   }
 
-  api<{ sessions: Session[] }>('GET', '/auth/tokens').then(
+  api<SessionList>('GET', '/auth/tokens').then(
     ({ sessions }) => {
       list.replaceChildren(...sessions.map(item))
       if (sessions.length === 0) list.append(h('li', {}, 'No active sessions.'))

@@ -1,0 +1,109 @@
+/**
+ * The shapes of the server's JSON answers, in one place: the routes build them and the account page
+ * (web/src/api.ts) imports them. This module imports nothing, so the page's type-check (DOM, no Node
+ * types) can read it; the page's bundle gets no code from it (`import type` only).
+ */
+
+/** A user as `GET /auth/me` and `GET /admin/users` show it. */
+export interface PublicUser {
+  id: number
+  username: string
+  email: string | null
+  admin: boolean
+  /** ISO 8601. */
+  registered_on: string
+}
+
+/** A session as `GET /auth/tokens` shows it. */
+export interface PublicSession {
+  id: string
+  created_at: string
+  last_used_at: string
+  expires_at: string
+  user_agent: string | null
+  current: boolean
+}
+
+/**
+ * `GET /auth/tokens`.
+ *
+ * @example
+ * ```ts
+ * const { sessions } = await api<SessionList>('GET', '/auth/tokens')
+ * ```
+ */
+export interface SessionList {
+  sessions: PublicSession[]
+}
+
+/**
+ * `GET /admin/users?limit=&offset=`.
+ *
+ * @example
+ * ```ts
+ * const page = await api<UserPage>('GET', '/admin/users?limit=50&offset=0') // page.users.length <= 50
+ * ```
+ */
+export interface UserPage {
+  users: PublicUser[]
+  total: number
+  limit: number
+  offset: number
+}
+
+/**
+ * `POST /auth/logout-all`, `POST /auth/password`, `DELETE /admin/users/:id`: a message and how many
+ * sessions were revoked.
+ *
+ * @example
+ * ```ts
+ * const { revoked_sessions } = await api<RevokedSessions>('POST', '/auth/logout-all')
+ * ```
+ */
+export interface RevokedSessions {
+  msg: string
+  revoked_sessions: number
+}
+
+/**
+ * The server's own error codes; the server README's "Errors" table says what each means. keycard's
+ * token errors answer with their `KEYCARD_*` codes instead.
+ */
+export type ServerErrorCode =
+  | 'BAD_REQUEST'
+  | 'MALFORMED_JSON'
+  | 'EMPTY_BODY'
+  | 'BAD_CONTENT_LENGTH'
+  | 'BODY_NOT_OBJECT'
+  | 'MISSING_FIELD'
+  | 'INVALID_FIELD'
+  | 'INVALID_QUERY'
+  | 'INVALID_TOKEN_MODE'
+  | 'BAD_CREDENTIALS'
+  | 'ADMIN_REQUIRED'
+  | 'NOT_FOUND'
+  | 'USER_NOT_FOUND'
+  | 'SESSION_NOT_FOUND'
+  | 'USER_EXISTS'
+  | 'BODY_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'INTERNAL_ERROR'
+  | 'DATABASE_UNAVAILABLE'
+  | 'PAGE_NOT_BUILT'
+
+/** keycard's token error codes (its `KeycardErrorCode`; test/api-types.test.ts keeps the two in step). */
+export type TokenErrorCode = `KEYCARD_${string}`
+
+/**
+ * The body of every error answer; `field` is set when one request field is to blame.
+ *
+ * @example
+ * ```ts
+ * const body: ErrorBody = { msg: 'Missing field: password', code: 'MISSING_FIELD', field: 'password' }
+ * ```
+ */
+export interface ErrorBody {
+  msg: string
+  code: ServerErrorCode | TokenErrorCode
+  field?: string
+}
