@@ -42,31 +42,83 @@ export function confirmHeaderToken(req: RequestView, found: FoundToken, options:
   found.shape = 'unknown'
 }
 
-/** Flask-JWT-Extended's parsing of the header's value, for anything the fast path does not take. */
+/**
+ * Flask-JWT-Extended's parsing of the header's value, for anything the fast path does not take:
+ * `value.strip().strip(",")`, `re.split(r",\s*", ...)`, keep the entries whose first word is the
+ * type, exactly one of them, exactly two words. Written as index scans, not regexes or repeated
+ * replaces, so the work is linear in the header's length whatever the client sends (a 16 KiB run of
+ * commas or spaces costs one pass, not one pass per character).
+ */
 function tokenFromHeaderValue(raw: string | readonly string[] | undefined, headerName: string, headerType: string): string {
   const expected = headerType ? `'${headerName}: ${headerType} <JWT>'` : `'${headerName}: <JWT>'`
   if (typeof raw !== 'string') {
     if (raw !== undefined && raw.length > 1) throw new InvalidHeaderError(`Bad ${headerName} header. Expected ${expected}`)
     if (raw === undefined || raw.length === 0) throw new NoAuthorizationError(`Missing ${headerName} Header`)
   }
-  // Python's str.strip().strip(","): surrounding whitespace, then surrounding commas.
-  const value = (typeof raw === 'string' ? raw : raw[0]!).trim().replace(/^,+|,+$/g, '')
+  const value = stripCommas((typeof raw === 'string' ? raw : raw[0]!).trim())
   if (value === '') throw new NoAuthorizationError(`Missing ${headerName} Header`)
 
   if (!headerType) {
-    const parts = value.split(/\s+/).filter(Boolean)
-    if (parts.length !== 1) throw new InvalidHeaderError(`Bad ${headerName} header. Expected ${expected}`)
-    return parts[0]!
+    const words = splitWords(value, 0, value.length, 2)
+    if (words.length !== 1) throw new InvalidHeaderError(`Bad ${headerName} header. Expected ${expected}`)
+    return words[0]!
   }
   // The header may hold several comma-separated credentials ("Basic x, Bearer y"); the one whose
   // first word is our type, case-sensitively, must be the only one.
-  const entries = value.split(/,\s*/).filter((entry) => entry.trim().split(/\s+/)[0] === headerType)
-  if (entries.length !== 1) {
-    throw new NoAuthorizationError(`Missing '${headerType}' type in '${headerName}' header. Expected ${expected}`)
+  let match = -1
+  let matchEnd = -1
+  for (let start = 0; start <= value.length; ) {
+    let end = value.indexOf(',', start)
+    if (end === -1) end = value.length
+    if (firstWordIs(value, start, end, headerType)) {
+      if (match !== -1) throw new NoAuthorizationError(`Missing '${headerType}' type in '${headerName}' header. Expected ${expected}`)
+      match = start
+      matchEnd = end
+    }
+    // `,\s*`: the separator takes the whitespace after the comma with it.
+    start = end + 1
+    while (start < value.length && isSpace(value.charCodeAt(start))) start++
   }
-  const parts = entries[0]!.trim().split(/\s+/)
+  if (match === -1) throw new NoAuthorizationError(`Missing '${headerType}' type in '${headerName}' header. Expected ${expected}`)
+  const parts = splitWords(value, match, matchEnd, 3)
   if (parts.length !== 2) throw new InvalidHeaderError(`Bad ${headerName} header. Expected ${expected}`)
   return parts[1]!
+}
+
+/** Python's `str.strip(",")`: one scan from each end. */
+function stripCommas(value: string): string {
+  let start = 0
+  let end = value.length
+  while (start < end && value.charCodeAt(start) === 44) start++
+  while (end > start && value.charCodeAt(end - 1) === 44) end--
+  return start === 0 && end === value.length ? value : value.slice(start, end)
+}
+
+/** Whitespace as JavaScript's `\s` (and `String#trim`) sees it; a header value holds Latin-1 at most. */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+}
+
+/** The whitespace-separated words of `value[start, end)`, as Python's `str.split()`; stops after `limit` words. */
+function splitWords(value: string, start: number, end: number, limit: number): string[] {
+  const words: string[] = []
+  let i = start
+  while (words.length < limit) {
+    while (i < end && isSpace(value.charCodeAt(i))) i++
+    if (i >= end) break
+    const from = i
+    while (i < end && !isSpace(value.charCodeAt(i))) i++
+    words.push(value.slice(from, i))
+  }
+  return words
+}
+
+/** `value[start, end).split()[0] === type`, without splitting (an entry with no word matches nothing). */
+function firstWordIs(value: string, start: number, end: number, type: string): boolean {
+  while (start < end && isSpace(value.charCodeAt(start))) start++
+  const stop = start + type.length
+  if (stop > end || !value.startsWith(type, start)) return false
+  return stop === end || isSpace(value.charCodeAt(stop))
 }
 
 /** The cookie token and, on a CSRF-protected method, the value the client echoed (header or form field). */
@@ -147,16 +199,25 @@ export function findToken(
   // cache miss (in strict mode only, where every cached token has passed the shape test).
   if (locations.length === 1 && locations[0] === 'headers') return tokenFromHeaders(req, options, headerKey, options.strict)
   const reasons: string[] = []
+  const tried: TokenLocation[] = []
   for (const location of locations) {
     try {
       switch (location) {
         case 'headers':
+          tried.push(location)
           return tokenFromHeaders(req, options, headerKey, false)
         case 'cookies':
+          // Contract v1: an API client (no Keycard cookie at all) gets the other locations' answers,
+          // exactly as FJE without the cookie location; the cookie path and its CSRF rules apply to
+          // a request that carries one of our cookies.
+          if (locations.length > 1 && !carriesKeycardCookie(req, options)) continue
+          tried.push(location)
           return { ...tokenFromCookies(req, options, refresh), location, shape: 'unknown' }
         case 'query_string':
+          tried.push(location)
           return { token: tokenFromQuery(req, options), location, csrf: undefined, shape: 'unknown' }
         case 'json':
+          tried.push(location)
           return { token: tokenFromJson(req, options, refresh), location, csrf: undefined, shape: 'unknown' }
       }
     } catch (err) {
@@ -165,7 +226,19 @@ export function findToken(
     }
   }
   if (reasons.length === 1) throw new NoAuthorizationError(reasons[0]!)
-  throw new NoAuthorizationError(`Missing JWT in ${joinLocations(locations)} (${reasons.join('; ')})`)
+  throw new NoAuthorizationError(`Missing JWT in ${joinLocations(tried)} (${reasons.join('; ')})`)
+}
+
+/** The request carries a JWT or CSRF cookie of ours (by the configured names), whatever its value. */
+function carriesKeycardCookie(req: RequestView, options: ResolvedOptions): boolean {
+  const cookie = req.cookie
+  if (cookie === undefined) return false
+  return (
+    cookie.call(req, options.accessCookieName) !== undefined ||
+    cookie.call(req, options.refreshCookieName) !== undefined ||
+    cookie.call(req, options.accessCsrfCookieName) !== undefined ||
+    cookie.call(req, options.refreshCsrfCookieName) !== undefined
+  )
 }
 
 /** "headers, cookies, query_string or json", as FJE words it. */
