@@ -1,6 +1,7 @@
 /**
  * Claim checks after the signature, in PyJWT 2.10's order (required, iat, nbf, exp, iss, aud, sub,
- * jti) and then Flask-JWT-Extended's (identity claim). The time checks are split out because the
+ * jti) and then Flask-JWT-Extended's (identity claim); an expiry yields to a later failing check, as
+ * FJE's second decode of an expired token makes it (`checkClaims`). The time checks are split out because the
  * verified-token cache re-runs only them on a hit.
  */
 
@@ -80,10 +81,20 @@ export function checkStatic(claims: JwtClaims, options: ResolvedOptions): void {
   }
 }
 
-/** Every claim check, in PyJWT's order: required claims, times, then the static ones. */
+/**
+ * Every claim check, in PyJWT's order: required claims, times, then the static ones. An expired token
+ * still gets the static checks, and their error wins: FJE decodes an expired token a second time, with
+ * only `exp` ignored, to hand its payload to the expired-token loader, and whatever fails in that pass
+ * (iss, aud, sub, jti, the identity claim) is what the client is told, as a 422.
+ */
 export function checkClaims(header: JwtHeader, claims: JwtClaims, options: ResolvedOptions, now: number, allowExpired: boolean): void {
   if (options.strict) checkRequired(claims, options)
-  checkTimes(header, claims, now, options.leeway, allowExpired)
+  try {
+    checkTimes(header, claims, now, options.leeway, allowExpired)
+  } catch (err) {
+    if (err instanceof ExpiredSignatureError) checkStatic(claims, options)
+    throw err
+  }
   checkStatic(claims, options)
 }
 

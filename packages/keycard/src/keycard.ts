@@ -35,7 +35,7 @@ import {
   type SigningKey,
 } from './keys.ts'
 import { confirmHeaderToken, findToken, type FoundToken } from './locations.ts'
-import { checkCsrf } from './csrf.ts'
+import { checkCsrf, csrfOverExpiry } from './csrf.ts'
 import { resolveLocations, resolveOptions, type KeycardOptions, type ResolvedOptions } from './options.ts'
 import type { RequestView } from './request.ts'
 import { createRenderer, type AuthResponse } from './responses.ts'
@@ -307,8 +307,20 @@ export class Keycard<User = unknown> {
       if (guard.optional && err instanceof KeycardError && err.code === 'KEYCARD_NO_AUTHORIZATION') return null
       throw err
     }
-    const verified = hit !== undefined ? this.#checkHit(hit, false) : this.#verifyUncached(found.token, false, found.shape === 'valid')
-    if (verified instanceof Promise) return verified.then((v) => this.#authorize(v, found, guard))
+    let verified: Verified | Promise<Verified>
+    try {
+      verified = hit !== undefined ? this.#checkHit(hit, false) : this.#verifyUncached(found.token, false, found.shape === 'valid')
+    } catch (err) {
+      throw csrfOverExpiry(err, found.csrf)
+    }
+    if (verified instanceof Promise) {
+      return verified.then(
+        (v) => this.#authorize(v, found, guard),
+        (err: unknown) => {
+          throw csrfOverExpiry(err, found.csrf)
+        },
+      )
+    }
     return this.#authorize(verified, found, guard)
   }
 
