@@ -41,6 +41,34 @@ for (const adapter of ADAPTERS) {
       expectError(await call(url, '/protected', { token: await sign(claims({ iat: [1] })) }), 422, 'Issued At claim (iat) must be an integer.')
     })
 
+    test('strict:false reads time claims as PyJWT\'s int(): numeric strings and booleans pass, other strings and null are 422', async (t) => {
+      const { url } = await startApp(t, adapter, { secret: SECRET, strict: false })
+      const n = now()
+      const ctx = expectOk(await call(url, '/protected', { token: await sign(claims({ iat: String(n - 5), nbf: ` ${n - 5} `, exp: `+${n + 60}` })) }))
+      assert.equal(ctx.claims.exp, `+${n + 60}`)
+      expectOk(await call(url, '/protected', { token: await sign(claims({ iat: true, nbf: false, exp: String(n + 60).replace(/^(\d)/, '$1_') })) }))
+      expectError(await call(url, '/protected', { token: await sign(claims({ exp: String(n - 60) })) }), 401, 'Token has expired')
+      expectError(await call(url, '/protected', { token: await sign(claims({ exp: true })) }), 401, 'Token has expired')
+      expectError(await call(url, '/protected', { token: await sign(claims({ nbf: String(n + 600) })) }), 422, 'The token is not yet valid (nbf)')
+      for (const exp of ['1.5e9', '1__0', '_1', '1_', '', ' ', '+', '0x10', '1 0', null, [1], { n: 1 }, '9'.repeat(4301)]) {
+        expectError(await call(url, '/protected', { token: await sign(claims({ exp })) }), 422, 'Expiration Time claim (exp) must be an integer.')
+      }
+      expectError(await call(url, '/protected', { token: await sign(claims({ iat: 'x' })) }), 422, 'Issued At claim (iat) must be an integer.')
+    })
+
+    test('strict mode refuses numeric strings and booleans in time claims', async (t) => {
+      const { url } = await startApp(t, adapter, { secret: SECRET })
+      expectError(await call(url, '/protected', { token: await sign(claims({ exp: String(now() + 60) })) }), 422, 'Expiration Time claim (exp) must be an integer.')
+      expectError(await call(url, '/protected', { token: await sign(claims({ nbf: true })) }), 422, 'Not Before claim (nbf) must be an integer.')
+    })
+
+    test('a fractional exp is truncated, as PyJWT\'s int() does', async (t) => {
+      const { url } = await startApp(t, adapter, { secret: SECRET })
+      // exp = now + 0.9 is in the future as a float, but int() makes it now: expired.
+      const n = Date.now() / 1000
+      expectError(await call(url, '/protected', { token: await sign(claims({ iat: Math.floor(n) - 10, nbf: Math.floor(n) - 10, exp: Math.floor(n) + 0.999 })) }), 401, 'Token has expired')
+    })
+
     test('fractional time claims are accepted, as PyJWT does', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
       expectOk(await call(url, '/protected', { token: await sign(claims({ iat: now() - 0.5, nbf: now() - 0.5, exp: now() + 60.25 })) }))
