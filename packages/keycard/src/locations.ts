@@ -45,9 +45,9 @@ export function confirmHeaderToken(req: RequestView, found: FoundToken, options:
 /**
  * Flask-JWT-Extended's parsing of the header's value, for anything the fast path does not take:
  * `value.strip().strip(",")`, `re.split(r",\s*", ...)`, keep the entries whose first word is the
- * type, exactly one of them, exactly two words. Written as index scans, not regexes or repeated
- * replaces, so the work is linear in the header's length whatever the client sends (a 16 KiB run of
- * commas or spaces costs one pass, not one pass per character).
+ * type, exactly one of them, exactly two words. Written as index scans and regexes that cannot
+ * backtrack, never a replace or split in a loop, so the work is linear in the header's length whatever
+ * the client sends (a 16 KiB run of commas or spaces costs one pass, not one pass per character).
  */
 function tokenFromHeaderValue(raw: string | readonly string[] | undefined, headerName: string, headerType: string): string {
   const expected = headerType ? `'${headerName}: ${headerType} <JWT>'` : `'${headerName}: <JWT>'`
@@ -59,28 +59,27 @@ function tokenFromHeaderValue(raw: string | readonly string[] | undefined, heade
   if (value === '') throw new NoAuthorizationError(`Missing ${headerName} Header`)
 
   if (!headerType) {
-    const words = splitWords(value, 0, value.length, 2)
+    const words = splitWords(value, 0, WORD, 2)
     if (words.length !== 1) throw new InvalidHeaderError(`Bad ${headerName} header. Expected ${expected}`)
     return words[0]!
   }
   // The header may hold several comma-separated credentials ("Basic x, Bearer y"); the one whose
-  // first word is our type, case-sensitively, must be the only one.
+  // first word is our type, case-sensitively, must be the only one. The first occurrence of the type
+  // in each entry is its candidate: native search skips everything else (a flood of commas costs one
+  // indexOf), and a later occurrence in the same entry cannot begin it, so the search goes on from the
+  // next comma.
   let match = -1
-  let matchEnd = -1
-  for (let start = 0; start <= value.length; ) {
-    let end = value.indexOf(',', start)
-    if (end === -1) end = value.length
-    if (firstWordIs(value, start, end, headerType)) {
+  for (let at = value.indexOf(headerType); at !== -1; ) {
+    if (startsEntry(value, at) && endsWord(value, at + headerType.length)) {
       if (match !== -1) throw new NoAuthorizationError(`Missing '${headerType}' type in '${headerName}' header. Expected ${expected}`)
-      match = start
-      matchEnd = end
+      match = at
     }
-    // `,\s*`: the separator takes the whitespace after the comma with it.
-    start = end + 1
-    while (start < value.length && isSpace(value.charCodeAt(start))) start++
+    const comma = value.indexOf(',', at + headerType.length)
+    at = comma === -1 ? -1 : value.indexOf(headerType, comma + 1)
   }
   if (match === -1) throw new NoAuthorizationError(`Missing '${headerType}' type in '${headerName}' header. Expected ${expected}`)
-  const parts = splitWords(value, match, matchEnd, 3)
+  // Words of the entry, which ends at the next comma.
+  const parts = splitWords(value, match, ENTRY_WORD, 3)
   if (parts.length !== 2) throw new InvalidHeaderError(`Bad ${headerName} header. Expected ${expected}`)
   return parts[1]!
 }
@@ -94,31 +93,47 @@ function stripCommas(value: string): string {
   return start === 0 && end === value.length ? value : value.slice(start, end)
 }
 
-/** Whitespace as JavaScript's `\s` (and `String#trim`) sees it; a header value holds Latin-1 at most. */
+/** Whitespace as JavaScript's `\s` (and `String#trim`) sees it. */
 function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
 }
 
-/** The whitespace-separated words of `value[start, end)`, as Python's `str.split()`; stops after `limit` words. */
-function splitWords(value: string, start: number, end: number, limit: number): string[] {
-  const words: string[] = []
-  let i = start
-  while (words.length < limit) {
-    while (i < end && isSpace(value.charCodeAt(i))) i++
-    if (i >= end) break
-    const from = i
-    while (i < end && !isSpace(value.charCodeAt(i))) i++
-    words.push(value.slice(from, i))
-  }
-  return words
+/**
+ * `at` begins an entry of `re.split(r",\s*", value)`: it is the value's start, or only whitespace
+ * separates it from the comma before. The walk back stays inside the entry, and each entry has one
+ * candidate, so all the walks together stay linear.
+ */
+function startsEntry(value: string, at: number): boolean {
+  let i = at - 1
+  while (i >= 0 && isSpace(value.charCodeAt(i))) i--
+  return i < 0 || value.charCodeAt(i) === 44
 }
 
-/** `value[start, end).split()[0] === type`, without splitting (an entry with no word matches nothing). */
-function firstWordIs(value: string, start: number, end: number, type: string): boolean {
-  while (start < end && isSpace(value.charCodeAt(start))) start++
-  const stop = start + type.length
-  if (stop > end || !value.startsWith(type, start)) return false
-  return stop === end || isSpace(value.charCodeAt(stop))
+/** The word that started earlier ends at `stop`: the value's or the entry's end, or whitespace. */
+function endsWord(value: string, stop: number): boolean {
+  return stop === value.length || value.charCodeAt(stop) === 44 || isSpace(value.charCodeAt(stop))
+}
+
+/** Python's `str.split()` words, for `headerType: ''` (commas are part of a word there). */
+const WORD = /\S+/g
+/** Words of one comma-separated entry: a comma ends the entry, so no word crosses it. */
+const ENTRY_WORD = /[^\s,]+/g
+
+/**
+ * Up to `limit` words from `start`, in one forward pass: a global regex without backtracking
+ * (a character class, repeated) run from `lastIndex`. With ENTRY_WORD, a word past the entry's comma
+ * belongs to the next entry and ends the list.
+ */
+function splitWords(value: string, start: number, word: RegExp, limit: number): string[] {
+  const words: string[] = []
+  const entryEnd = word === ENTRY_WORD ? value.indexOf(',', start) : -1
+  word.lastIndex = start
+  while (words.length < limit) {
+    const m = word.exec(value)
+    if (m === null || (entryEnd !== -1 && m.index > entryEnd)) break
+    words.push(m[0])
+  }
+  return words
 }
 
 /** The cookie token and, on a CSRF-protected method, the value the client echoed (header or form field). */
