@@ -9,6 +9,10 @@
  * - keycard guard cold / hit: `verifyJwtInRequest` (header lookup, type check, revocation check in a
  *   MemoryRevocationStore) on a minimal RequestView, the whole per-request path minus HTTP.
  * - jose.jwtVerify: the key imported once as a CryptoKey.
+ * - adversarial 16 KiB headers: `checkRequest` refusing an `Authorization` value of 16 KiB (a run of
+ *   commas, a run of spaces, `Bearer ` repeated), each with its cost next to an accepted token's (the
+ *   guard's cold path, same run): every parsing step is linear, so one costs a few accepted tokens, not
+ *   a stall of the event loop (the quadratic comma clean-up cost 130–160 ms each).
  *
  * Cases are interleaved round by round; each batch runs until `ms` milliseconds have passed (checked
  * every 64 operations, capped at 5 million). Reports medians with min–max and each case's cost
@@ -30,6 +34,8 @@ export interface MicroCase {
   nsPerOp: number
   /** Cost relative to the floor: floor ops/s ÷ this case's ops/s, per round. */
   costVsFloor: Spread
+  /** Adversarial rows: cost relative to an accepted token on the guard's cold path, per round. */
+  costVsAccepted?: Spread
   rounds: number[]
 }
 
@@ -90,6 +96,23 @@ export async function runMicro(options: { rounds?: number; ms?: number; pool?: n
   const views = tokens.map(view)
   const oneView = view(one)
 
+  // Refused headers: their error is the expected one, checked once below; in the loop it is caught.
+  const ADVERSARIAL_SIZE = 16 * 1024
+  const adversarial = [
+    { id: 'adversarial-commas', label: 'adversarial 16 KiB header: x,,,…,x', value: `x${','.repeat(ADVERSARIAL_SIZE - 2)}x`, msg: "Missing 'Bearer' type" },
+    { id: 'adversarial-spaces', label: 'adversarial 16 KiB header: Bearer x    …    y', value: `Bearer x${' '.repeat(ADVERSARIAL_SIZE - 10)}y`, msg: 'Bad Authorization header' },
+    { id: 'adversarial-bearer', label: 'adversarial 16 KiB header: Bearer Bearer …', value: 'Bearer '.repeat(ADVERSARIAL_SIZE / 7), msg: 'Bad Authorization header' },
+  ]
+  const refuse = (req: RequestView, expected: string) => {
+    try {
+      warm.checkRequest(req)
+    } catch (err) {
+      if (!(err as Error).message.startsWith(expected)) throw new Error(`unexpected refusal: ${(err as Error).message}`)
+      return
+    }
+    throw new Error('an adversarial header was accepted')
+  }
+
   const cases: { id: string; label: string; op: Op; isAsync: boolean }[] = [
     { id: 'floor', label: 'floor: HMAC-SHA256 + base64url + JSON.parse', op: floor, isAsync: false },
     { id: 'keycard-cold', label: 'keycard decodeToken, cold (cacheSize 0, distinct tokens)', op: (i) => cold.decodeToken(pick(i)), isAsync: true },
@@ -97,6 +120,10 @@ export async function runMicro(options: { rounds?: number; ms?: number; pool?: n
     { id: 'keycard-guard-cold', label: 'keycard verifyJwtInRequest, cold (revocation check on)', op: (i) => cold.verifyJwtInRequest(views[i % poolSize]!), isAsync: true },
     { id: 'keycard-guard-hit', label: 'keycard verifyJwtInRequest, cache hit (revocation check on)', op: () => warm.verifyJwtInRequest(oneView), isAsync: true },
     { id: 'jose', label: 'jose.jwtVerify (key imported once)', op: (i) => jwtVerify(pick(i), joseKey, { algorithms: ['HS256'] }), isAsync: true },
+    ...adversarial.map(({ id, label, value, msg }) => {
+      const req: RequestView = { method: 'GET', header: (name) => (name === 'authorization' ? value : undefined) }
+      return { id, label, op: () => refuse(req, msg), isAsync: false }
+    }),
   ]
 
   // Sanity: every case accepts the tokens.
@@ -111,6 +138,7 @@ export async function runMicro(options: { rounds?: number; ms?: number; pool?: n
     }
   }
   const floorRounds = perCase.get('floor')!
+  const acceptedRounds = perCase.get('keycard-guard-cold')!
   return {
     rounds,
     msPerBatch: ms,
@@ -118,15 +146,22 @@ export async function runMicro(options: { rounds?: number; ms?: number; pool?: n
     cases: cases.map((c) => {
       const r = perCase.get(c.id)!
       const ops = spread(r)
-      return { id: c.id, label: c.label, opsPerSec: ops, nsPerOp: 1e9 / ops.median, costVsFloor: roundRatios(floorRounds, r), rounds: r }
+      const costVsAccepted = c.id.startsWith('adversarial-') ? { costVsAccepted: roundRatios(acceptedRounds, r) } : {}
+      return { id: c.id, label: c.label, opsPerSec: ops, nsPerOp: 1e9 / ops.median, costVsFloor: roundRatios(floorRounds, r), ...costVsAccepted, rounds: r }
     }),
   }
 }
 
 export function microTable(result: MicroResult): string {
   return markdownTable(
-    ['Case', 'ops/s median (min–max)', 'ns/op', 'cost vs floor'],
-    result.cases.map((c) => [c.label, fmtSpread(c.opsPerSec, fmtInt), fmtInt(c.nsPerOp), fmtSpread(c.costVsFloor, fmtRatio)]),
+    ['Case', 'ops/s median (min–max)', 'ns/op', 'cost vs floor', 'cost vs an accepted token (guard, cold)'],
+    result.cases.map((c) => [
+      c.label,
+      fmtSpread(c.opsPerSec, fmtInt),
+      fmtInt(c.nsPerOp),
+      fmtSpread(c.costVsFloor, fmtRatio),
+      c.costVsAccepted ? fmtSpread(c.costVsAccepted, fmtRatio) : '—',
+    ]),
   )
 }
 

@@ -15,7 +15,7 @@
  *
  * Flags: --duration <s> --rounds <n> --warmup <s> --connections <n> --contenders <ids> --modes repeated,fresh
  *        --loadgen wrk|autocannon|auto --pool <n> --no-pin --server-cpu <n> --load-cpu <n>
- *        --out <dir> --no-micro --micro-ms <ms> --no-readme --smoke --list --tsx
+ *        --out <dir> --no-micro --micro-ms <ms> --no-readme --smoke --list --tsx --help
  */
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -690,7 +690,17 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
   return result
 }
 
+/** `--help`: the usage lines of this file's header comment, from the file itself so they cannot drift. */
+function usage(): string {
+  const header = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/', 1)[0]!
+  return `${header.split('\n').slice(1).map((l) => l.replace(/^ \*\s?/, '')).join('\n').trim()}\n`
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(usage())
+    process.exit(0)
+  }
   main(process.argv.slice(2)).catch((err: unknown) => {
     console.error(err instanceof Error ? err.stack : err)
     process.exit(1)

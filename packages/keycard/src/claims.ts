@@ -1,6 +1,7 @@
 /**
  * Claim checks after the signature, in PyJWT 2.10's order (required, iat, nbf, exp, iss, aud, sub,
- * jti) and then Flask-JWT-Extended's (identity claim). The time checks are split out because the
+ * jti) and then Flask-JWT-Extended's (identity claim); an expiry yields to a later failing check, as
+ * FJE's second decode of an expired token makes it (`checkClaims`). The time checks are split out because the
  * verified-token cache re-runs only them on a hit.
  */
 
@@ -14,13 +15,53 @@ function missing(claim: string): JWTDecodeError {
   return new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', `Token is missing the "${claim}" claim`, claim)
 }
 
+function notAnInteger(name: 'iat' | 'nbf' | 'exp'): JWTDecodeError {
+  return new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', `${TIME_CLAIM_NAMES[name]} must be an integer.`, name)
+}
+
+/** Python refuses to convert a decimal string of more digits than this (`sys.get_int_max_str_digits`). */
+const MAX_INT_DIGITS = 4300
+
+/**
+ * A time claim as PyJWT reads it, `int(payload[name])`: a number loses its fraction, a boolean is 0
+ * or 1, a decimal string converts (surrounding whitespace, a sign, and single `_` between digits
+ * allowed). Python raises a TypeError (a 500 in FJE) for null, a list or an object: those are a 422
+ * here. Strict mode has refused anything but a number before this (`checkRequired`). One linear pass.
+ */
 function numeric(claims: JwtClaims, name: 'iat' | 'nbf' | 'exp'): number | undefined {
-  const value = claims[name]
+  const value: unknown = claims[name]
   if (value === undefined) return undefined
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', `${TIME_CLAIM_NAMES[name]} must be an integer.`, name)
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw notAnInteger(name)
+    return Math.trunc(value)
   }
-  return value
+  if (typeof value === 'boolean') return value ? 1 : 0
+  if (typeof value !== 'string') throw notAnInteger(name)
+  const text = value.trim()
+  let i = text.charCodeAt(0) === 43 || text.charCodeAt(0) === 45 ? 1 : 0
+  let digits = ''
+  for (let lastWasDigit = false; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 48 && c <= 57) {
+      lastWasDigit = true
+      if (digits.length < MAX_INT_DIGITS + 1) digits += text[i]
+    } else if (c === 95 && lastWasDigit && i + 1 < text.length) {
+      lastWasDigit = false
+    } else {
+      throw notAnInteger(name)
+    }
+  }
+  if (digits === '' || digits.length > MAX_INT_DIGITS) throw notAnInteger(name)
+  const n = Number(digits)
+  return text.charCodeAt(0) === 45 ? -n : n
+}
+
+/** Strict mode: time claims must be JSON numbers (PyJWT would also take `"1700000000"` or `true`). */
+function checkTimeTypes(claims: JwtClaims): void {
+  for (const name of ['iat', 'nbf', 'exp'] as const) {
+    const value: unknown = claims[name]
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) throw notAnInteger(name)
+  }
 }
 
 /** `iat` and `nbf` not in the future, `exp` not past; `now` in seconds (with a fraction, as PyJWT). */
@@ -46,6 +87,7 @@ function checkRequired(claims: JwtClaims, options: ResolvedOptions): void {
   const lifetime = claims.type === 'refresh' ? options.refreshTokenExpires : options.accessTokenExpires
   if (claims.exp === undefined && lifetime !== false) throw missing('exp')
   if (claims.jti === undefined) throw missing('jti')
+  checkTimeTypes(claims)
 }
 
 /** The checks that do not depend on the clock, run once per token (the cache skips them on a hit). */
@@ -80,10 +122,20 @@ export function checkStatic(claims: JwtClaims, options: ResolvedOptions): void {
   }
 }
 
-/** Every claim check, in PyJWT's order: required claims, times, then the static ones. */
+/**
+ * Every claim check, in PyJWT's order: required claims, times, then the static ones. An expired token
+ * still gets the static checks, and their error wins: FJE decodes an expired token a second time, with
+ * only `exp` ignored, to hand its payload to the expired-token loader, and whatever fails in that pass
+ * (iss, aud, sub, jti, the identity claim) is what the client is told, as a 422.
+ */
 export function checkClaims(header: JwtHeader, claims: JwtClaims, options: ResolvedOptions, now: number, allowExpired: boolean): void {
   if (options.strict) checkRequired(claims, options)
-  checkTimes(header, claims, now, options.leeway, allowExpired)
+  try {
+    checkTimes(header, claims, now, options.leeway, allowExpired)
+  } catch (err) {
+    if (err instanceof ExpiredSignatureError) checkStatic(claims, options)
+    throw err
+  }
   checkStatic(claims, options)
 }
 

@@ -5,7 +5,7 @@
  */
 
 import type { Verified } from './cache.ts'
-import { checkCsrf } from './csrf.ts'
+import { checkCsrf, csrfOverExpiry } from './csrf.ts'
 import {
   FreshTokenRequiredError,
   KeycardError,
@@ -49,8 +49,20 @@ export class RequestGuard<User> {
       if (guard.optional && err instanceof KeycardError && err.code === 'KEYCARD_NO_AUTHORIZATION') return null
       throw err
     }
-    const verified = hit !== undefined ? this.#verifier.checkHit(hit, false) : this.#verifier.verifyUncached(found.token, false, found.shape === 'valid')
-    if (verified instanceof Promise) return verified.then((v) => this.#authorize(v, found, guard))
+    let verified: Verified | Promise<Verified>
+    try {
+      verified = hit !== undefined ? this.#verifier.checkHit(hit, false) : this.#verifier.verifyUncached(found.token, false, found.shape === 'valid')
+    } catch (err) {
+      throw csrfOverExpiry(err, found.csrf)
+    }
+    if (verified instanceof Promise) {
+      return verified.then(
+        (v) => this.#authorize(v, found, guard),
+        (err: unknown) => {
+          throw csrfOverExpiry(err, found.csrf)
+        },
+      )
+    }
     return this.#authorize(verified, found, guard)
   }
 

@@ -1,6 +1,8 @@
 /**
  * Splits and decodes a compact JWS, reporting failures with PyJWT's messages in PyJWT's order
- * (segments, header padding, header JSON, payload padding, crypto padding, payload JSON). This is
+ * (segments, header padding, header JSON, payload padding, crypto padding, kid, crit, payload JSON,
+ * alg). The signature segment is read strictly in both modes: base64url only, and no set bits after
+ * the last byte, so each signature has exactly one spelling (PyJWT 2.15 refuses the others). This is
  * parsing only: signatures are checked with node:crypto in `keys.ts`, and the whole path is tested
  * differentially against jose (test/jws-differential.test.ts).
  */
@@ -31,12 +33,63 @@ export function hasCompactShape(token: string): boolean {
 /** Objects and arrays nested deeper than this in a payload are refused (strict mode). */
 export const MAX_PAYLOAD_DEPTH = 16
 
-function decodeSegment(segment: string, strict: boolean, what: 'header' | 'payload' | 'crypto'): Buffer {
+function decodeSegment(segment: string, strict: boolean, what: 'header' | 'payload'): Buffer {
   // A base64 string can never be 1 more than a multiple of 4 long; Python's decoder says "padding".
   if (segment.length % 4 === 1 || (strict && !BASE64URL.test(segment))) {
     throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid ${what} padding`)
   }
   return Buffer.from(segment, 'base64url')
+}
+
+/** base64url digit values by char code (-1: not a digit). */
+const DIGIT = new Int8Array(128).fill(-1)
+for (let i = 0; i < 64; i++) DIGIT['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.charCodeAt(i)] = i
+
+/**
+ * The signature's bytes, from its one canonical spelling. A length of 4n+2 leaves 4 unused bits in the
+ * last digit, 4n+3 leaves 2 (HS256's 43 digits, ES256's 86, RS256's 342): a decoder that ignores them
+ * lets four or sixteen strings carry the same signature. `alphabetChecked`: the caller already knows
+ * every character is base64url, so only the last digit is looked at (O(1) on the accepted path).
+ */
+function decodeSignature(segment: string, alphabetChecked: boolean): Buffer {
+  const rest = segment.length % 4
+  const last = rest < 2 ? 0 : segment.charCodeAt(segment.length - 1)
+  const unused = rest === 2 ? 15 : rest === 3 ? 3 : 0
+  // A non-digit (possible only when the alphabet is unchecked) reads as -1, which has every bit set.
+  const stray = unused === 0 ? 0 : (last > 127 ? -1 : DIGIT[last]!) & unused
+  if (rest === 1 || stray !== 0 || (!alphabetChecked && !BASE64URL.test(segment))) {
+    throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Invalid crypto padding')
+  }
+  return Buffer.from(segment, 'base64url')
+}
+
+/** JWS extensions a lax keycard understands in `crit`, as PyJWT: `b64` (and only `b64: true`, below). */
+const LAX_CRIT = new Set(['b64'])
+
+/**
+ * PyJWT's header checks, between decoding and the payload's JSON: a string `kid`, a `crit` naming
+ * only extensions it implements and present in the header. Strict mode implements none (RFC 7515
+ * §4.1.11: any `crit` then makes the token invalid). `b64: false` (an unencoded payload) is refused in
+ * both, as FJE, which never passes PyJWT the detached payload it would need.
+ */
+function checkHeader(header: Record<string, unknown>, strict: boolean): void {
+  if ('kid' in header && typeof header.kid !== 'string') {
+    throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Key ID header parameter must be a string')
+  }
+  if ('crit' in header) {
+    const crit = header.crit
+    if (!Array.isArray(crit) || crit.length === 0) throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', "Invalid 'crit' header: must be a non-empty list")
+    for (const ext of crit) {
+      if (typeof ext !== 'string') throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', "Invalid 'crit' header: values must be strings")
+      // Named by the client, so only printed when it is one we know; anything else could be any text.
+      if (strict || !LAX_CRIT.has(ext)) throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Unsupported critical extension${LAX_CRIT.has(ext) ? `: ${ext}` : ''}`)
+      if (!(ext in header)) throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Critical extension '${ext}' is missing from headers`)
+    }
+  }
+  if (header.b64 === false) {
+    // PyJWT's words: FJE never passes it the detached payload an unencoded one needs.
+    throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'It is required that you pass in a value for the "detached_payload" argument to decode a message having the b64 header set to false.')
+  }
 }
 
 /** Invalid UTF-8 is refused, as jose and PyJWT do (Buffer#toString would substitute U+FFFD); a BOM is skipped, as both do. */
@@ -126,7 +179,8 @@ export function parseToken(token: string, strict: boolean, shapeChecked = false)
   const known = headerCache.get(headerSegment)
   const header = known !== undefined ? { ...known } : parseObject(utf8(decodeSegment(headerSegment, check, 'header'), 'header'), 'header')
   const payloadBytes = decodeSegment(payloadSegment, check, 'payload')
-  const signature = decodeSegment(cryptoSegment, check, 'crypto')
+  const signature = decodeSignature(cryptoSegment, segmentsChecked)
+  if (known === undefined) checkHeader(header, strict)
   const payloadJson = utf8(payloadBytes, 'payload')
   if (strict && jsonDepthExceeds(payloadJson, MAX_PAYLOAD_DEPTH)) {
     throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid payload string: nested deeper than ${MAX_PAYLOAD_DEPTH} levels`)
@@ -134,14 +188,7 @@ export function parseToken(token: string, strict: boolean, shapeChecked = false)
   const claims = parseObject(payloadJson, 'payload')
 
   if (known === undefined) {
-    if ('kid' in header && typeof header.kid !== 'string') {
-      throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Key ID header parameter must be a string')
-    }
     if (!('alg' in header)) throw new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'Algorithm not specified')
-    // We implement no JWS extension, so RFC 7515 §4.1.11 says any `crit` makes the token invalid.
-    if (strict && 'crit' in header) {
-      throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Unsupported critical header parameter (crit)')
-    }
     if (isFlat(header)) {
       if (headerCache.size >= HEADER_CACHE_MAX) headerCache.clear()
       headerCache.set(headerSegment, { ...header } as JwtHeader)

@@ -42,31 +42,98 @@ export function confirmHeaderToken(req: RequestView, found: FoundToken, options:
   found.shape = 'unknown'
 }
 
-/** Flask-JWT-Extended's parsing of the header's value, for anything the fast path does not take. */
+/**
+ * Flask-JWT-Extended's parsing of the header's value, for anything the fast path does not take:
+ * `value.strip().strip(",")`, `re.split(r",\s*", ...)`, keep the entries whose first word is the
+ * type, exactly one of them, exactly two words. Written as index scans and regexes that cannot
+ * backtrack, never a replace or split in a loop, so the work is linear in the header's length whatever
+ * the client sends (a 16 KiB run of commas or spaces costs one pass, not one pass per character).
+ */
 function tokenFromHeaderValue(raw: string | readonly string[] | undefined, headerName: string, headerType: string): string {
   const expected = headerType ? `'${headerName}: ${headerType} <JWT>'` : `'${headerName}: <JWT>'`
   if (typeof raw !== 'string') {
     if (raw !== undefined && raw.length > 1) throw new InvalidHeaderError(`Bad ${headerName} header. Expected ${expected}`)
     if (raw === undefined || raw.length === 0) throw new NoAuthorizationError(`Missing ${headerName} Header`)
   }
-  // Python's str.strip().strip(","): surrounding whitespace, then surrounding commas.
-  const value = (typeof raw === 'string' ? raw : raw[0]!).trim().replace(/^,+|,+$/g, '')
+  const value = stripCommas((typeof raw === 'string' ? raw : raw[0]!).trim())
   if (value === '') throw new NoAuthorizationError(`Missing ${headerName} Header`)
 
   if (!headerType) {
-    const parts = value.split(/\s+/).filter(Boolean)
-    if (parts.length !== 1) throw new InvalidHeaderError(`Bad ${headerName} header. Expected ${expected}`)
-    return parts[0]!
+    const words = splitWords(value, 0, WORD, 2)
+    if (words.length !== 1) throw new InvalidHeaderError(`Bad ${headerName} header. Expected ${expected}`)
+    return words[0]!
   }
   // The header may hold several comma-separated credentials ("Basic x, Bearer y"); the one whose
-  // first word is our type, case-sensitively, must be the only one.
-  const entries = value.split(/,\s*/).filter((entry) => entry.trim().split(/\s+/)[0] === headerType)
-  if (entries.length !== 1) {
-    throw new NoAuthorizationError(`Missing '${headerType}' type in '${headerName}' header. Expected ${expected}`)
+  // first word is our type, case-sensitively, must be the only one. The first occurrence of the type
+  // in each entry is its candidate: native search skips everything else (a flood of commas costs one
+  // indexOf), and a later occurrence in the same entry cannot begin it, so the search goes on from the
+  // next comma.
+  let match = -1
+  for (let at = value.indexOf(headerType); at !== -1; ) {
+    if (startsEntry(value, at) && endsWord(value, at + headerType.length)) {
+      if (match !== -1) throw new NoAuthorizationError(`Missing '${headerType}' type in '${headerName}' header. Expected ${expected}`)
+      match = at
+    }
+    const comma = value.indexOf(',', at + headerType.length)
+    at = comma === -1 ? -1 : value.indexOf(headerType, comma + 1)
   }
-  const parts = entries[0]!.trim().split(/\s+/)
+  if (match === -1) throw new NoAuthorizationError(`Missing '${headerType}' type in '${headerName}' header. Expected ${expected}`)
+  // Words of the entry, which ends at the next comma.
+  const parts = splitWords(value, match, ENTRY_WORD, 3)
   if (parts.length !== 2) throw new InvalidHeaderError(`Bad ${headerName} header. Expected ${expected}`)
   return parts[1]!
+}
+
+/** Python's `str.strip(",")`: one scan from each end. */
+function stripCommas(value: string): string {
+  let start = 0
+  let end = value.length
+  while (start < end && value.charCodeAt(start) === 44) start++
+  while (end > start && value.charCodeAt(end - 1) === 44) end--
+  return start === 0 && end === value.length ? value : value.slice(start, end)
+}
+
+/** Whitespace as JavaScript's `\s` (and `String#trim`) sees it. */
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+}
+
+/**
+ * `at` begins an entry of `re.split(r",\s*", value)`: it is the value's start, or only whitespace
+ * separates it from the comma before. The walk back stays inside the entry, and each entry has one
+ * candidate, so all the walks together stay linear.
+ */
+function startsEntry(value: string, at: number): boolean {
+  let i = at - 1
+  while (i >= 0 && isSpace(value.charCodeAt(i))) i--
+  return i < 0 || value.charCodeAt(i) === 44
+}
+
+/** The word that started earlier ends at `stop`: the value's or the entry's end, or whitespace. */
+function endsWord(value: string, stop: number): boolean {
+  return stop === value.length || value.charCodeAt(stop) === 44 || isSpace(value.charCodeAt(stop))
+}
+
+/** Python's `str.split()` words, for `headerType: ''` (commas are part of a word there). */
+const WORD = /\S+/g
+/** Words of one comma-separated entry: a comma ends the entry, so no word crosses it. */
+const ENTRY_WORD = /[^\s,]+/g
+
+/**
+ * Up to `limit` words from `start`, in one forward pass: a global regex without backtracking
+ * (a character class, repeated) run from `lastIndex`. With ENTRY_WORD, a word past the entry's comma
+ * belongs to the next entry and ends the list.
+ */
+function splitWords(value: string, start: number, word: RegExp, limit: number): string[] {
+  const words: string[] = []
+  const entryEnd = word === ENTRY_WORD ? value.indexOf(',', start) : -1
+  word.lastIndex = start
+  while (words.length < limit) {
+    const m = word.exec(value)
+    if (m === null || (entryEnd !== -1 && m.index > entryEnd)) break
+    words.push(m[0])
+  }
+  return words
 }
 
 /** The cookie token and, on a CSRF-protected method, the value the client echoed (header or form field). */
@@ -147,16 +214,25 @@ export function findToken(
   // cache miss (in strict mode only, where every cached token has passed the shape test).
   if (locations.length === 1 && locations[0] === 'headers') return tokenFromHeaders(req, options, headerKey, options.strict)
   const reasons: string[] = []
+  const tried: TokenLocation[] = []
   for (const location of locations) {
     try {
       switch (location) {
         case 'headers':
+          tried.push(location)
           return tokenFromHeaders(req, options, headerKey, false)
         case 'cookies':
+          // Contract v1: an API client (no Keycard cookie at all) gets the other locations' answers,
+          // exactly as FJE without the cookie location; the cookie path and its CSRF rules apply to
+          // a request that carries one of our cookies.
+          if (locations.length > 1 && !carriesKeycardCookie(req, options)) continue
+          tried.push(location)
           return { ...tokenFromCookies(req, options, refresh), location, shape: 'unknown' }
         case 'query_string':
+          tried.push(location)
           return { token: tokenFromQuery(req, options), location, csrf: undefined, shape: 'unknown' }
         case 'json':
+          tried.push(location)
           return { token: tokenFromJson(req, options, refresh), location, csrf: undefined, shape: 'unknown' }
       }
     } catch (err) {
@@ -165,7 +241,19 @@ export function findToken(
     }
   }
   if (reasons.length === 1) throw new NoAuthorizationError(reasons[0]!)
-  throw new NoAuthorizationError(`Missing JWT in ${joinLocations(locations)} (${reasons.join('; ')})`)
+  throw new NoAuthorizationError(`Missing JWT in ${joinLocations(tried)} (${reasons.join('; ')})`)
+}
+
+/** The request carries a JWT or CSRF cookie of ours (by the configured names), whatever its value. */
+function carriesKeycardCookie(req: RequestView, options: ResolvedOptions): boolean {
+  const cookie = req.cookie
+  if (cookie === undefined) return false
+  return (
+    cookie.call(req, options.accessCookieName) !== undefined ||
+    cookie.call(req, options.refreshCookieName) !== undefined ||
+    cookie.call(req, options.accessCsrfCookieName) !== undefined ||
+    cookie.call(req, options.refreshCsrfCookieName) !== undefined
+  )
 }
 
 /** "headers, cookies, query_string or json", as FJE words it. */

@@ -41,6 +41,34 @@ for (const adapter of ADAPTERS) {
       expectError(await call(url, '/protected', { token: await sign(claims({ iat: [1] })) }), 422, 'Issued At claim (iat) must be an integer.')
     })
 
+    test('strict:false reads time claims as PyJWT\'s int(): numeric strings and booleans pass, other strings and null are 422', async (t) => {
+      const { url } = await startApp(t, adapter, { secret: SECRET, strict: false })
+      const n = now()
+      const ctx = expectOk(await call(url, '/protected', { token: await sign(claims({ iat: String(n - 5), nbf: ` ${n - 5} `, exp: `+${n + 60}` })) }))
+      assert.equal(ctx.claims.exp, `+${n + 60}`)
+      expectOk(await call(url, '/protected', { token: await sign(claims({ iat: true, nbf: false, exp: String(n + 60).replace(/^(\d)/, '$1_') })) }))
+      expectError(await call(url, '/protected', { token: await sign(claims({ exp: String(n - 60) })) }), 401, 'Token has expired')
+      expectError(await call(url, '/protected', { token: await sign(claims({ exp: true })) }), 401, 'Token has expired')
+      expectError(await call(url, '/protected', { token: await sign(claims({ nbf: String(n + 600) })) }), 422, 'The token is not yet valid (nbf)')
+      for (const exp of ['1.5e9', '1__0', '_1', '1_', '', ' ', '+', '0x10', '1 0', null, [1], { n: 1 }, '9'.repeat(4301)]) {
+        expectError(await call(url, '/protected', { token: await sign(claims({ exp })) }), 422, 'Expiration Time claim (exp) must be an integer.')
+      }
+      expectError(await call(url, '/protected', { token: await sign(claims({ iat: 'x' })) }), 422, 'Issued At claim (iat) must be an integer.')
+    })
+
+    test('strict mode refuses numeric strings and booleans in time claims', async (t) => {
+      const { url } = await startApp(t, adapter, { secret: SECRET })
+      expectError(await call(url, '/protected', { token: await sign(claims({ exp: String(now() + 60) })) }), 422, 'Expiration Time claim (exp) must be an integer.')
+      expectError(await call(url, '/protected', { token: await sign(claims({ nbf: true })) }), 422, 'Not Before claim (nbf) must be an integer.')
+    })
+
+    test('a fractional exp is truncated, as PyJWT\'s int() does', async (t) => {
+      const { url } = await startApp(t, adapter, { secret: SECRET })
+      // exp = now + 0.9 is in the future as a float, but int() makes it now: expired.
+      const n = Date.now() / 1000
+      expectError(await call(url, '/protected', { token: await sign(claims({ iat: Math.floor(n) - 10, nbf: Math.floor(n) - 10, exp: Math.floor(n) + 0.999 })) }), 401, 'Token has expired')
+    })
+
     test('fractional time claims are accepted, as PyJWT does', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
       expectOk(await call(url, '/protected', { token: await sign(claims({ iat: now() - 0.5, nbf: now() - 0.5, exp: now() + 60.25 })) }))
@@ -275,9 +303,52 @@ for (const adapter of ADAPTERS) {
       expectError(await call(url, '/protected', { token: await sign(claims({ iss: 'you', nbf: now() + 600 })) }), 422, 'The token is not yet valid (nbf)')
     })
 
-    test('expired with a wrong issuer and audience → "Token has expired"', async (t) => {
+    // FJE decodes an expired token again with only exp ignored; a check failing there is the answer.
+    test('expired with a wrong issuer → "Invalid issuer"; expired with a wrong audience → "Audience doesn\'t match"', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET, decodeIssuer: 'me', decodeAudience: 'api' })
-      expectError(await call(url, '/protected', { token: await sign(expired({ iss: 'you', aud: 'web' })) }), 401, 'Token has expired')
+      expectError(await call(url, '/protected', { token: await sign(expired({ iss: 'you', aud: 'web' })) }), 422, 'Invalid issuer')
+      expectError(await call(url, '/protected', { token: await sign(expired({ iss: 'me', aud: 'web' })) }), 422, "Audience doesn't match")
+      expectError(await call(url, '/protected', { token: await sign(expired({ aud: 'api' })) }), 422, 'Token is missing the "iss" claim')
+      expectError(await call(url, '/protected', { token: await sign(expired({ iss: 'me', aud: 'api' })) }), 401, 'Token has expired')
+    })
+
+    test('expired with a numeric or missing sub, or a numeric jti → that 422, not "Token has expired"', async (t) => {
+      const { url } = await startApp(t, adapter, { secret: SECRET })
+      expectError(await call(url, '/protected', { token: await sign(expired({ sub: 42 })) }), 422, 'Subject must be a string')
+      expectError(await call(url, '/protected', { token: await sign(expired({ sub: undefined })) }), 422, 'Missing claim: sub')
+      expectError(await call(url, '/protected', { token: await sign(expired({ jti: 7 })) }), 422, 'JWT ID must be a string')
+      expectError(await call(url, '/protected', { token: await sign(expired()) }), 401, 'Token has expired')
+    })
+
+    test('strict: false: the same order (an expired token with a numeric sub or jti is 422)', async (t) => {
+      const { url } = await startApp(t, adapter, { secret: SECRET, strict: false })
+      expectError(await call(url, '/protected', { token: await sign(expired({ sub: 42 })) }), 422, 'Subject must be a string')
+      expectError(await call(url, '/protected', { token: await sign(expired({ jti: 7, sub: '42' })) }), 422, 'JWT ID must be a string')
+    })
+
+    test('an expired refresh token on an access route is still "Token has expired" (the type check comes after decoding)', async (t) => {
+      const { url } = await startApp(t, adapter, { secret: SECRET })
+      expectError(await call(url, '/protected', { token: await sign(expired({ type: 'refresh' })) }), 401, 'Token has expired')
+    })
+
+    test('an expired cookie token with a wrong CSRF header → "CSRF double submit tokens do not match"', async (t) => {
+      const { url } = await startApp(t, adapter, { secret: SECRET, tokenLocation: ['headers', 'cookies'] })
+      const token = await sign(expired({ csrf: 'the-right-value' }))
+      const cookie = `access_token_cookie=${token}; csrf_access_token=the-right-value`
+      const post = (csrf: string | undefined) => call(url, '/protected', { method: 'POST', headers: { cookie, ...(csrf === undefined ? {} : { 'x-csrf-token': csrf }) } })
+      // CSRF errors are 401 with error="invalid_request" (the request, not the token, is at fault).
+      const csrfError = (res: Awaited<ReturnType<typeof call>>, msg: string) => {
+        assert.deepEqual({ status: res.status, body: res.body }, { status: 401, body: { msg } })
+        assert.equal(res.headers.get('www-authenticate'), `Bearer error="invalid_request", error_description="${msg}"`)
+      }
+      csrfError(await post('a-wrong-value'), 'CSRF double submit tokens do not match')
+      csrfError(await post(undefined), 'Missing CSRF token')
+      expectError(await post('the-right-value'), 401, 'Token has expired')
+      // A GET needs no CSRF value: the expiry is the answer.
+      expectError(await call(url, '/protected', { headers: { cookie } }), 401, 'Token has expired')
+      // No csrf claim to compare with: FJE's "Missing claim: csrf".
+      const bare = await sign(expired({ csrf: undefined }))
+      expectError(await call(url, '/protected', { method: 'POST', headers: { cookie: `access_token_cookie=${bare}`, 'x-csrf-token': 'x' } }), 422, 'Missing claim: csrf')
     })
 
     test('wrong issuer and audience → "Invalid issuer"; wrong audience and integer sub → "Audience doesn\'t match"', async (t) => {

@@ -17,6 +17,17 @@ function badLength(segment: string): string {
 }
 
 /** The segment with its third character replaced (same length). */
+const DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/** The other spellings of a base64url segment: its last digit with some unused low bits set. */
+export function respellings(segment: string): string[] {
+  const unused = segment.length % 4 === 2 ? 15 : segment.length % 4 === 3 ? 3 : 0
+  const last = DIGITS.indexOf(segment.at(-1)!)
+  const out: string[] = []
+  for (let bits = 1; bits <= unused; bits++) if ((bits & unused) === bits) out.push(segment.slice(0, -1) + DIGITS[last | bits]!)
+  return out
+}
+
 function swap(segment: string, c: string): string {
   return segment.slice(0, 2) + c + segment.slice(3)
 }
@@ -153,10 +164,38 @@ for (const adapter of ADAPTERS) {
       }
     })
 
-    test('a crit header is 422 "Unsupported critical header parameter (crit)"', async (t) => {
+    test('a crit header is 422 with PyJWT\'s crit messages; strict mode implements no extension, not even b64', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
-      for (const crit of [['exp'], ['b64'], [], 'x']) {
-        expectError(await call(url, '/protected', { token: signRaw({ ...HEADER, crit, exp: 1 }, claims()) }), 422, 'Unsupported critical header parameter (crit)')
+      const cases: [unknown, string][] = [
+        [['exp'], 'Unsupported critical extension'],
+        [['b64'], 'Unsupported critical extension: b64'],
+        [[], "Invalid 'crit' header: must be a non-empty list"],
+        ['x', "Invalid 'crit' header: must be a non-empty list"],
+        [[1], "Invalid 'crit' header: values must be strings"],
+      ]
+      for (const [crit, msg] of cases) {
+        expectError(await call(url, '/protected', { token: signRaw({ ...HEADER, crit, exp: 1, b64: true }, claims()) }), 422, msg)
+      }
+    })
+
+    test('PyJWT checks kid and crit before the payload\'s JSON, alg after it', async (t) => {
+      for (const strict of [true, false]) {
+        const { url } = await startApp(t, adapter, { secret: SECRET, strict })
+        expectError(await call(url, '/protected', { token: signRaw({ ...HEADER, kid: 1 }, 'not json') }), 422, 'Key ID header parameter must be a string')
+        expectError(await call(url, '/protected', { token: signRaw({ ...HEADER, crit: [] }, 'not json') }), 422, "Invalid 'crit' header: must be a non-empty list")
+        expectError(await call(url, '/protected', { token: signRaw({ typ: 'JWT' }, '[]') }), 422, 'Invalid payload string: must be a json object')
+      }
+    })
+
+    test('a signature with set bits after its last byte is 422 "Invalid crypto padding" (one spelling per signature)', async (t) => {
+      const { url } = await startApp(t, adapter, { secret: SECRET })
+      const token = await sign(claims())
+      const [h, p, s] = token.split('.') as [string, string, string]
+      expectOk(await call(url, '/protected', { token }))
+      // HS256: 43 digits, the last one carries 2 unused bits, so three other spellings decode to the same bytes.
+      for (const spelling of respellings(s)) {
+        assert.deepEqual(Buffer.from(spelling, 'base64url'), Buffer.from(s, 'base64url'))
+        expectError(await call(url, '/protected', { token: `${h}.${p}.${spelling}` }), 422, 'Invalid crypto padding')
       }
     })
 
@@ -205,23 +244,39 @@ for (const adapter of ADAPTERS) {
       expectError(await call(url, '/refresh', { token }), 422, 'Only refresh tokens are allowed')
     })
 
-    test('strict:false reads segments in the standard base64 alphabet, as PyJWT does; strict mode refuses them', async (t) => {
+    test('strict:false refuses a signature in the standard base64 alphabet (+ or /), as current PyJWT; so does strict mode', async (t) => {
       const lenient = await startApp(t, adapter, { secret: SECRET, strict: false })
       const strict = await startApp(t, adapter, { secret: SECRET })
-      // A signature whose standard-alphabet spelling differs ('+' or '/'): such a token skips the
-      // header's fast path, and the full parsing must hand it over whole.
+      // A signature whose standard-alphabet spelling differs ('+' or '/').
       let token = ''
       for (let n = 0; !/[+/]/.test(token.split('.')[2] ?? ''); n++) {
         const [h, p, s] = (await sign(claims({ n }))).split('.') as [string, string, string]
         token = `${h}.${p}.${Buffer.from(s, 'base64url').toString('base64').replace(/=+$/, '')}`
       }
-      assert.equal(expectOk(await call(lenient.url, '/protected', { token })).identity, '42')
+      expectError(await call(lenient.url, '/protected', { token }), 422, 'Invalid crypto padding')
       expectError(await call(strict.url, '/protected', { token }), 422, 'Invalid crypto padding')
+      // Malleable spellings are refused without strict mode too.
+      const good = await sign(claims())
+      const [h, p, s] = good.split('.') as [string, string, string]
+      expectOk(await call(lenient.url, '/protected', { token: good }))
+      for (const spelling of respellings(s)) expectError(await call(lenient.url, '/protected', { token: `${h}.${p}.${spelling}` }), 422, 'Invalid crypto padding')
     })
 
-    test('strict:false accepts a crit header, an unknown type on an access route, and deep nesting', async (t) => {
+    test('strict:false applies PyJWT\'s crit rules: only b64 (true, and present) is understood', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET, strict: false })
-      expectOk(await call(url, '/protected', { token: signRaw({ ...HEADER, crit: ['exp'], exp: 1 }, { sub: '42' }) }))
+      expectOk(await call(url, '/protected', { token: signRaw({ ...HEADER, crit: ['b64'], b64: true }, { sub: '42' }) }))
+      expectError(await call(url, '/protected', { token: signRaw({ ...HEADER, crit: ['exp'], exp: 1 }, { sub: '42' }) }), 422, 'Unsupported critical extension')
+      expectError(await call(url, '/protected', { token: signRaw({ ...HEADER, crit: ['b64'] }, { sub: '42' }) }), 422, "Critical extension 'b64' is missing from headers")
+      expectError(await call(url, '/protected', { token: signRaw({ ...HEADER, crit: [] }, { sub: '42' }) }), 422, "Invalid 'crit' header: must be a non-empty list")
+      expectError(
+        await call(url, '/protected', { token: signRaw({ ...HEADER, crit: ['b64'], b64: false }, { sub: '42' }) }),
+        422,
+        'It is required that you pass in a value for the "detached_payload" argument to decode a message having the b64 header set to false.',
+      )
+    })
+
+    test('strict:false accepts an unknown type on an access route and deep nesting', async (t) => {
+      const { url } = await startApp(t, adapter, { secret: SECRET, strict: false })
       assert.equal(expectOk(await call(url, '/protected', { token: await sign({ sub: '42', type: 'app' }) })).claims.type, 'app')
       expectOk(await call(url, '/protected', { token: await sign({ sub: '42', data: nested(40) }) }))
     })

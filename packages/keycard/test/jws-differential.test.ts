@@ -10,16 +10,19 @@
  *
  *  A. `kid` that is not a string: keycard refuses ("Key ID header parameter must be a string", as
  *     PyJWT), jose accepts.
- *  B. `crit` header: keycard (lax) implements no extension and, like PyJWT, ignores `crit`; jose
- *     refuses any `crit` naming an extension it does not know, and honours `b64: false`, which keycard
- *     never does. Strict keycard refuses every `crit`.
+ *  B. `crit` header and `b64: false`: lax keycard applies PyJWT's rules (a non-empty list of strings,
+ *     only `b64`, present in the header) and, like FJE, refuses `b64: false`; jose honours `b64: false`
+ *     (raw payload) when `crit` names it, and ignores it otherwise. Strict keycard refuses every `crit`.
  *  C. a payload that is not a JSON object (or not UTF-8): jose's compactVerify never parses the
  *     payload and accepts; keycard refuses ("Invalid payload string: …"), as PyJWT does.
- *  D. characters outside base64url in a segment: jose 6 decodes with atob (whitespace and `=`
- *     padding tolerated, `+`, `/` and anything else refused); lax keycard decodes like PyJWT (skips
- *     what is not base64url, refuses a length of 4n+1). Asserted: lax keycard accepts such a token
- *     only if jose accepts the token with its segments re-encoded canonically; strict keycard refuses
+ *  D. characters outside base64url in the header or payload segment: jose 6 decodes with atob
+ *     (whitespace and `=` padding tolerated, `+`, `/` and anything else refused); lax keycard decodes
+ *     those like PyJWT (skips what is not base64url, refuses a length of 4n+1). Strict keycard refuses
  *     every such token with "Invalid … padding".
+ *  G. a signature segment not in its one canonical spelling (a character outside base64url, `=`
+ *     padding, whitespace, or set bits after the last byte in its last digit): jose may accept it;
+ *     keycard, lax and strict, refuses it with "Invalid crypto padding", as PyJWT 2.15 does, so a
+ *     signature cannot be respelled.
  *  E. more than three segments: jose refuses ("Invalid Compact JWS"); lax keycard, like PyJWT, keeps
  *     the extra dots in the payload segment and checks the signature over everything before the last
  *     dot. Strict keycard refuses (a dot is not base64url).
@@ -181,6 +184,14 @@ function payloadIsObject(token: string): boolean {
   }
 }
 
+/** PyJWT's crit and b64 refusals. */
+const CRIT_MESSAGES = /^(Unsupported critical extension(: b64)?|Invalid 'crit' header: .+|Critical extension 'b64' is missing from headers|It is required that you pass in a value for the "detached_payload" argument .+)$/
+
+/** base64url only, and no set bits after the last byte: the signature's one spelling. */
+function canonicalSignature(segment: string): boolean {
+  return !NON_B64URL.test(segment) && segment.length % 4 !== 1 && Buffer.from(segment, 'base64url').toString('base64url') === segment
+}
+
 const counts: Record<string, number> = {}
 const bump = (key: string) => {
   counts[key] = (counts[key] ?? 0) + 1
@@ -210,8 +221,9 @@ async function compare(s: Suite, token: string, label: string): Promise<string> 
   let category = 'same'
   if (lax.ok === j.ok) category = 'same'
   else if (parts.length > 3) category = 'E'
-  else if (parts.some((p) => NON_B64URL.test(p))) category = 'D'
-  else if (header && 'crit' in header) category = 'B'
+  else if (parts.slice(0, 2).some((p) => NON_B64URL.test(p))) category = 'D'
+  else if (!canonicalSignature(parts[2] ?? '')) category = 'G'
+  else if (header && ('crit' in header || header.b64 === false)) category = 'B'
   else if (header && 'kid' in header && typeof header.kid !== 'string') category = 'A'
   else if (!payloadIsObject(token)) category = 'C'
 
@@ -224,24 +236,19 @@ async function compare(s: Suite, token: string, label: string): Promise<string> 
       assert.equal((lax as { error: Error }).error.message, 'Key ID header parameter must be a string', where)
       break
     case 'B':
-      if (!j.ok) {
-        // jose refuses a crit naming an extension it does not know; lax keycard ignores crit, like PyJWT.
-        assert.ok(lax.ok, where)
-        assert.ok(j.error instanceof jose.errors.JOSENotSupported || j.error instanceof jose.errors.JWSInvalid, where)
-        assert.equal((strict as { error: Error }).error.message, 'Unsupported critical header parameter (crit)', where)
-        break
+      // Only `b64: false` separates them: jose reads a raw payload (or ignores b64 without crit), keycard refuses.
+      assert.equal(j.ok, true, where)
+      assert.equal(header!.b64, false, where)
+      for (const verdict of [lax, strict]) {
+        assert.equal(verdict.ok, false, where)
+        assert.match((verdict as { error: Error }).error.message, CRIT_MESSAGES, where)
       }
-      // jose accepted a crit token: only b64 is recognised; keycard strict refuses every crit.
-      assert.deepEqual(header!.crit, ['b64'], where)
-      assert.equal(strict.ok, false, where)
-      if (header!.b64 === false) {
-        // jose reads the raw payload; keycard reads it as base64url, which here is not JSON.
-        assert.equal(lax.ok, false, where)
-        assert.match((lax as { error: Error }).error.message, /^Invalid payload string: /, where)
-        assert.match((strict as { error: Error }).error.message, /^Invalid payload string: /, where)
-      } else {
-        assert.equal(lax.ok, true, where)
-        assert.equal((strict as { error: Error }).error.message, 'Unsupported critical header parameter (crit)', where)
+      break
+    case 'G':
+      assert.equal(j.ok, true, where)
+      for (const verdict of [lax, strict]) {
+        assert.equal(verdict.ok, false, where)
+        assert.equal((verdict as { error: Error }).error.message, 'Invalid crypto padding', where)
       }
       break
     case 'C':
@@ -379,6 +386,12 @@ function crafted(s: Suite, rand: () => number): Array<{ token: string; label: st
   add('payload nested 20 deep', build(s, good, `${payload.slice(0, -1)},"deep":${'['.repeat(20)}${']'.repeat(20)}}`))
   add('payload nested 10 deep', build(s, good, `${payload.slice(0, -1)},"deep":${'['.repeat(10)}${']'.repeat(10)}}`))
   add('wrong key', build(s, good, payload, s.wrongSign))
+  // The same signature bytes, respelled: the last digit's unused bits set, or the standard alphabet.
+  const valid = build(s, good, payload)
+  const sig = valid.slice(valid.lastIndexOf('.') + 1)
+  const unusedBits = sig.length % 4 === 2 ? 15 : 3
+  add('signature respelled, unused bits set', `${valid.slice(0, valid.lastIndexOf('.') + 1)}${sig.slice(0, -1)}${ALPHABET[ALPHABET.indexOf(sig.at(-1)!) | (1 + Math.floor(rand() * unusedBits))]}`)
+  add('signature in the standard alphabet', `${valid.slice(0, valid.lastIndexOf('.') + 1)}${Buffer.from(sig, 'base64url').toString('base64').replace(/=+$/, '')}`)
   // Non-canonical encodings that the signer signed as they are.
   const h = b64(good)
   const p = b64(payload)
@@ -430,10 +443,11 @@ test('documented differences are exercised, with the asserted direction', () => 
   assert.ok(seen('same:kc+:jose+') > 500, JSON.stringify(counts))
   assert.ok(seen('same:kc-:jose-') > 1000, JSON.stringify(counts))
   assert.equal(seen('A:kc-:jose+'), suites.length * 2, JSON.stringify(counts)) // kid number, kid null
-  assert.equal(seen('B:kc+:jose-'), suites.length * 2, JSON.stringify(counts)) // crit unknown, crit empty
-  assert.equal(seen('B:kc-:jose+'), suites.length, JSON.stringify(counts)) // crit b64 with b64 false
+  assert.equal(seen('B:kc+:jose-'), 0, JSON.stringify(counts))
+  assert.equal(seen('B:kc-:jose+'), suites.length * 2, JSON.stringify(counts)) // b64 false with and without crit
+  assert.equal(seen('G:kc+:jose-'), 0, JSON.stringify(counts))
+  assert.ok(seen('G:kc-:jose+') >= suites.length, JSON.stringify(counts)) // at least the respelled signature
   assert.equal(seen('C:kc-:jose+'), suites.length * 10, JSON.stringify(counts)) // 9 non-object payloads + invalid UTF-8
-  assert.ok(seen('D:kc+:jose-') >= suites.length, JSON.stringify(counts))
   assert.ok(seen('D:kc-:jose+') >= 1, JSON.stringify(counts))
   assert.ok(seen('E:kc+:jose-') >= suites.length, JSON.stringify(counts)) // payload segment signed with a dot in it
 })

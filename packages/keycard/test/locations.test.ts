@@ -1,7 +1,9 @@
 /**
  * Token locations (Flask-JWT-Extended 4.7 §1.7/§1.8): headers, cookies, query_string and json,
  * tried in the configured order, where only "not found" falls through to the next location, and
- * the combined "Missing JWT in …" message. Real HTTP on both adapters.
+ * the combined "Missing JWT in …" message. The cookie location applies to a request that carries one of
+ * Keycard's cookies (contract v1): an API client without any gets the other locations' answers. Real HTTP
+ * on both adapters.
  */
 
 import { describe, test } from 'node:test'
@@ -17,6 +19,8 @@ const NO_COOKIE = 'Missing cookie "access_token_cookie"'
 const NO_QUERY = "Missing 'jwt' query paramater"
 const BAD_TYPE = 'Invalid content-type. Must be application/json.'
 const NO_KEY = 'Missing "access_token" key in json data.'
+/** A Keycard cookie that holds no token: the request is a browser's, so the cookie location applies. */
+const BROWSER = { csrf_access_token: 'x' }
 
 const ROUTES: Route[] = [
   { path: '/protected', guard: {} },
@@ -95,8 +99,35 @@ for (const adapter of ADAPTERS) {
 
     test('with all four locations and no token the message lists each location\'s reason in order', async (t) => {
       const { url } = await start(t, adapter, { tokenLocation: ALL })
-      expectError(await send(url, '/protected'), 401, `Missing JWT in headers, cookies, query_string or json (${NO_HEADER}; ${NO_COOKIE}; ${NO_QUERY}; ${BAD_TYPE})`, { noCredentials: true })
-      expectError(await send(url, '/protected', { json: {} }), 401, `Missing JWT in headers, cookies, query_string or json (${NO_HEADER}; ${NO_COOKIE}; ${NO_QUERY}; ${NO_KEY})`, { noCredentials: true })
+      expectError(await send(url, '/protected', { cookies: BROWSER }), 401, `Missing JWT in headers, cookies, query_string or json (${NO_HEADER}; ${NO_COOKIE}; ${NO_QUERY}; ${BAD_TYPE})`, { noCredentials: true })
+      expectError(await send(url, '/protected', { cookies: BROWSER, json: {} }), 401, `Missing JWT in headers, cookies, query_string or json (${NO_HEADER}; ${NO_COOKIE}; ${NO_QUERY}; ${NO_KEY})`, { noCredentials: true })
+    })
+
+    test('a request without any Keycard cookie is answered as if cookies were not a location', async (t) => {
+      const { url } = await start(t, adapter, { tokenLocation: ALL })
+      expectError(await send(url, '/protected'), 401, `Missing JWT in headers, query_string or json (${NO_HEADER}; ${NO_QUERY}; ${BAD_TYPE})`, { noCredentials: true })
+      // Other sites' cookies do not count; any one of the four Keycard cookie names does, even empty.
+      expectError(await send(url, '/protected', { cookies: { session: 'x', theme: 'dark' } }), 401, `Missing JWT in headers, query_string or json (${NO_HEADER}; ${NO_QUERY}; ${BAD_TYPE})`, { noCredentials: true })
+      for (const name of ['access_token_cookie', 'refresh_token_cookie', 'csrf_access_token', 'csrf_refresh_token']) {
+        expectError(await send(url, '/protected', { cookies: { [name]: '' } }), 401, `Missing JWT in headers, cookies, query_string or json (${NO_HEADER}; ${NO_COOKIE}; ${NO_QUERY}; ${BAD_TYPE})`, { noCredentials: true })
+      }
+    })
+
+    test('headers + cookies: an API client gets exactly the header-only answers (contract v1)', async (t) => {
+      const { keycard, url } = await start(t, adapter, { tokenLocation: ['headers', 'cookies'] })
+      const token = await keycard.createAccessToken('42')
+      const MISSING_BEARER = "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'"
+      expectError(await send(url, '/protected'), 401, NO_HEADER, { noCredentials: true })
+      expectError(await send(url, '/protected', { headers: { authorization: 'Basic dXNlcjpwYXNz' } }), 401, MISSING_BEARER, { noCredentials: true })
+      expectError(await send(url, '/protected', { headers: { authorization: `bearer ${token}` } }), 401, MISSING_BEARER, { noCredentials: true })
+      expectError(await send(url, '/protected', { headers: { authorization: `Bearer ${token}, Bearer ${token}` } }), 401, MISSING_BEARER, { noCredentials: true })
+      expectError(await send(url, '/protected', { headers: { authorization: 'Bearer' } }), 422, "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'")
+      expectError(await send(url, '/protected', { headers: { authorization: 'Bearer a b' } }), 422, "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'")
+      // A POST without cookies is an API call: no CSRF rule, the header answers.
+      expectError(await send(url, '/protected', { method: 'POST' }), 401, NO_HEADER, { noCredentials: true })
+      // With a Keycard cookie the request is a browser's: the cookie path and its CSRF rules apply.
+      expectError(await send(url, '/protected', { cookies: BROWSER }), 401, `Missing JWT in headers or cookies (${NO_HEADER}; ${NO_COOKIE})`, { noCredentials: true })
+      expectError(await send(url, '/protected', { method: 'POST', cookies: { access_token_cookie: token } }), 401, 'Missing CSRF token', { csrf: true })
     })
 
     test('the combined message follows every configured subset and order', async (t) => {
@@ -111,7 +142,7 @@ for (const adapter of ADAPTERS) {
       ]
       for (const [locations, listed] of cases) {
         const { url } = await start(t, adapter, { tokenLocation: locations })
-        expectError(await send(url, '/protected'), 401, `Missing JWT in ${listed} (${locations.map((l) => reason[l]).join('; ')})`, { noCredentials: true })
+        expectError(await send(url, '/protected', { cookies: BROWSER }), 401, `Missing JWT in ${listed} (${locations.map((l) => reason[l]).join('; ')})`, { noCredentials: true })
       }
     })
 
@@ -128,7 +159,7 @@ for (const adapter of ADAPTERS) {
     test('on a refresh route the messages name the refresh cookie and the refresh_token key', async (t) => {
       const { url } = await start(t, adapter, { tokenLocation: ALL })
       expectError(
-        await send(url, '/refresh', { json: { access_token: 'x' } }),
+        await send(url, '/refresh', { cookies: { csrf_refresh_token: 'x' }, json: { access_token: 'x' } }),
         401,
         `Missing JWT in headers, cookies, query_string or json (${NO_HEADER}; Missing cookie "refresh_token_cookie"; ${NO_QUERY}; Missing "refresh_token" key in json data.)`,
         { noCredentials: true },
@@ -138,7 +169,7 @@ for (const adapter of ADAPTERS) {
     test('the messages use the configured header, cookie, query and json names', async (t) => {
       const { url } = await start(t, adapter, { tokenLocation: ALL, headerName: 'X-Auth', headerType: '', accessCookieName: 'sid', queryStringName: 'token', jsonKey: 'tok' })
       expectError(
-        await send(url, '/protected', { json: {} }),
+        await send(url, '/protected', { cookies: { sid: '' }, json: {} }),
         401,
         `Missing JWT in headers, cookies, query_string or json (Missing X-Auth Header; Missing cookie "sid"; Missing 'token' query paramater; Missing "tok" key in json data.)`,
         { noCredentials: true },
@@ -156,7 +187,8 @@ for (const adapter of ADAPTERS) {
       assert.deepEqual(ok(await send(url, '/cookie-only', { cookies: { access_token_cookie: token } })), { identity: '42', location: 'cookies', type: 'access' })
       expectError(await send(url, '/cookie-only', { bearer: token }), 401, NO_COOKIE, { noCredentials: true })
       assert.deepEqual(ok(await send(url, `/query-or-cookie?jwt=${token}`)), { identity: '42', location: 'query_string', type: 'access' })
-      expectError(await send(url, '/query-or-cookie', { bearer: token }), 401, `Missing JWT in query_string or cookies (${NO_QUERY}; ${NO_COOKIE})`, { noCredentials: true })
+      expectError(await send(url, '/query-or-cookie', { bearer: token }), 401, NO_QUERY, { noCredentials: true })
+      expectError(await send(url, '/query-or-cookie', { bearer: token, cookies: BROWSER }), 401, `Missing JWT in query_string or cookies (${NO_QUERY}; ${NO_COOKIE})`, { noCredentials: true })
     })
 
     test('a route can narrow a multi-location keycard back to headers only', async (t) => {

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { defaultCookieSecure, isLoopbackHost, loadConfig, ConfigError } from '../src/config.ts'
 import { CONTENT_SECURITY_POLICY, PAGE_NOT_BUILT } from '../src/routes/web.ts'
-import { claimsOf, freezeClock, NO_TOKEN, openBeside, PASSWORD, startServer, tempDir, TEST_SECRET, type Reply, type TestServer } from './helpers.ts'
+import { claimsOf, freezeClock, NO_TOKEN, NO_TOKEN_BROWSER, openBeside, PASSWORD, startServer, tempDir, TEST_SECRET, type Reply, type TestServer } from './helpers.ts'
 
 const COOKIE = { 'x-token-mode': 'cookie' }
 const EPOCH = 'Expires=Thu, 01 Jan 1970 00:00:00 GMT'
@@ -252,7 +252,7 @@ test('protected routes accept the access cookie; GET needs no CSRF value', async
   assert.equal(jar.header('/auth/me').includes('refresh_token_cookie'), false)
   const onlyRefresh = await s.api('GET', '/auth/me', { headers: { cookie: `refresh_token_cookie=${jar.get('refresh_token_cookie')}` } })
   assert.equal(onlyRefresh.status, 401)
-  assert.deepEqual(onlyRefresh.body, { msg: NO_TOKEN, code: 'KEYCARD_NO_AUTHORIZATION' })
+  assert.deepEqual(onlyRefresh.body, { msg: NO_TOKEN_BROWSER, code: 'KEYCARD_NO_AUTHORIZATION' })
   // Forward auth never reads cookies (nginx asks with a GET, so CSRF could not be checked).
   const verify = await call(s, jar, 'GET', '/auth/verify')
   assert.equal(verify.status, 401)

@@ -19,10 +19,15 @@ import type { Database } from '../src/db/schema.ts'
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-bytes-long!'
 export const PASSWORD = 'correct horse battery'
-/** The 401 of a route that found no token: it looks in the Authorization header, then in the cookies. */
-export const NO_TOKEN = 'Missing JWT in headers or cookies (Missing Authorization Header; Missing cookie "access_token_cookie")'
+/**
+ * The 401 of a route that found no token, for an API client (no Keycard cookie): exactly FJE's
+ * header-only answer (contract v1), although the routes also read the cookies.
+ */
+export const NO_TOKEN = 'Missing Authorization Header'
 /** The same on POST /auth/refresh, which reads the refresh cookie. */
-export const NO_REFRESH_TOKEN = 'Missing JWT in headers or cookies (Missing Authorization Header; Missing cookie "refresh_token_cookie")'
+export const NO_REFRESH_TOKEN = 'Missing Authorization Header'
+/** The 401 for a browser (a request carrying a Keycard cookie) that has no access token: both locations' reasons. */
+export const NO_TOKEN_BROWSER = 'Missing JWT in headers or cookies (Missing Authorization Header; Missing cookie "access_token_cookie")'
 
 export interface Reply {
   status: number

@@ -2,6 +2,9 @@
  * Interop with PyJWT, the library under Flask-JWT-Extended:
  *  (a) tokens minted by PyJWT in FJE's exact layout (fixtures/, made by make_fixtures.py) verify with
  *      keycard and yield the expected header and claims;
+ *      fixtures/cases/ holds PyJWT-minted tokens with FJE's answer to each: expired tokens that also fail
+ *      another check (that check wins), an expired cookie token with a wrong CSRF value, and what
+ *      strict:false accepts (numeric-string times) and refuses (unknown crit, respelled signatures);
  *  (b) tokens minted by keycard verify with PyJWT (verify_tokens.py under /usr/bin/python3).
  * PyJWT comes from Debian's python3-jwt (2.6; it predates verify_sub). A missing PyJWT is a failure,
  * not a skip: CI installs it.
@@ -13,7 +16,7 @@ import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { generateKeyPairSync } from 'node:crypto'
-import { createKeycard, type Algorithm, type JwtClaims, type KeycardOptions } from 'keycard'
+import { createKeycard, type Algorithm, type JwtClaims, type KeycardError, type KeycardOptions } from 'keycard'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
 const PYTHON = '/usr/bin/python3'
@@ -90,6 +93,45 @@ test('(a) a PyJWT token without exp is refused by a strict keycard whose access 
     message: 'Token is missing the "exp" claim',
   })
   assert.equal((await (await createKeycard({ secret: SECRET, strict: false })).decodeToken(f.token)).sub, '42')
+})
+
+interface Case {
+  name: string
+  madeBy: string
+  keycardOptions: KeycardOptions & Record<string, unknown>
+  request: { location: 'headers' | 'cookies'; method: string; csrf?: string }
+  token: string
+  claims: JwtClaims
+  expect: { ok: true } | { status: number; msg: string }
+}
+
+const cases: Case[] = readdirSync(`${HERE}fixtures/cases`)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => JSON.parse(readFileSync(`${HERE}fixtures/cases/${f}`, 'utf8')) as Case)
+
+test('(a) PyJWT-minted tokens that fail several checks get FJE\'s answer; strict:false takes what PyJWT takes', async (t) => {
+  assert.ok(cases.length >= 16, `only ${cases.length} cases`)
+  for (const c of cases) await t.test(c.name, async () => {
+    assert.match(c.madeBy, /^PyJWT 2\./, c.name)
+    const keycard = await createKeycard({ secret: SECRET, ...c.keycardOptions })
+    const { location, method, csrf } = c.request
+    const cookie = location === 'cookies' ? `access_token_cookie=${c.token}` : undefined
+    const req = {
+      method,
+      header: (n: string) => (n === 'authorization' && location === 'headers' ? `Bearer ${c.token}` : n === 'x-csrf-token' ? csrf : undefined),
+      cookie: (n: string) => (n === 'access_token_cookie' ? cookie?.slice(n.length + 1) : undefined),
+    }
+    const outcome = await keycard.verifyJwtInRequest(req).then(
+      (ctx) => ({ ok: true as const, claims: ctx?.claims }),
+      (err: KeycardError & { status: number }) => ({ status: err.status, msg: err.message }),
+    )
+    if ('ok' in c.expect) {
+      assert.deepEqual(outcome, { ok: true, claims: c.claims }, c.name)
+    } else {
+      assert.deepEqual(outcome, c.expect, c.name)
+    }
+  })
 })
 
 test('(b) keycard-minted tokens verify with PyJWT and decode to the same claims', async () => {

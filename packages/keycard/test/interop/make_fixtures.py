@@ -14,6 +14,7 @@ claims) and signs with PyJWT's defaults (compact JSON, sorted header keys). `iat
 signatures (ECDSA signing is randomised).
 """
 
+import base64
 import json
 import os
 
@@ -92,5 +93,103 @@ def main():
     fixture("es256-refresh", "ES256", ec, fje_claims("42", "refresh", uid(19), uid(20)), options={"publicKeyFile": "ec-public.pem"})
 
 
+
+CASES = os.path.join(OUT, "cases")
+PAST_EXP = IAT + 60  # expired since 2023
+
+
+def case(name, claims, expect, headers=None, options=None, request=None, respell=None):
+    """A token PyJWT minted plus what FJE answers for it (expect: {"status", "msg"} or {"ok": true})."""
+    token = jwt.encode(claims, SECRET, algorithm="HS256", headers=headers)
+    if respell is not None:
+        token = respell(token)
+    data = {
+        "name": name,
+        "madeBy": "PyJWT %s" % jwt.__version__,
+        "keycardOptions": options or {},
+        "request": request or {"location": "headers", "method": "GET"},
+        "token": token,
+        "claims": claims,
+        "expect": expect,
+    }
+    with open(os.path.join(CASES, name + ".json"), "w") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    print("cases/" + name, len(token))
+
+
+def standard_alphabet(token):
+    head, sig = token.rsplit(".", 1)
+    return head + "." + base64.b64encode(base64.urlsafe_b64decode(sig + "=" * (-len(sig) % 4))).decode().rstrip("=")
+
+
+def unused_bits_set(token):
+    """The same signature bytes, the last digit's lowest unused bit set (43 digits: 2 unused bits)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    return token[:-1] + alphabet[alphabet.index(token[-1]) | 1]
+
+
+def cases():
+    """FJE's answers to tokens failing more than one check, and strict:false's PyJWT leniencies and refusals."""
+    os.makedirs(CASES, exist_ok=True)
+    uid = lambda n: "00000000-0000-4000-8000-%012d" % (100 + n)
+    lax = {"strict": False}
+
+    def expired(n, **changes):
+        claims = fje_claims("42", "access", uid(n), uid(n + 50), exp=PAST_EXP)
+        for key, value in changes.items():
+            if value is None:
+                claims.pop(key, None)
+            else:
+                claims[key] = value
+        return claims
+
+    # FJE decodes an expired token a second time without the exp check: what fails there is the answer.
+    case("expired", expired(1), {"status": 401, "msg": "Token has expired"})
+    case("expired-numeric-sub", expired(2, sub=42), {"status": 422, "msg": "Subject must be a string"})
+    case("expired-missing-sub", expired(3, sub=None), {"status": 422, "msg": "Missing claim: sub"})
+    case("expired-numeric-jti", expired(4, jti=7), {"status": 422, "msg": "JWT ID must be a string"})
+    case("expired-wrong-aud", expired(5, aud="web"), {"status": 422, "msg": "Audience doesn't match"}, options={"decodeAudience": "api"})
+    case("expired-wrong-iss", expired(6, iss="https://other.example"), {"status": 422, "msg": "Invalid issuer"}, options={"decodeIssuer": "https://auth.example"})
+    case(
+        "expired-cookie-wrong-csrf",
+        expired(7),
+        {"status": 401, "msg": "CSRF double submit tokens do not match"},
+        options={"tokenLocation": ["headers", "cookies"]},
+        request={"location": "cookies", "method": "POST", "csrf": "not-the-claim"},
+    )
+    case(
+        "expired-cookie-right-csrf",
+        expired(8),
+        {"status": 401, "msg": "Token has expired"},
+        options={"tokenLocation": ["headers", "cookies"]},
+        request={"location": "cookies", "method": "POST", "csrf": uid(58)},
+    )
+    # PyJWT reads time claims with int(): numeric strings pass (strict:false), strict mode refuses them.
+    strings = fje_claims("42", "access", uid(9), uid(59))
+    strings.update(iat=str(IAT), nbf=" %d " % IAT, exp="4_102_444_800")
+    case("lax-string-times", strings, {"ok": True}, options=lax)
+    case("strict-string-times", strings, {"status": 422, "msg": "Issued At claim (iat) must be an integer."})
+    case("lax-expired-string-exp", dict(expired(10), exp=str(PAST_EXP)), {"status": 401, "msg": "Token has expired"}, options=lax)
+    case("lax-word-exp", dict(expired(11), exp="soon"), {"status": 422, "msg": "Expiration Time claim (exp) must be an integer."}, options=lax)
+    # Current PyJWT refuses crit extensions it does not implement, and non-canonical signatures.
+    # (PyJWT names the extension, "Unsupported critical extension: exp"; keycard never echoes header text.)
+    case("lax-crit-unknown", fje_claims("42", "access", uid(12), uid(62)), {"status": 422, "msg": "Unsupported critical extension"},
+         headers={"crit": ["exp"], "exp": 1}, options=lax)
+    n = 0
+    while True:
+        claims = fje_claims("42", "access", uid(13), uid(63), extra={"n": n})
+        token = jwt.encode(claims, SECRET, algorithm="HS256")
+        if standard_alphabet(token) != token:
+            break
+        n += 1
+    case("lax-standard-alphabet-signature", claims, {"status": 422, "msg": "Invalid crypto padding"}, options=lax, respell=standard_alphabet)
+    case("lax-unused-bits-signature", fje_claims("42", "access", uid(14), uid(64)), {"status": 422, "msg": "Invalid crypto padding"},
+         options=lax, respell=unused_bits_set)
+    case("strict-unused-bits-signature", fje_claims("42", "access", uid(15), uid(65)), {"status": 422, "msg": "Invalid crypto padding"},
+         respell=unused_bits_set)
+
+
 if __name__ == "__main__":
     main()
+    cases()
