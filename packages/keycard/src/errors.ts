@@ -8,41 +8,10 @@
  * are exported too (`JWTExtendedException`, `FreshTokenRequired`, `InvalidQueryParamError`, …).
  */
 
+import type { AnyKeycardError, AnyTokenError, DecodeCode, HeaderCode, KeycardErrorCode, ResponseKind, TokenErrorCode } from './error-codes.ts'
 import type { JwtClaims, JwtHeader } from './types.ts'
 
-export type KeycardErrorCode =
-  | 'KEYCARD_NO_AUTHORIZATION'
-  | 'KEYCARD_INVALID_HEADER'
-  | 'KEYCARD_INVALID_QUERY_PARAM'
-  | 'KEYCARD_CSRF'
-  | 'KEYCARD_JWT_MALFORMED'
-  | 'KEYCARD_JWT_TOO_LARGE'
-  | 'KEYCARD_JWT_ALG_NOT_ALLOWED'
-  | 'KEYCARD_JWT_SIGNATURE_INVALID'
-  | 'KEYCARD_JWT_NOT_YET_VALID'
-  | 'KEYCARD_JWT_EXPIRED'
-  | 'KEYCARD_JWT_CLAIM_INVALID'
-  | 'KEYCARD_WRONG_TOKEN_TYPE'
-  | 'KEYCARD_FRESH_TOKEN_REQUIRED'
-  | 'KEYCARD_TOKEN_REVOKED'
-  | 'KEYCARD_USER_LOOKUP_FAILED'
-  | 'KEYCARD_CLAIMS_VERIFICATION_FAILED'
-  | 'KEYCARD_OPTION_INVALID'
-  | 'KEYCARD_IDENTITY_INVALID'
-  | 'KEYCARD_NO_CONTEXT'
-
-/** The codes of `TokenError`s: answers to a request's bad or missing token. */
-export type TokenErrorCode = Exclude<KeycardErrorCode, 'KEYCARD_OPTION_INVALID' | 'KEYCARD_IDENTITY_INVALID' | 'KEYCARD_NO_CONTEXT'>
-
-/** Which overridable response builder renders an error (Flask-JWT-Extended's `*_loader` callbacks). */
-export type ResponseKind =
-  | 'unauthorized'
-  | 'invalid'
-  | 'expired'
-  | 'needsFresh'
-  | 'revoked'
-  | 'userLookup'
-  | 'verificationFailed'
+export type { AnyKeycardError, AnyTokenError, KeycardErrorCode, ResponseKind, TokenErrorCode } from './error-codes.ts'
 
 /** Whether `Error.stackTraceLimit` may be set here (not where intrinsics are frozen). */
 const STACK_LIMIT_WRITABLE = Object.getOwnPropertyDescriptor(Error, 'stackTraceLimit')?.writable === true
@@ -89,7 +58,12 @@ export abstract class TokenError<C extends TokenErrorCode = TokenErrorCode> exte
   claims: JwtClaims | undefined
 }
 
-/** No token in any configured location (FJE `NoAuthorizationError`). */
+/**
+ * No token in any configured location (FJE `NoAuthorizationError`).
+ *
+ * @example
+ * if (err instanceof NoAuthorizationError) return reply.redirect('/login')
+ */
 export class NoAuthorizationError extends TokenError<'KEYCARD_NO_AUTHORIZATION'> {
   readonly status = 401
   readonly kind = 'unauthorized' as const
@@ -98,7 +72,12 @@ export class NoAuthorizationError extends TokenError<'KEYCARD_NO_AUTHORIZATION'>
   }
 }
 
-/** A CSRF double-submit failure (FJE `CSRFError`). */
+/**
+ * A CSRF double-submit failure (FJE `CSRFError`).
+ *
+ * @example
+ * if (err instanceof CSRFError) console.warn('send the csrf_access_token cookie back in X-CSRF-TOKEN')
+ */
 export class CSRFError extends TokenError<'KEYCARD_CSRF'> {
   readonly status = 401
   readonly kind = 'unauthorized' as const
@@ -107,9 +86,12 @@ export class CSRFError extends TokenError<'KEYCARD_CSRF'> {
   }
 }
 
-type HeaderCode = 'KEYCARD_INVALID_HEADER' | 'KEYCARD_INVALID_QUERY_PARAM'
-
-/** The header (or, as `InvalidQueryParamError`, the query parameter) holds a token, but not in the expected shape (FJE `InvalidHeaderError`). */
+/**
+ * The header (or, as `InvalidQueryParamError`, the query parameter) holds a token, but not in the expected shape (FJE `InvalidHeaderError`).
+ *
+ * @example
+ * if (err instanceof InvalidHeaderError) console.log(err.status) // 422
+ */
 export class InvalidHeaderError<C extends HeaderCode = 'KEYCARD_INVALID_HEADER'> extends TokenError<C> {
   readonly status = 422
   readonly kind = 'invalid' as const
@@ -122,6 +104,9 @@ export class InvalidHeaderError<C extends HeaderCode = 'KEYCARD_INVALID_HEADER'>
  * The query parameter does not start with `queryStringValuePrefix` (FJE `InvalidQueryParamError`).
  * An `InvalidHeaderError` made with the query code is an instance too, so `instanceof` answers the same
  * whichever way the error was built.
+ *
+ * @example
+ * if (err instanceof InvalidQueryParamError) console.log(err.code) // 'KEYCARD_INVALID_QUERY_PARAM'
  */
 export class InvalidQueryParamError extends InvalidHeaderError<'KEYCARD_INVALID_QUERY_PARAM'> {
   constructor(message: string) {
@@ -133,17 +118,12 @@ export class InvalidQueryParamError extends InvalidHeaderError<'KEYCARD_INVALID_
   }
 }
 
-type DecodeCode =
-  | 'KEYCARD_JWT_MALFORMED'
-  | 'KEYCARD_JWT_TOO_LARGE'
-  | 'KEYCARD_JWT_ALG_NOT_ALLOWED'
-  | 'KEYCARD_JWT_SIGNATURE_INVALID'
-  | 'KEYCARD_JWT_NOT_YET_VALID'
-  | 'KEYCARD_JWT_CLAIM_INVALID'
-
 /**
  * The token failed decoding or a claim check (PyJWT's `DecodeError` family, FJE `JWTDecodeError`);
  * `code` says which check (`KEYCARD_JWT_MALFORMED`, `KEYCARD_JWT_SIGNATURE_INVALID`, …).
+ *
+ * @example
+ * if (err instanceof JWTDecodeError && err.code === 'KEYCARD_JWT_CLAIM_INVALID') console.log(err.claim)
  */
 export class JWTDecodeError<C extends DecodeCode = DecodeCode> extends TokenError<C> {
   readonly status = 422
@@ -156,7 +136,12 @@ export class JWTDecodeError<C extends DecodeCode = DecodeCode> extends TokenErro
   }
 }
 
-/** `exp` is in the past (PyJWT `ExpiredSignatureError`). Carries the decoded header and claims. */
+/**
+ * `exp` is in the past (PyJWT `ExpiredSignatureError`). Carries the decoded header and claims.
+ *
+ * @example
+ * if (err instanceof ExpiredSignatureError) console.log('expired token of', err.claims?.sub)
+ */
 export class ExpiredSignatureError extends TokenError<'KEYCARD_JWT_EXPIRED'> {
   readonly status = 401
   readonly kind = 'expired' as const
@@ -167,7 +152,12 @@ export class ExpiredSignatureError extends TokenError<'KEYCARD_JWT_EXPIRED'> {
   }
 }
 
-/** An access token on a refresh route or the reverse (FJE `WrongTokenError`). */
+/**
+ * An access token on a refresh route or the reverse (FJE `WrongTokenError`).
+ *
+ * @example
+ * if (err instanceof WrongTokenError) console.log(err.message) // 'Only refresh tokens are allowed'
+ */
 export class WrongTokenError extends TokenError<'KEYCARD_WRONG_TOKEN_TYPE'> {
   readonly status = 422
   readonly kind = 'invalid' as const
@@ -178,7 +168,12 @@ export class WrongTokenError extends TokenError<'KEYCARD_WRONG_TOKEN_TYPE'> {
   }
 }
 
-/** The route needs a fresh token (FJE `FreshTokenRequired`). */
+/**
+ * The route needs a fresh token (FJE `FreshTokenRequired`).
+ *
+ * @example
+ * if (err instanceof FreshTokenRequiredError) return reply.redirect('/login?fresh=1')
+ */
 export class FreshTokenRequiredError extends TokenError<'KEYCARD_FRESH_TOKEN_REQUIRED'> {
   readonly status = 401
   readonly kind = 'needsFresh' as const
@@ -189,7 +184,12 @@ export class FreshTokenRequiredError extends TokenError<'KEYCARD_FRESH_TOKEN_REQ
   }
 }
 
-/** The token is in the blocklist (FJE `RevokedTokenError`). */
+/**
+ * The token is in the blocklist (FJE `RevokedTokenError`).
+ *
+ * @example
+ * return keycard.renderError(new RevokedTokenError(header, claims)) // 401 Token has been revoked
+ */
 export class RevokedTokenError extends TokenError<'KEYCARD_TOKEN_REVOKED'> {
   readonly status = 401
   readonly kind = 'revoked' as const
@@ -200,7 +200,12 @@ export class RevokedTokenError extends TokenError<'KEYCARD_TOKEN_REVOKED'> {
   }
 }
 
-/** `userLookup` returned null or undefined (FJE `UserLookupError`). */
+/**
+ * `userLookup` returned null or undefined (FJE `UserLookupError`).
+ *
+ * @example
+ * if (err instanceof UserLookupError) console.log('deleted user', err.claims?.sub)
+ */
 export class UserLookupError extends TokenError<'KEYCARD_USER_LOOKUP_FAILED'> {
   readonly status = 401
   readonly kind = 'userLookup' as const
@@ -211,7 +216,12 @@ export class UserLookupError extends TokenError<'KEYCARD_USER_LOOKUP_FAILED'> {
   }
 }
 
-/** `tokenVerification` returned false (FJE `UserClaimsVerificationError`). */
+/**
+ * `tokenVerification` returned false (FJE `UserClaimsVerificationError`).
+ *
+ * @example
+ * if (err instanceof UserClaimsVerificationError) console.log(err.status) // 400
+ */
 export class UserClaimsVerificationError extends TokenError<'KEYCARD_CLAIMS_VERIFICATION_FAILED'> {
   readonly status = 400
   readonly kind = 'verificationFailed' as const
@@ -222,7 +232,12 @@ export class UserClaimsVerificationError extends TokenError<'KEYCARD_CLAIMS_VERI
   }
 }
 
-/** A bad option passed to `createKeycard`; the message names the option and how to fix it. */
+/**
+ * A bad option passed to `createKeycard`; the message names the option and how to fix it.
+ *
+ * @example
+ * await createKeycard({ secret: 'short' }).catch((err: KeycardOptionError) => console.error(err.option, err.message))
+ */
 export class KeycardOptionError extends KeycardError<'KEYCARD_OPTION_INVALID'> {
   readonly option: string
   constructor(option: string, message: string, options?: { cause?: unknown }) {
@@ -231,51 +246,17 @@ export class KeycardOptionError extends KeycardError<'KEYCARD_OPTION_INVALID'> {
   }
 }
 
-/** An identity that cannot go into a token (not a string, or empty), refused when minting. */
+/**
+ * An identity that cannot go into a token (not a string, or empty), refused when minting.
+ *
+ * @example
+ * await keycard.createAccessToken(String(user.id)) // a number would reject with IdentityError
+ */
 export class IdentityError extends KeycardError<'KEYCARD_IDENTITY_INVALID'> {
   constructor(message: string) {
     super('KEYCARD_IDENTITY_INVALID', message)
   }
 }
-
-/** One `JWTDecodeError` per code, so each narrows on its own. */
-type DecodeErrors = { [C in DecodeCode]: JWTDecodeError<C> }[DecodeCode]
-
-/** Every `TokenError`, discriminated by `code`. */
-export type AnyTokenError =
-  | NoAuthorizationError
-  | CSRFError
-  | InvalidHeaderError
-  | InvalidQueryParamError
-  | DecodeErrors
-  | ExpiredSignatureError
-  | WrongTokenError
-  | FreshTokenRequiredError
-  | RevokedTokenError
-  | UserLookupError
-  | UserClaimsVerificationError
-
-/**
- * Codes thrown as a plain `KeycardError` on a misuse outside the request path: `KEYCARD_NO_CONTEXT`
- * (reading the context of an unguarded request), and a malformed token or a missing claim handed to
- * the cookie helpers or `revokeToken`.
- */
-type PlainCode = 'KEYCARD_NO_CONTEXT' | 'KEYCARD_JWT_MALFORMED' | 'KEYCARD_JWT_CLAIM_INVALID'
-
-/**
- * Every error keycard throws, discriminated by `code`: `switch (err.code)` narrows to the class (as
- * jose's `AnyJOSEError`).
- *
- * @example
- * function describe(err: AnyKeycardError): string {
- *   switch (err.code) {
- *     case 'KEYCARD_JWT_EXPIRED': return `expired for ${err.claims?.sub}` // err: ExpiredSignatureError
- *     case 'KEYCARD_OPTION_INVALID': return `fix option ${err.option}` // err: KeycardOptionError
- *     default: return err.message
- *   }
- * }
- */
-export type AnyKeycardError = AnyTokenError | KeycardOptionError | IdentityError | { [C in PlainCode]: KeycardError<C> }[PlainCode]
 
 /**
  * Whether `err` is a `TokenError` (the request's token was missing or bad), typed so `err.code` narrows.

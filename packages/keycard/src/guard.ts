@@ -20,7 +20,13 @@ import type { RequestView } from './request.ts'
 import type { TokenVerifier } from './tokens.ts'
 import type { JwtClaims, JwtContext, JwtHeader, TokenLocation } from './types.ts'
 
-/** One keycard's request checks; the keycard answers `OPTIONS` and resolves the guard options before calling `check`. */
+/**
+ * One keycard's request checks; the keycard answers `OPTIONS` and resolves the guard options before calling `check`.
+ *
+ * @example
+ * const guard = new RequestGuard(options, loaders, verifier)
+ * const context = await guard.check(view, resolveGuard({ fresh: true }, options))
+ */
 export class RequestGuard<User> {
   readonly #options: ResolvedOptions
   readonly #loaders: KeycardOptions<User>

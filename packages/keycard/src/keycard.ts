@@ -28,6 +28,13 @@ import type { JwtClaims, JwtContext, JwtHeader } from './types.ts'
 export type { CreateAccessTokenOptions, CreateRefreshTokenOptions } from './tokens.ts'
 export type { JwtRequiredOptions, ResolvedGuard } from './options.ts'
 
+/**
+ * Mints and verifies tokens for one configuration; made by `createKeycard`, handed to the adapters.
+ *
+ * @example
+ * const keycard = await createKeycard({ secret: process.env.JWT_SECRET })
+ * const claims = await keycard.decodeToken(await keycard.createAccessToken('42'))
+ */
 export class Keycard<User = unknown> {
   readonly options: ResolvedOptions
   readonly #loaders: KeycardOptions<User>

@@ -69,6 +69,12 @@ function positiveInteger(name: string, value: unknown, fallback: number, min: nu
   return value
 }
 
+/**
+ * A checked, frozen, de-duplicated location list; `name` is the option reported on error.
+ *
+ * @example
+ * resolveLocations('tokenLocation', ['headers', 'cookies']) // ['headers', 'cookies']
+ */
 export function resolveLocations(name: string, value: unknown): readonly TokenLocation[] {
   const list = Array.isArray(value) ? value : [value]
   if (list.length === 0) throw new KeycardOptionError(name, `expected at least one of ${SUPPORTED_LOCATIONS.map((l) => `'${l}'`).join(', ')}.`)
@@ -98,6 +104,13 @@ function headerName(name: string, value: unknown, fallback: string): string {
   return v
 }
 
+/**
+ * Checks every option and fills FJE's defaults; throws a KeycardOptionError naming the option and the fix.
+ *
+ * @example
+ * const resolved = resolveOptions({ secret: process.env.JWT_SECRET, tokenLocation: 'cookies' })
+ * resolved.accessTokenExpires // 900
+ */
 export function resolveOptions(options: KeycardOptions<any>): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
     throw new KeycardOptionError('options', 'createKeycard needs an options object, e.g. createKeycard({ secret: process.env.JWT_SECRET }).')
@@ -251,7 +264,12 @@ const GUARD_KEYS = new Set(['optional', 'fresh', 'refresh', 'locations', 'verify
 /** Guards made by `resolveGuard`, so the per-request path can skip re-checking them. */
 const RESOLVED_GUARDS = new WeakSet<object>()
 
-/** Checks a `jwtRequired` options object once, at route setup; throws KeycardOptionError. */
+/**
+ * Checks a `jwtRequired` options object once, at route setup; throws KeycardOptionError.
+ *
+ * @example
+ * const guard = resolveGuard({ fresh: true }, keycard.options) // frozen; isResolvedGuard(guard) is true
+ */
 export function resolveGuard(options: JwtRequiredOptions, defaults: ResolvedOptions): ResolvedGuard {
   for (const key of Object.keys(options)) {
     if (!GUARD_KEYS.has(key)) throw new KeycardOptionError(`jwtRequired.${key}`, `is not a jwtRequired option; use ${[...GUARD_KEYS].join(', ')}.`)
@@ -273,7 +291,12 @@ export function resolveGuard(options: JwtRequiredOptions, defaults: ResolvedOpti
   return guard
 }
 
-/** Whether `options` came out of `resolveGuard` (and so needs no checking). */
+/**
+ * Whether `options` came out of `resolveGuard` (and so needs no checking).
+ *
+ * @example
+ * isResolvedGuard({ fresh: true }) // false: a plain object is checked on use
+ */
 export function isResolvedGuard(options: JwtRequiredOptions | ResolvedGuard): options is ResolvedGuard {
   return RESOLVED_GUARDS.has(options)
 }

@@ -12,7 +12,12 @@ import type { JwtClaims, JwtHeader, TokenLocation } from './types.ts'
 
 type MaybePromise<T> = T | Promise<T>
 
-/** Callbacks, named after Flask-JWT-Extended's `*_loader` decorators. Every one may be async. */
+/**
+ * Callbacks, named after Flask-JWT-Extended's `*_loader` decorators. Every one may be async.
+ *
+ * @example
+ * const loaders: KeycardLoaders<User> = { userLookup: (_header, claims) => users.find(claims.sub!) }
+ */
 export interface KeycardLoaders<User = unknown> {
   /** Extra claims for every new token (FJE `additional_claims_loader`); the call's own win on conflict. */
   additionalClaims?: (identity: unknown) => MaybePromise<Record<string, unknown>>
@@ -32,6 +37,12 @@ export interface KeycardLoaders<User = unknown> {
   userLookup?: (header: JwtHeader, claims: JwtClaims) => MaybePromise<User | null | undefined>
 }
 
+/**
+ * Everything `createKeycard` accepts; each option names the FJE setting it stands for.
+ *
+ * @example
+ * const options: KeycardOptions = { secret: process.env.JWT_SECRET, tokenLocation: ['headers', 'cookies'], cookieSecure: true }
+ */
 export interface KeycardOptions<User = unknown> extends KeycardLoaders<User> {
   /** HMAC secret for HS* (FJE `JWT_SECRET_KEY`): at least as many bytes as the hash (32 for HS256). */
   secret?: string | Uint8Array
@@ -140,7 +151,12 @@ export interface KeycardOptions<User = unknown> extends KeycardLoaders<User> {
   responses?: Partial<ResponseBuilders>
 }
 
-/** Options after defaults and checks; frozen. */
+/**
+ * Options after defaults and checks; frozen.
+ *
+ * @example
+ * keycard.options.accessTokenExpires // 900 unless configured
+ */
 export interface ResolvedOptions {
   readonly algorithm: Algorithm
   readonly decodeAlgorithms: readonly Algorithm[]
@@ -190,7 +206,12 @@ export interface ResolvedOptions {
   readonly refreshCsrfFieldName: string
 }
 
-/** Options of `jwtRequired` / `verifyJwtInRequest`, as Flask-JWT-Extended's `jwt_required`. */
+/**
+ * Options of `jwtRequired` / `verifyJwtInRequest`, as Flask-JWT-Extended's `jwt_required`.
+ *
+ * @example
+ * app.post('/token/refresh', { preHandler: auth.jwtRequired({ refresh: true }) }, handler)
+ */
 export interface JwtRequiredOptions {
   /** No token anywhere → continue without one (`req.jwt` is null). A bad token still fails. */
   optional?: boolean
@@ -206,7 +227,12 @@ export interface JwtRequiredOptions {
   skipRevocationCheck?: boolean
 }
 
-/** A guard's options after checking: what the per-request path reads. */
+/**
+ * A guard's options after checking: what the per-request path reads.
+ *
+ * @example
+ * const guard: ResolvedGuard = keycard.guardOptions({ optional: true })
+ */
 export interface ResolvedGuard {
   readonly optional: boolean
   readonly fresh: boolean

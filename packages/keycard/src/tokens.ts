@@ -26,6 +26,12 @@ import {
 import type { KeycardOptions, ResolvedOptions } from './options.ts'
 import type { JwtClaims, TokenType } from './types.ts'
 
+/**
+ * Per-token options of `createAccessToken` (FJE `create_access_token`'s keyword arguments).
+ *
+ * @example
+ * await keycard.createAccessToken('42', { fresh: '15m', expiresIn: '1h', additionalClaims: { role: 'admin' } })
+ */
 export interface CreateAccessTokenOptions {
   /** `true`, `false` (default), or a duration the token stays fresh for ("fresh until" timestamp). */
   fresh?: boolean | Duration
@@ -37,18 +43,35 @@ export interface CreateAccessTokenOptions {
   additionalHeaders?: Record<string, unknown>
 }
 
+/**
+ * Per-token options of `createRefreshToken`: those of access tokens but `fresh`.
+ *
+ * @example
+ * await keycard.createRefreshToken('42', { expiresIn: '7d' })
+ */
 export type CreateRefreshTokenOptions = Omit<CreateAccessTokenOptions, 'fresh'>
 
 const RESERVED_HEADERS = new Set(['alg', 'crit', 'b64'])
 
-/** What minting reads: the checked options, the loaders, and the key imported at startup (if any). */
+/**
+ * What minting reads: the checked options, the loaders, and the key imported at startup (if any).
+ *
+ * @example
+ * const minter: Minter = { options: resolveOptions(raw), loaders: raw, signingKey: secretBytes('secret', raw.secret, 'HS256') }
+ */
 export interface Minter {
   readonly options: ResolvedOptions
   readonly loaders: KeycardOptions<any>
   readonly signingKey: SigningKey | undefined
 }
 
-/** A signed token of `type` for `identity` (FJE `_encode_jwt`); `fresh` is always false for refresh tokens. */
+/**
+ * A signed token of `type` for `identity` (FJE `_encode_jwt`); `fresh` is always false for refresh tokens.
+ * Rejects with IdentityError or KeycardOptionError, never with a token its keycard would refuse.
+ *
+ * @example
+ * const token = await mintToken(minter, 'access', '42', true, { expiresIn: '1h' })
+ */
 export async function mintToken(minter: Minter, type: TokenType, identity: unknown, fresh: boolean | Duration, options: CreateRefreshTokenOptions): Promise<string> {
   const loaders = minter.loaders
   if (!minter.signingKey && !loaders.encodeKey) {
@@ -125,6 +148,10 @@ async function importLoadedSignKey(alg: Algorithm, input: KeyInput): Promise<Sig
 /**
  * Signature and claim checks of one keycard (FJE `_decode_jwt`), with the cache of verified tokens.
  * Synchronous when keys are static, which is the hot path.
+ *
+ * @example
+ * const verifier = new TokenVerifier(options, undefined, verifiers)
+ * const { claims } = await verifier.verify(token, false)
  */
 export class TokenVerifier {
   readonly #options: ResolvedOptions
