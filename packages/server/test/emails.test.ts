@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { checkEmail, emailKey } from '../src/identity-rules.ts'
 import { PASSWORD, startServer } from './helpers.ts'
+import { codeOf } from './field-errors.ts'
 
 const CONTROLS = 'must not contain control characters such as NUL or a line break'
 
@@ -49,7 +50,7 @@ test('register stores the normalised email; the same address in another case or 
   for (const email of ['zoë@example.com', 'ZOË@EXAMPLE.COM', 'Zoë@example.com\t']) {
     const again = await s.api('POST', '/auth/register', { body: { username: 'other', password: PASSWORD, email } })
     assert.equal(again.status, 409, JSON.stringify(email))
-    assert.deepEqual(again.body, { msg: 'Email is already registered' })
+    assert.deepEqual(again.body, { msg: 'Email is already registered', ...codeOf('Email is already registered') })
   }
   assert.equal((await s.api('POST', '/auth/register', { body: { username: 'other', password: PASSWORD, email: 'zoey@example.com' } })).status, 201)
 })

@@ -19,6 +19,7 @@ import { createPasswordHasher } from '../src/passwords.ts'
 import { renameUser } from '../src/users.ts'
 import { loadConfig } from '../src/config.ts'
 import { PASSWORD, startServer, tempDir, testEnv } from './helpers.ts'
+import { codeOf } from './field-errors.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
 const MAIN = join(ROOT, 'packages/server/src/cli/main.ts')
@@ -106,9 +107,9 @@ test('after 0002 the server logs the collisions and logs old users in by any cas
   assert.equal((await renameUser(db, 8, 'Dave'))?.username, 'Dave')
   assert.equal(await loginAs('DAVE'), 8)
   const taken = await s.api('POST', '/auth/register', { body: { username: 'dave', password: PASSWORD } })
-  assert.deepEqual([taken.status, taken.body], [409, { msg: 'Username is already taken' }])
+  assert.deepEqual([taken.status, taken.body], [409, { msg: 'Username is already taken', ...codeOf('Username is already taken') }])
   const takenEmail = await s.api('POST', '/auth/register', { body: { username: 'frank', password: PASSWORD, email: 'Straße@example.de' } })
-  assert.deepEqual([takenEmail.status, takenEmail.body], [409, { msg: 'Email is already registered' }])
+  assert.deepEqual([takenEmail.status, takenEmail.body], [409, { msg: 'Email is already registered', ...codeOf('Email is already registered') }])
 })
 
 test('keycard migrate on an old database applies 0002 and prints the collisions on stderr', async (t) => {

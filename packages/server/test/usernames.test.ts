@@ -11,6 +11,7 @@ import { checkUsername, foldCase, usernameKey } from '../src/identity-rules.ts'
 import { createPasswordHasher, type PasswordHasher } from '../src/passwords.ts'
 import { createUser, UserExistsError } from '../src/users.ts'
 import { openBeside, PASSWORD, startServer, tempDir, testEnv } from './helpers.ts'
+import { codeOf } from './field-errors.ts'
 
 const CHARS = "may hold only letters, digits, '_', '.' and '-' (any script)"
 
@@ -80,7 +81,7 @@ test('register keeps the name as typed; the same name in another case or form is
   for (const other of ['ZOË', 'zoë', 'Zoë', 'ZOE\u0308']) {
     const res = await s.api('POST', '/auth/register', { body: { username: other, password: PASSWORD } })
     assert.equal(res.status, 409, other)
-    assert.deepEqual(res.body, { msg: 'Username is already taken' })
+    assert.deepEqual(res.body, { msg: 'Username is already taken', ...codeOf('Username is already taken') })
   }
   const strasse = await s.api('POST', '/auth/register', { body: { username: 'Straße', password: PASSWORD } })
   assert.equal(strasse.status, 201)
@@ -109,7 +110,8 @@ test('register answers 400 naming username for emoji, symbols, spaces and contro
     const res = await s.api('POST', '/auth/register', { body: { username, password: PASSWORD } })
     assert.equal(res.status, 400, JSON.stringify(username))
     assert.match(res.body.msg, /^username /, JSON.stringify(username))
-    assert.deepEqual(Object.keys(res.body), ['msg'])
+    assert.deepEqual([res.body.code, res.body.field], ['INVALID_FIELD', 'username'])
+    assert.deepEqual(Object.keys(res.body).sort(), ['code', 'field', 'msg'])
   }
   // Nothing was created: a refused name logs in as no one.
   assert.equal((await s.api('POST', '/auth/login', { body: { username: 'a b', password: PASSWORD } })).status, 401)

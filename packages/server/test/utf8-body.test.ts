@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { decodeUtf8, Utf8Stream } from '../src/utf8.ts'
 import { PASSWORD, startServer, type TestServer } from './helpers.ts'
+import { codeOf } from './field-errors.ts'
 
 const NOT_UTF8 = 'must be valid UTF-8 text (it holds invalid bytes or a lone surrogate)'
 
@@ -24,11 +25,11 @@ test('a password with bytes that are not UTF-8 is a 400 naming password, on regi
   const latin1 = [0x63, 0x61, 0x66, 0xe9, 0x20, 0x63, 0x72, 0xe8, 0x6d, 0x65]
   const register = await postBytes(s, '/auth/register', '{"username":"zoe","password":"', latin1, '"}')
   assert.equal(register.status, 400)
-  assert.deepEqual(register.body, { msg: `password ${NOT_UTF8}` })
+  assert.deepEqual(register.body, { msg: `password ${NOT_UTF8}`, ...codeOf(`password ${NOT_UTF8}`) })
   await s.register('zoe', { password: 'caf\ufffd cr\ufffdme' })
   const login = await postBytes(s, '/auth/login', '{"username":"zoe","password":"', latin1, '"}')
   assert.equal(login.status, 400)
-  assert.deepEqual(login.body, { msg: `password ${NOT_UTF8}` })
+  assert.deepEqual(login.body, { msg: `password ${NOT_UTF8}`, ...codeOf(`password ${NOT_UTF8}`) })
   // The user who really chose U+FFFD still logs in with it (sent as valid UTF-8).
   assert.equal((await s.api('POST', '/auth/login', { body: { username: 'zoe', password: 'caf\ufffd cr\ufffdme' } })).status, 200)
 })
@@ -42,9 +43,9 @@ test('a new password that is not UTF-8 is a 400 naming new_password, and the old
     body: Buffer.concat([Buffer.from('{"new_password":"new p'), Buffer.of(0xe4), Buffer.from('ssword"}')]),
   })
   assert.equal(res.status, 400)
-  assert.deepEqual(await res.json(), { msg: `new_password ${NOT_UTF8}` })
+  assert.deepEqual(await res.json(), { msg: `new_password ${NOT_UTF8}`, ...codeOf(`new_password ${NOT_UTF8}`) })
   const escaped = await s.api('POST', '/auth/password', { token: access_token, raw: '{"new_password":"new p\\udc00ssword"}', contentType: 'application/json' })
-  assert.deepEqual([escaped.status, escaped.body], [400, { msg: `new_password ${NOT_UTF8}` }])
+  assert.deepEqual([escaped.status, escaped.body], [400, { msg: `new_password ${NOT_UTF8}`, ...codeOf(`new_password ${NOT_UTF8}`) }])
   await s.login('zoe', PASSWORD)
 })
 
@@ -59,14 +60,14 @@ test('every kind of bad UTF-8 is caught, in whichever field it is', async (t) =>
       const before = JSON.stringify(Object.fromEntries(Object.entries(fields).filter(([k]) => k !== field))).slice(0, -1)
       const res = await postBytes(s, '/auth/register', `${before},"${field}":"ab`, bytes, 'cd"}')
       assert.equal(res.status, 400, `${field} ${bytes}`)
-      assert.deepEqual(res.body, { msg: `${field} ${NOT_UTF8}` }, `${field} ${bytes}`)
+      assert.deepEqual(res.body, { msg: `${field} ${NOT_UTF8}`, ...codeOf(`${field} ${NOT_UTF8}`) }, `${field} ${bytes}`)
     }
   }
   // Nested, or in a field name, or outside any string.
-  assert.deepEqual((await postBytes(s, '/auth/register', '{"username":"zoe","password":"x","extra":{"a":["', [0xff], '"]}}')).body, { msg: `extra ${NOT_UTF8}` })
-  assert.deepEqual((await postBytes(s, '/auth/register', '{"user', [0xff], '":"zoe"}')).body, { msg: `The request body's field names ${NOT_UTF8}` })
-  assert.deepEqual((await postBytes(s, '/auth/register', '{"username":"zoe"', [0xff], '}')).body, { msg: 'Request body must be valid UTF-8 text (it holds invalid bytes)' })
-  assert.deepEqual((await postBytes(s, '/auth/register', '"', [0xff], '"')).body, { msg: `Request body ${NOT_UTF8}` })
+  assert.deepEqual((await postBytes(s, '/auth/register', '{"username":"zoe","password":"x","extra":{"a":["', [0xff], '"]}}')).body, { msg: `extra ${NOT_UTF8}`, ...codeOf(`extra ${NOT_UTF8}`) })
+  assert.deepEqual((await postBytes(s, '/auth/register', '{"user', [0xff], '":"zoe"}')).body, { msg: `The request body's field names ${NOT_UTF8}`, ...codeOf(`The request body's field names ${NOT_UTF8}`) })
+  assert.deepEqual((await postBytes(s, '/auth/register', '{"username":"zoe"', [0xff], '}')).body, { msg: 'Request body must be valid UTF-8 text (it holds invalid bytes)', ...codeOf('Request body must be valid UTF-8 text (it holds invalid bytes)') })
+  assert.deepEqual((await postBytes(s, '/auth/register', '"', [0xff], '"')).body, { msg: `Request body ${NOT_UTF8}`, ...codeOf(`Request body ${NOT_UTF8}`) })
   assert.equal((await s.api('POST', '/auth/login', { body: { username: 'zoe', password: PASSWORD } })).status, 401)
 })
 
@@ -75,7 +76,7 @@ test('a lone surrogate escape ("\\ud800") is a 400 naming the field; a pair is f
   for (const [field, raw] of [['password', '{"username":"zoe","password":"abcdefgh\\ud800"}'], ['password', '{"username":"zoe","password":"\\uDC00abcdefgh"}'], ['username', '{"username":"zo\\udbff","password":"abcdefgh"}']] as const) {
     const res = await s.api('POST', '/auth/register', { raw, contentType: 'application/json' })
     assert.equal(res.status, 400, raw)
-    assert.deepEqual(res.body, { msg: `${field} ${NOT_UTF8}` }, raw)
+    assert.deepEqual(res.body, { msg: `${field} ${NOT_UTF8}`, ...codeOf(`${field} ${NOT_UTF8}`) }, raw)
   }
   const pair = await s.api('POST', '/auth/register', { raw: '{"username":"zoe","password":"emoji \\ud83d\\ude00 pw"}', contentType: 'application/json' })
   assert.equal(pair.status, 201)
@@ -90,12 +91,12 @@ test("Fastify's protections still hold: prototype poisoning, empty, malformed an
   const proto = await send('{"username":"zoe","password":"abcdefgh","__proto__":{"admin":true}}')
   // Fastify's parser answers a poisoned body as malformed JSON, as before.
   assert.equal(proto.status, 400)
-  assert.deepEqual(proto.body, { msg: 'Malformed JSON in request body' })
+  assert.deepEqual(proto.body, { msg: 'Malformed JSON in request body', ...codeOf('Malformed JSON in request body') })
   const ctor = await send('{"username":"zoe","password":"abcdefgh","constructor":{"prototype":{"admin":true}}}')
   assert.equal(ctor.status, 400)
-  assert.deepEqual(ctor.body, { msg: 'Malformed JSON in request body' })
-  assert.deepEqual((await send('')).body, { msg: 'Request body is empty but Content-Type is application/json' })
-  assert.deepEqual((await send('{"username":')).body, { msg: 'Malformed JSON in request body' })
+  assert.deepEqual(ctor.body, { msg: 'Malformed JSON in request body', ...codeOf('Malformed JSON in request body') })
+  assert.deepEqual((await send('')).body, { msg: 'Request body is empty but Content-Type is application/json', ...codeOf('Request body is empty but Content-Type is application/json') })
+  assert.deepEqual((await send('{"username":')).body, { msg: 'Malformed JSON in request body', ...codeOf('Malformed JSON in request body') })
   const big = await send(JSON.stringify({ username: 'zoe', password: 'x'.repeat(70 * 1024) }))
   assert.equal(big.status, 413)
   assert.match(big.body.msg, /^Request body is too large/)
