@@ -10,7 +10,7 @@ import type { DestinationStream, Logger } from 'pino'
 import { createKeycard, type Keycard } from 'keycard'
 import { fastifyKeycard, type FastifyKeycard, type KeycardHook } from 'keycard/fastify'
 import { resolveJwtSecret, type Config } from './config.ts'
-import { openDatabase } from './db/database.ts'
+import { DatabaseBusyError, openDatabase } from './db/database.ts'
 import { migrateToLatest } from './db/migrations/index.ts'
 import type { Database } from './db/schema.ts'
 import { installErrorHandlers } from './http-errors.ts'
@@ -98,7 +98,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.removeContentTypeParser('text/plain')
   installErrorHandlers(app, BODY_LIMIT)
 
-  const db = deps.db ?? openDatabase(config.databasePath)
+  // A lock another process held past the busy timeout: the client may retry (the 503 itself comes from the error handler).
+  app.addHook('onError', (_request, reply, error, done) => {
+    if (error instanceof DatabaseBusyError) reply.header('retry-after', String(error.retryAfter))
+    done()
+  })
+
+  const db = deps.db ?? openDatabase(config.databasePath, undefined, { busyTimeoutMs: config.databaseBusyTimeoutMs })
   try {
     const applied = await migrateToLatest(db)
     if (applied.length > 0) app.log.info({ migrations: applied }, 'database migrated')

@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Keycard } from 'keycard'
+import { writeTransaction } from './db/database.ts'
 import type { Database, SessionRow, UserRow } from './db/schema.ts'
 import { nowSeconds, SESSION_CLAIM, type Revocations } from './revocations.ts'
 
@@ -153,8 +154,9 @@ export class Sessions {
   /** Rotates the session of a verified refresh token (claims `sid`, `jti`, `sub`). */
   async refresh(claims: { sid: string; jti: string; sub: string }): Promise<RefreshResult> {
     // One transaction: on SQLite it holds the only connection, so two concurrent refreshes are serialized
-    // and the second sees the first's rotation; the conditional UPDATE keeps that true on Postgres.
-    const result = await this.#db.transaction().execute(async (trx): Promise<RefreshResult & { revoke?: SessionRow }> => {
+    // and the second sees the first's rotation; the conditional UPDATE keeps that true on Postgres. It
+    // takes the write lock before reading, so a commit by another process cannot stale its read.
+    const result = await writeTransaction(this.#db, async (trx): Promise<RefreshResult & { revoke?: SessionRow }> => {
       const session = await trx.selectFrom('sessions').selectAll().where('id', '=', claims.sid).executeTakeFirst()
       if (!session || session.revoked_at !== null || session.user_id === null || String(session.user_id) !== claims.sub) return { outcome: 'revoked' }
       const user = await trx.selectFrom('users').selectAll().where('id', '=', session.user_id).executeTakeFirst()
