@@ -11,7 +11,7 @@ import type { Kysely } from 'kysely'
 import type { Keycard } from 'keycard'
 import { writeTransaction } from './db/database.ts'
 import type { Database, SessionRow, UserRow } from './db/schema.ts'
-import { nowSeconds, SESSION_CLAIM, type Revocations } from './revocations.ts'
+import { DATABASE_CLAIM, nowSeconds, SESSION_CLAIM, type Revocations } from './revocations.ts'
 
 export interface SessionTokens {
   access_token: string
@@ -77,8 +77,15 @@ export class Sessions {
     this.#accessLifetime = options.accessTokenExpires
   }
 
+  /** The claims every token of ours carries: its session, and the database it was issued against. */
+  #claims(sid: string): Record<string, string> {
+    const claims: Record<string, string> = { [SESSION_CLAIM]: sid }
+    if (this.#revocations.databaseId !== undefined) claims[DATABASE_CLAIM] = this.#revocations.databaseId
+    return claims
+  }
+
   #access(user: UserRow, sid: string, fresh: boolean, expiresIn?: number): Promise<string> {
-    return this.#keycard.createAccessToken(String(user.id), { fresh, additionalClaims: { [SESSION_CLAIM]: sid, admin: user.admin === 1 }, ...(expiresIn ? { expiresIn } : {}) })
+    return this.#keycard.createAccessToken(String(user.id), { fresh, additionalClaims: { ...this.#claims(sid), admin: user.admin === 1 }, ...(expiresIn ? { expiresIn } : {}) })
   }
 
   /** A live (not revoked, not expired) session of `userId`, with its user, or undefined. */
@@ -123,7 +130,7 @@ export class Sessions {
   }
 
   #refresh(user: UserRow, sid: string, jti: string, expiresIn?: number): Promise<string> {
-    return this.#keycard.createRefreshToken(String(user.id), { additionalClaims: { [SESSION_CLAIM]: sid, jti }, ...(expiresIn ? { expiresIn } : {}) })
+    return this.#keycard.createRefreshToken(String(user.id), { additionalClaims: { ...this.#claims(sid), jti }, ...(expiresIn ? { expiresIn } : {}) })
   }
 
   /**

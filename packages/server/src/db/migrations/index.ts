@@ -6,10 +6,12 @@
 import type { Kysely } from 'kysely'
 import { Migrator, type Migration, type MigrationResult } from 'kysely/migration'
 import * as m0001 from './0001-init.ts'
+import * as m0002identity from './0002-database-identity.ts'
 
 /** Names sort in the order they run. */
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-init': m0001,
+  '0002-database-identity': m0002identity,
 })
 
 export function createMigrator(db: Kysely<any>): Migrator {
