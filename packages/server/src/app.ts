@@ -15,6 +15,7 @@ import { migrateToLatest } from './db/migrations/index.ts'
 import type { Database } from './db/schema.ts'
 import { installErrorHandlers } from './http-errors.ts'
 import { createPasswordHasher, type PasswordHasher } from './passwords.ts'
+import { Admins } from './admins.ts'
 import { nowSeconds, purgeExpired, Revocations, SESSION_CLAIM } from './revocations.ts'
 import { Sessions } from './sessions.ts'
 import { registerAdminRoutes } from './routes/admin.ts'
@@ -36,8 +37,10 @@ export interface AppDeps {
   logStream?: DestinationStream
   /** How often expired sessions are purged, in ms. Default one hour. */
   purgeIntervalMs?: number
-  /** How often revocations written by other processes (the CLI) are picked up, in ms. Default 5 s. */
+  /** How often revocations and admin changes written by other processes (the CLI) are picked up, in ms. Default 5 s. */
   revocationSyncMs?: number
+  /** Called after each of those reads has completed (tests wait on it instead of on the clock). */
+  onSync?: () => void
   /** The built account page (default `web/dist` of this package). */
   webDir?: string
 }
@@ -61,6 +64,8 @@ export interface Services {
   hasher: PasswordHasher
   sessions: Sessions
   revocations: Revocations
+  /** Who is an admin now, for /auth/verify (kept current like revocations). */
+  admins: Admins
 }
 
 /**
@@ -113,6 +118,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     else if (secret.source === 'file') app.log.info({ path: secret.path }, 'JWT_SECRET is not set: using the secret saved in the data directory')
 
     const revocations = await Revocations.load(db)
+    const admins = await Admins.load(db)
     const keycard = await createKeycard({
       secret: secret.secret,
       accessTokenExpires: config.accessTokenExpires,
@@ -130,7 +136,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       // Memory only: no database round trip per request.
       tokenInBlocklist: (_header, claims) => revocations.isRevoked(claims),
     })
-    const sessions = new Sessions({ db, keycard, revocations, refreshReuseInterval: config.refreshReuseInterval, accessTokenExpires: config.accessTokenExpires })
+    const sessions = new Sessions({ db, keycard, revocations, admins, refreshReuseInterval: config.refreshReuseInterval, accessTokenExpires: config.accessTokenExpires })
     const auth = fastifyKeycard(keycard, config.implicitRefreshWindow > 0
       ? {
           implicitRefresh: {
@@ -149,7 +155,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       any: auth.jwtRequired({ verifyType: false }),
     }
     const services: Services = {
-      config, db, keycard, auth, guards, revocations, sessions,
+      config, db, keycard, auth, guards, revocations, sessions, admins,
       hasher: createPasswordHasher(config.argon2),
     }
     app.log.info({ cookieSecure: config.cookieSecure, implicitRefreshWindow: config.implicitRefreshWindow }, config.cookieSecure ? 'cookie mode: Secure cookies (served over HTTPS only)' : 'cookie mode: cookies without Secure (development over http; set COOKIE_SECURE=true behind HTTPS)')
@@ -175,7 +181,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // Same-second writes are re-read (>=); adding a session twice is harmless.
     let syncedUpTo = nowSeconds()
     const sync = setInterval(() => {
-      revocations.sync(db, syncedUpTo).then((t) => (syncedUpTo = t), (err) => app.log.error({ err }, 'reading revocations failed'))
+      Promise.all([revocations.sync(db, syncedUpTo), admins.reload(db)]).then(([t]) => {
+        syncedUpTo = t
+        deps.onSync?.()
+      }, (err) => app.log.error({ err }, 'reading revocations failed'))
     }, deps.revocationSyncMs ?? 5000)
     sync.unref()
     app.addHook('onClose', async () => {

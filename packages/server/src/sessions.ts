@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Keycard } from 'keycard'
+import type { Admins } from './admins.ts'
 import { writeTransaction } from './db/database.ts'
 import type { Database, SessionRow, UserRow } from './db/schema.ts'
 import { DATABASE_CLAIM, nowSeconds, SESSION_CLAIM, type Revocations } from './revocations.ts'
@@ -39,6 +40,8 @@ export interface SessionsOptions {
   db: Kysely<Database>
   keycard: Keycard
   revocations: Revocations
+  /** Told the admin flag of every user row read to mint a token: a user made admin by the CLI is one on /auth/verify from their next login. */
+  admins: Admins
   /** Seconds; 0 = every repeat is reuse. */
   refreshReuseInterval: number
   /** Seconds an access token lives (ACCESS_TOKEN_EXPIRES). */
@@ -66,6 +69,7 @@ export class Sessions {
   readonly #db: Kysely<Database>
   readonly #keycard: Keycard
   readonly #revocations: Revocations
+  readonly #admins: Admins
   readonly #reuseInterval: number
   readonly #accessLifetime: number
 
@@ -73,6 +77,7 @@ export class Sessions {
     this.#db = options.db
     this.#keycard = options.keycard
     this.#revocations = options.revocations
+    this.#admins = options.admins
     this.#reuseInterval = options.refreshReuseInterval
     this.#accessLifetime = options.accessTokenExpires
   }
@@ -85,6 +90,7 @@ export class Sessions {
   }
 
   #access(user: UserRow, sid: string, fresh: boolean, expiresIn?: number): Promise<string> {
+    this.#admins.set(user.id, user.admin === 1)
     return this.#keycard.createAccessToken(String(user.id), { fresh, additionalClaims: { ...this.#claims(sid), admin: user.admin === 1 }, ...(expiresIn ? { expiresIn } : {}) })
   }
 
