@@ -102,6 +102,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   // Only JSON bodies: text/plain would otherwise arrive as a string.
   app.removeContentTypeParser('text/plain')
   installErrorHandlers(app, BODY_LIMIT)
+  // Every response: browsers must not guess a type other than the one sent, and nothing may be cached:
+  // token responses (login, refresh, and any that implicit refresh adds a cookie to) and personal data.
+  // The account page's routes set their own Cache-Control, which replaces this one.
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.header('x-content-type-options', 'nosniff').header('cache-control', 'no-store')
+    done()
+  })
 
   // A lock another process held past the busy timeout: the client may retry (the 503 itself comes from the error handler).
   app.addHook('onError', (_request, reply, error, done) => {

@@ -231,7 +231,7 @@ export function resolveJwtSecret(config: Config): ResolvedSecret {
     if (Buffer.byteLength(secret) < 32) throw new ConfigError([`JWT_SECRET: the secret kept in ${path} is shorter than 32 bytes; delete the file to generate a new one, or set JWT_SECRET`])
     return { secret, source: 'file', path }
   }
-  mkdirSync(config.dataDir, { recursive: true })
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const secret = randomBytes(32).toString('base64url')
   writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' })
   chmodSync(path, 0o600) // the umask may have masked the mode; the secret must not be group-readable
