@@ -111,8 +111,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   })
 
   // A lock another process held past the busy timeout: the client may retry (the 503 itself comes from the error handler).
-  app.addHook('onError', (_request, reply, error, done) => {
-    if (error instanceof DatabaseBusyError) reply.header('retry-after', String(error.retryAfter))
+  app.addHook('onError', (request, reply, error, done) => {
+    if (error instanceof DatabaseBusyError) {
+      reply.header('retry-after', String(error.retryAfter))
+      request.log.warn({ err: error.cause }, 'database busy: another process held the lock past DATABASE_BUSY_TIMEOUT_MS')
+    }
     done()
   })
 

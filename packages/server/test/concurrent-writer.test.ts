@@ -100,6 +100,8 @@ test('a lock held past DATABASE_BUSY_TIMEOUT_MS answers 503 with Retry-After, an
   assert.equal(busy.headers.get('retry-after'), '1')
   assert.deepEqual(busy.body, { msg: 'The database is busy (another process holds its lock); retry in a moment' })
   assert.equal(s.logLines().some((l) => l.level === 50), false, 'not logged as a server error')
+  const warning = s.logLines().find((l) => String(l.msg).startsWith('database busy'))
+  assert.equal((warning?.err as { code?: string } | undefined)?.code, 'SQLITE_BUSY', 'a warning names the SQLite error')
 
   const released = line(holder, /^released$/)
   holder.stdin!.end('release\n')
