@@ -226,6 +226,21 @@ export class Sessions {
     return rows.filter((r) => r.expires_at > nowSeconds()).length
   }
 
+  /**
+   * Sets a user's password hash and revokes every other session of theirs, in one transaction: a
+   * password change never lands without the revocation (nor the reverse), even beside another writer.
+   * Returns how many live sessions were revoked.
+   */
+  async changePassword(userId: number, passwordHash: string, exceptSessionId: string): Promise<number> {
+    const now = nowSeconds()
+    const rows = await writeTransaction(this.#db, async (trx) => {
+      await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute()
+      return trx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).where('id', '!=', exceptSessionId).returning(['id', 'expires_at']).execute()
+    })
+    this.#revocations.add(rows)
+    return rows.filter((r) => r.expires_at > now).length
+  }
+
   /** A user's live sessions, newest first; `currentId` marks the one the request came with. */
   async list(userId: number, currentId: string | undefined): Promise<PublicSession[]> {
     const rows = await this.#db

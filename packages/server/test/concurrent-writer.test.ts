@@ -118,3 +118,21 @@ test('DATABASE_BUSY_TIMEOUT_MS: milliseconds from 0 to 30000, default 5000; anyt
     assert.throws(() => loadConfig(env(bad)), (err: ConfigError) => err.problems.some((p) => p.startsWith(`DATABASE_BUSY_TIMEOUT_MS: expected an integer from 0 to 30000, got "${bad}"`)))
   }
 })
+
+test('password changes while another process writes: each sets the hash and revokes the other sessions in one transaction', async (t) => {
+  const s = await startServer(t)
+  await s.register('alice')
+  const other = await s.login('alice')
+  const writer = await startWriter(t, s.dbPath)
+  let password = 'correct horse battery'
+  for (let i = 0; i < 3; i++) {
+    const fresh = await s.api('POST', '/auth/fresh-login', { body: { username: 'alice', password } })
+    assert.equal(fresh.status, 200)
+    password = `a new passphrase number ${i}`
+    const change = await s.api('POST', '/auth/password', { token: fresh.body.access_token, body: { new_password: password } })
+    assert.equal(change.status, 200, change.text)
+  }
+  await writer.stop()
+  assert.equal((await s.api('GET', '/auth/me', { token: other.access_token })).status, 401, 'the other session was revoked')
+  assert.equal((await s.api('POST', '/auth/login', { body: { username: 'alice', password } })).status, 200)
+})
