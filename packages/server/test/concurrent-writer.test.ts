@@ -20,6 +20,8 @@ const WRITER = fileURLToPath(new URL('./fixtures/db-writer.mjs', import.meta.url
 /** Resolves with the first stdout line of `child` matching `pattern`; rejects if it exits first. */
 function line(child: ChildProcess, pattern: RegExp): Promise<string> {
   return new Promise((resolve, reject) => {
+    // An 'exit' already emitted would never come again.
+    if (child.exitCode !== null || child.signalCode !== null) return reject(new Error(`writer already exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}`))
     let out = ''
     const onData = (d: string) => {
       out += d
@@ -59,7 +61,7 @@ async function startWriter(t: TestContext, dbPath: string): Promise<{ stop(): Pr
   }
 }
 
-test('refreshes while another process writes the database: every one rotates, none answers 5xx', async (t) => {
+test('refreshes while another process writes the database: every one rotates, none answers 5xx', { timeout: 120_000 }, async (t) => {
   const s = await startServer(t)
   await s.register('alice')
   const chains = await Promise.all([1, 2, 3, 4].map(() => s.login('alice')))
@@ -89,7 +91,7 @@ test('refreshes while another process writes the database: every one rotates, no
   assert.equal(rows.n, 5, 'the registration session and the four chains are all still live')
 })
 
-test('a lock held past DATABASE_BUSY_TIMEOUT_MS answers 503 with Retry-After, and the refresh token still works after', async (t) => {
+test('a lock held past DATABASE_BUSY_TIMEOUT_MS answers 503 with Retry-After, and the refresh token still works after', { timeout: 120_000 }, async (t) => {
   const s = await startServer(t, { DATABASE_BUSY_TIMEOUT_MS: '20' })
   const { refresh_token } = await s.register('alice')
   const holder = spawnWriter(t, [s.dbPath, 'hold'])
@@ -119,7 +121,7 @@ test('DATABASE_BUSY_TIMEOUT_MS: milliseconds from 0 to 30000, default 5000; anyt
   }
 })
 
-test('password changes while another process writes: each sets the hash and revokes the other sessions in one transaction', async (t) => {
+test('password changes while another process writes: each sets the hash and revokes the other sessions in one transaction', { timeout: 120_000 }, async (t) => {
   const s = await startServer(t)
   await s.register('alice')
   const other = await s.login('alice')
