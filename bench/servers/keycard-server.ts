@@ -5,7 +5,7 @@
  * - server-verify: repeated mode sends the access token the login returned. Fresh mode needs tens of
  *   thousands of valid tokens, which logins (argon2id, ~100/s) cannot supply, so the pool is minted with
  *   keycard, the server's secret (JWT_SECRET) and the claims the server puts in its own tokens
- *   (`sub` = user id, `sid` = the login's session, `admin`): byte for byte the kind of token it mints.
+ *   (`sub` = user id, `sid` = the login's session, `dbid` = the database's identity, `admin`): byte for byte the kind of token it mints.
  * - server-login: `POST /auth/login` with the same credentials; event-loop delay measured in the server.
  * - server-refresh: `POST /auth/refresh`; each refresh token is single-use (rotation), so the load
  *   generator keeps a queue of refresh tokens and feeds each response's successor back in (autocannon,
@@ -107,7 +107,7 @@ export async function serverSetup(options: { pool: number; refreshConnections?: 
         const keycard = await createKeycard({ secret: BENCH_SECRET, accessTokenExpires: '2h' })
         const pool: string[] = []
         for (let i = 0; i < options.pool; i++) {
-          pool.push(await keycard.createAccessToken(String(claims.sub), { additionalClaims: { sid: claims.sid, admin: claims.admin } }))
+          pool.push(await keycard.createAccessToken(String(claims.sub), { additionalClaims: { sid: claims.sid, dbid: claims.dbid, admin: claims.admin } }))
         }
         const file = join(tmp, 'verify-tokens.txt')
         writeFileSync(file, pool.join('\n') + '\n')

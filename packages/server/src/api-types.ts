@@ -89,6 +89,7 @@ export type ServerErrorCode =
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INTERNAL_ERROR'
   | 'DATABASE_UNAVAILABLE'
+  | 'DATABASE_BUSY'
   | 'PAGE_NOT_BUILT'
 
 /** keycard's token error codes (its `KeycardErrorCode`; test/api-types.test.ts keeps the two in step). */

@@ -10,12 +10,13 @@ import type { DestinationStream, Logger } from 'pino'
 import { createKeycard, type Keycard } from 'keycard'
 import { fastifyKeycard, type FastifyKeycard, type KeycardHook } from 'keycard/fastify'
 import { resolveJwtSecret, type Config } from './config.ts'
-import { openDatabase } from './db/database.ts'
+import { DatabaseBusyError, openDatabase } from './db/database.ts'
 import { migrateToLatest } from './db/migrations/index.ts'
 import type { Database } from './db/schema.ts'
 import { installJsonBodyParser } from './body.ts'
 import { installErrorHandlers, TOKEN_ERROR_RESPONSES } from './http-errors.ts'
 import { createPasswordHasher, type PasswordHasher } from './passwords.ts'
+import { Admins } from './admins.ts'
 import { nowSeconds, purgeExpired, Revocations, SESSION_CLAIM } from './revocations.ts'
 import { Sessions } from './sessions.ts'
 import { registerAdminRoutes } from './routes/admin.ts'
@@ -37,8 +38,10 @@ export interface AppDeps {
   logStream?: DestinationStream
   /** How often expired sessions are purged, in ms. Default one hour. */
   purgeIntervalMs?: number
-  /** How often revocations written by other processes (the CLI) are picked up, in ms. Default 5 s. */
+  /** How often revocations and admin changes written by other processes (the CLI) are picked up, in ms. Default 5 s. */
   revocationSyncMs?: number
+  /** Called after each of those reads has completed (tests wait on it instead of on the clock). */
+  onSync?: () => void
   /** The built account page (default `web/dist` of this package). */
   webDir?: string
 }
@@ -62,6 +65,8 @@ export interface Services {
   hasher: PasswordHasher
   sessions: Sessions
   revocations: Revocations
+  /** Who is an admin now, for /auth/verify (kept current like revocations). */
+  admins: Admins
 }
 
 /**
@@ -99,8 +104,24 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.removeContentTypeParser('text/plain')
   installJsonBodyParser(app)
   installErrorHandlers(app, BODY_LIMIT)
+  // Every response: browsers must not guess a type other than the one sent, and nothing may be cached:
+  // token responses (login, refresh, and any that implicit refresh adds a cookie to) and personal data.
+  // The account page's routes set their own Cache-Control, which replaces this one.
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.header('x-content-type-options', 'nosniff').header('cache-control', 'no-store')
+    done()
+  })
 
-  const db = deps.db ?? openDatabase(config.databasePath)
+  // A lock another process held past the busy timeout: the client may retry (the 503 itself comes from the error handler).
+  app.addHook('onError', (request, reply, error, done) => {
+    if (error instanceof DatabaseBusyError) {
+      reply.header('retry-after', String(error.retryAfter))
+      request.log.warn({ err: error.cause }, 'database busy: another process held the lock past DATABASE_BUSY_TIMEOUT_MS')
+    }
+    done()
+  })
+
+  const db = deps.db ?? openDatabase(config.databasePath, undefined, { busyTimeoutMs: config.databaseBusyTimeoutMs })
   try {
     const applied = await migrateToLatest(db, (c) => app.log.warn({ field: c.field, userId: c.userId, keptUserId: c.keptUserId }, c.message))
     if (applied.length > 0) app.log.info({ migrations: applied }, 'database migrated')
@@ -109,6 +130,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     else if (secret.source === 'file') app.log.info({ path: secret.path }, 'JWT_SECRET is not set: using the secret saved in the data directory')
 
     const revocations = await Revocations.load(db)
+    const admins = await Admins.load(db)
     const keycard = await createKeycard({
       secret: secret.secret,
       accessTokenExpires: config.accessTokenExpires,
@@ -128,7 +150,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       // FJE's statuses and messages, plus a stable `code` the account page decides on.
       responses: TOKEN_ERROR_RESPONSES,
     })
-    const sessions = new Sessions({ db, keycard, revocations, refreshReuseInterval: config.refreshReuseInterval, accessTokenExpires: config.accessTokenExpires })
+    const sessions = new Sessions({ db, keycard, revocations, admins, refreshReuseInterval: config.refreshReuseInterval, accessTokenExpires: config.accessTokenExpires })
     const auth = fastifyKeycard(keycard, config.implicitRefreshWindow > 0
       ? {
           implicitRefresh: {
@@ -147,7 +169,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       any: auth.jwtRequired({ verifyType: false }),
     }
     const services: Services = {
-      config, db, keycard, auth, guards, revocations, sessions,
+      config, db, keycard, auth, guards, revocations, sessions, admins,
       hasher: createPasswordHasher(config.argon2),
     }
     app.log.info({ cookieSecure: config.cookieSecure, implicitRefreshWindow: config.implicitRefreshWindow }, config.cookieSecure ? 'cookie mode: Secure cookies (served over HTTPS only)' : 'cookie mode: cookies without Secure (development over http; set COOKIE_SECURE=true behind HTTPS)')
@@ -173,7 +195,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // Same-second writes are re-read (>=); adding a session twice is harmless.
     let syncedUpTo = nowSeconds()
     const sync = setInterval(() => {
-      revocations.sync(db, syncedUpTo).then((t) => (syncedUpTo = t), (err) => app.log.error({ err }, 'reading revocations failed'))
+      Promise.all([revocations.sync(db, syncedUpTo), admins.reload(db)]).then(([t]) => {
+        syncedUpTo = t
+        deps.onSync?.()
+      }, (err) => app.log.error({ err }, 'reading revocations failed'))
     }, deps.revocationSyncMs ?? 5000)
     sync.unref()
     app.addHook('onClose', async () => {

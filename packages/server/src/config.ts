@@ -48,6 +48,8 @@ export interface Config {
   readonly cookieSecure: boolean
   /** Seconds before expiry within which a cookie-borne access token is re-issued (IMPLICIT_REFRESH_WINDOW); 0 = off. */
   readonly implicitRefreshWindow: number
+  /** Milliseconds a query waits for a lock another process (the CLI) holds before answering 503 (DATABASE_BUSY_TIMEOUT_MS). */
+  readonly databaseBusyTimeoutMs: number
 }
 
 export const DEFAULT_DATABASE_URL = './data/keycard.db'
@@ -56,7 +58,7 @@ export const SECRET_FILE = 'jwt-secret'
 export const ENV_VARS = [
   'PORT', 'HOST', 'DATABASE_URL', 'JWT_SECRET', 'ACCESS_TOKEN_EXPIRES', 'REFRESH_TOKEN_EXPIRES',
   'REFRESH_REUSE_INTERVAL', 'LOG_LEVEL', 'ARGON2_MEMORY_COST', 'ARGON2_TIME_COST', 'ARGON2_PARALLELISM', 'NODE_ENV',
-  'COOKIE_SECURE', 'IMPLICIT_REFRESH_WINDOW',
+  'COOKIE_SECURE', 'IMPLICIT_REFRESH_WINDOW', 'DATABASE_BUSY_TIMEOUT_MS',
 ] as const
 
 /** Thrown by `loadConfig`; `problems` has one line per bad variable. */
@@ -199,10 +201,13 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`IMPLICIT_REFRESH_WINDOW: must be shorter than ACCESS_TOKEN_EXPIRES (${accessTokenExpires}s), or 0 to turn implicit refresh off; got ${JSON.stringify(env.IMPLICIT_REFRESH_WINDOW)}`)
   }
 
+  // better-sqlite3 waits synchronously: the whole server pauses while it waits, hence the cap.
+  const databaseBusyTimeoutMs = integer(problems, env, 'DATABASE_BUSY_TIMEOUT_MS', 5000, 0, 30_000)
+
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze({
     port, host, databaseUrl, databasePath, dataDir, jwtSecret, accessTokenExpires, refreshTokenExpires,
-    refreshReuseInterval, logLevel: level, argon2, production, cookieSecure, implicitRefreshWindow,
+    refreshReuseInterval, logLevel: level, argon2, production, cookieSecure, implicitRefreshWindow, databaseBusyTimeoutMs,
   })
 }
 
@@ -226,7 +231,7 @@ export function resolveJwtSecret(config: Config): ResolvedSecret {
     if (Buffer.byteLength(secret) < 32) throw new ConfigError([`JWT_SECRET: the secret kept in ${path} is shorter than 32 bytes; delete the file to generate a new one, or set JWT_SECRET`])
     return { secret, source: 'file', path }
   }
-  mkdirSync(config.dataDir, { recursive: true })
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
   const secret = randomBytes(32).toString('base64url')
   writeFileSync(path, `${secret}\n`, { mode: 0o600, flag: 'wx' })
   chmodSync(path, 0o600) // the umask may have masked the mode; the secret must not be group-readable

@@ -11,27 +11,52 @@
  */
 
 import { MemoryRevocationStore } from 'keycard'
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import type { Database } from './db/schema.ts'
 import type { RevokedSession } from './users.ts'
 
 /** The claim that holds the login session id. */
 export const SESSION_CLAIM = 'sid'
+/** The claim that holds the id of the database a token was issued against (migration 0003-database-identity). */
+export const DATABASE_CLAIM = 'dbid'
+
+/**
+ * The database's random identity (made by its first migrations); throws when the table is missing.
+ *
+ * @example
+ * const id = await readDatabaseId(db) // 'q3Zr1fX0bQd5T8w2YkL9aA'
+ */
+export async function readDatabaseId(db: Kysely<Database>): Promise<string> {
+  const { rows } = await sql<{ id: string }>`select id from database_identity where singleton = 1`.execute(db)
+  const id = rows[0]?.id
+  if (typeof id !== 'string' || id === '') throw new Error('The database has no identity row (table database_identity); run `keycard migrate`')
+  return id
+}
 
 export class Revocations {
   /** Revoked session ids until their last token expires: keycard's memory store, keyed by session id. The purge timer sweeps it. */
   readonly #sessions = new MemoryRevocationStore({ sweepInterval: 0 })
+  /** The id every accepted token carries in DATABASE_CLAIM; undefined only for a state built without a database (unit tests). */
+  readonly databaseId: string | undefined
 
-  /** Loads the revoked sessions whose tokens may still be presented. */
+  constructor(databaseId?: string) {
+    this.databaseId = databaseId
+  }
+
+  /** Loads the database's identity and the revoked sessions whose tokens may still be presented. */
   static async load(db: Kysely<Database>, now = nowSeconds()): Promise<Revocations> {
+    const state = new Revocations(await readDatabaseId(db))
     const rows = await db.selectFrom('sessions').select(['id', 'expires_at']).where('revoked_at', 'is not', null).where('expires_at', '>', now).execute()
-    const state = new Revocations()
     state.add(rows)
     return state
   }
 
-  /** `true` when a verified token must be refused: no session id, or a revoked session. */
+  /**
+   * `true` when a verified token must be refused: issued against another database (or before tokens
+   * carried the database's id), no session id, or a revoked session.
+   */
   isRevoked(claims: Record<string, unknown>): boolean {
+    if (this.databaseId !== undefined && claims[DATABASE_CLAIM] !== this.databaseId) return true
     const sid = claims[SESSION_CLAIM]
     return typeof sid !== 'string' || this.#sessions.isRevoked(sid)
   }

@@ -10,8 +10,10 @@ import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Keycard } from 'keycard'
 import type { PublicSession } from './api-types.ts'
+import type { Admins } from './admins.ts'
+import { writeTransaction } from './db/database.ts'
 import type { Database, SessionRow, UserRow } from './db/schema.ts'
-import { nowSeconds, SESSION_CLAIM, type Revocations } from './revocations.ts'
+import { DATABASE_CLAIM, nowSeconds, SESSION_CLAIM, type Revocations } from './revocations.ts'
 
 export interface SessionTokens {
   access_token: string
@@ -32,6 +34,8 @@ export interface SessionsOptions {
   db: Kysely<Database>
   keycard: Keycard
   revocations: Revocations
+  /** Told the admin flag of every user row read to mint a token: a user made admin by the CLI is one on /auth/verify from their next login. */
+  admins: Admins
   /** Seconds; 0 = every repeat is reuse. */
   refreshReuseInterval: number
   /** Seconds an access token lives (ACCESS_TOKEN_EXPIRES). */
@@ -59,6 +63,7 @@ export class Sessions {
   readonly #db: Kysely<Database>
   readonly #keycard: Keycard
   readonly #revocations: Revocations
+  readonly #admins: Admins
   readonly #reuseInterval: number
   readonly #accessLifetime: number
 
@@ -66,12 +71,21 @@ export class Sessions {
     this.#db = options.db
     this.#keycard = options.keycard
     this.#revocations = options.revocations
+    this.#admins = options.admins
     this.#reuseInterval = options.refreshReuseInterval
     this.#accessLifetime = options.accessTokenExpires
   }
 
+  /** The claims every token of ours carries: its session, and the database it was issued against. */
+  #claims(sid: string): Record<string, string> {
+    const claims: Record<string, string> = { [SESSION_CLAIM]: sid }
+    if (this.#revocations.databaseId !== undefined) claims[DATABASE_CLAIM] = this.#revocations.databaseId
+    return claims
+  }
+
   #access(user: UserRow, sid: string, fresh: boolean, expiresIn?: number): Promise<string> {
-    return this.#keycard.createAccessToken(String(user.id), { fresh, additionalClaims: { [SESSION_CLAIM]: sid, admin: user.admin === 1 }, ...(expiresIn ? { expiresIn } : {}) })
+    this.#admins.set(user.id, user.admin === 1)
+    return this.#keycard.createAccessToken(String(user.id), { fresh, additionalClaims: { ...this.#claims(sid), admin: user.admin === 1 }, ...(expiresIn ? { expiresIn } : {}) })
   }
 
   /** A live (not revoked, not expired) session of `userId`, with its user, or undefined. */
@@ -116,7 +130,7 @@ export class Sessions {
   }
 
   #refresh(user: UserRow, sid: string, jti: string, expiresIn?: number): Promise<string> {
-    return this.#keycard.createRefreshToken(String(user.id), { additionalClaims: { [SESSION_CLAIM]: sid, jti }, ...(expiresIn ? { expiresIn } : {}) })
+    return this.#keycard.createRefreshToken(String(user.id), { additionalClaims: { ...this.#claims(sid), jti }, ...(expiresIn ? { expiresIn } : {}) })
   }
 
   /**
@@ -147,8 +161,9 @@ export class Sessions {
   /** Rotates the session of a verified refresh token (claims `sid`, `jti`, `sub`). */
   async refresh(claims: { sid: string; jti: string; sub: string }): Promise<RefreshResult> {
     // One transaction: on SQLite it holds the only connection, so two concurrent refreshes are serialized
-    // and the second sees the first's rotation; the conditional UPDATE keeps that true on Postgres.
-    const result = await this.#db.transaction().execute(async (trx): Promise<RefreshResult & { revoke?: SessionRow }> => {
+    // and the second sees the first's rotation; the conditional UPDATE keeps that true on Postgres. It
+    // takes the write lock before reading, so a commit by another process cannot stale its read.
+    const result = await writeTransaction(this.#db, async (trx): Promise<RefreshResult & { revoke?: SessionRow }> => {
       const session = await trx.selectFrom('sessions').selectAll().where('id', '=', claims.sid).executeTakeFirst()
       if (!session || session.revoked_at !== null || session.user_id === null || String(session.user_id) !== claims.sub) return { outcome: 'revoked' }
       const user = await trx.selectFrom('users').selectAll().where('id', '=', session.user_id).executeTakeFirst()
@@ -203,6 +218,21 @@ export class Sessions {
     const rows = await query.returning(['id', 'expires_at']).execute()
     this.#revocations.add(rows)
     return rows.filter((r) => r.expires_at > nowSeconds()).length
+  }
+
+  /**
+   * Sets a user's password hash and revokes every other session of theirs, in one transaction: a
+   * password change never lands without the revocation (nor the reverse), even beside another writer.
+   * Returns how many live sessions were revoked.
+   */
+  async changePassword(userId: number, passwordHash: string, exceptSessionId: string): Promise<number> {
+    const now = nowSeconds()
+    const rows = await writeTransaction(this.#db, async (trx) => {
+      await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute()
+      return trx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).where('id', '!=', exceptSessionId).returning(['id', 'expires_at']).execute()
+    })
+    this.#revocations.add(rows)
+    return rows.filter((r) => r.expires_at > now).length
   }
 
   /** A user's live sessions, newest first; `currentId` marks the one the request came with. */

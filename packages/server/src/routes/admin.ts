@@ -18,7 +18,7 @@ function intParam(query: Record<string, unknown>, name: string, fallback: number
 }
 
 export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
-  const { db, auth, guards, revocations } = s
+  const { db, auth, guards, revocations, admins } = s
 
   /** The admin flag is read from the database, not the token, so a demotion takes effect at once. */
   async function requireAdmin(request: FastifyRequest): Promise<number> {
@@ -44,6 +44,7 @@ export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
     const revoked = Number.isSafeInteger(id) ? await deleteUser(db, id) : null
     if (revoked === null) throw new HttpError(404, 'User not found', 'USER_NOT_FOUND')
     revocations.add(revoked)
+    admins.set(id, false)
     request.log.info({ adminId, userId: id, revokedSessions: revoked.length }, 'user deleted')
     // An admin who deleted their own account from the browser is signed out there.
     if (id === adminId && auth.context(request).location === 'cookies') auth.unsetJwtCookies(reply)

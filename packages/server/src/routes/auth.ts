@@ -217,8 +217,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     const password = requiredString(body, 'new_password')
     const problem = unicodeProblem(password) ?? passwordProblem(password)
     if (problem) throw new HttpError(400, `new_password ${problem}`, 'INVALID_FIELD', 'new_password')
-    await setPasswordHash(db, userId, await hasher.hash(password))
-    const revoked = await sessions.revokeAll(userId, sid)
+    const revoked = await sessions.changePassword(userId, await hasher.hash(password), sid)
     request.log.info({ userId, revokedSessions: revoked }, 'password changed')
     return { msg: 'Password changed', revoked_sessions: revoked }
   })

@@ -1,7 +1,9 @@
 /**
  * GET /auth/verify: forward-auth for nginx `auth_request`, Traefik ForwardAuth and Envoy ext_authz.
  * 200 with `X-User-Id`, `X-User-Admin` and `X-Session-Id` headers, or 401 with the token layer's
- * message. Bearer tokens only, never the account page's cookies (see below). Every token failure is
+ * message. `X-User-Admin` is what the database says now (services.admins), not the token's claim; a
+ * token whose `sub` or `sid` is not one this server issues (a user id, a session id) is a 401, never
+ * a header value that Node refuses to send. Bearer tokens only, never the account page's cookies (see below). Every token failure is
  * a 401 here (not FJE's 422): nginx turns any status other than 2xx/401/403 from an auth subrequest
  * into a 500 for the client.
  *
@@ -35,13 +37,18 @@ export function verifyLogLevel(global: string): LogLevel | undefined {
   return global === 'info' ? 'warn' : undefined
 }
 
+/** What this server puts in `sub` (a user id) and `sid` (a randomUUID): safe in a header, checked in linear time. */
+const USER_ID = /^[1-9][0-9]{0,15}$/
+const SESSION_ID = /^[0-9A-Za-z-]{1,64}$/
+export const INVALID_IDENTITY = 'Token identity is invalid: sub must be a user id and sid a session id'
+
 /** Anything thrown goes to the error handler (a 500), as an Error so `reply.send` never sends it as a body. */
 function fail(reply: FastifyReply, err: unknown): void {
   reply.send(err instanceof Error ? err : new Error(String(err)))
 }
 
 export function registerVerifyRoutes(app: FastifyInstance, s: Services): void {
-  const { keycard, auth } = s
+  const { keycard, auth, admins } = s
   // Headers only, never cookies: nginx and Traefik ask with a GET whatever the original method, so a
   // cookie would authenticate a cross-site POST to the protected app without any CSRF check.
   const guard = keycard.guardOptions({ locations: ['headers'] })
@@ -51,9 +58,14 @@ export function registerVerifyRoutes(app: FastifyInstance, s: Services): void {
     try {
       request.jwt = context
       const { claims, identity } = auth.context(request)
-      const admin = claims.admin === true
+      const sid = claims[SESSION_CLAIM]
+      if (typeof identity !== 'string' || !USER_ID.test(identity) || typeof sid !== 'string' || !SESSION_ID.test(sid)) {
+        auth.sendError(reply, { status: 401, headers: { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${INVALID_IDENTITY}"` }, body: { msg: INVALID_IDENTITY, code: 'KEYCARD_JWT_CLAIM_INVALID' } })
+        return
+      }
+      const admin = admins.has(identity)
       // Lower case, as Fastify stores them (it would lower-case each name per request); the same on the wire.
-      reply.header('x-user-id', identity).header('x-user-admin', admin ? 'true' : 'false').header('x-session-id', String(claims[SESSION_CLAIM]))
+      reply.header('x-user-id', identity).header('x-user-admin', admin ? 'true' : 'false').header('x-session-id', sid)
       reply.send({ id: identity, admin })
     } catch (err) {
       fail(reply, err)
