@@ -11,7 +11,7 @@ import SQLite from 'better-sqlite3'
 import { claimsOf, openBeside, PASSWORD, signToken, startServer, tempDir } from './helpers.ts'
 import { readDatabaseId } from '../src/revocations.ts'
 
-const REVOKED = { msg: 'Token has been revoked' }
+const REVOKED = { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' }
 
 test('a replaced database refuses every token issued against the old one, even where the ids now name a new user', async (t) => {
   const dir = tempDir(t)

@@ -55,7 +55,7 @@ test('0002 fills the keys of old rows, keeps every row, and reports the rows who
   const db = await oldDatabase(t, dir)
   const before = await db.selectFrom('users').select(['id', 'username', 'email', 'password_hash', 'admin', 'registered_on']).orderBy('id').execute()
   const reported: KeyCollision[] = []
-  assert.deepEqual(await migrateToLatest(db, (c) => reported.push(c)), ['0002-identity-keys'])
+  assert.deepEqual(await migrateToLatest(db, (c) => reported.push(c)), ['0002-identity-keys', '0003-database-identity'])
 
   const after = await db.selectFrom('users').selectAll().orderBy('id').execute()
   assert.deepEqual(after.map(({ username_key, email_key, ...rest }) => rest), before, 'no row lost or changed')
@@ -139,17 +139,18 @@ test('a failing 0002 is rolled back whole, so it can run again once the cause is
   const columns = await sql<{ name: string }>`select name from pragma_table_info('users')`.execute(db)
   assert.ok(!columns.rows.some((c) => c.name === 'username_key'), 'the columns were added and left behind')
   await sql`drop index users_email_key`.execute(db)
-  assert.deepEqual(await migrateToLatest(db, () => {}), ['0002-identity-keys'])
+  assert.deepEqual(await migrateToLatest(db, () => {}), ['0002-identity-keys', '0003-database-identity'])
 })
 
 test('0002 can be migrated down and up again', async (t) => {
   const dir = tempDir(t)
   const db = (await oldDatabase(t, dir)) as Kysely<Database>
   await migrateToLatest(db, () => {})
-  const { error } = await createMigrator(db, () => {}).migrateDown()
+  // Down to 0001, through every later migration (0003 first, then 0002).
+  const { error } = await createMigrator(db, () => {}).migrateTo('0001-init')
   assert.ifError(error)
   const columns = await sql<{ name: string }>`select name from pragma_table_info('users')`.execute(db)
   assert.deepEqual(columns.rows.map((c) => c.name), ['id', 'username', 'email', 'password_hash', 'admin', 'registered_on'])
-  assert.deepEqual(await migrateToLatest(db, () => {}), ['0002-identity-keys'])
+  assert.deepEqual(await migrateToLatest(db, () => {}), ['0002-identity-keys', '0003-database-identity'])
   assert.equal((await db.selectFrom('users').select('username_key').where('id', '=', 7).executeTakeFirstOrThrow()).username_key, 'carol#7')
 })
