@@ -4,7 +4,7 @@
  */
 
 import type { Kysely } from 'kysely'
-import { Migrator, type Migration, type MigrationResult } from 'kysely/migration'
+import { Migrator, type Migration, type MigrationResult } from 'kysely'
 import * as m0001 from './0001-init.ts'
 
 /** Names sort in the order they run. */
