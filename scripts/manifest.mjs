@@ -1,18 +1,23 @@
-// Publishes a package.json without the workspace-only "keycard-source" export condition (which points
-// at TypeScript that the tarball does not carry), and puts the workspace's manifest back afterwards.
+// The workspace's package.json points keycard's exports at its TypeScript source (so tsx, tsc and
+// esbuild in the workspace use src with no flag); the published one points them at dist. As pnpm does,
+// `publishConfig.exports` and `publishConfig.types` replace the top-level fields in the packed manifest.
 //   node ../../scripts/manifest.mjs strip     # prepack: keeps the original as .package.json.workspace
 //   node ../../scripts/manifest.mjs restore   # postpack
 // If a pack dies between the two, the next `strip` restores first, and `git checkout package.json` always does.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 
-export const CONDITION = 'keycard-source'
 const MANIFEST = 'package.json'
 const BACKUP = '.package.json.workspace'
+const FIELDS = ['exports', 'types']
 
-/** Returns `exports` with the workspace condition removed at every level. */
-export function withoutSourceCondition(value) {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value
-  return Object.fromEntries(Object.entries(value).filter(([key]) => key !== CONDITION).map(([key, v]) => [key, withoutSourceCondition(v)]))
+/** The manifest to publish: `publishConfig`'s fields moved to the top level, in their place. */
+export function publishedManifest(manifest) {
+  const { publishConfig = {}, ...rest } = manifest
+  const out = Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, key in publishConfig && FIELDS.includes(key) ? publishConfig[key] : value]))
+  for (const key of FIELDS) if (key in publishConfig && !(key in out)) out[key] = publishConfig[key]
+  const remaining = Object.fromEntries(Object.entries(publishConfig).filter(([key]) => !FIELDS.includes(key)))
+  if (Object.keys(remaining).length > 0) out.publishConfig = remaining
+  return out
 }
 
 function restore() {
@@ -23,10 +28,8 @@ const command = process.argv[2]
 if (command === 'strip') {
   restore()
   const text = readFileSync(MANIFEST, 'utf8')
-  const manifest = JSON.parse(text)
   writeFileSync(BACKUP, text)
-  manifest.exports = withoutSourceCondition(manifest.exports)
-  writeFileSync(MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`)
+  writeFileSync(MANIFEST, `${JSON.stringify(publishedManifest(JSON.parse(text)), null, 2)}\n`)
 } else if (command === 'restore') {
   restore()
 } else if (command !== undefined) {

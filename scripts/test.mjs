@@ -25,11 +25,9 @@ if (files.length === 0) {
   console.error('no test files found')
   process.exit(1)
 }
-// The workspace runs keycard from its TypeScript source (the "keycard-source" export condition); set in
-// NODE_OPTIONS so every child a test spawns resolves it the same way. The consumer test clears it.
 function runSuite(node, extraEnv) {
-  const options = [process.env.NODE_OPTIONS, extraEnv.NODE_OPTIONS, '--conditions=keycard-source'].filter(Boolean).join(' ')
-  const env = { ...process.env, ...extraEnv, NODE_OPTIONS: options }
+  const options = [process.env.NODE_OPTIONS, extraEnv.NODE_OPTIONS].filter(Boolean).join(' ')
+  const env = { ...process.env, ...extraEnv, ...(options ? { NODE_OPTIONS: options } : {}) }
   const result = spawnSync(node, ['--import', 'tsx', '--test', '--test-concurrency=2', ...flags, ...files], { stdio: 'inherit', env })
   return result.status ?? 1
 }

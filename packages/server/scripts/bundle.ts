@@ -40,8 +40,6 @@ export async function bundle(entry: string, outfile: string): Promise<void> {
     format: 'esm',
     target: `node${process.versions.node}`,
     logLevel: 'warning',
-    // The workspace's keycard is bundled from its TypeScript source (its exports' first condition).
-    conditions: ['keycard-source'],
     plugins: [dependenciesStayExternal],
   })
 }
