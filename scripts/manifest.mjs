@@ -13,7 +13,8 @@ const FIELDS = ['exports', 'types']
 /** The manifest to publish: `publishConfig`'s fields moved to the top level, in their place. */
 export function publishedManifest(manifest) {
   const { publishConfig = {}, ...rest } = manifest
-  const out = Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, key in publishConfig && FIELDS.includes(key) ? publishConfig[key] : value]))
+  const published = (key, value) => (FIELDS.includes(key) && key in publishConfig ? publishConfig[key] : value)
+  const out = Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, published(key, value)]))
   for (const key of FIELDS) if (key in publishConfig && !(key in out)) out[key] = publishConfig[key]
   const remaining = Object.fromEntries(Object.entries(publishConfig).filter(([key]) => !FIELDS.includes(key)))
   if (Object.keys(remaining).length > 0) out.publishConfig = remaining

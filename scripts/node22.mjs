@@ -13,7 +13,8 @@ const CACHE = join(ROOT, 'node_modules', '.cache', 'keycard-node22')
 function npm(prefix, args, env) {
   mkdirSync(prefix, { recursive: true })
   if (!existsSync(join(prefix, 'package.json'))) writeFileSync(join(prefix, 'package.json'), '{ "private": true }\n')
-  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--prefix', prefix, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  const command = ['install', '--no-audit', '--no-fund', '--prefer-offline', '--prefix', prefix, ...args]
+  const r = spawnSync('npm', command, { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
   if (r.status !== 0) throw new Error(`npm install ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`)
 }
 

@@ -1,5 +1,6 @@
 // Runs every *.test.ts under packages/*/test and bench/test with node's test runner (node 20 has no
-// glob support in `node --test`), on this node and then on Node 22 (scripts/node22.mjs). Extra arguments are passed on, e.g. `npm test -- --test-name-pattern=csrf`.
+// glob support in `node --test`), on this node and then on Node 22 (scripts/node22.mjs). Extra
+// arguments are passed on, e.g. `npm test -- --test-name-pattern=csrf`.
 import { spawnSync } from 'node:child_process'
 import { readdirSync, statSync, existsSync } from 'node:fs'
 import { join } from 'node:path'

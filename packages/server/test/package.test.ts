@@ -73,7 +73,8 @@ function listing(tarball: string): string[] {
 describe('the tarballs', () => {
   test('keycard ships compiled JavaScript, declarations, README and LICENSE; no source, tests, keys or tsconfig', () => {
     const files = listing(tarballs.keycard)
-    for (const file of ['package/package.json', 'package/README.md', 'package/LICENSE', 'package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/index.d.ts.map', 'package/dist/adapters/express.js', 'package/dist/adapters/fastify.d.ts']) {
+    const expected = ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/index.d.ts.map', 'dist/adapters/express.js', 'dist/adapters/fastify.d.ts']
+    for (const file of expected.map((f) => `package/${f}`)) {
       assert.ok(files.includes(file), `${file} is missing`)
     }
     const unexpected = files.filter((f) => !/^package\/(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts|d\.ts\.map))$/.test(f))
@@ -259,7 +260,8 @@ describe('a strict TypeScript consumer', () => {
         outDir: 'out',
       }
       writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['src'] }, null, 2))
-      const tsc = spawnSync(process.execPath, [join(project, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], { cwd: dir, env: cleanEnv(), encoding: 'utf8' })
+      const tscBin = join(project, 'node_modules', 'typescript', 'bin', 'tsc')
+      const tsc = spawnSync(process.execPath, [tscBin, '-p', dir], { cwd: dir, env: cleanEnv(), encoding: 'utf8' })
       assert.equal(tsc.status, 0, `tsc reported:\n${tsc.stdout}${tsc.stderr}`)
       for (const name of ['fastify', 'express'] as const) {
         await flows[name](await serve(t, process.execPath, [join(dir, 'out', `${name}.js`)], { JWT_SECRET: SECRET, PORT: '0' }))
@@ -277,7 +279,8 @@ describe('the installed keycard-server', () => {
   test('npx keycard serve answers /healthz and serves the account page from its installed location', async (t) => {
     const data = mkdtempSync(join(work, 'data-'))
     const env = Object.fromEntries(Object.entries(testEnv(data)).filter((e): e is [string, string] => e[1] !== undefined))
-    const child = spawn('npx', ['--no-install', 'keycard', 'serve', '--port', '0'], { cwd: project, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    const args = ['--no-install', 'keycard', 'serve', '--port', '0']
+    const child = spawn('npx', args, { cwd: project, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'], detached: true })
     t.after(() => killGroup(child))
     const url = await listeningUrl(child, 60_000)
     assert.equal((await fetch(`${url}/healthz`)).status, 200)
