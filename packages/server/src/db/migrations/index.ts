@@ -4,7 +4,7 @@
  */
 
 import type { Kysely } from 'kysely'
-import { Migrator, type Migration, type MigrationResult } from 'kysely/migration'
+import { Migrator, type Migration, type MigrationResult } from 'kysely'
 import * as m0001 from './0001-init.ts'
 import * as m0002 from './0002-identity-keys.ts'
 import type { CollisionReport, KeyCollision } from './0002-identity-keys.ts'
