@@ -99,9 +99,24 @@ export async function runMicro(options: { rounds?: number; ms?: number; pool?: n
   // Refused headers: their error is the expected one, checked once below; in the loop it is caught.
   const ADVERSARIAL_SIZE = 16 * 1024
   const adversarial = [
-    { id: 'adversarial-commas', label: 'adversarial 16 KiB header: x,,,…,x', value: `x${','.repeat(ADVERSARIAL_SIZE - 2)}x`, msg: "Missing 'Bearer' type" },
-    { id: 'adversarial-spaces', label: 'adversarial 16 KiB header: Bearer x    …    y', value: `Bearer x${' '.repeat(ADVERSARIAL_SIZE - 10)}y`, msg: 'Bad Authorization header' },
-    { id: 'adversarial-bearer', label: 'adversarial 16 KiB header: Bearer Bearer …', value: 'Bearer '.repeat(ADVERSARIAL_SIZE / 7), msg: 'Bad Authorization header' },
+    {
+      id: 'adversarial-commas',
+      label: 'adversarial 16 KiB header: x,,,…,x',
+      value: `x${','.repeat(ADVERSARIAL_SIZE - 2)}x`,
+      msg: "Missing 'Bearer' type",
+    },
+    {
+      id: 'adversarial-spaces',
+      label: 'adversarial 16 KiB header: Bearer x    …    y',
+      value: `Bearer x${' '.repeat(ADVERSARIAL_SIZE - 10)}y`,
+      msg: 'Bad Authorization header',
+    },
+    {
+      id: 'adversarial-bearer',
+      label: 'adversarial 16 KiB header: Bearer Bearer …',
+      value: 'Bearer '.repeat(ADVERSARIAL_SIZE / 7),
+      msg: 'Bad Authorization header',
+    },
   ]
   const refuse = (req: RequestView, expected: string) => {
     try {
@@ -115,11 +130,31 @@ export async function runMicro(options: { rounds?: number; ms?: number; pool?: n
 
   const cases: { id: string; label: string; op: Op; isAsync: boolean }[] = [
     { id: 'floor', label: 'floor: HMAC-SHA256 + base64url + JSON.parse', op: floor, isAsync: false },
-    { id: 'keycard-cold', label: 'keycard decodeToken, cold (cacheSize 0, distinct tokens)', op: (i) => cold.decodeToken(pick(i)), isAsync: true },
+    {
+      id: 'keycard-cold',
+      label: 'keycard decodeToken, cold (cacheSize 0, distinct tokens)',
+      op: (i) => cold.decodeToken(pick(i)),
+      isAsync: true,
+    },
     { id: 'keycard-hit', label: 'keycard decodeToken, cache hit', op: () => warm.decodeToken(one), isAsync: true },
-    { id: 'keycard-guard-cold', label: 'keycard verifyJwtInRequest, cold (revocation check on)', op: (i) => cold.verifyJwtInRequest(views[i % poolSize]!), isAsync: true },
-    { id: 'keycard-guard-hit', label: 'keycard verifyJwtInRequest, cache hit (revocation check on)', op: () => warm.verifyJwtInRequest(oneView), isAsync: true },
-    { id: 'jose', label: 'jose.jwtVerify (key imported once)', op: (i) => jwtVerify(pick(i), joseKey, { algorithms: ['HS256'] }), isAsync: true },
+    {
+      id: 'keycard-guard-cold',
+      label: 'keycard verifyJwtInRequest, cold (revocation check on)',
+      op: (i) => cold.verifyJwtInRequest(views[i % poolSize]!),
+      isAsync: true,
+    },
+    {
+      id: 'keycard-guard-hit',
+      label: 'keycard verifyJwtInRequest, cache hit (revocation check on)',
+      op: () => warm.verifyJwtInRequest(oneView),
+      isAsync: true,
+    },
+    {
+      id: 'jose',
+      label: 'jose.jwtVerify (key imported once)',
+      op: (i) => jwtVerify(pick(i), joseKey, { algorithms: ['HS256'] }),
+      isAsync: true,
+    },
     ...adversarial.map(({ id, label, value, msg }) => {
       const req: RequestView = { method: 'GET', header: (name) => (name === 'authorization' ? value : undefined) }
       return { id, label, op: () => refuse(req, msg), isAsync: false }
@@ -147,7 +182,15 @@ export async function runMicro(options: { rounds?: number; ms?: number; pool?: n
       const r = perCase.get(c.id)!
       const ops = spread(r)
       const costVsAccepted = c.id.startsWith('adversarial-') ? { costVsAccepted: roundRatios(acceptedRounds, r) } : {}
-      return { id: c.id, label: c.label, opsPerSec: ops, nsPerOp: 1e9 / ops.median, costVsFloor: roundRatios(floorRounds, r), ...costVsAccepted, rounds: r }
+      return {
+        id: c.id,
+        label: c.label,
+        opsPerSec: ops,
+        nsPerOp: 1e9 / ops.median,
+        costVsFloor: roundRatios(floorRounds, r),
+        ...costVsAccepted,
+        rounds: r,
+      }
     }),
   }
 }
@@ -172,6 +215,6 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     return i === -1 ? undefined : Number(args[i + 1])
   }
   const result = await runMicro({ rounds: value('--rounds'), ms: value('--ms'), pool: value('--pool') })
-  if (args.includes('--json')) process.stdout.write(JSON.stringify(result) + '\n')
-  else process.stdout.write(microTable(result) + '\n')
+  if (args.includes('--json')) process.stdout.write(`${JSON.stringify(result)}\n`)
+  else process.stdout.write(`${microTable(result)}\n`)
 }

@@ -106,30 +106,64 @@ function parseFlags(argv: readonly string[]): Flags {
       return v
     }
     switch (arg) {
-      case '--smoke': break
-      case '--duration': flags.duration = int(1); break
-      case '--rounds': flags.rounds = int(1); break
-      case '--warmup': flags.warmup = int(0); break
-      case '--connections': flags.connections = int(1); break
-      case '--contenders': flags.contenders = next().split(',').filter(Boolean); break
-      case '--modes': flags.modes = next().split(',').filter(Boolean) as Mode[]; break
+      case '--smoke':
+        break
+      case '--duration':
+        flags.duration = int(1)
+        break
+      case '--rounds':
+        flags.rounds = int(1)
+        break
+      case '--warmup':
+        flags.warmup = int(0)
+        break
+      case '--connections':
+        flags.connections = int(1)
+        break
+      case '--contenders':
+        flags.contenders = next().split(',').filter(Boolean)
+        break
+      case '--modes':
+        flags.modes = next().split(',').filter(Boolean) as Mode[]
+        break
       case '--loadgen': {
         const v = next()
         if (v !== 'wrk' && v !== 'autocannon' && v !== 'auto') throw new Error('--loadgen is wrk, autocannon or auto')
         flags.loadgen = v
         break
       }
-      case '--pool': flags.pool = int(1); break
-      case '--no-pin': flags.pin = false; break
-      case '--server-cpu': flags.serverCpu = int(0); break
-      case '--load-cpu': flags.loadCpu = int(0); break
-      case '--out': flags.out = next(); break
-      case '--no-micro': flags.micro = false; break
-      case '--tsx': flags.tsx = true; break
-      case '--micro-ms': flags.microMs = int(1); break
-      case '--no-readme': flags.readme = false; break
-      case '--list': flags.list = true; break
-      default: throw new Error(`unknown flag ${arg}; see the header of bench/run.ts`)
+      case '--pool':
+        flags.pool = int(1)
+        break
+      case '--no-pin':
+        flags.pin = false
+        break
+      case '--server-cpu':
+        flags.serverCpu = int(0)
+        break
+      case '--load-cpu':
+        flags.loadCpu = int(0)
+        break
+      case '--out':
+        flags.out = next()
+        break
+      case '--no-micro':
+        flags.micro = false
+        break
+      case '--tsx':
+        flags.tsx = true
+        break
+      case '--micro-ms':
+        flags.microMs = int(1)
+        break
+      case '--no-readme':
+        flags.readme = false
+        break
+      case '--list':
+        flags.list = true
+        break
+      default:
+        throw new Error(`unknown flag ${arg}; see the header of bench/run.ts`)
     }
   }
   for (const mode of flags.modes) if (mode !== 'repeated' && mode !== 'fresh') throw new Error(`--modes: unknown mode ${mode}`)
@@ -179,7 +213,10 @@ async function startServer(contender: Contender, cpu: number | undefined, launch
   const stderr: string[] = []
   let buffered = ''
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${contender.id} did not print "listening <url>" within 30 s; stderr:\n${stderr.join('')}`)), 30_000)
+    const timer = setTimeout(
+      () => reject(new Error(`${contender.id} did not print "listening <url>" within 30 s; stderr:\n${stderr.join('')}`)),
+      30_000,
+    )
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk
       for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
@@ -260,7 +297,12 @@ function runProcess(command: string, args: string[], timeoutMs: number): Promise
 async function runLoad(tool: 'wrk' | 'autocannon', spec: LoadSpec, cpu: number | undefined, tmp: string): Promise<LoadResult> {
   const timeout = (spec.duration + 30) * 1000
   if (tool === 'autocannon') {
-    const [command, args] = pinned(cpu, process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'loadgen', 'autocannon.ts'), JSON.stringify(spec)])
+    const [command, args] = pinned(cpu, process.execPath, [
+      '--import',
+      'tsx',
+      join(BENCH_DIR, 'loadgen', 'autocannon.ts'),
+      JSON.stringify(spec),
+    ])
     const out = await runProcess(command, args, timeout)
     const line = out.stdout.trim().split('\n').pop()
     if (out.code !== 0 || !line) throw new Error(`autocannon failed (${out.code}): ${out.stderr}`)
@@ -280,7 +322,14 @@ async function runLoad(tool: 'wrk' | 'autocannon', spec: LoadSpec, cpu: number |
   const line = out.stdout.split('\n').find((l) => l.startsWith('WRKJSON '))
   if (out.code !== 0 || !line) throw new Error(`wrk failed (${out.code}): ${out.stdout}\n${out.stderr}`)
   const r = JSON.parse(line.slice('WRKJSON '.length)) as {
-    requests: number; duration_us: number; status_errors: number; errors: number; p50: number; p90: number; p99: number; max: number
+    requests: number
+    duration_us: number
+    status_errors: number
+    errors: number
+    p50: number
+    p90: number
+    p99: number
+    max: number
   }
   const seconds = r.duration_us / 1e6
   return {
@@ -297,11 +346,19 @@ async function runLoad(tool: 'wrk' | 'autocannon', spec: LoadSpec, cpu: number |
 // ---- preflight ------------------------------------------------------------------------------------
 
 /** One request with the token and (for auth contenders) one without: proves the server does the work. */
-async function preflight(server: RunningServer, token: string | undefined, extraHeaders: Record<string, string> = {}): Promise<string | undefined> {
+async function preflight(
+  server: RunningServer,
+  token: string | undefined,
+  extraHeaders: Record<string, string> = {},
+): Promise<string | undefined> {
   const c = server.contender
   const init = (auth: boolean): RequestInit => ({
     method: c.method,
-    headers: { ...(auth && token ? { authorization: `Bearer ${token}` } : {}), ...(c.body !== undefined ? { 'content-type': 'application/json' } : {}), ...extraHeaders },
+    headers: {
+      ...(auth && token ? { authorization: `Bearer ${token}` } : {}),
+      ...(c.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...extraHeaders,
+    },
     ...(c.body !== undefined ? { body: c.body } : {}),
   })
   const res = await fetch(server.url + c.path, init(true))
@@ -415,7 +472,10 @@ function target(result: BenchResult, name: string, a: [string, Mode], b: [string
   const ra = rowOf(result, ...a)
   const rb = rowOf(result, ...b)
   if (!ra || !rb) return { name, value: null, op, threshold, met: null, note: 'not measured in this run' }
-  const value = roundRatios(ra.rounds.map((r) => r.rps), rb.rounds.map((r) => r.rps))
+  const value = roundRatios(
+    ra.rounds.map((r) => r.rps),
+    rb.rounds.map((r) => r.rps),
+  )
   const cpu = (rs: RoundResult[]) => rs.map((r) => r.serverCpuUsPerRequest ?? NaN)
   const cpuValue = ra.cpuUsPerRequest && rb.cpuUsPerRequest ? roundRatios(cpu(rb.rounds), cpu(ra.rounds)) : null
   return { name, value, cpuValue, op, threshold, met: op === '>=' ? value.median >= threshold : value.median <= threshold }
@@ -423,27 +483,90 @@ function target(result: BenchResult, name: string, a: [string, Mode], b: [string
 
 function computeTargets(result: BenchResult): TargetResult[] {
   const targets = [
-    target(result, 'Fastify + keycard, repeated token ≥ 0.8× bare Fastify', ['fastify-keycard', 'repeated'], ['fastify-bare', 'repeated'], '>=', 0.8),
-    target(result, 'Fastify + keycard, fresh token ≥ 1.1× Fastify + @fastify/jwt', ['fastify-keycard', 'fresh'], ['fastify-jwt', 'fresh'], '>=', 1.1),
-    target(result, 'Express + keycard, repeated token ≥ 0.85× bare Express', ['express-keycard', 'repeated'], ['express-bare', 'repeated'], '>=', 0.85),
-    target(result, 'Express + keycard, fresh token ≥ 0.85× bare Express', ['express-keycard', 'fresh'], ['express-bare', 'fresh'], '>=', 0.85),
-    target(result, 'Express + keycard, repeated token ≥ 3× express-jwt', ['express-keycard', 'repeated'], ['express-jwt', 'repeated'], '>=', 3),
+    target(
+      result,
+      'Fastify + keycard, repeated token ≥ 0.8× bare Fastify',
+      ['fastify-keycard', 'repeated'],
+      ['fastify-bare', 'repeated'],
+      '>=',
+      0.8,
+    ),
+    target(
+      result,
+      'Fastify + keycard, fresh token ≥ 1.1× Fastify + @fastify/jwt',
+      ['fastify-keycard', 'fresh'],
+      ['fastify-jwt', 'fresh'],
+      '>=',
+      1.1,
+    ),
+    target(
+      result,
+      'Express + keycard, repeated token ≥ 0.85× bare Express',
+      ['express-keycard', 'repeated'],
+      ['express-bare', 'repeated'],
+      '>=',
+      0.85,
+    ),
+    target(
+      result,
+      'Express + keycard, fresh token ≥ 0.85× bare Express',
+      ['express-keycard', 'fresh'],
+      ['express-bare', 'fresh'],
+      '>=',
+      0.85,
+    ),
+    target(
+      result,
+      'Express + keycard, repeated token ≥ 3× express-jwt',
+      ['express-keycard', 'repeated'],
+      ['express-jwt', 'repeated'],
+      '>=',
+      3,
+    ),
     target(result, 'Express + keycard, fresh token ≥ 3× express-jwt', ['express-keycard', 'fresh'], ['express-jwt', 'fresh'], '>=', 3),
-    target(result, 'Keycard server GET /auth/verify, repeated token ≥ 0.7× bare Fastify', ['server-verify', 'repeated'], ['fastify-bare', 'repeated'], '>=', 0.7),
+    target(
+      result,
+      'Keycard server GET /auth/verify, repeated token ≥ 0.7× bare Fastify',
+      ['server-verify', 'repeated'],
+      ['fastify-bare', 'repeated'],
+      '>=',
+      0.7,
+    ),
   ]
   const login = rowOf(result, 'server-login', 'repeated')
   if (login) {
-    targets.push({ name: 'Logins ≥ 100/s on one core (argon2id)', value: login.rps, op: '>=', threshold: 100, met: login.rps.median >= 100 })
+    targets.push({
+      name: 'Logins ≥ 100/s on one core (argon2id)',
+      value: login.rps,
+      op: '>=',
+      threshold: 100,
+      met: login.rps.median >= 100,
+    })
     const eld = login.eventLoopDelayMs?.p99
-    targets.push({ name: 'Event-loop delay p99 during logins < 20 ms', value: eld ?? null, op: '<=', threshold: 20, met: eld ? eld.median < 20 : null })
+    targets.push({
+      name: 'Event-loop delay p99 during logins < 20 ms',
+      value: eld ?? null,
+      op: '<=',
+      threshold: 20,
+      met: eld ? eld.median < 20 : null,
+    })
   } else {
-    targets.push({ name: 'Logins ≥ 100/s on one core (argon2id)', value: null, op: '>=', threshold: 100, met: null, note: 'not measured in this run' })
+    targets.push({
+      name: 'Logins ≥ 100/s on one core (argon2id)',
+      value: null,
+      op: '>=',
+      threshold: 100,
+      met: null,
+      note: 'not measured in this run',
+    })
   }
   const micro = result.micro
   const cost = (id: string) => micro?.cases.find((c) => c.id === id)?.costVsFloor ?? null
   const microTarget = (name: string, id: string, threshold: number): TargetResult => {
     const value = cost(id)
-    return value ? { name, value, op: '<=', threshold, met: value.median <= threshold } : { name, value: null, op: '<=', threshold, met: null, note: 'not measured in this run' }
+    return value
+      ? { name, value, op: '<=', threshold, met: value.median <= threshold }
+      : { name, value: null, op: '<=', threshold, met: null, note: 'not measured in this run' }
   }
   targets.push(microTarget('In-process verify, cold ≤ 1.5× the floor', 'keycard-cold', 1.5))
   targets.push(microTarget('In-process verify, cache hit ≤ 0.5× the floor', 'keycard-hit', 0.5))
@@ -458,7 +581,11 @@ export function renderMarkdown(result: BenchResult): string {
   lines.push(
     `Load generator: ${c.loadgen}, ${c.connections} connections; ${c.pinned ? `server pinned to CPU ${c.serverCpu}, load generator to CPU ${c.loadCpu} (taskset)` : 'NOT pinned'}; ` +
       `${c.rounds} interleaved round(s) of ${c.duration} s per contender and mode after ${c.warmup} s warm-up; fresh-token pool of ${fmtInt(c.pool)} tokens. ` +
-      (c.servers === 'tsx' ? 'Servers ran their TypeScript under `node --import tsx` (--tsx). ' : c.servers === 'bundled' ? 'Servers ran as plain JavaScript bundled from their source (bench/build.ts), no loader. ' : '') +
+      (c.servers === 'tsx'
+        ? 'Servers ran their TypeScript under `node --import tsx` (--tsx). '
+        : c.servers === 'bundled'
+          ? 'Servers ran as plain JavaScript bundled from their source (bench/build.ts), no loader. '
+          : '') +
       'Figures are medians over rounds with (min–max); ratios are taken per round against the baseline measured in the same round. ' +
       '"Server CPU µs/req" is the server process\'s CPU time (all threads, /proc) over the requests it served; "Ratio (CPU)" is the baseline\'s CPU per request over this row\'s, the throughput ratio a quiet, saturated core would show. "Met" judges the req/s ratio.',
   )
@@ -474,13 +601,27 @@ export function renderMarkdown(result: BenchResult): string {
     r.cpuRatio ? fmtSpread(r.cpuRatio, fmtRatio) : '—',
     r.allOk ? 'yes' : 'NO',
   ])
-  lines.push(markdownTable(['Contender', 'Token', 'req/s', 'p50 ms', 'p99 ms', 'Ratio (req/s)', 'Server CPU µs/req', 'Ratio (CPU)', 'All 2xx'], rows, 2))
+  lines.push(
+    markdownTable(
+      ['Contender', 'Token', 'req/s', 'p50 ms', 'p99 ms', 'Ratio (req/s)', 'Server CPU µs/req', 'Ratio (CPU)', 'All 2xx'],
+      rows,
+      2,
+    ),
+  )
   const eld = result.http.filter((r) => r.eventLoopDelayMs)
   if (eld.length) {
     lines.push('')
-    lines.push(markdownTable(['Contender', 'Event-loop delay p50 ms', 'p99 ms', 'max ms'], eld.map((r) => [
-      r.label, fmtSpread(r.eventLoopDelayMs!.p50, fmtMs), fmtSpread(r.eventLoopDelayMs!.p99, fmtMs), fmtSpread(r.eventLoopDelayMs!.max, fmtMs),
-    ])))
+    lines.push(
+      markdownTable(
+        ['Contender', 'Event-loop delay p50 ms', 'p99 ms', 'max ms'],
+        eld.map((r) => [
+          r.label,
+          fmtSpread(r.eventLoopDelayMs!.p50, fmtMs),
+          fmtSpread(r.eventLoopDelayMs!.p99, fmtMs),
+          fmtSpread(r.eventLoopDelayMs!.max, fmtMs),
+        ]),
+      ),
+    )
   }
   if (result.skipped.length) {
     lines.push('')
@@ -493,13 +634,20 @@ export function renderMarkdown(result: BenchResult): string {
     lines.push(microTable(result.micro))
   }
   lines.push('')
-  lines.push(markdownTable(['Target', 'Measured (req/s)', 'Measured (CPU/req)', 'Met'], result.targets.map((t) => [
-    t.name,
-    t.value ? fmtSpread(t.value, t.name.startsWith('Logins') ? fmtInt : t.name.startsWith('Event-loop') ? fmtMs : fmtRatio) : (t.note ?? 'n/a'),
-    t.cpuValue ? fmtSpread(t.cpuValue, fmtRatio) : '—',
-    t.met === null ? '—' : t.met ? 'met' : 'MISSED',
-  ])))
-  return lines.join('\n') + '\n'
+  lines.push(
+    markdownTable(
+      ['Target', 'Measured (req/s)', 'Measured (CPU/req)', 'Met'],
+      result.targets.map((t) => [
+        t.name,
+        t.value
+          ? fmtSpread(t.value, t.name.startsWith('Logins') ? fmtInt : t.name.startsWith('Event-loop') ? fmtMs : fmtRatio)
+          : (t.note ?? 'n/a'),
+        t.cpuValue ? fmtSpread(t.cpuValue, fmtRatio) : '—',
+        t.met === null ? '—' : t.met ? 'met' : 'MISSED',
+      ]),
+    ),
+  )
+  return `${lines.join('\n')}\n`
 }
 
 const README_START = '<!-- bench:latest:start -->'
@@ -528,7 +676,8 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
   }
   const wanted = flags.contenders ?? all.map((c) => c.id)
   for (const id of wanted) {
-    if (!all.some((c) => c.id === id) && !setup.skipped.some((s) => s.id === id)) throw new Error(`unknown contender ${id}; --list shows them`)
+    if (!all.some((c) => c.id === id) && !setup.skipped.some((s) => s.id === id))
+      throw new Error(`unknown contender ${id}; --list shows them`)
   }
   const contenders = all.filter((c) => wanted.includes(c.id))
   const skipped: { id: string; reason: string }[] = setup.skipped.filter((s) => flags.contenders === undefined || wanted.includes(s.id))
@@ -536,7 +685,8 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
   const loadgen = flags.loadgen === 'auto' ? (has('wrk') ? 'wrk' : 'autocannon') : flags.loadgen
   if (loadgen === 'wrk' && !has('wrk')) throw new Error('wrk is not installed (apt-get install -y wrk), or use --loadgen autocannon')
   const cores = nproc()
-  const pin = flags.pin && has('taskset') && cores >= 2 && Math.max(flags.serverCpu, flags.loadCpu) < cores && flags.serverCpu !== flags.loadCpu
+  const pin =
+    flags.pin && has('taskset') && cores >= 2 && Math.max(flags.serverCpu, flags.loadCpu) < cores && flags.serverCpu !== flags.loadCpu
   if (flags.pin && !pin) console.error(`bench: not pinning (taskset ${has('taskset') ? 'found' : 'missing'}, ${cores} CPUs)`)
   const serverCpu = pin ? flags.serverCpu : undefined
   const loadCpu = pin ? flags.loadCpu : undefined
@@ -551,8 +701,17 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
     smoke: flags.smoke,
     machine: { nproc: cores, cpuModel: cpuModel(), node: process.version, platform: `${process.platform} ${process.arch}` },
     config: {
-      loadgen, pinned: pin, serverCpu: serverCpu ?? null, loadCpu: loadCpu ?? null, duration: flags.duration, rounds: flags.rounds,
-      warmup: flags.warmup, connections: flags.connections, pool: flags.pool, modes: flags.modes, servers: flags.tsx ? 'tsx' : 'bundled',
+      loadgen,
+      pinned: pin,
+      serverCpu: serverCpu ?? null,
+      loadCpu: loadCpu ?? null,
+      duration: flags.duration,
+      rounds: flags.rounds,
+      warmup: flags.warmup,
+      connections: flags.connections,
+      pool: flags.pool,
+      modes: flags.modes,
+      servers: flags.tsx ? 'tsx' : 'bundled',
     },
     contenders: contenders.map((c) => ({ id: c.id, label: c.label, baseline: c.baseline ?? null })),
     skipped: [...skipped],
@@ -564,7 +723,16 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
   // Micro-benchmark first, on a quiet machine, pinned to the server core.
   if (flags.micro) {
     log('micro-benchmark')
-    const microArgs = ['--import', 'tsx', join(BENCH_DIR, 'run-micro.ts'), '--json', '--rounds', String(flags.smoke ? 1 : 5), '--ms', String(flags.microMs)]
+    const microArgs = [
+      '--import',
+      'tsx',
+      join(BENCH_DIR, 'run-micro.ts'),
+      '--json',
+      '--rounds',
+      String(flags.smoke ? 1 : 5),
+      '--ms',
+      String(flags.microMs),
+    ]
     if (flags.smoke) microArgs.push('--pool', '500')
     const [command, args] = pinned(serverCpu, process.execPath, microArgs)
     const out = await runProcess(command, args, 300_000)
@@ -575,7 +743,7 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
   log(`minting ${flags.pool} tokens`)
   const pool = await mintTokens(flags.pool)
   const tokenFile = join(tmp, 'tokens.txt')
-  writeFileSync(tokenFile, pool.join('\n') + '\n')
+  writeFileSync(tokenFile, `${pool.join('\n')}\n`)
   const [repeatedToken] = await mintTokens(1)
 
   const servers: RunningServer[] = []
@@ -663,13 +831,24 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
         rps: spread(rs.map((r) => r.rps)),
         p50Ms: spread(rs.map((r) => r.latencyMs.p50)),
         p99Ms: spread(rs.map((r) => r.latencyMs.p99)),
-        ratio: base ? roundRatios(rs.map((r) => r.rps), base.map((r) => r.rps)) : null,
-        cpuUsPerRequest: rs.every((r) => r.serverCpuUsPerRequest) ? spread(rs.map((r) => r.serverCpuUsPerRequest!)) : null,
-        cpuRatio: base && rs.every((r) => r.serverCpuUsPerRequest) && base.every((r) => r.serverCpuUsPerRequest)
-          ? roundRatios(base.map((r) => r.serverCpuUsPerRequest!), rs.map((r) => r.serverCpuUsPerRequest!))
+        ratio: base
+          ? roundRatios(
+              rs.map((r) => r.rps),
+              base.map((r) => r.rps),
+            )
           : null,
+        cpuUsPerRequest: rs.every((r) => r.serverCpuUsPerRequest) ? spread(rs.map((r) => r.serverCpuUsPerRequest!)) : null,
+        cpuRatio:
+          base && rs.every((r) => r.serverCpuUsPerRequest) && base.every((r) => r.serverCpuUsPerRequest)
+            ? roundRatios(
+                base.map((r) => r.serverCpuUsPerRequest!),
+                rs.map((r) => r.serverCpuUsPerRequest!),
+              )
+            : null,
         allOk: rs.every((r) => r.non2xx === 0 && r.errors === 0 && r.requests > 0),
-        ...(d ? { eventLoopDelayMs: { p50: spread(d.map((x) => x.p50)), p99: spread(d.map((x) => x.p99)), max: spread(d.map((x) => x.max)) } } : {}),
+        ...(d
+          ? { eventLoopDelayMs: { p50: spread(d.map((x) => x.p50)), p99: spread(d.map((x) => x.p99)), max: spread(d.map((x) => x.max)) } }
+          : {}),
       })
     }
   } finally {
@@ -682,7 +861,7 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
   if (flags.smoke) for (const t of result.targets) Object.assign(t, { met: null, note: 'smoke run: not judged' })
   const markdown = renderMarkdown(result)
   mkdirSync(outDir, { recursive: true })
-  writeFileSync(join(outDir, 'latest.json'), JSON.stringify(result, null, 2) + '\n')
+  writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`)
   writeFileSync(join(outDir, 'latest.md'), markdown)
   if (flags.readme && flags.out === undefined) updateReadme(markdown)
   process.stdout.write(markdown)
@@ -693,10 +872,15 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
 /** `--help`: the usage lines of this file's header comment, from the file itself so they cannot drift. */
 function usage(): string {
   const header = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/', 1)[0]!
-  return `${header.split('\n').slice(1).map((l) => l.replace(/^ \*\s?/, '')).join('\n').trim()}\n`
+  return `${header
+    .split('\n')
+    .slice(1)
+    .map((l) => l.replace(/^ \*\s?/, ''))
+    .join('\n')
+    .trim()}\n`
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     process.stdout.write(usage())
     process.exit(0)

@@ -59,11 +59,15 @@ if (spec.chain) {
     ],
   }
 } else {
-  options = { url, method: spec.method as autocannon.Request['method'], headers: spec.token ? { authorization: `Bearer ${spec.token}` } : {} }
+  options = {
+    url,
+    method: spec.method as autocannon.Request['method'],
+    headers: spec.token ? { authorization: `Bearer ${spec.token}` } : {},
+  }
 }
 
 const result = await autocannon({ ...options, connections: spec.connections, duration: spec.duration, timeout: 10 })
-if (spec.chain && spec.tokenFile) writeFileSync(spec.tokenFile, queue.join('\n') + '\n')
+if (spec.chain && spec.tokenFile) writeFileSync(spec.tokenFile, `${queue.join('\n')}\n`)
 const seconds = result.duration
 const out: LoadResult = {
   requests: result.requests.total,
@@ -74,4 +78,4 @@ const out: LoadResult = {
   errors: result.errors + result.timeouts,
   latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
 }
-process.stdout.write(JSON.stringify(out) + '\n')
+process.stdout.write(`${JSON.stringify(out)}\n`)

@@ -16,24 +16,32 @@ const key = createSecretKey(Buffer.from(secret))
 const revoked = new Set<string>()
 
 const app = express()
-app.get(BENCH_PATH, (req, res, next) => {
-  const header = req.headers.authorization
-  if (header === undefined || !header.startsWith('Bearer ')) return void res.sendStatus(401)
-  const token = header.slice(7)
-  const first = token.indexOf('.')
-  const last = token.lastIndexOf('.')
-  if (first === -1 || first === last) return void res.sendStatus(422)
-  const mac = createHmac('sha256', key).update(token.slice(0, last)).digest()
-  const signature = Buffer.from(token.slice(last + 1), 'base64url')
-  if (mac.length !== signature.length || !timingSafeEqual(mac, signature)) return void res.sendStatus(422)
-  const claims = JSON.parse(Buffer.from(token.slice(first + 1, last), 'base64url').toString('latin1')) as { sub: string; exp?: number; jti?: string }
-  if (typeof claims.exp === 'number' && claims.exp <= Date.now() / 1000) return void res.sendStatus(401)
-  if (typeof claims.jti === 'string' && revoked.has(claims.jti)) return void res.sendStatus(401)
-  res.locals.sub = claims.sub
-  next()
-}, (_req, res) => {
-  res.json({ sub: res.locals.sub as string })
-})
+app.get(
+  BENCH_PATH,
+  (req, res, next) => {
+    const header = req.headers.authorization
+    if (header === undefined || !header.startsWith('Bearer ')) return void res.sendStatus(401)
+    const token = header.slice(7)
+    const first = token.indexOf('.')
+    const last = token.lastIndexOf('.')
+    if (first === -1 || first === last) return void res.sendStatus(422)
+    const mac = createHmac('sha256', key).update(token.slice(0, last)).digest()
+    const signature = Buffer.from(token.slice(last + 1), 'base64url')
+    if (mac.length !== signature.length || !timingSafeEqual(mac, signature)) return void res.sendStatus(422)
+    const claims = JSON.parse(Buffer.from(token.slice(first + 1, last), 'base64url').toString('latin1')) as {
+      sub: string
+      exp?: number
+      jti?: string
+    }
+    if (typeof claims.exp === 'number' && claims.exp <= Date.now() / 1000) return void res.sendStatus(401)
+    if (typeof claims.jti === 'string' && revoked.has(claims.jti)) return void res.sendStatus(401)
+    res.locals.sub = claims.sub
+    next()
+  },
+  (_req, res) => {
+    res.json({ sub: res.locals.sub as string })
+  },
+)
 
 const server: Server = app.listen(port, host, () => {
   const address = server.address() as { port: number }

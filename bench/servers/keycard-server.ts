@@ -77,19 +77,51 @@ export async function serverSetup(options: { pool: number; refreshConnections?: 
   const base = { script: SCRIPT, auth: true } as const
   const contenders: Contender[] = [
     {
-      ...base, id: 'server-verify', label: 'Keycard server GET /auth/verify', baseline: 'fastify-bare', env: env('server-verify'),
-      modes: ['repeated', 'fresh'], method: 'GET', path: '/auth/verify',
-      expect: (status, body) => (status === 200 && typeof (body as { id?: unknown }).id === 'string' ? undefined : `expected 200 {id, admin}, got ${status} ${JSON.stringify(body)}`),
+      ...base,
+      id: 'server-verify',
+      label: 'Keycard server GET /auth/verify',
+      baseline: 'fastify-bare',
+      env: env('server-verify'),
+      modes: ['repeated', 'fresh'],
+      method: 'GET',
+      path: '/auth/verify',
+      expect: (status, body) =>
+        status === 200 && typeof (body as { id?: unknown }).id === 'string'
+          ? undefined
+          : `expected 200 {id, admin}, got ${status} ${JSON.stringify(body)}`,
     },
     {
-      ...base, id: 'server-login', label: 'Keycard server POST /auth/login (argon2id)', env: env('server-login'),
-      modes: ['repeated'], method: 'POST', path: '/auth/login', body: CREDENTIALS, eventLoopDelay: true, connections: 16,
-      expect: (status, body) => (status === 200 && typeof (body as Tokens).access_token === 'string' ? undefined : `expected 200 with tokens, got ${status} ${JSON.stringify(body)}`),
+      ...base,
+      id: 'server-login',
+      label: 'Keycard server POST /auth/login (argon2id)',
+      env: env('server-login'),
+      modes: ['repeated'],
+      method: 'POST',
+      path: '/auth/login',
+      body: CREDENTIALS,
+      eventLoopDelay: true,
+      connections: 16,
+      expect: (status, body) =>
+        status === 200 && typeof (body as Tokens).access_token === 'string'
+          ? undefined
+          : `expected 200 with tokens, got ${status} ${JSON.stringify(body)}`,
     },
     {
-      ...base, id: 'server-refresh', label: 'Keycard server POST /auth/refresh (rotation, DB write)', env: env('server-refresh'),
-      modes: ['fresh'], method: 'POST', path: '/auth/refresh', body: '{}', loadgen: 'autocannon', chain: true, connections: refreshConnections,
-      expect: (status, body) => (status === 200 && typeof (body as Tokens).refresh_token === 'string' ? undefined : `expected 200 with tokens, got ${status} ${JSON.stringify(body)}`),
+      ...base,
+      id: 'server-refresh',
+      label: 'Keycard server POST /auth/refresh (rotation, DB write)',
+      env: env('server-refresh'),
+      modes: ['fresh'],
+      method: 'POST',
+      path: '/auth/refresh',
+      body: '{}',
+      loadgen: 'autocannon',
+      chain: true,
+      connections: refreshConnections,
+      expect: (status, body) =>
+        status === 200 && typeof (body as Tokens).refresh_token === 'string'
+          ? undefined
+          : `expected 200 with tokens, got ${status} ${JSON.stringify(body)}`,
     },
   ]
 
@@ -107,10 +139,14 @@ export async function serverSetup(options: { pool: number; refreshConnections?: 
         const keycard = await createKeycard({ secret: BENCH_SECRET, accessTokenExpires: '2h' })
         const pool: string[] = []
         for (let i = 0; i < options.pool; i++) {
-          pool.push(await keycard.createAccessToken(String(claims.sub), { additionalClaims: { sid: claims.sid, dbid: claims.dbid, admin: claims.admin } }))
+          pool.push(
+            await keycard.createAccessToken(String(claims.sub), {
+              additionalClaims: { sid: claims.sid, dbid: claims.dbid, admin: claims.admin },
+            }),
+          )
         }
         const file = join(tmp, 'verify-tokens.txt')
-        writeFileSync(file, pool.join('\n') + '\n')
+        writeFileSync(file, `${pool.join('\n')}\n`)
         tokenFiles.set(contender.id, file)
       } else if (contender.id === 'server-login') {
         requestTokens.set(contender.id, null)
@@ -120,7 +156,7 @@ export async function serverSetup(options: { pool: number; refreshConnections?: 
         const seed: string[] = []
         for (let i = 0; i < refreshConnections * REFRESH_SEED_PER_CONNECTION; i++) seed.push((await login(url)).refresh_token)
         const file = join(tmp, 'refresh-chain.txt')
-        writeFileSync(file, seed.join('\n') + '\n')
+        writeFileSync(file, `${seed.join('\n')}\n`)
         tokenFiles.set(contender.id, file)
       }
     },

@@ -65,7 +65,8 @@ test('bench --smoke: every contender answers 2xx and the JSON has the expected s
 
     assert.ok(result.micro, 'micro-benchmark missing')
     const cases = result.micro.cases.map((c) => c.id)
-    for (const id of ['floor', 'keycard-cold', 'keycard-hit', 'jose', 'adversarial-commas', 'adversarial-spaces', 'adversarial-bearer']) assert.ok(cases.includes(id), `micro case ${id}`)
+    for (const id of ['floor', 'keycard-cold', 'keycard-hit', 'jose', 'adversarial-commas', 'adversarial-spaces', 'adversarial-bearer'])
+      assert.ok(cases.includes(id), `micro case ${id}`)
     for (const c of result.micro.cases) assert.ok(c.opsPerSec.median > 0, `micro ${c.id}: zero ops/s`)
 
     assert.ok(result.targets.length >= 8)

@@ -104,7 +104,8 @@ export function checkStatic(claims: JwtClaims, options: ResolvedOptions): void {
     if (!Array.isArray(list) || list.some((a) => typeof a !== 'string')) {
       throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', 'Invalid claim format in token', 'aud')
     }
-    if (!decodeAudience.some((a) => list.includes(a))) throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', "Audience doesn't match", 'aud')
+    if (!decodeAudience.some((a) => list.includes(a)))
+      throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', "Audience doesn't match", 'aud')
   }
   if (options.verifySub && 'sub' in claims && typeof claims.sub !== 'string') {
     throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', 'Subject must be a string', 'sub')
@@ -118,7 +119,11 @@ export function checkStatic(claims: JwtClaims, options: ResolvedOptions): void {
   }
   // For `sub`, `verifySub` decides (as in FJE); a custom identity claim must be a string in strict mode.
   if (options.strict && options.identityClaim !== 'sub' && typeof identity !== 'string') {
-    throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', `Identity claim (${options.identityClaim}) must be a string`, options.identityClaim)
+    throw new JWTDecodeError(
+      'KEYCARD_JWT_CLAIM_INVALID',
+      `Identity claim (${options.identityClaim}) must be a string`,
+      options.identityClaim,
+    )
   }
 }
 

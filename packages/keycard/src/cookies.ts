@@ -28,15 +28,33 @@ interface CookieSpec {
 
 function specs(options: ResolvedOptions, kind: CookieKind): CookieSpec[] {
   const access = kind === 'access'
-  const list: CookieSpec[] = [{ name: access ? options.accessCookieName : options.refreshCookieName, path: access ? options.accessCookiePath : options.refreshCookiePath, httpOnly: true }]
+  const list: CookieSpec[] = [
+    {
+      name: access ? options.accessCookieName : options.refreshCookieName,
+      path: access ? options.accessCookiePath : options.refreshCookiePath,
+      httpOnly: true,
+    },
+  ]
   if (options.csrfProtect && options.csrfInCookies) {
-    list.push({ name: access ? options.accessCsrfCookieName : options.refreshCsrfCookieName, path: access ? options.accessCsrfCookiePath : options.refreshCsrfCookiePath, httpOnly: false })
+    list.push({
+      name: access ? options.accessCsrfCookieName : options.refreshCsrfCookieName,
+      path: access ? options.accessCsrfCookiePath : options.refreshCsrfCookiePath,
+      httpOnly: false,
+    })
   }
   return list
 }
 
-function line(options: ResolvedOptions, spec: CookieSpec, value: string, maxAge: number | undefined, expires: string | undefined, domain: string | undefined): string {
-  if (domain !== undefined && !/^\.?[A-Za-z0-9.-]+$/.test(domain)) throw new KeycardOptionError('domain', `${JSON.stringify(domain)} is not a domain name.`)
+function line(
+  options: ResolvedOptions,
+  spec: CookieSpec,
+  value: string,
+  maxAge: number | undefined,
+  expires: string | undefined,
+  domain: string | undefined,
+): string {
+  if (domain !== undefined && !/^\.?[A-Za-z0-9.-]+$/.test(domain))
+    throw new KeycardOptionError('domain', `${JSON.stringify(domain)} is not a domain name.`)
   let out = `${spec.name}=${value}`
   const d = domain ?? options.cookieDomain
   if (d) out += `; Domain=${d.replace(/^\./, '')}`
@@ -63,15 +81,21 @@ export function csrfClaimOf(token: string): string | undefined {
 
 /** Set-Cookie lines for a token and, with CSRF protection, its readable CSRF cookie. */
 export function setCookieLines(options: ResolvedOptions, kind: CookieKind, token: string, opts: SetCookieOptions = {}): string[] {
-  if (!/^[A-Za-z0-9_.-]+$/.test(token)) throw new KeycardError('KEYCARD_JWT_MALFORMED', 'A cookie token must be a compact JWT (base64url segments and dots)')
+  if (!/^[A-Za-z0-9_.-]+$/.test(token))
+    throw new KeycardError('KEYCARD_JWT_MALFORMED', 'A cookie token must be a compact JWT (base64url segments and dots)')
   const maxAge = opts.maxAge ?? (options.sessionCookie ? undefined : PERSISTENT_MAX_AGE)
-  if (maxAge !== undefined && (!Number.isInteger(maxAge) || maxAge < 0)) throw new KeycardOptionError('maxAge', `expected a whole number of seconds, got ${maxAge}.`)
+  if (maxAge !== undefined && (!Number.isInteger(maxAge) || maxAge < 0))
+    throw new KeycardOptionError('maxAge', `expected a whole number of seconds, got ${maxAge}.`)
   const expires = maxAge === undefined ? undefined : new Date(Date.now() + maxAge * 1000).toUTCString()
   const [jwtSpec, csrfSpec] = specs(options, kind)
   const lines = [line(options, jwtSpec!, token, maxAge, expires, opts.domain)]
   if (csrfSpec) {
     const csrf = csrfClaimOf(token)
-    if (csrf === undefined) throw new KeycardError('KEYCARD_JWT_CLAIM_INVALID', 'The token has no csrf claim; mint it with this keycard (csrfProtect is on), or turn csrfInCookies off')
+    if (csrf === undefined)
+      throw new KeycardError(
+        'KEYCARD_JWT_CLAIM_INVALID',
+        'The token has no csrf claim; mint it with this keycard (csrfProtect is on), or turn csrfInCookies off',
+      )
     lines.push(line(options, csrfSpec, csrf, maxAge, expires, opts.domain))
   }
   return lines

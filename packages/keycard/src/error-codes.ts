@@ -61,14 +61,7 @@ export type TokenErrorCode = Exclude<KeycardErrorCode, 'KEYCARD_OPTION_INVALID' 
  * @example
  * const kind: ResponseKind = new RevokedTokenError(header, claims).kind // 'revoked'
  */
-export type ResponseKind =
-  | 'unauthorized'
-  | 'invalid'
-  | 'expired'
-  | 'needsFresh'
-  | 'revoked'
-  | 'userLookup'
-  | 'verificationFailed'
+export type ResponseKind = 'unauthorized' | 'invalid' | 'expired' | 'needsFresh' | 'revoked' | 'userLookup' | 'verificationFailed'
 
 /** The codes `InvalidHeaderError` carries: a bad header, or (as `InvalidQueryParamError`) a bad query parameter. */
 export type HeaderCode = 'KEYCARD_INVALID_HEADER' | 'KEYCARD_INVALID_QUERY_PARAM'

@@ -8,7 +8,15 @@
  * are exported too (`JWTExtendedException`, `FreshTokenRequired`, `InvalidQueryParamError`, …).
  */
 
-import type { AnyKeycardError, AnyTokenError, DecodeCode, HeaderCode, KeycardErrorCode, ResponseKind, TokenErrorCode } from './error-codes.ts'
+import type {
+  AnyKeycardError,
+  AnyTokenError,
+  DecodeCode,
+  HeaderCode,
+  KeycardErrorCode,
+  ResponseKind,
+  TokenErrorCode,
+} from './error-codes.ts'
 import type { JwtClaims, JwtHeader } from './types.ts'
 
 export type { AnyKeycardError, AnyTokenError, KeycardErrorCode, ResponseKind, TokenErrorCode } from './error-codes.ts'
@@ -279,7 +287,4 @@ export function isKeycardError(err: unknown): err is AnyKeycardError {
 }
 
 // Flask-JWT-Extended's names for the same classes (flask_jwt_extended.exceptions), so a port keeps them.
-export {
-  TokenError as JWTExtendedException,
-  FreshTokenRequiredError as FreshTokenRequired,
-}
+export { TokenError as JWTExtendedException, FreshTokenRequiredError as FreshTokenRequired }

@@ -57,7 +57,8 @@ export class RequestGuard<User> {
     }
     let verified: Verified | Promise<Verified>
     try {
-      verified = hit !== undefined ? this.#verifier.checkHit(hit, false) : this.#verifier.verifyUncached(found.token, false, found.shape === 'valid')
+      verified =
+        hit !== undefined ? this.#verifier.checkHit(hit, false) : this.#verifier.verifyUncached(found.token, false, found.shape === 'valid')
     } catch (err) {
       throw csrfOverExpiry(err, found.csrf)
     }

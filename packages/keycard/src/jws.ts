@@ -78,17 +78,22 @@ function checkHeader(header: Record<string, unknown>, strict: boolean): void {
   }
   if ('crit' in header) {
     const crit = header.crit
-    if (!Array.isArray(crit) || crit.length === 0) throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', "Invalid 'crit' header: must be a non-empty list")
+    if (!Array.isArray(crit) || crit.length === 0)
+      throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', "Invalid 'crit' header: must be a non-empty list")
     for (const ext of crit) {
       if (typeof ext !== 'string') throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', "Invalid 'crit' header: values must be strings")
       // Named by the client, so only printed when it is one we know; anything else could be any text.
-      if (strict || !LAX_CRIT.has(ext)) throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Unsupported critical extension${LAX_CRIT.has(ext) ? `: ${ext}` : ''}`)
+      if (strict || !LAX_CRIT.has(ext))
+        throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Unsupported critical extension${LAX_CRIT.has(ext) ? `: ${ext}` : ''}`)
       if (!(ext in header)) throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Critical extension '${ext}' is missing from headers`)
     }
   }
   if (header.b64 === false) {
     // PyJWT's words: FJE never passes it the detached payload an unencoded one needs.
-    throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'It is required that you pass in a value for the "detached_payload" argument to decode a message having the b64 header set to false.')
+    throw new JWTDecodeError(
+      'KEYCARD_JWT_MALFORMED',
+      'It is required that you pass in a value for the "detached_payload" argument to decode a message having the b64 header set to false.',
+    )
   }
 }
 

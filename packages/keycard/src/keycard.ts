@@ -45,7 +45,12 @@ export class Keycard<User = unknown> {
   readonly #defaultGuard: ResolvedGuard
 
   /** Use `createKeycard`, which imports the keys first. */
-  constructor(options: ResolvedOptions, raw: KeycardOptions<User>, verifiers: Map<string, SignatureVerifier>, signingKey: SigningKey | undefined) {
+  constructor(
+    options: ResolvedOptions,
+    raw: KeycardOptions<User>,
+    verifiers: Map<string, SignatureVerifier>,
+    signingKey: SigningKey | undefined,
+  ) {
     this.options = options
     this.#loaders = raw
     this.#minter = { options, loaders: raw, signingKey }
@@ -116,8 +121,13 @@ export class Keycard<User = unknown> {
   /** Revokes a verified token by its claims through `revocationStore` (for logout routes). */
   async revokeToken(claims: JwtClaims): Promise<void> {
     const store = this.#loaders.revocationStore
-    if (!store) throw new KeycardOptionError('revocationStore', 'revokeToken needs a revocationStore; pass one to createKeycard (for example new MemoryRevocationStore()).')
-    if (typeof claims.jti !== 'string') throw new KeycardError('KEYCARD_JWT_CLAIM_INVALID', 'Cannot revoke a token without a string jti claim')
+    if (!store)
+      throw new KeycardOptionError(
+        'revocationStore',
+        'revokeToken needs a revocationStore; pass one to createKeycard (for example new MemoryRevocationStore()).',
+      )
+    if (typeof claims.jti !== 'string')
+      throw new KeycardError('KEYCARD_JWT_CLAIM_INVALID', 'Cannot revoke a token without a string jti claim')
     await store.revoke(claims.jti, typeof claims.exp === 'number' ? claims.exp : null)
   }
 
@@ -144,11 +154,17 @@ export async function createKeycard<User = unknown>(given: KeycardOptions<User>)
   const needsKeys = resolved.decodeAlgorithms.some((a) => !isHmac(a))
 
   if (needsSecret && options.secret === undefined && !(options.decodeKey && options.encodeKey)) {
-    throw new KeycardOptionError('secret', `${resolved.algorithm} needs a secret of at least 32 bytes; pass secret: process.env.JWT_SECRET (generate one with \`openssl rand -base64 32\`), or set "algorithm" to an asymmetric algorithm.`)
+    throw new KeycardOptionError(
+      'secret',
+      `${resolved.algorithm} needs a secret of at least 32 bytes; pass secret: process.env.JWT_SECRET (generate one with \`openssl rand -base64 32\`), or set "algorithm" to an asymmetric algorithm.`,
+    )
   }
   if (needsKeys && options.publicKey === undefined && options.privateKey === undefined && !options.decodeKey) {
     const asym = resolved.decodeAlgorithms.find((a) => !isHmac(a))!
-    throw new KeycardOptionError('publicKey', `${asym} needs "publicKey" (to verify) and, to sign, "privateKey": PEM strings, JWKs, CryptoKeys or KeyObjects.`)
+    throw new KeycardOptionError(
+      'publicKey',
+      `${asym} needs "publicKey" (to verify) and, to sign, "privateKey": PEM strings, JWKs, CryptoKeys or KeyObjects.`,
+    )
   }
   for (const alg of resolved.decodeAlgorithms) {
     if (isHmac(alg)) {

@@ -14,16 +14,24 @@ import {
   KeyObject,
   timingSafeEqual,
   verify as cryptoVerify,
-  webcrypto,
+  type webcrypto,
 } from 'node:crypto'
 import { importJWK, type JWK } from 'jose'
 import { KeycardOptionError } from './errors.ts'
 
 export const ALGORITHMS = [
-  'HS256', 'HS384', 'HS512',
-  'RS256', 'RS384', 'RS512',
-  'PS256', 'PS384', 'PS512',
-  'ES256', 'ES384', 'ES512',
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
   'EdDSA',
 ] as const
 export type Algorithm = (typeof ALGORITHMS)[number]
@@ -118,7 +126,10 @@ function assertKeyFits(option: string, key: KeyObject, alg: Algorithm): void {
   else ok = type === 'ec' && key.asymmetricKeyDetails?.namedCurve === ES_CURVE[alg]
   if (!ok) {
     const curve = key.asymmetricKeyDetails?.namedCurve
-    throw new KeycardOptionError(option, `a ${type}${curve ? ` (${curve})` : ''} key cannot be used with ${alg}; use a key made for ${alg} or change "algorithm".`)
+    throw new KeycardOptionError(
+      option,
+      `a ${type}${curve ? ` (${curve})` : ''} key cannot be used with ${alg}; use a key made for ${alg} or change "algorithm".`,
+    )
   }
   if (type?.startsWith('rsa') && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
     throw new KeycardOptionError(option, `RSA keys must be at least 2048 bits for ${alg}.`)
@@ -146,7 +157,11 @@ async function toKeyObject(option: string, input: unknown, alg: Algorithm, want:
     }
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause)
-    throw new KeycardOptionError(option, `could not import the ${want} key for ${alg}: ${reason}. Pass a PEM string (PKCS#8 private, SPKI public or X.509), a JWK object, a CryptoKey or a KeyObject.`, { cause })
+    throw new KeycardOptionError(
+      option,
+      `could not import the ${want} key for ${alg}: ${reason}. Pass a PEM string (PKCS#8 private, SPKI public or X.509), a JWK object, a CryptoKey or a KeyObject.`,
+      { cause },
+    )
   }
   throw new KeycardOptionError(option, `${alg} needs a ${want} key (PEM string, JWK, CryptoKey or KeyObject), got ${describe(input)}.`)
 }
@@ -154,7 +169,8 @@ async function toKeyObject(option: string, input: unknown, alg: Algorithm, want:
 /** The public key for verifying `alg`; a private key is accepted and its public half used. */
 export async function importVerifyKey(option: string, input: unknown, alg: Algorithm): Promise<KeyObject> {
   let key = await toKeyObject(option, input, alg, 'public')
-  if (key.type === 'secret') throw new KeycardOptionError(option, `${alg} needs an asymmetric key, got a secret; HMAC secrets go in "secret" with an HS* algorithm.`)
+  if (key.type === 'secret')
+    throw new KeycardOptionError(option, `${alg} needs an asymmetric key, got a secret; HMAC secrets go in "secret" with an HS* algorithm.`)
   if (key.type === 'private') key = createPublicKey(key)
   assertKeyFits(option, key, alg)
   return key

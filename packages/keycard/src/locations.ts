@@ -21,7 +21,13 @@ import type { TokenLocation } from './types.ts'
 function tokenFromHeaders(req: RequestView, options: ResolvedOptions, headerKey: string, defer: boolean): FoundToken {
   const { headerName, headerType } = options
   const raw = req.header(headerKey)
-  if (typeof raw === 'string' && headerType && raw.length > headerType.length + 1 && raw.charCodeAt(headerType.length) === 32 && raw.startsWith(headerType)) {
+  if (
+    typeof raw === 'string' &&
+    headerType &&
+    raw.length > headerType.length + 1 &&
+    raw.charCodeAt(headerType.length) === 32 &&
+    raw.startsWith(headerType)
+  ) {
     const token = raw.slice(headerType.length + 1)
     if (defer) return { token, location: 'headers', csrf: undefined, shape: 'deferred' }
     if (hasCompactShape(token)) return { token, location: 'headers', csrf: undefined, shape: 'valid' }
@@ -95,7 +101,19 @@ function stripCommas(value: string): string {
 
 /** Whitespace as JavaScript's `\s` (and `String#trim`) sees it. */
 function isSpace(c: number): boolean {
-  return c === 32 || (c >= 9 && c <= 13) || c === 160 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+  return (
+    c === 32 ||
+    (c >= 9 && c <= 13) ||
+    c === 160 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  )
 }
 
 /**
@@ -169,7 +187,10 @@ function tokenFromQuery(req: RequestView, options: ResolvedOptions): string {
   // FJE's message, typo included: clients may match on it.
   if (!value) throw new NoAuthorizationError(`Missing '${name}' query paramater`)
   if (!value.startsWith(prefix)) {
-    throw new InvalidHeaderError(`Invalid value for query parameter '${name}'. Expected the value to start with '${prefix}'`, 'KEYCARD_INVALID_QUERY_PARAM')
+    throw new InvalidHeaderError(
+      `Invalid value for query parameter '${name}'. Expected the value to start with '${prefix}'`,
+      'KEYCARD_INVALID_QUERY_PARAM',
+    )
   }
   return value.slice(prefix.length)
 }

@@ -11,19 +11,75 @@ import type { JwtRequiredOptions, KeycardOptions, ResolvedGuard, ResolvedOptions
 import type { TokenLocation } from './types.ts'
 
 const KNOWN_OPTIONS = new Set([
-  'secret', 'privateKey', 'publicKey', 'algorithm', 'decodeAlgorithms', 'accessTokenExpires',
-  'refreshTokenExpires', 'encodeAudience', 'decodeAudience', 'encodeIssuer', 'decodeIssuer', 'leeway',
-  'identityClaim', 'tokenLocation', 'headerName', 'headerType', 'errorMessageKey', 'verifySub',
-  'encodeNbf', 'csrfProtect', 'strict', 'allErrorsAs401', 'realm', 'maxTokenLength', 'cacheSize',
-  'queryStringName', 'queryStringValuePrefix', 'jsonKey', 'refreshJsonKey', 'accessCookieName',
-  'refreshCookieName', 'accessCookiePath', 'refreshCookiePath', 'cookieDomain', 'cookieSecure',
-  'cookieSameSite', 'sessionCookie', 'csrfMethods', 'csrfInCookies', 'csrfCheckForm', 'accessCsrfCookieName',
-  'refreshCsrfCookieName', 'accessCsrfCookiePath', 'refreshCsrfCookiePath', 'accessCsrfHeaderName',
-  'refreshCsrfHeaderName', 'accessCsrfFieldName', 'refreshCsrfFieldName',
-  'revocationStore', 'responses', 'additionalClaims', 'additionalHeaders', 'userIdentity', 'encodeKey',
-  'decodeKey', 'tokenInBlocklist', 'tokenVerification', 'userLookup',
+  'secret',
+  'privateKey',
+  'publicKey',
+  'algorithm',
+  'decodeAlgorithms',
+  'accessTokenExpires',
+  'refreshTokenExpires',
+  'encodeAudience',
+  'decodeAudience',
+  'encodeIssuer',
+  'decodeIssuer',
+  'leeway',
+  'identityClaim',
+  'tokenLocation',
+  'headerName',
+  'headerType',
+  'errorMessageKey',
+  'verifySub',
+  'encodeNbf',
+  'csrfProtect',
+  'strict',
+  'allErrorsAs401',
+  'realm',
+  'maxTokenLength',
+  'cacheSize',
+  'queryStringName',
+  'queryStringValuePrefix',
+  'jsonKey',
+  'refreshJsonKey',
+  'accessCookieName',
+  'refreshCookieName',
+  'accessCookiePath',
+  'refreshCookiePath',
+  'cookieDomain',
+  'cookieSecure',
+  'cookieSameSite',
+  'sessionCookie',
+  'csrfMethods',
+  'csrfInCookies',
+  'csrfCheckForm',
+  'accessCsrfCookieName',
+  'refreshCsrfCookieName',
+  'accessCsrfCookiePath',
+  'refreshCsrfCookiePath',
+  'accessCsrfHeaderName',
+  'refreshCsrfHeaderName',
+  'accessCsrfFieldName',
+  'refreshCsrfFieldName',
+  'revocationStore',
+  'responses',
+  'additionalClaims',
+  'additionalHeaders',
+  'userIdentity',
+  'encodeKey',
+  'decodeKey',
+  'tokenInBlocklist',
+  'tokenVerification',
+  'userLookup',
 ])
-const LOADERS = ['additionalClaims', 'additionalHeaders', 'userIdentity', 'encodeKey', 'decodeKey', 'tokenInBlocklist', 'tokenVerification', 'userLookup'] as const
+const LOADERS = [
+  'additionalClaims',
+  'additionalHeaders',
+  'userIdentity',
+  'encodeKey',
+  'decodeKey',
+  'tokenInBlocklist',
+  'tokenVerification',
+  'userLookup',
+] as const
 const RESPONSE_KINDS = new Set(['unauthorized', 'invalid', 'expired', 'needsFresh', 'revoked', 'userLookup', 'verificationFailed'])
 const SUPPORTED_LOCATIONS: readonly TokenLocation[] = ['headers', 'cookies', 'query_string', 'json']
 /** RFC 6265 cookie-name token and cookie-path characters; anything else would break the Set-Cookie line. */
@@ -35,7 +91,10 @@ function lifetime(name: string, value: unknown, fallback: number): number | fals
   if (value === false) return false
   const seconds = toSeconds(value)
   if (seconds === undefined || seconds <= 0) {
-    throw new KeycardOptionError(name, `expected a positive number of seconds, a string such as '15m' or '30d', or false for tokens that never expire; got ${JSON.stringify(value)}.`)
+    throw new KeycardOptionError(
+      name,
+      `expected a positive number of seconds, a string such as '15m' or '30d', or false for tokens that never expire; got ${JSON.stringify(value)}.`,
+    )
   }
   return seconds
 }
@@ -48,7 +107,8 @@ function bool(name: string, value: unknown, fallback: boolean): boolean {
 
 function nonEmptyString(name: string, value: unknown, fallback: string): string {
   if (value === undefined) return fallback
-  if (typeof value !== 'string' || value.length === 0) throw new KeycardOptionError(name, `expected a non-empty string, got ${JSON.stringify(value)}.`)
+  if (typeof value !== 'string' || value.length === 0)
+    throw new KeycardOptionError(name, `expected a non-empty string, got ${JSON.stringify(value)}.`)
   return value
 }
 
@@ -77,10 +137,14 @@ function positiveInteger(name: string, value: unknown, fallback: number, min: nu
  */
 export function resolveLocations(name: string, value: unknown): readonly TokenLocation[] {
   const list = Array.isArray(value) ? value : [value]
-  if (list.length === 0) throw new KeycardOptionError(name, `expected at least one of ${SUPPORTED_LOCATIONS.map((l) => `'${l}'`).join(', ')}.`)
+  if (list.length === 0)
+    throw new KeycardOptionError(name, `expected at least one of ${SUPPORTED_LOCATIONS.map((l) => `'${l}'`).join(', ')}.`)
   for (const location of list) {
     if (!SUPPORTED_LOCATIONS.includes(location)) {
-      throw new KeycardOptionError(name, `unknown token location ${JSON.stringify(location)}; use any of ${SUPPORTED_LOCATIONS.map((l) => `'${l}'`).join(', ')}.`)
+      throw new KeycardOptionError(
+        name,
+        `unknown token location ${JSON.stringify(location)}; use any of ${SUPPORTED_LOCATIONS.map((l) => `'${l}'`).join(', ')}.`,
+      )
     }
   }
   return Object.freeze([...new Set(list as TokenLocation[])])
@@ -88,19 +152,25 @@ export function resolveLocations(name: string, value: unknown): readonly TokenLo
 
 function cookieName(name: string, value: unknown, fallback: string): string {
   const v = nonEmptyString(name, value, fallback)
-  if (!COOKIE_NAME.test(v)) throw new KeycardOptionError(name, `${JSON.stringify(v)} is not a valid cookie name (letters, digits and !#$%&'*+.^_\`|~- only).`)
+  if (!COOKIE_NAME.test(v))
+    throw new KeycardOptionError(name, `${JSON.stringify(v)} is not a valid cookie name (letters, digits and !#$%&'*+.^_\`|~- only).`)
   return v
 }
 
 function cookiePath(name: string, value: unknown): string {
   const v = nonEmptyString(name, value, '/')
-  if (!COOKIE_PATH.test(v)) throw new KeycardOptionError(name, `${JSON.stringify(v)} is not a valid cookie path; it must start with '/' and hold no ';' or spaces.`)
+  if (!COOKIE_PATH.test(v))
+    throw new KeycardOptionError(name, `${JSON.stringify(v)} is not a valid cookie path; it must start with '/' and hold no ';' or spaces.`)
   return v
 }
 
 function headerName(name: string, value: unknown, fallback: string): string {
   const v = nonEmptyString(name, value, fallback)
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v)) throw new KeycardOptionError(name, `${JSON.stringify(v)} is not a valid HTTP header name; use a single token such as 'Authorization' (letters, digits and !#$%&'*+.^_\`|~- only).`)
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v))
+    throw new KeycardOptionError(
+      name,
+      `${JSON.stringify(v)} is not a valid HTTP header name; use a single token such as 'Authorization' (letters, digits and !#$%&'*+.^_\`|~- only).`,
+    )
   return v
 }
 
@@ -111,9 +181,13 @@ function headerName(name: string, value: unknown, fallback: string): string {
  * const resolved = resolveOptions({ secret: process.env.JWT_SECRET, tokenLocation: 'cookies' })
  * resolved.accessTokenExpires // 900
  */
+// biome-ignore lint/suspicious/noExplicitAny: it takes a keycard's options whatever its User type
 export function resolveOptions(options: KeycardOptions<any>): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
-    throw new KeycardOptionError('options', 'createKeycard needs an options object, e.g. createKeycard({ secret: process.env.JWT_SECRET }).')
+    throw new KeycardOptionError(
+      'options',
+      'createKeycard needs an options object, e.g. createKeycard({ secret: process.env.JWT_SECRET }).',
+    )
   }
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) throw new KeycardOptionError(key, 'is not a keycard option; see the option table in the keycard README.')
@@ -123,39 +197,64 @@ export function resolveOptions(options: KeycardOptions<any>): ResolvedOptions {
     if (fn !== undefined && typeof fn !== 'function') throw new KeycardOptionError(loader, `expected a function, got ${typeof fn}.`)
   }
   for (const [kind, fn] of Object.entries(options.responses ?? {})) {
-    if (!RESPONSE_KINDS.has(kind)) throw new KeycardOptionError(`responses.${kind}`, `is not a response builder; use one of ${[...RESPONSE_KINDS].join(', ')}.`)
+    if (!RESPONSE_KINDS.has(kind))
+      throw new KeycardOptionError(`responses.${kind}`, `is not a response builder; use one of ${[...RESPONSE_KINDS].join(', ')}.`)
     if (typeof fn !== 'function') throw new KeycardOptionError(`responses.${kind}`, `expected a function, got ${typeof fn}.`)
   }
 
   const algorithm = options.algorithm ?? 'HS256'
   if (!isAlgorithm(algorithm)) {
-    throw new KeycardOptionError('algorithm', `unknown algorithm ${JSON.stringify(algorithm)}; use one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA ('none' is never allowed).`)
+    throw new KeycardOptionError(
+      'algorithm',
+      `unknown algorithm ${JSON.stringify(algorithm)}; use one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA ('none' is never allowed).`,
+    )
   }
   const decodeList = options.decodeAlgorithms ?? [algorithm]
-  if (!Array.isArray(decodeList) || decodeList.length === 0) throw new KeycardOptionError('decodeAlgorithms', 'expected a non-empty array of algorithm names.')
+  if (!Array.isArray(decodeList) || decodeList.length === 0)
+    throw new KeycardOptionError('decodeAlgorithms', 'expected a non-empty array of algorithm names.')
   for (const alg of decodeList) {
-    if (!isAlgorithm(alg)) throw new KeycardOptionError('decodeAlgorithms', `unknown algorithm ${JSON.stringify(alg)}; 'none' is never allowed.`)
+    if (!isAlgorithm(alg))
+      throw new KeycardOptionError('decodeAlgorithms', `unknown algorithm ${JSON.stringify(alg)}; 'none' is never allowed.`)
   }
   // FJE appends JWT_ALGORITHM to JWT_DECODE_ALGORITHMS when missing: tokens we mint must verify.
   const decodeAlgorithms = Object.freeze([...new Set([...decodeList, algorithm])])
 
-  if (options.secret !== undefined && !decodeAlgorithms.some(isHmac) && options.privateKey === undefined && options.publicKey === undefined) {
-    throw new KeycardOptionError('secret', `a secret is only used by HS* algorithms, but "algorithm" is ${algorithm}; pass "privateKey"/"publicKey" instead, or set algorithm: 'HS256'.`)
+  if (
+    options.secret !== undefined &&
+    !decodeAlgorithms.some(isHmac) &&
+    options.privateKey === undefined &&
+    options.publicKey === undefined
+  ) {
+    throw new KeycardOptionError(
+      'secret',
+      `a secret is only used by HS* algorithms, but "algorithm" is ${algorithm}; pass "privateKey"/"publicKey" instead, or set algorithm: 'HS256'.`,
+    )
   }
-  if (isHmac(algorithm) && (options.privateKey !== undefined)) {
-    throw new KeycardOptionError('privateKey', `${algorithm} is an HMAC algorithm and signs with "secret"; set "algorithm" to RS256, ES256, EdDSA, … to sign with a private key.`)
+  if (isHmac(algorithm) && options.privateKey !== undefined) {
+    throw new KeycardOptionError(
+      'privateKey',
+      `${algorithm} is an HMAC algorithm and signs with "secret"; set "algorithm" to RS256, ES256, EdDSA, … to sign with a private key.`,
+    )
   }
   if (options.publicKey !== undefined && decodeAlgorithms.every(isHmac)) {
-    throw new KeycardOptionError('publicKey', `no asymmetric algorithm is accepted (decodeAlgorithms is ${decodeAlgorithms.join(', ')}), so the public key would never be used; add e.g. 'RS256' to decodeAlgorithms, or drop publicKey.`)
+    throw new KeycardOptionError(
+      'publicKey',
+      `no asymmetric algorithm is accepted (decodeAlgorithms is ${decodeAlgorithms.join(', ')}), so the public key would never be used; add e.g. 'RS256' to decodeAlgorithms, or drop publicKey.`,
+    )
   }
 
   const leeway = options.leeway === undefined ? 0 : toSeconds(options.leeway)
-  if (leeway === undefined) throw new KeycardOptionError('leeway', `expected a number of seconds or a duration string, got ${JSON.stringify(options.leeway)}.`)
+  if (leeway === undefined)
+    throw new KeycardOptionError('leeway', `expected a number of seconds or a duration string, got ${JSON.stringify(options.leeway)}.`)
 
   const identityClaim = nonEmptyString('identityClaim', options.identityClaim, 'sub')
   const authHeaderName = headerName('headerName', options.headerName, 'Authorization')
   const headerType = options.headerType ?? 'Bearer'
-  if (typeof headerType !== 'string' || /\s|,/.test(headerType)) throw new KeycardOptionError('headerType', `expected a single word such as 'Bearer', or '' for a bare token; got ${JSON.stringify(headerType)}.`)
+  if (typeof headerType !== 'string' || /\s|,/.test(headerType))
+    throw new KeycardOptionError(
+      'headerType',
+      `expected a single word such as 'Bearer', or '' for a bare token; got ${JSON.stringify(headerType)}.`,
+    )
 
   const encodeAudience = stringList('encodeAudience', options.encodeAudience)
   const encodeIssuer = options.encodeIssuer === undefined ? undefined : nonEmptyString('encodeIssuer', options.encodeIssuer, '')
@@ -163,20 +262,31 @@ export function resolveOptions(options: KeycardOptions<any>): ResolvedOptions {
 
   const sameSite = options.cookieSameSite ?? 'Lax'
   if (sameSite !== false && sameSite !== 'Lax' && sameSite !== 'Strict' && sameSite !== 'None') {
-    throw new KeycardOptionError('cookieSameSite', `expected 'Lax', 'Strict', 'None' or false (no attribute), got ${JSON.stringify(sameSite)}.`)
+    throw new KeycardOptionError(
+      'cookieSameSite',
+      `expected 'Lax', 'Strict', 'None' or false (no attribute), got ${JSON.stringify(sameSite)}.`,
+    )
   }
   const cookieSecure = bool('cookieSecure', options.cookieSecure, false)
   if (sameSite === 'None' && !cookieSecure) {
-    throw new KeycardOptionError('cookieSameSite', "'None' needs cookieSecure: true; browsers drop SameSite=None cookies that are not Secure.")
+    throw new KeycardOptionError(
+      'cookieSameSite',
+      "'None' needs cookieSecure: true; browsers drop SameSite=None cookies that are not Secure.",
+    )
   }
   const cookieDomain = options.cookieDomain === undefined ? undefined : nonEmptyString('cookieDomain', options.cookieDomain, '')
-  if (cookieDomain !== undefined && !/^\.?[A-Za-z0-9.-]+$/.test(cookieDomain)) throw new KeycardOptionError('cookieDomain', `${JSON.stringify(cookieDomain)} is not a domain name.`)
+  if (cookieDomain !== undefined && !/^\.?[A-Za-z0-9.-]+$/.test(cookieDomain))
+    throw new KeycardOptionError('cookieDomain', `${JSON.stringify(cookieDomain)} is not a domain name.`)
   const csrfMethods = options.csrfMethods ?? ['POST', 'PUT', 'PATCH', 'DELETE']
   if (!Array.isArray(csrfMethods) || !csrfMethods.every((m) => typeof m === 'string' && /^[A-Za-z]+$/.test(m))) {
-    throw new KeycardOptionError('csrfMethods', `expected an array of HTTP method names such as ['POST', 'PUT', 'PATCH', 'DELETE'], got ${JSON.stringify(csrfMethods)}.`)
+    throw new KeycardOptionError(
+      'csrfMethods',
+      `expected an array of HTTP method names such as ['POST', 'PUT', 'PATCH', 'DELETE'], got ${JSON.stringify(csrfMethods)}.`,
+    )
   }
   const queryStringValuePrefix = options.queryStringValuePrefix ?? ''
-  if (typeof queryStringValuePrefix !== 'string') throw new KeycardOptionError('queryStringValuePrefix', `expected a string, got ${JSON.stringify(queryStringValuePrefix)}.`)
+  if (typeof queryStringValuePrefix !== 'string')
+    throw new KeycardOptionError('queryStringValuePrefix', `expected a string, got ${JSON.stringify(queryStringValuePrefix)}.`)
 
   return Object.freeze({
     algorithm,
@@ -272,13 +382,16 @@ const RESOLVED_GUARDS = new WeakSet<object>()
  */
 export function resolveGuard(options: JwtRequiredOptions, defaults: ResolvedOptions): ResolvedGuard {
   for (const key of Object.keys(options)) {
-    if (!GUARD_KEYS.has(key)) throw new KeycardOptionError(`jwtRequired.${key}`, `is not a jwtRequired option; use ${[...GUARD_KEYS].join(', ')}.`)
+    if (!GUARD_KEYS.has(key))
+      throw new KeycardOptionError(`jwtRequired.${key}`, `is not a jwtRequired option; use ${[...GUARD_KEYS].join(', ')}.`)
   }
   for (const key of ['optional', 'fresh', 'refresh', 'verifyType', 'skipRevocationCheck'] as const) {
     const value = options[key]
-    if (value !== undefined && typeof value !== 'boolean') throw new KeycardOptionError(`jwtRequired.${key}`, `expected true or false, got ${JSON.stringify(value)}.`)
+    if (value !== undefined && typeof value !== 'boolean')
+      throw new KeycardOptionError(`jwtRequired.${key}`, `expected true or false, got ${JSON.stringify(value)}.`)
   }
-  if (options.fresh && options.refresh) throw new KeycardOptionError('jwtRequired.fresh', 'refresh tokens are never fresh; a route cannot require both fresh and refresh.')
+  if (options.fresh && options.refresh)
+    throw new KeycardOptionError('jwtRequired.fresh', 'refresh tokens are never fresh; a route cannot require both fresh and refresh.')
   const guard: ResolvedGuard = Object.freeze({
     optional: options.optional ?? false,
     fresh: options.fresh ?? false,

@@ -24,6 +24,7 @@ export interface KeycardLoaders<User = unknown> {
   /** Extra JOSE header fields for every new token (FJE `additional_headers_loader`). */
   additionalHeaders?: (identity: unknown) => MaybePromise<Record<string, unknown>>
   /** Maps what you pass as identity (a user object, say) to the string identity claim (FJE `user_identity_loader`). */
+  // biome-ignore lint/suspicious/noExplicitAny: the caller's own identity type (a user object, say); unknown would force a cast at every call site
   userIdentity?: (identity: any) => MaybePromise<string>
   /** The key that signs a token for this identity (FJE `encode_key_loader`). Turns off the verified-token cache. */
   encodeKey?: (identity: unknown) => MaybePromise<KeyInput>

@@ -68,20 +68,35 @@ export function createRenderer(options: ResolvedOptions, overrides: Partial<Resp
     const claims = error.claims ?? {}
     let init: ResponseInit
     switch (error.kind) {
-      case 'unauthorized': init = builders.unauthorized(error.message, error); break
-      case 'invalid': init = builders.invalid(error.message, error); break
-      case 'expired': init = builders.expired(header, claims, error); break
-      case 'needsFresh': init = builders.needsFresh(header, claims, error); break
-      case 'revoked': init = builders.revoked(header, claims, error); break
-      case 'userLookup': init = builders.userLookup(header, claims, error); break
-      case 'verificationFailed': init = builders.verificationFailed(header, claims, error); break
+      case 'unauthorized':
+        init = builders.unauthorized(error.message, error)
+        break
+      case 'invalid':
+        init = builders.invalid(error.message, error)
+        break
+      case 'expired':
+        init = builders.expired(header, claims, error)
+        break
+      case 'needsFresh':
+        init = builders.needsFresh(header, claims, error)
+        break
+      case 'revoked':
+        init = builders.revoked(header, claims, error)
+        break
+      case 'userLookup':
+        init = builders.userLookup(header, claims, error)
+        break
+      case 'verificationFailed':
+        init = builders.verificationFailed(header, claims, error)
+        break
     }
     const headers: Record<string, string> = { ...init.headers }
     if (init.status === 401 && !Object.keys(headers).some((h) => h.toLowerCase() === 'www-authenticate')) {
       // RFC 6750 §3.1: a request with no credentials gets the scheme alone, without an error code.
-      headers['WWW-Authenticate'] = error.code === 'KEYCARD_NO_AUTHORIZATION'
-        ? `${scheme}${realm}`
-        : `${scheme}${realm}${realm ? ',' : ''} error="${error.code === 'KEYCARD_CSRF' ? 'invalid_request' : 'invalid_token'}", error_description="${quoted(error.message)}"`
+      headers['WWW-Authenticate'] =
+        error.code === 'KEYCARD_NO_AUTHORIZATION'
+          ? `${scheme}${realm}`
+          : `${scheme}${realm}${realm ? ',' : ''} error="${error.code === 'KEYCARD_CSRF' ? 'invalid_request' : 'invalid_token'}", error_description="${quoted(error.message)}"`
     }
     return { status: init.status, headers, body: init.body }
   }

@@ -61,6 +61,7 @@ const RESERVED_HEADERS = new Set(['alg', 'crit', 'b64'])
  */
 export interface Minter {
   readonly options: ResolvedOptions
+  // biome-ignore lint/suspicious/noExplicitAny: minting reads only the loaders that do not depend on the User type
   readonly loaders: KeycardOptions<any>
   readonly signingKey: SigningKey | undefined
 }
@@ -72,7 +73,13 @@ export interface Minter {
  * @example
  * const token = await mintToken(minter, 'access', '42', true, { expiresIn: '1h' })
  */
-export async function mintToken(minter: Minter, type: TokenType, identity: unknown, fresh: boolean | Duration, options: CreateRefreshTokenOptions): Promise<string> {
+export async function mintToken(
+  minter: Minter,
+  type: TokenType,
+  identity: unknown,
+  fresh: boolean | Duration,
+  options: CreateRefreshTokenOptions,
+): Promise<string> {
   const loaders = minter.loaders
   if (!minter.signingKey && !loaders.encodeKey) {
     // Verify-only (a resource server holding only the public key): say why it cannot mint.
@@ -83,7 +90,9 @@ export async function mintToken(minter: Minter, type: TokenType, identity: unkno
     const got = typeof subject === 'string' ? 'an empty string' : `${typeof subject}${typeof subject === 'number' ? ` ${subject}` : ''}`
     throw new IdentityError(
       `The identity must be a non-empty string, got ${got}: JWT "${minter.options.identityClaim}" is a string (RFC 7519; PyJWT 2.10+ rejects anything else). ` +
-        (loaders.userIdentity ? 'Make the userIdentity loader return a string.' : 'Pass String(id), or set the userIdentity option to map your user object to its id.'),
+        (loaders.userIdentity
+          ? 'Make the userIdentity loader return a string.'
+          : 'Pass String(id), or set the userIdentity option to map your user object to its id.'),
     )
   }
   const o = minter.options
@@ -94,13 +103,18 @@ export async function mintToken(minter: Minter, type: TokenType, identity: unkno
   if (typeof fresh === 'boolean') freshClaim = fresh
   else {
     const seconds = toSeconds(fresh)
-    if (seconds === undefined) throw new KeycardOptionError('fresh', `expected true, false or a duration such as '15m', got ${JSON.stringify(fresh)}.`)
+    if (seconds === undefined)
+      throw new KeycardOptionError('fresh', `expected true, false or a duration such as '15m', got ${JSON.stringify(fresh)}.`)
     freshClaim = now + seconds
   }
   let lifetime = type === 'access' ? o.accessTokenExpires : o.refreshTokenExpires
   if (options.expiresIn !== undefined) {
     const seconds = options.expiresIn === false ? false : toSeconds(options.expiresIn)
-    if (seconds === undefined || seconds === 0) throw new KeycardOptionError('expiresIn', `expected a positive duration such as '1h', or false; got ${JSON.stringify(options.expiresIn)}.`)
+    if (seconds === undefined || seconds === 0)
+      throw new KeycardOptionError(
+        'expiresIn',
+        `expected a positive duration such as '1h', or false; got ${JSON.stringify(options.expiresIn)}.`,
+      )
     // Strict verification requires `exp` unless this type's configured lifetime is false: refuse here,
     // rather than mint a token this same keycard would refuse.
     if (seconds === false && lifetime !== false && o.strict) throw neverExpiresRefused(type, lifetime)
@@ -118,9 +132,13 @@ export async function mintToken(minter: Minter, type: TokenType, identity: unkno
   if (loaders.additionalClaims) Object.assign(claims, await loaders.additionalClaims(identity))
   if (options.additionalClaims) Object.assign(claims, options.additionalClaims)
 
-  const extra: Record<string, unknown> = { ...(loaders.additionalHeaders ? await loaders.additionalHeaders(identity) : undefined), ...options.additionalHeaders }
+  const extra: Record<string, unknown> = {
+    ...(loaders.additionalHeaders ? await loaders.additionalHeaders(identity) : undefined),
+    ...options.additionalHeaders,
+  }
   for (const name of Object.keys(extra)) {
-    if (RESERVED_HEADERS.has(name)) throw new KeycardOptionError('additionalHeaders', `"${name}" is set by keycard and cannot be overridden.`)
+    if (RESERVED_HEADERS.has(name))
+      throw new KeycardOptionError('additionalHeaders', `"${name}" is set by keycard and cannot be overridden.`)
   }
   // PyJWT writes header keys sorted.
   const fields: Record<string, unknown> = { alg: o.algorithm, typ: 'JWT', ...extra }

@@ -64,7 +64,10 @@ test('full: the oldest stored token is evicted first; storing a stored token aga
   assert.equal(cache.get(token(1)), undefined, 'oldest out')
   for (const n of [2, 3, 4]) assert.deepEqual(cache.get(token(n)), value(n))
   for (const n of [5, 6]) admit(cache, token(n), value(n))
-  assert.deepEqual([2, 3, 4, 5, 6].map((n) => cache.get(token(n)) !== undefined), [false, false, true, true, true])
+  assert.deepEqual(
+    [2, 3, 4, 5, 6].map((n) => cache.get(token(n)) !== undefined),
+    [false, false, true, true, true],
+  )
 })
 
 test('eviction keeps working over many turns of the ring', () => {

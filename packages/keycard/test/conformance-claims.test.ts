@@ -17,56 +17,124 @@ for (const adapter of ADAPTERS) {
   describe(`${adapter}: time claims`, () => {
     test('an iat in the future is 422 "The token is not yet valid (iat)"', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
-      expectError(await call(url, '/protected', { token: await sign(claims({ iat: now() + 60, nbf: undefined })) }), 422, 'The token is not yet valid (iat)')
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ iat: now() + 60, nbf: undefined })) }),
+        422,
+        'The token is not yet valid (iat)',
+      )
     })
 
     test('an nbf in the future is 422 "The token is not yet valid (nbf)"', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
-      expectError(await call(url, '/protected', { token: await sign(claims({ nbf: now() + 60 })) }), 422, 'The token is not yet valid (nbf)')
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ nbf: now() + 60 })) }),
+        422,
+        'The token is not yet valid (nbf)',
+      )
     })
 
     test('leeway lets a slightly future iat and nbf pass, but not beyond it', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET, leeway: '2m' })
       expectOk(await call(url, '/protected', { token: await sign(claims({ iat: now() + 60, nbf: now() + 60 })) }))
-      expectError(await call(url, '/protected', { token: await sign(claims({ iat: now() + 600, nbf: now() + 600 })) }), 422, 'The token is not yet valid (iat)')
-      expectError(await call(url, '/protected', { token: await sign(claims({ nbf: now() + 600 })) }), 422, 'The token is not yet valid (nbf)')
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ iat: now() + 600, nbf: now() + 600 })) }),
+        422,
+        'The token is not yet valid (iat)',
+      )
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ nbf: now() + 600 })) }),
+        422,
+        'The token is not yet valid (nbf)',
+      )
     })
 
     test('non-numeric iat, nbf and exp are 422 "… must be an integer."', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
-      expectError(await call(url, '/protected', { token: await sign(claims({ iat: 'yesterday' })) }), 422, 'Issued At claim (iat) must be an integer.')
-      expectError(await call(url, '/protected', { token: await sign(claims({ nbf: 'now' })) }), 422, 'Not Before claim (nbf) must be an integer.')
-      expectError(await call(url, '/protected', { token: await sign(claims({ exp: 'soon' })) }), 422, 'Expiration Time claim (exp) must be an integer.')
-      expectError(await call(url, '/protected', { token: await sign(claims({ exp: null })) }), 422, 'Expiration Time claim (exp) must be an integer.')
-      expectError(await call(url, '/protected', { token: await sign(claims({ iat: [1] })) }), 422, 'Issued At claim (iat) must be an integer.')
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ iat: 'yesterday' })) }),
+        422,
+        'Issued At claim (iat) must be an integer.',
+      )
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ nbf: 'now' })) }),
+        422,
+        'Not Before claim (nbf) must be an integer.',
+      )
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ exp: 'soon' })) }),
+        422,
+        'Expiration Time claim (exp) must be an integer.',
+      )
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ exp: null })) }),
+        422,
+        'Expiration Time claim (exp) must be an integer.',
+      )
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ iat: [1] })) }),
+        422,
+        'Issued At claim (iat) must be an integer.',
+      )
     })
 
-    test('strict:false reads time claims as PyJWT\'s int(): numeric strings and booleans pass, other strings and null are 422', async (t) => {
+    test("strict:false reads time claims as PyJWT's int(): numeric strings and booleans pass, other strings and null are 422", async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET, strict: false })
       const n = now()
-      const ctx = expectOk(await call(url, '/protected', { token: await sign(claims({ iat: String(n - 5), nbf: ` ${n - 5} `, exp: `+${n + 60}` })) }))
+      const ctx = expectOk(
+        await call(url, '/protected', { token: await sign(claims({ iat: String(n - 5), nbf: ` ${n - 5} `, exp: `+${n + 60}` })) }),
+      )
       assert.equal(ctx.claims.exp, `+${n + 60}`)
-      expectOk(await call(url, '/protected', { token: await sign(claims({ iat: true, nbf: false, exp: String(n + 60).replace(/^(\d)/, '$1_') })) }))
+      expectOk(
+        await call(url, '/protected', {
+          token: await sign(claims({ iat: true, nbf: false, exp: String(n + 60).replace(/^(\d)/, '$1_') })),
+        }),
+      )
       expectError(await call(url, '/protected', { token: await sign(claims({ exp: String(n - 60) })) }), 401, 'Token has expired')
       expectError(await call(url, '/protected', { token: await sign(claims({ exp: true })) }), 401, 'Token has expired')
-      expectError(await call(url, '/protected', { token: await sign(claims({ nbf: String(n + 600) })) }), 422, 'The token is not yet valid (nbf)')
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ nbf: String(n + 600) })) }),
+        422,
+        'The token is not yet valid (nbf)',
+      )
       for (const exp of ['1.5e9', '1__0', '_1', '1_', '', ' ', '+', '0x10', '1 0', null, [1], { n: 1 }, '9'.repeat(4301)]) {
-        expectError(await call(url, '/protected', { token: await sign(claims({ exp })) }), 422, 'Expiration Time claim (exp) must be an integer.')
+        expectError(
+          await call(url, '/protected', { token: await sign(claims({ exp })) }),
+          422,
+          'Expiration Time claim (exp) must be an integer.',
+        )
       }
-      expectError(await call(url, '/protected', { token: await sign(claims({ iat: 'x' })) }), 422, 'Issued At claim (iat) must be an integer.')
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ iat: 'x' })) }),
+        422,
+        'Issued At claim (iat) must be an integer.',
+      )
     })
 
     test('strict mode refuses numeric strings and booleans in time claims', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
-      expectError(await call(url, '/protected', { token: await sign(claims({ exp: String(now() + 60) })) }), 422, 'Expiration Time claim (exp) must be an integer.')
-      expectError(await call(url, '/protected', { token: await sign(claims({ nbf: true })) }), 422, 'Not Before claim (nbf) must be an integer.')
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ exp: String(now() + 60) })) }),
+        422,
+        'Expiration Time claim (exp) must be an integer.',
+      )
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ nbf: true })) }),
+        422,
+        'Not Before claim (nbf) must be an integer.',
+      )
     })
 
-    test('a fractional exp is truncated, as PyJWT\'s int() does', async (t) => {
+    test("a fractional exp is truncated, as PyJWT's int() does", async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
       // exp = now + 0.9 is in the future as a float, but int() makes it now: expired.
       const n = Date.now() / 1000
-      expectError(await call(url, '/protected', { token: await sign(claims({ iat: Math.floor(n) - 10, nbf: Math.floor(n) - 10, exp: Math.floor(n) + 0.999 })) }), 401, 'Token has expired')
+      expectError(
+        await call(url, '/protected', {
+          token: await sign(claims({ iat: Math.floor(n) - 10, nbf: Math.floor(n) - 10, exp: Math.floor(n) + 0.999 })),
+        }),
+        401,
+        'Token has expired',
+      )
     })
 
     test('fractional time claims are accepted, as PyJWT does', async (t) => {
@@ -101,12 +169,22 @@ for (const adapter of ADAPTERS) {
       const { url } = await startApp(t, adapter, { secret: SECRET, decodeIssuer: ['https://a.example', 'https://b.example'] })
       expectError(await call(url, '/protected', { token: await sign(claims()) }), 422, 'Token is missing the "iss" claim')
       expectError(await call(url, '/protected', { token: await sign(claims({ iss: 'https://evil.example' })) }), 422, 'Invalid issuer')
-      assert.equal(expectOk(await call(url, '/protected', { token: await sign(claims({ iss: 'https://b.example' })) })).claims.iss, 'https://b.example')
+      assert.equal(
+        expectOk(await call(url, '/protected', { token: await sign(claims({ iss: 'https://b.example' })) })).claims.iss,
+        'https://b.example',
+      )
     })
 
     test('encodeIssuer puts iss in minted tokens, which then pass decodeIssuer', async (t) => {
-      const { url, keycard } = await startApp(t, adapter, { secret: SECRET, encodeIssuer: 'https://a.example', decodeIssuer: 'https://a.example' })
-      assert.equal(expectOk(await call(url, '/protected', { token: await keycard.createAccessToken('42') })).claims.iss, 'https://a.example')
+      const { url, keycard } = await startApp(t, adapter, {
+        secret: SECRET,
+        encodeIssuer: 'https://a.example',
+        decodeIssuer: 'https://a.example',
+      })
+      assert.equal(
+        expectOk(await call(url, '/protected', { token: await keycard.createAccessToken('42') })).claims.iss,
+        'https://a.example',
+      )
     })
 
     test('a missing or wrong audience is 422 when decodeAudience is set; one match in a list is enough', async (t) => {
@@ -147,7 +225,11 @@ for (const adapter of ADAPTERS) {
 
     test('a custom identity claim must be a string in strict mode', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET, identityClaim: 'user_id' })
-      expectError(await call(url, '/protected', { token: await sign(claims({ user_id: 42 })) }), 422, 'Identity claim (user_id) must be a string')
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ user_id: 42 })) }),
+        422,
+        'Identity claim (user_id) must be a string',
+      )
     })
 
     test('a non-string jti is 422 "JWT ID must be a string"', async (t) => {
@@ -169,19 +251,31 @@ for (const adapter of ADAPTERS) {
       assert.deepEqual([ctx.identity, ctx.claims.identity, 'sub' in ctx.claims], ['alice', 'alice', false])
       expectError(await call(url, '/protected', { token: await sign(claims()) }), 422, 'Missing claim: identity')
       // sub is still checked by PyJWT's rule even when it is not the identity claim.
-      expectError(await call(url, '/protected', { token: await sign(claims({ identity: 'bob', sub: 7 })) }), 422, 'Subject must be a string')
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ identity: 'bob', sub: 7 })) }),
+        422,
+        'Subject must be a string',
+      )
     })
   })
 
   describe(`${adapter}: token type and freshness`, () => {
     test('a refresh token on an access route is 422 "Only non-refresh tokens are allowed"', async (t) => {
       const { url, keycard } = await startApp(t, adapter, { secret: SECRET })
-      expectError(await call(url, '/protected', { token: await keycard.createRefreshToken('42') }), 422, 'Only non-refresh tokens are allowed')
+      expectError(
+        await call(url, '/protected', { token: await keycard.createRefreshToken('42') }),
+        422,
+        'Only non-refresh tokens are allowed',
+      )
     })
 
     test('an access token on a refresh route is 422 "Only refresh tokens are allowed"', async (t) => {
       const { url, keycard } = await startApp(t, adapter, { secret: SECRET })
-      expectError(await call(url, '/refresh', { token: await keycard.createAccessToken('42', { fresh: true }) }), 422, 'Only refresh tokens are allowed')
+      expectError(
+        await call(url, '/refresh', { token: await keycard.createAccessToken('42', { fresh: true }) }),
+        422,
+        'Only refresh tokens are allowed',
+      )
       assert.equal(expectOk(await call(url, '/refresh', { token: await keycard.createRefreshToken('42') })).claims.type, 'refresh')
     })
 
@@ -194,7 +288,10 @@ for (const adapter of ADAPTERS) {
     test('a fresh route refuses a non-fresh token with 401 "Fresh token required" and accepts a fresh one', async (t) => {
       const { url, keycard } = await startApp(t, adapter, { secret: SECRET })
       expectError(await call(url, '/fresh', { token: await keycard.createAccessToken('42') }), 401, 'Fresh token required')
-      assert.equal(expectOk(await call(url, '/fresh', { token: await keycard.createAccessToken('42', { fresh: true }) })).claims.fresh, true)
+      assert.equal(
+        expectOk(await call(url, '/fresh', { token: await keycard.createAccessToken('42', { fresh: true }) })).claims.fresh,
+        true,
+      )
     })
 
     test('a token fresh for a duration passes while that duration lasts', async (t) => {
@@ -259,7 +356,10 @@ for (const adapter of ADAPTERS) {
       expectError(await call(url, '/protected', { token: await keycard.createAccessToken('mallory') }), 401, 'Token has been revoked')
       expectOk(await call(url, '/protected', { token: await keycard.createAccessToken('alice') }))
       expectOk(await call(url, '/skip-revocation', { token: await keycard.createAccessToken('mallory') }))
-      assert.deepEqual(seen, [['HS256', 'mallory'], ['HS256', 'alice']])
+      assert.deepEqual(seen, [
+        ['HS256', 'mallory'],
+        ['HS256', 'alice'],
+      ])
     })
 
     test('tokenVerification returning false is 400 "User claims verification failed"', async (t) => {
@@ -289,18 +389,34 @@ for (const adapter of ADAPTERS) {
   describe(`${adapter}: check order (the first failing check names the error)`, () => {
     test('expired with a bad signature → "Signature verification failed"', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
-      expectError(await call(url, '/protected', { token: await sign(expired(), { key: OTHER_SECRET }) }), 422, 'Signature verification failed')
+      expectError(
+        await call(url, '/protected', { token: await sign(expired(), { key: OTHER_SECRET }) }),
+        422,
+        'Signature verification failed',
+      )
     })
 
     test('an algorithm outside the allow-list with a bad signature → "The specified alg value is not allowed"', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
-      expectError(await call(url, '/protected', { token: await sign(expired(), { key: OTHER_SECRET + OTHER_SECRET, header: { alg: 'HS512' } }) }), 422, 'The specified alg value is not allowed')
+      expectError(
+        await call(url, '/protected', { token: await sign(expired(), { key: OTHER_SECRET + OTHER_SECRET, header: { alg: 'HS512' } }) }),
+        422,
+        'The specified alg value is not allowed',
+      )
     })
 
     test('a future iat on an expired token → "(iat)"; a future nbf with a bad issuer → "(nbf)"', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET, decodeIssuer: 'me' })
-      expectError(await call(url, '/protected', { token: await sign(claims({ iss: 'me', iat: now() + 600, exp: now() - 60 })) }), 422, 'The token is not yet valid (iat)')
-      expectError(await call(url, '/protected', { token: await sign(claims({ iss: 'you', nbf: now() + 600 })) }), 422, 'The token is not yet valid (nbf)')
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ iss: 'me', iat: now() + 600, exp: now() - 60 })) }),
+        422,
+        'The token is not yet valid (iat)',
+      )
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ iss: 'you', nbf: now() + 600 })) }),
+        422,
+        'The token is not yet valid (nbf)',
+      )
     })
 
     // FJE decodes an expired token again with only exp ignored; a check failing there is the answer.
@@ -335,7 +451,8 @@ for (const adapter of ADAPTERS) {
       const { url } = await startApp(t, adapter, { secret: SECRET, tokenLocation: ['headers', 'cookies'] })
       const token = await sign(expired({ csrf: 'the-right-value' }))
       const cookie = `access_token_cookie=${token}; csrf_access_token=the-right-value`
-      const post = (csrf: string | undefined) => call(url, '/protected', { method: 'POST', headers: { cookie, ...(csrf === undefined ? {} : { 'x-csrf-token': csrf }) } })
+      const post = (csrf: string | undefined) =>
+        call(url, '/protected', { method: 'POST', headers: { cookie, ...(csrf === undefined ? {} : { 'x-csrf-token': csrf }) } })
       // CSRF errors are 401 with error="invalid_request" (the request, not the token, is at fault).
       const csrfError = (res: Awaited<ReturnType<typeof call>>, msg: string) => {
         assert.deepEqual({ status: res.status, body: res.body }, { status: 401, body: { msg } })
@@ -348,13 +465,21 @@ for (const adapter of ADAPTERS) {
       expectError(await call(url, '/protected', { headers: { cookie } }), 401, 'Token has expired')
       // No csrf claim to compare with: FJE's "Missing claim: csrf".
       const bare = await sign(expired({ csrf: undefined }))
-      expectError(await call(url, '/protected', { method: 'POST', headers: { cookie: `access_token_cookie=${bare}`, 'x-csrf-token': 'x' } }), 422, 'Missing claim: csrf')
+      expectError(
+        await call(url, '/protected', { method: 'POST', headers: { cookie: `access_token_cookie=${bare}`, 'x-csrf-token': 'x' } }),
+        422,
+        'Missing claim: csrf',
+      )
     })
 
     test('wrong issuer and audience → "Invalid issuer"; wrong audience and integer sub → "Audience doesn\'t match"', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET, decodeIssuer: 'me', decodeAudience: 'api' })
       expectError(await call(url, '/protected', { token: await sign(claims({ iss: 'you', aud: 'web' })) }), 422, 'Invalid issuer')
-      expectError(await call(url, '/protected', { token: await sign(claims({ iss: 'me', aud: 'web', sub: 1 })) }), 422, "Audience doesn't match")
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ iss: 'me', aud: 'web', sub: 1 })) }),
+        422,
+        "Audience doesn't match",
+      )
     })
 
     test('integer sub and jti → "Subject must be a string"; integer jti and no identity → "JWT ID must be a string"', async (t) => {
@@ -365,7 +490,11 @@ for (const adapter of ADAPTERS) {
 
     test('a revoked refresh token on an access route → "Only non-refresh tokens are allowed"', async (t) => {
       const { url, keycard } = await startApp(t, adapter, { secret: SECRET, tokenInBlocklist: () => true })
-      expectError(await call(url, '/protected', { token: await keycard.createRefreshToken('42') }), 422, 'Only non-refresh tokens are allowed')
+      expectError(
+        await call(url, '/protected', { token: await keycard.createRefreshToken('42') }),
+        422,
+        'Only non-refresh tokens are allowed',
+      )
     })
 
     test('a revoked, non-fresh token on a fresh route → "Fresh token required"', async (t) => {
@@ -385,13 +514,21 @@ for (const adapter of ADAPTERS) {
         tokenVerification: () => false,
         userLookup: () => null,
       })
-      expectError(await call(url, '/protected', { token: await keycard.createAccessToken('42', { additionalClaims: { revoked: true } }) }), 401, 'Token has been revoked')
+      expectError(
+        await call(url, '/protected', { token: await keycard.createAccessToken('42', { additionalClaims: { revoked: true } }) }),
+        401,
+        'Token has been revoked',
+      )
       expectError(await call(url, '/protected', { token: await keycard.createAccessToken('42') }), 400, 'User claims verification failed')
     })
 
     test('in strict mode a missing jti is reported before an expired exp', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
-      expectError(await call(url, '/protected', { token: await sign(expired({ jti: undefined })) }), 422, 'Token is missing the "jti" claim')
+      expectError(
+        await call(url, '/protected', { token: await sign(expired({ jti: undefined })) }),
+        422,
+        'Token is missing the "jti" claim',
+      )
     })
   })
 }
@@ -406,12 +543,21 @@ describe('errors thrown directly', () => {
   test('decodeToken rejects with the error class, status and code of each case', async () => {
     const keycard = await createKeycard({ secret: SECRET })
     await assert.rejects(keycard.decodeToken('x'), code('KEYCARD_JWT_MALFORMED', 'Not enough segments'))
-    await assert.rejects(keycard.decodeToken(await sign(claims(), { key: OTHER_SECRET })), code('KEYCARD_JWT_SIGNATURE_INVALID', 'Signature verification failed'))
-    await assert.rejects(keycard.decodeToken(await sign(claims(), { header: { alg: 'HS512' }, key: SECRET + SECRET })), code('KEYCARD_JWT_ALG_NOT_ALLOWED'))
-    await assert.rejects(keycard.decodeToken(await sign(claims({ nbf: now() + 600 }))), (err: KeycardError & { claim?: string; status?: number }) => {
-      assert.deepEqual([err.code, err.claim, err.status], ['KEYCARD_JWT_NOT_YET_VALID', 'nbf', 422])
-      return true
-    })
+    await assert.rejects(
+      keycard.decodeToken(await sign(claims(), { key: OTHER_SECRET })),
+      code('KEYCARD_JWT_SIGNATURE_INVALID', 'Signature verification failed'),
+    )
+    await assert.rejects(
+      keycard.decodeToken(await sign(claims(), { header: { alg: 'HS512' }, key: SECRET + SECRET })),
+      code('KEYCARD_JWT_ALG_NOT_ALLOWED'),
+    )
+    await assert.rejects(
+      keycard.decodeToken(await sign(claims({ nbf: now() + 600 }))),
+      (err: KeycardError & { claim?: string; status?: number }) => {
+        assert.deepEqual([err.code, err.claim, err.status], ['KEYCARD_JWT_NOT_YET_VALID', 'nbf', 422])
+        return true
+      },
+    )
     await assert.rejects(keycard.decodeToken(await sign(claims({ sub: 1 }))), code('KEYCARD_JWT_CLAIM_INVALID', 'Subject must be a string'))
     await assert.rejects(keycard.decodeToken('a'.repeat(9000)), code('KEYCARD_JWT_TOO_LARGE'))
     await assert.rejects(keycard.decodeToken(await sign(expired())), (err: KeycardError & { status?: number; claims?: JwtClaims }) => {
@@ -434,15 +580,24 @@ describe('errors thrown directly', () => {
 
   test('verifyJwtInRequest works on a hand-made RequestView and throws the guard errors', async () => {
     const keycard = await createKeycard({ secret: SECRET })
-    const view = (authorization?: string, method = 'GET') => ({ method, header: (name: string) => (name === 'authorization' ? authorization : undefined) })
+    const view = (authorization?: string, method = 'GET') => ({
+      method,
+      header: (name: string) => (name === 'authorization' ? authorization : undefined),
+    })
     const token = await keycard.createAccessToken('42')
     assert.equal((await keycard.verifyJwtInRequest(view(`Bearer ${token}`)))?.identity, '42')
     assert.equal(await keycard.verifyJwtInRequest(view(undefined, 'OPTIONS')), null)
     assert.equal(await keycard.verifyJwtInRequest(view(), { optional: true }), null)
     await assert.rejects(keycard.verifyJwtInRequest(view()), code('KEYCARD_NO_AUTHORIZATION', 'Missing Authorization Header'))
     await assert.rejects(keycard.verifyJwtInRequest(view('Bearer a b')), code('KEYCARD_INVALID_HEADER'))
-    await assert.rejects(keycard.verifyJwtInRequest(view(`Bearer ${token}`), { fresh: true }), code('KEYCARD_FRESH_TOKEN_REQUIRED', 'Fresh token required'))
-    await assert.rejects(keycard.verifyJwtInRequest(view(`Bearer ${token}`), { refresh: true }), code('KEYCARD_WRONG_TOKEN_TYPE', 'Only refresh tokens are allowed'))
+    await assert.rejects(
+      keycard.verifyJwtInRequest(view(`Bearer ${token}`), { fresh: true }),
+      code('KEYCARD_FRESH_TOKEN_REQUIRED', 'Fresh token required'),
+    )
+    await assert.rejects(
+      keycard.verifyJwtInRequest(view(`Bearer ${token}`), { refresh: true }),
+      code('KEYCARD_WRONG_TOKEN_TYPE', 'Only refresh tokens are allowed'),
+    )
     await assert.rejects(keycard.verifyJwtInRequest(view(['Bearer a', 'Bearer b'] as unknown as string)), code('KEYCARD_INVALID_HEADER'))
   })
 })

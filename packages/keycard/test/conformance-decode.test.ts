@@ -6,7 +6,20 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPairSync } from 'node:crypto'
-import { ADAPTERS, b64url, call, claims, expectError, expectOk, OTHER_SECRET, SECRET, sign, signRaw, signSegments, startApp } from './harness.ts'
+import {
+  ADAPTERS,
+  b64url,
+  call,
+  claims,
+  expectError,
+  expectOk,
+  OTHER_SECRET,
+  SECRET,
+  sign,
+  signRaw,
+  signSegments,
+  startApp,
+} from './harness.ts'
 
 const HEADER = { alg: 'HS256', typ: 'JWT' }
 
@@ -52,7 +65,11 @@ for (const adapter of ADAPTERS) {
       expectError(await call(url, '/protected', { token: `${badLength(h)}.${p}.${s}` }), 422, 'Invalid header padding')
       expectError(await call(url, '/protected', { token: `${h}.${badLength(p)}.${s}` }), 422, 'Invalid payload padding')
       expectError(await call(url, '/protected', { token: `${h}.${p}.${badLength(s)}` }), 422, 'Invalid crypto padding')
-      expectError(await call(url, '/protected', { token: `${badLength(h)}.${badLength(p)}.${badLength(s)}` }), 422, 'Invalid header padding')
+      expectError(
+        await call(url, '/protected', { token: `${badLength(h)}.${badLength(p)}.${badLength(s)}` }),
+        422,
+        'Invalid header padding',
+      )
       expectError(await call(url, '/protected', { token: `${h}.${badLength(p)}.${badLength(s)}` }), 422, 'Invalid payload padding')
     })
 
@@ -66,7 +83,11 @@ for (const adapter of ADAPTERS) {
     test('a header that is JSON but not an object is 422 "Invalid header string: must be a json object"', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
       for (const header of [['HS256'], '"HS256"', 42, null, true]) {
-        expectError(await call(url, '/protected', { token: signRaw(header, claims()) }), 422, 'Invalid header string: must be a json object')
+        expectError(
+          await call(url, '/protected', { token: signRaw(header, claims()) }),
+          422,
+          'Invalid header string: must be a json object',
+        )
       }
     })
 
@@ -92,10 +113,22 @@ for (const adapter of ADAPTERS) {
     test('alg "none" is 422 "The specified alg value is not allowed", signed or not', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
       const payload = b64url(claims())
-      expectError(await call(url, '/protected', { token: `${b64url({ alg: 'none', typ: 'JWT' })}.${payload}.` }), 422, 'The specified alg value is not allowed')
-      expectError(await call(url, '/protected', { token: signRaw({ alg: 'none' }, claims()) }), 422, 'The specified alg value is not allowed')
+      expectError(
+        await call(url, '/protected', { token: `${b64url({ alg: 'none', typ: 'JWT' })}.${payload}.` }),
+        422,
+        'The specified alg value is not allowed',
+      )
+      expectError(
+        await call(url, '/protected', { token: signRaw({ alg: 'none' }, claims()) }),
+        422,
+        'The specified alg value is not allowed',
+      )
       for (const alg of ['None', 'NONE', 'nOnE']) {
-        expectError(await call(url, '/protected', { token: `${b64url({ alg })}.${payload}.` }), 422, 'The specified alg value is not allowed')
+        expectError(
+          await call(url, '/protected', { token: `${b64url({ alg })}.${payload}.` }),
+          422,
+          'The specified alg value is not allowed',
+        )
       }
     })
 
@@ -109,27 +142,47 @@ for (const adapter of ADAPTERS) {
 
     test('a non-string alg is 422 "The specified alg value is not allowed"', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
-      expectError(await call(url, '/protected', { token: signRaw({ alg: ['HS256'] }, claims()) }), 422, 'The specified alg value is not allowed')
+      expectError(
+        await call(url, '/protected', { token: signRaw({ alg: ['HS256'] }, claims()) }),
+        422,
+        'The specified alg value is not allowed',
+      )
     })
 
     test('a non-string kid is 422 "Key ID header parameter must be a string"', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
       for (const kid of [1, null, ['k1'], { k: 1 }]) {
-        expectError(await call(url, '/protected', { token: await sign(claims(), { header: { kid } }) }), 422, 'Key ID header parameter must be a string')
+        expectError(
+          await call(url, '/protected', { token: await sign(claims(), { header: { kid } }) }),
+          422,
+          'Key ID header parameter must be a string',
+        )
       }
       assert.equal(expectOk(await call(url, '/protected', { token: await sign(claims(), { header: { kid: 'k1' } }) })).header.kid, 'k1')
     })
 
     test('a token signed with another secret is 422 "Signature verification failed"', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
-      expectError(await call(url, '/protected', { token: await sign(claims(), { key: OTHER_SECRET }) }), 422, 'Signature verification failed')
+      expectError(
+        await call(url, '/protected', { token: await sign(claims(), { key: OTHER_SECRET }) }),
+        422,
+        'Signature verification failed',
+      )
     })
 
     test('a tampered payload or a truncated signature is 422 "Signature verification failed"', async (t) => {
       const { url, keycard } = await startApp(t, adapter, { secret: SECRET })
       const [h, , s] = (await keycard.createAccessToken('42')).split('.') as [string, string, string]
-      expectError(await call(url, '/protected', { token: `${h}.${b64url(claims({ sub: 'admin' }))}.${s}` }), 422, 'Signature verification failed')
-      expectError(await call(url, '/protected', { token: `${h}.${b64url(claims())}.${s.slice(0, 40)}` }), 422, 'Signature verification failed')
+      expectError(
+        await call(url, '/protected', { token: `${h}.${b64url(claims({ sub: 'admin' }))}.${s}` }),
+        422,
+        'Signature verification failed',
+      )
+      expectError(
+        await call(url, '/protected', { token: `${h}.${b64url(claims())}.${s.slice(0, 40)}` }),
+        422,
+        'Signature verification failed',
+      )
       expectError(await call(url, '/protected', { token: `${h}.${b64url(claims())}.` }), 422, 'Signature verification failed')
     })
   })
@@ -144,7 +197,11 @@ for (const adapter of ADAPTERS) {
       const { url } = await startApp(t, adapter, { secret: SECRET, accessTokenExpires: false })
       expectOk(await call(url, '/protected', { token: await sign(claims({ exp: undefined })) }))
       // Refresh tokens still expire, so one without exp is refused.
-      expectError(await call(url, '/refresh', { token: await sign(claims({ exp: undefined, type: 'refresh' })) }), 422, 'Token is missing the "exp" claim')
+      expectError(
+        await call(url, '/refresh', { token: await sign(claims({ exp: undefined, type: 'refresh' })) }),
+        422,
+        'Token is missing the "exp" claim',
+      )
     })
 
     test('a token without jti is 422 "Token is missing the "jti" claim"', async (t) => {
@@ -154,17 +211,25 @@ for (const adapter of ADAPTERS) {
 
     test('a token without type is 422 "Token is missing the "type" claim"', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
-      expectError(await call(url, '/protected', { token: await sign(claims({ type: undefined })) }), 422, 'Token is missing the "type" claim')
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ type: undefined })) }),
+        422,
+        'Token is missing the "type" claim',
+      )
     })
 
     test('a token of an unknown type is 422', async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
       for (const type of ['app', 'Access', 1, null]) {
-        expectError(await call(url, '/any', { token: await sign(claims({ type })) }), 422, 'Invalid token type: expected "access" or "refresh"')
+        expectError(
+          await call(url, '/any', { token: await sign(claims({ type })) }),
+          422,
+          'Invalid token type: expected "access" or "refresh"',
+        )
       }
     })
 
-    test('a crit header is 422 with PyJWT\'s crit messages; strict mode implements no extension, not even b64', async (t) => {
+    test("a crit header is 422 with PyJWT's crit messages; strict mode implements no extension, not even b64", async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET })
       const cases: [unknown, string][] = [
         [['exp'], 'Unsupported critical extension'],
@@ -178,12 +243,24 @@ for (const adapter of ADAPTERS) {
       }
     })
 
-    test('PyJWT checks kid and crit before the payload\'s JSON, alg after it', async (t) => {
+    test("PyJWT checks kid and crit before the payload's JSON, alg after it", async (t) => {
       for (const strict of [true, false]) {
         const { url } = await startApp(t, adapter, { secret: SECRET, strict })
-        expectError(await call(url, '/protected', { token: signRaw({ ...HEADER, kid: 1 }, 'not json') }), 422, 'Key ID header parameter must be a string')
-        expectError(await call(url, '/protected', { token: signRaw({ ...HEADER, crit: [] }, 'not json') }), 422, "Invalid 'crit' header: must be a non-empty list")
-        expectError(await call(url, '/protected', { token: signRaw({ typ: 'JWT' }, '[]') }), 422, 'Invalid payload string: must be a json object')
+        expectError(
+          await call(url, '/protected', { token: signRaw({ ...HEADER, kid: 1 }, 'not json') }),
+          422,
+          'Key ID header parameter must be a string',
+        )
+        expectError(
+          await call(url, '/protected', { token: signRaw({ ...HEADER, crit: [] }, 'not json') }),
+          422,
+          "Invalid 'crit' header: must be a non-empty list",
+        )
+        expectError(
+          await call(url, '/protected', { token: signRaw({ typ: 'JWT' }, '[]') }),
+          422,
+          'Invalid payload string: must be a json object',
+        )
       }
     })
 
@@ -225,13 +302,21 @@ for (const adapter of ADAPTERS) {
       const big = await sign(claims({ pad: 'x'.repeat(8000) }))
       assert.ok(big.length > 8192)
       expectError(await call(url, '/protected', { token: big }), 422, 'Token is too large (over 8192 characters)')
-      expectError(await call(url, '/protected', { authorization: `Bearer ${'a'.repeat(8193)}` }), 422, 'Token is too large (over 8192 characters)')
+      expectError(
+        await call(url, '/protected', { authorization: `Bearer ${'a'.repeat(8193)}` }),
+        422,
+        'Token is too large (over 8192 characters)',
+      )
       expectOk(await call(url, '/protected', { token: await sign(claims({ pad: 'x'.repeat(5000) })) }))
     })
 
     test('maxTokenLength lowers the bound', async (t) => {
       const { url, keycard } = await startApp(t, adapter, { secret: SECRET, maxTokenLength: 100 })
-      expectError(await call(url, '/protected', { token: await keycard.createAccessToken('42') }), 422, 'Token is too large (over 100 characters)')
+      expectError(
+        await call(url, '/protected', { token: await keycard.createAccessToken('42') }),
+        422,
+        'Token is too large (over 100 characters)',
+      )
     })
 
     test('strict:false accepts a token carrying only sub, as a non-fresh access token', async (t) => {
@@ -259,15 +344,28 @@ for (const adapter of ADAPTERS) {
       const good = await sign(claims())
       const [h, p, s] = good.split('.') as [string, string, string]
       expectOk(await call(lenient.url, '/protected', { token: good }))
-      for (const spelling of respellings(s)) expectError(await call(lenient.url, '/protected', { token: `${h}.${p}.${spelling}` }), 422, 'Invalid crypto padding')
+      for (const spelling of respellings(s))
+        expectError(await call(lenient.url, '/protected', { token: `${h}.${p}.${spelling}` }), 422, 'Invalid crypto padding')
     })
 
-    test('strict:false applies PyJWT\'s crit rules: only b64 (true, and present) is understood', async (t) => {
+    test("strict:false applies PyJWT's crit rules: only b64 (true, and present) is understood", async (t) => {
       const { url } = await startApp(t, adapter, { secret: SECRET, strict: false })
       expectOk(await call(url, '/protected', { token: signRaw({ ...HEADER, crit: ['b64'], b64: true }, { sub: '42' }) }))
-      expectError(await call(url, '/protected', { token: signRaw({ ...HEADER, crit: ['exp'], exp: 1 }, { sub: '42' }) }), 422, 'Unsupported critical extension')
-      expectError(await call(url, '/protected', { token: signRaw({ ...HEADER, crit: ['b64'] }, { sub: '42' }) }), 422, "Critical extension 'b64' is missing from headers")
-      expectError(await call(url, '/protected', { token: signRaw({ ...HEADER, crit: [] }, { sub: '42' }) }), 422, "Invalid 'crit' header: must be a non-empty list")
+      expectError(
+        await call(url, '/protected', { token: signRaw({ ...HEADER, crit: ['exp'], exp: 1 }, { sub: '42' }) }),
+        422,
+        'Unsupported critical extension',
+      )
+      expectError(
+        await call(url, '/protected', { token: signRaw({ ...HEADER, crit: ['b64'] }, { sub: '42' }) }),
+        422,
+        "Critical extension 'b64' is missing from headers",
+      )
+      expectError(
+        await call(url, '/protected', { token: signRaw({ ...HEADER, crit: [] }, { sub: '42' }) }),
+        422,
+        "Invalid 'crit' header: must be a non-empty list",
+      )
       expectError(
         await call(url, '/protected', { token: signRaw({ ...HEADER, crit: ['b64'], b64: false }, { sub: '42' }) }),
         422,
@@ -302,7 +400,11 @@ for (const adapter of ADAPTERS) {
         const refresh = await keycard.createRefreshToken('42')
         assert.equal(expectOk(await call(url, '/refresh', { token: refresh })).claims.type, 'refresh')
         const other = pair().privateKey
-        expectError(await call(url, '/protected', { token: await sign(claims(), { header: { alg }, key: other }) }), 422, 'Signature verification failed')
+        expectError(
+          await call(url, '/protected', { token: await sign(claims(), { header: { alg }, key: other }) }),
+          422,
+          'Signature verification failed',
+        )
         // An HS256 token is refused outright: only the configured algorithm is allowed.
         expectError(await call(url, '/protected', { token: await sign(claims()) }), 422, 'The specified alg value is not allowed')
       })
@@ -321,7 +423,13 @@ for (const adapter of ADAPTERS) {
       const rsaOnly = await startApp(t, adapter, { algorithm: 'RS256', privateKey, publicKey: publicPem })
       expectError(await call(rsaOnly.url, '/protected', { token: forged }), 422, 'The specified alg value is not allowed')
       // Even when HS256 is also allowed, HS256 verifies with the secret, never with the public key.
-      const mixed = await startApp(t, adapter, { algorithm: 'RS256', privateKey, publicKey: publicPem, secret: SECRET, decodeAlgorithms: ['RS256', 'HS256'] })
+      const mixed = await startApp(t, adapter, {
+        algorithm: 'RS256',
+        privateKey,
+        publicKey: publicPem,
+        secret: SECRET,
+        decodeAlgorithms: ['RS256', 'HS256'],
+      })
       expectError(await call(mixed.url, '/protected', { token: forged }), 422, 'Signature verification failed')
       expectOk(await call(mixed.url, '/protected', { token: await sign(claims()) }))
       expectOk(await call(mixed.url, '/protected', { token: await mixed.keycard.createAccessToken('42') }))
@@ -331,7 +439,11 @@ for (const adapter of ADAPTERS) {
       const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
       const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
       const { url } = await startApp(t, adapter, { algorithm: 'RS256', privateKey: rsa.privateKey })
-      expectError(await call(url, '/protected', { token: await sign(claims(), { header: { alg: 'ES256' }, key: ec.privateKey }) }), 422, 'The specified alg value is not allowed')
+      expectError(
+        await call(url, '/protected', { token: await sign(claims(), { header: { alg: 'ES256' }, key: ec.privateKey }) }),
+        422,
+        'The specified alg value is not allowed',
+      )
     })
   })
 }

@@ -50,7 +50,9 @@ for (const adapter of ADAPTERS) {
     test('two Bearer entries in one header count as missing', async (t) => {
       const { url, keycard } = await startApp(t, adapter, { secret: SECRET })
       const token = await keycard.createAccessToken('42')
-      expectError(await call(url, '/protected', { authorization: `Bearer ${token}, Bearer ${token}` }), 401, MISSING_BEARER, { noCredentials: true })
+      expectError(await call(url, '/protected', { authorization: `Bearer ${token}, Bearer ${token}` }), 401, MISSING_BEARER, {
+        noCredentials: true,
+      })
     })
 
     test('"Bearer" with no token is 422 "Bad Authorization header"', async (t) => {
@@ -83,12 +85,24 @@ for (const adapter of ADAPTERS) {
       expectError(res, 422, BAD_HEADER)
       // Also when only one of the two is a Bearer credential, and on an optional route.
       expectError(await rawCall(url, '/protected', ['Authorization', `Bearer ${token}`, 'authorization', 'Basic eDp5']), 422, BAD_HEADER)
-      expectError(await rawCall(url, '/optional', ['Authorization', `Bearer ${token}`, 'Authorization', `Bearer ${token}`]), 422, BAD_HEADER)
+      expectError(
+        await rawCall(url, '/optional', ['Authorization', `Bearer ${token}`, 'Authorization', `Bearer ${token}`]),
+        422,
+        BAD_HEADER,
+      )
       // Header names match whatever their case; a name of the same length is not a repetition.
-      expectError(await rawCall(url, '/protected', ['AUTHORIZATION', `Bearer ${token}`, 'AuThOrIzAtIoN', `Bearer ${token}`]), 422, BAD_HEADER)
+      expectError(
+        await rawCall(url, '/protected', ['AUTHORIZATION', `Bearer ${token}`, 'AuThOrIzAtIoN', `Bearer ${token}`]),
+        422,
+        BAD_HEADER,
+      )
       // One header sent through the raw path works, so the 422 above is about the repetition.
       assert.equal(expectOk(await rawCall(url, '/protected', ['Authorization', `Bearer ${token}`])).identity, '42')
-      assert.equal(expectOk(await rawCall(url, '/protected', ['Authorization', `Bearer ${token}`, 'Authorizatiom', 'x', 'X-Authorization', 'y'])).identity, '42')
+      assert.equal(
+        expectOk(await rawCall(url, '/protected', ['Authorization', `Bearer ${token}`, 'Authorizatiom', 'x', 'X-Authorization', 'y']))
+          .identity,
+        '42',
+      )
     })
 
     test('headerType "" accepts the bare token', async (t) => {
@@ -100,7 +114,11 @@ for (const adapter of ADAPTERS) {
     test('headerType "" with two words is 422 "Bad Authorization header. Expected \'Authorization: <JWT>\'"', async (t) => {
       const { url, keycard } = await startApp(t, adapter, { secret: SECRET, headerType: '' })
       const token = await keycard.createAccessToken('42')
-      expectError(await call(url, '/protected', { authorization: `Bearer ${token}` }), 422, "Bad Authorization header. Expected 'Authorization: <JWT>'")
+      expectError(
+        await call(url, '/protected', { authorization: `Bearer ${token}` }),
+        422,
+        "Bad Authorization header. Expected 'Authorization: <JWT>'",
+      )
     })
 
     test('a custom header name and type are read and named in every message', async (t) => {
@@ -113,7 +131,10 @@ for (const adapter of ADAPTERS) {
       assert.deepEqual(missing.body, { msg: 'Missing X-Api-Token Header' })
       assert.equal(missing.headers.get('www-authenticate'), 'JWT')
       const wrongType = await call(url, '/protected', { headers: { 'x-api-token': `Bearer ${token}` } })
-      assert.deepEqual([wrongType.status, wrongType.body], [401, { msg: "Missing 'JWT' type in 'X-Api-Token' header. Expected 'X-Api-Token: JWT <JWT>'" }])
+      assert.deepEqual(
+        [wrongType.status, wrongType.body],
+        [401, { msg: "Missing 'JWT' type in 'X-Api-Token' header. Expected 'X-Api-Token: JWT <JWT>'" }],
+      )
       const bad = await call(url, '/protected', { headers: { 'x-api-token': 'JWT a b' } })
       assert.deepEqual([bad.status, bad.body], [422, { msg: "Bad X-Api-Token header. Expected 'X-Api-Token: JWT <JWT>'" }])
     })
@@ -158,19 +179,31 @@ for (const adapter of ADAPTERS) {
       const { url } = await startApp(t, adapter, { secret: SECRET, errorMessageKey: 'error' })
       expectError(await call(url, '/protected'), 401, 'Missing Authorization Header', { noCredentials: true, key: 'error' })
       expectError(await call(url, '/protected', { authorization: 'Bearer x' }), 422, 'Not enough segments', { key: 'error' })
-      expectError(await call(url, '/protected', { token: await sign(claims({ exp: 1000, iat: 900, nbf: 900 })) }), 401, 'Token has expired', { key: 'error' })
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ exp: 1000, iat: 900, nbf: 900 })) }),
+        401,
+        'Token has expired',
+        { key: 'error' },
+      )
     })
 
     test('allErrorsAs401 answers 401 for the 422 errors, with the same message', async (t) => {
       const { url, keycard } = await startApp(t, adapter, { secret: SECRET, allErrorsAs401: true })
       expectError(await call(url, '/protected', { authorization: 'Bearer x' }), 401, 'Not enough segments')
       expectError(await call(url, '/protected', { authorization: 'Bearer a b' }), 401, BAD_HEADER)
-      expectError(await call(url, '/protected', { token: await keycard.createRefreshToken('42') }), 401, 'Only non-refresh tokens are allowed')
+      expectError(
+        await call(url, '/protected', { token: await keycard.createRefreshToken('42') }),
+        401,
+        'Only non-refresh tokens are allowed',
+      )
       expectError(await call(url, '/protected', { token: await sign(claims({ sub: 42 })) }), 401, 'Subject must be a string')
       // A double quote in the message is kept out of the quoted-string of WWW-Authenticate.
       const missingExp = await call(url, '/protected', { token: await sign(claims({ exp: undefined })) })
       expectError(missingExp, 401, 'Token is missing the "exp" claim')
-      assert.equal(missingExp.headers.get('www-authenticate'), 'Bearer error="invalid_token", error_description="Token is missing the ?exp? claim"')
+      assert.equal(
+        missingExp.headers.get('www-authenticate'),
+        'Bearer error="invalid_token", error_description="Token is missing the ?exp? claim"',
+      )
     })
 
     test('allErrorsAs401 answers 401 for the 400 claims-verification failure', async (t) => {
@@ -189,9 +222,15 @@ for (const adapter of ADAPTERS) {
       assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="api"')
       const notFresh = await call(url, '/fresh', { token: await keycard.createAccessToken('42') })
       assert.equal(notFresh.status, 401)
-      assert.equal(notFresh.headers.get('www-authenticate'), 'Bearer realm="api", error="invalid_token", error_description="Fresh token required"')
+      assert.equal(
+        notFresh.headers.get('www-authenticate'),
+        'Bearer realm="api", error="invalid_token", error_description="Fresh token required"',
+      )
       const expired = await call(url, '/protected', { token: await sign(claims({ exp: 1000, iat: 900, nbf: 900 })) })
-      assert.equal(expired.headers.get('www-authenticate'), 'Bearer realm="api", error="invalid_token", error_description="Token has expired"')
+      assert.equal(
+        expired.headers.get('www-authenticate'),
+        'Bearer realm="api", error="invalid_token", error_description="Token has expired"',
+      )
     })
 
     test('custom response builders replace the default bodies and statuses', async (t) => {

@@ -8,7 +8,21 @@
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { createKeycard, KeycardError, KeycardOptionError, type Keycard, type KeycardOptions, type SetCookieOptions } from 'keycard'
-import { ADAPTERS, claimsOf, describeJwt, expectError, expiresOf, jar, mask, ok, SECRET, send, serve, type Adapter, type Route } from './harness.ts'
+import {
+  ADAPTERS,
+  claimsOf,
+  describeJwt,
+  expectError,
+  expiresOf,
+  jar,
+  mask,
+  ok,
+  SECRET,
+  send,
+  serve,
+  type Adapter,
+  type Route,
+} from './harness.ts'
 
 const EPOCH = 'Expires=Thu, 01 Jan 1970 00:00:00 GMT'
 const YEAR = 31_540_000
@@ -45,7 +59,12 @@ function routes(set: SetCookieOptions = {}): Route[] {
   ]
 }
 
-async function start(t: Parameters<typeof serve>[0], adapter: Adapter, options: Partial<KeycardOptions> = {}, set?: SetCookieOptions): Promise<{ keycard: Keycard; url: string }> {
+async function start(
+  t: Parameters<typeof serve>[0],
+  adapter: Adapter,
+  options: Partial<KeycardOptions> = {},
+  set?: SetCookieOptions,
+): Promise<{ keycard: Keycard; url: string }> {
   const keycard = await createKeycard({ secret: SECRET, ...options })
   return { keycard, url: await serve(t, adapter, keycard, routes(set)) }
 }
@@ -63,7 +82,7 @@ function expiresIn(lines: string[], seconds: number): void {
 
 for (const adapter of ADAPTERS) {
   describe(`${adapter}: Set-Cookie lines`, () => {
-    test('setAccessCookies and setRefreshCookies write FJE\'s four default lines plus SameSite=Lax', async (t) => {
+    test("setAccessCookies and setRefreshCookies write FJE's four default lines plus SameSite=Lax", async (t) => {
       const { keycard, url } = await start(t, adapter)
       const res = await send(url, '/login', { method: 'POST' })
       assert.deepEqual(ok(res), { ok: true })
@@ -82,7 +101,7 @@ for (const adapter of ADAPTERS) {
       assert.notEqual(access.csrf, refresh.csrf)
     })
 
-    test('cookieSameSite: false writes exactly FJE\'s default lines, without SameSite', async (t) => {
+    test("cookieSameSite: false writes exactly FJE's default lines, without SameSite", async (t) => {
       const { url } = await start(t, adapter, { cookieSameSite: false })
       assert.deepEqual(mask((await send(url, '/login', { method: 'POST' })).setCookie), [
         'access_token_cookie=<jwt>; HttpOnly; Path=/',
@@ -143,19 +162,21 @@ for (const adapter of ADAPTERS) {
     test('a bad maxAge or domain per call is a KeycardOptionError naming it, and no cookie is set', async (t) => {
       const keycard = await createKeycard({ secret: SECRET })
       const token = await keycard.createAccessToken('42')
-      const url = await serve(t, adapter, keycard, [{
-        path: '/set',
-        handle: ({ cookies, body }) => {
-          const { unset, ...opts } = body as SetCookieOptions & { unset?: boolean }
-          try {
-            if (unset) cookies.unsetJwtCookies(opts.domain)
-            else cookies.setAccessCookies(token, opts)
-            return { thrown: null }
-          } catch (err) {
-            return { thrown: err instanceof KeycardOptionError ? err.option : String(err) }
-          }
+      const url = await serve(t, adapter, keycard, [
+        {
+          path: '/set',
+          handle: ({ cookies, body }) => {
+            const { unset, ...opts } = body as SetCookieOptions & { unset?: boolean }
+            try {
+              if (unset) cookies.unsetJwtCookies(opts.domain)
+              else cookies.setAccessCookies(token, opts)
+              return { thrown: null }
+            } catch (err) {
+              return { thrown: err instanceof KeycardOptionError ? err.option : String(err) }
+            }
+          },
         },
-      }])
+      ])
       const cases: [Record<string, unknown>, string | null][] = [
         [{ maxAge: -1 }, 'maxAge'],
         [{ maxAge: 1.5 }, 'maxAge'],
@@ -166,10 +187,15 @@ for (const adapter of ADAPTERS) {
       for (const [body, thrown] of cases) {
         const res = await send(url, '/set', { json: body })
         assert.deepEqual(res.body, { thrown }, JSON.stringify(body))
-        assert.deepEqual(mask(res.setCookie), thrown ? [] : [
-          'access_token_cookie=<jwt>; Domain=example.com; Expires=<date>; Max-Age=0; HttpOnly; Path=/; SameSite=Lax',
-          'csrf_access_token=<uuid>; Domain=example.com; Expires=<date>; Max-Age=0; Path=/; SameSite=Lax',
-        ])
+        assert.deepEqual(
+          mask(res.setCookie),
+          thrown
+            ? []
+            : [
+                'access_token_cookie=<jwt>; Domain=example.com; Expires=<date>; Max-Age=0; HttpOnly; Path=/; SameSite=Lax',
+                'csrf_access_token=<uuid>; Domain=example.com; Expires=<date>; Max-Age=0; Path=/; SameSite=Lax',
+              ],
+        )
       }
     })
 
@@ -187,8 +213,14 @@ for (const adapter of ADAPTERS) {
 
     test('unsetAccessCookies and unsetRefreshCookies expire only their own pair', async (t) => {
       const { url } = await start(t, adapter, { cookieSameSite: false })
-      assert.deepEqual((await send(url, '/logout-access')).setCookie, [`access_token_cookie=; ${EPOCH}; HttpOnly; Path=/`, `csrf_access_token=; ${EPOCH}; Path=/`])
-      assert.deepEqual((await send(url, '/logout-refresh')).setCookie, [`refresh_token_cookie=; ${EPOCH}; HttpOnly; Path=/`, `csrf_refresh_token=; ${EPOCH}; Path=/`])
+      assert.deepEqual((await send(url, '/logout-access')).setCookie, [
+        `access_token_cookie=; ${EPOCH}; HttpOnly; Path=/`,
+        `csrf_access_token=; ${EPOCH}; Path=/`,
+      ])
+      assert.deepEqual((await send(url, '/logout-refresh')).setCookie, [
+        `refresh_token_cookie=; ${EPOCH}; HttpOnly; Path=/`,
+        `csrf_refresh_token=; ${EPOCH}; Path=/`,
+      ])
     })
 
     test('unset lines carry the same domain, Secure, paths and SameSite as the set lines, and no Max-Age', async (t) => {
@@ -205,21 +237,26 @@ for (const adapter of ADAPTERS) {
     test('a domain passed to unsetJwtCookies overrides cookieDomain', async (t) => {
       const { url } = await start(t, adapter, FULL)
       const lines = (await send(url, '/logout-domain', { method: 'POST' })).setCookie
-      assert.deepEqual(lines.map((l) => l.split('; ')[1]), Array(4).fill('Domain=other.example.org'))
+      assert.deepEqual(
+        lines.map((l) => l.split('; ')[1]),
+        Array(4).fill('Domain=other.example.org'),
+      )
     })
 
-    test('unsetting after setting in one response keeps only the unset lines and the app\'s own cookies', async (t) => {
+    test("unsetting after setting in one response keeps only the unset lines and the app's own cookies", async (t) => {
       const keycard = await createKeycard({ secret: SECRET })
-      const url = await serve(t, adapter, keycard, [{
-        path: '/flip',
-        handle: async ({ cookies }) => {
-          cookies.appendSetCookie('theme=dark; Path=/')
-          cookies.setAccessCookies(await keycard.createAccessToken('42'))
-          cookies.setRefreshCookies(await keycard.createRefreshToken('42'))
-          cookies.unsetAccessCookies()
-          return { ok: true }
+      const url = await serve(t, adapter, keycard, [
+        {
+          path: '/flip',
+          handle: async ({ cookies }) => {
+            cookies.appendSetCookie('theme=dark; Path=/')
+            cookies.setAccessCookies(await keycard.createAccessToken('42'))
+            cookies.setRefreshCookies(await keycard.createRefreshToken('42'))
+            cookies.unsetAccessCookies()
+            return { ok: true }
+          },
         },
-      }])
+      ])
       assert.deepEqual(mask((await send(url, '/flip', { method: 'POST' })).setCookie), [
         'theme=dark; Path=/',
         'refresh_token_cookie=<jwt>; HttpOnly; Path=/; SameSite=Lax',
@@ -233,36 +270,62 @@ for (const adapter of ADAPTERS) {
       const { url } = await start(t, adapter)
       const cookies = jar((await send(url, '/login', { method: 'POST' })).setCookie)
       assert.deepEqual(ok(await send(url, '/protected', { cookies })), { identity: '42', location: 'cookies', type: 'access' })
-      assert.deepEqual(ok(await send(url, '/protected', { method: 'POST', cookies, headers: { 'X-CSRF-TOKEN': cookies.csrf_access_token! } })), describeJwtOf('access'))
-      assert.deepEqual(ok(await send(url, '/refresh', { method: 'POST', cookies, headers: { 'X-CSRF-TOKEN': cookies.csrf_refresh_token! } })), describeJwtOf('refresh'))
+      assert.deepEqual(
+        ok(await send(url, '/protected', { method: 'POST', cookies, headers: { 'X-CSRF-TOKEN': cookies.csrf_access_token! } })),
+        describeJwtOf('access'),
+      )
+      assert.deepEqual(
+        ok(await send(url, '/refresh', { method: 'POST', cookies, headers: { 'X-CSRF-TOKEN': cookies.csrf_refresh_token! } })),
+        describeJwtOf('refresh'),
+      )
     })
 
     test('csrfProtect: false sets only the two JWT cookies, mints tokens without csrf and checks no CSRF', async (t) => {
       const { url } = await start(t, adapter, { csrfProtect: false })
       const res = await send(url, '/login', { method: 'POST' })
-      assert.deepEqual(mask(res.setCookie), ['access_token_cookie=<jwt>; HttpOnly; Path=/; SameSite=Lax', 'refresh_token_cookie=<jwt>; HttpOnly; Path=/; SameSite=Lax'])
+      assert.deepEqual(mask(res.setCookie), [
+        'access_token_cookie=<jwt>; HttpOnly; Path=/; SameSite=Lax',
+        'refresh_token_cookie=<jwt>; HttpOnly; Path=/; SameSite=Lax',
+      ])
       const cookies = jar(res.setCookie)
       assert.equal('csrf' in claimsOf(cookies.access_token_cookie!), false)
       assert.equal('csrf' in claimsOf(cookies.refresh_token_cookie!), false)
       assert.deepEqual(ok(await send(url, '/protected', { method: 'POST', cookies })), describeJwtOf('access'))
       assert.deepEqual(ok(await send(url, '/refresh', { method: 'DELETE', cookies })), describeJwtOf('refresh'))
-      assert.deepEqual((await send(url, '/logout')).setCookie, [`access_token_cookie=; ${EPOCH}; HttpOnly; Path=/; SameSite=Lax`, `refresh_token_cookie=; ${EPOCH}; HttpOnly; Path=/; SameSite=Lax`])
+      assert.deepEqual((await send(url, '/logout')).setCookie, [
+        `access_token_cookie=; ${EPOCH}; HttpOnly; Path=/; SameSite=Lax`,
+        `refresh_token_cookie=; ${EPOCH}; HttpOnly; Path=/; SameSite=Lax`,
+      ])
     })
 
     test('csrfInCookies: false sets no CSRF cookies but tokens keep their csrf claim and POSTs still need it', async (t) => {
       const { url } = await start(t, adapter, { csrfInCookies: false })
       const res = await send(url, '/login', { method: 'POST' })
-      assert.deepEqual(mask(res.setCookie), ['access_token_cookie=<jwt>; HttpOnly; Path=/; SameSite=Lax', 'refresh_token_cookie=<jwt>; HttpOnly; Path=/; SameSite=Lax'])
+      assert.deepEqual(mask(res.setCookie), [
+        'access_token_cookie=<jwt>; HttpOnly; Path=/; SameSite=Lax',
+        'refresh_token_cookie=<jwt>; HttpOnly; Path=/; SameSite=Lax',
+      ])
       const cookies = jar(res.setCookie)
       const csrf = claimsOf(cookies.access_token_cookie!).csrf
       assert.match(String(csrf), /^[0-9a-f-]{36}$/)
       expectError(await send(url, '/protected', { method: 'POST', cookies }), 401, 'Missing CSRF token', { csrf: true })
-      assert.deepEqual(ok(await send(url, '/protected', { method: 'POST', cookies, headers: { 'x-csrf-token': String(csrf) } })), describeJwtOf('access'))
-      assert.deepEqual((await send(url, '/logout')).setCookie, [`access_token_cookie=; ${EPOCH}; HttpOnly; Path=/; SameSite=Lax`, `refresh_token_cookie=; ${EPOCH}; HttpOnly; Path=/; SameSite=Lax`])
+      assert.deepEqual(
+        ok(await send(url, '/protected', { method: 'POST', cookies, headers: { 'x-csrf-token': String(csrf) } })),
+        describeJwtOf('access'),
+      )
+      assert.deepEqual((await send(url, '/logout')).setCookie, [
+        `access_token_cookie=; ${EPOCH}; HttpOnly; Path=/; SameSite=Lax`,
+        `refresh_token_cookie=; ${EPOCH}; HttpOnly; Path=/; SameSite=Lax`,
+      ])
     })
 
     test('custom cookie names are written, read back and unset', async (t) => {
-      const names = { accessCookieName: 'at', refreshCookieName: '__Host-rt', accessCsrfCookieName: 'XSRF-A', refreshCsrfCookieName: 'XSRF-R' }
+      const names = {
+        accessCookieName: 'at',
+        refreshCookieName: '__Host-rt',
+        accessCsrfCookieName: 'XSRF-A',
+        refreshCsrfCookieName: 'XSRF-R',
+      }
       const { url } = await start(t, adapter, names)
       const res = await send(url, '/login', { method: 'POST' })
       assert.deepEqual(mask(res.setCookie), [
@@ -272,28 +335,50 @@ for (const adapter of ADAPTERS) {
         'XSRF-R=<uuid>; Path=/; SameSite=Lax',
       ])
       const cookies = jar(res.setCookie)
-      assert.deepEqual(ok(await send(url, '/protected', { method: 'PUT', cookies, headers: { 'x-csrf-token': cookies['XSRF-A']! } })), describeJwtOf('access'))
-      assert.deepEqual(ok(await send(url, '/refresh', { method: 'PATCH', cookies, headers: { 'x-csrf-token': cookies['XSRF-R']! } })), describeJwtOf('refresh'))
-      expectError(await send(url, '/protected', { cookies: { access_token_cookie: cookies.at! } }), 401, 'Missing cookie "at"', { noCredentials: true })
-      expectError(await send(url, '/refresh', { cookies: { refresh_token_cookie: cookies['__Host-rt']! } }), 401, 'Missing cookie "__Host-rt"', { noCredentials: true })
-      assert.deepEqual((await send(url, '/logout')).setCookie.map((l) => l.split('=', 1)[0]), ['at', 'XSRF-A', '__Host-rt', 'XSRF-R'])
+      assert.deepEqual(
+        ok(await send(url, '/protected', { method: 'PUT', cookies, headers: { 'x-csrf-token': cookies['XSRF-A']! } })),
+        describeJwtOf('access'),
+      )
+      assert.deepEqual(
+        ok(await send(url, '/refresh', { method: 'PATCH', cookies, headers: { 'x-csrf-token': cookies['XSRF-R']! } })),
+        describeJwtOf('refresh'),
+      )
+      expectError(await send(url, '/protected', { cookies: { access_token_cookie: cookies.at! } }), 401, 'Missing cookie "at"', {
+        noCredentials: true,
+      })
+      expectError(
+        await send(url, '/refresh', { cookies: { refresh_token_cookie: cookies['__Host-rt']! } }),
+        401,
+        'Missing cookie "__Host-rt"',
+        { noCredentials: true },
+      )
+      assert.deepEqual(
+        (await send(url, '/logout')).setCookie.map((l) => l.split('=', 1)[0]),
+        ['at', 'XSRF-A', '__Host-rt', 'XSRF-R'],
+      )
     })
 
     test('setAccessCookies refuses a value that is not a compact JWT, and a token without csrf while CSRF cookies are on', async (t) => {
       const keycard = await createKeycard({ secret: SECRET })
       const noCsrf = await (await createKeycard({ secret: SECRET, csrfProtect: false })).createAccessToken('42')
-      const url = await serve(t, adapter, keycard, [{
-        path: '/set',
-        handle: ({ cookies, body }) => {
-          try {
-            cookies.setAccessCookies((body as { token: string }).token)
-            return { code: null }
-          } catch (err) {
-            return { code: err instanceof KeycardError ? err.code : String(err) }
-          }
+      const url = await serve(t, adapter, keycard, [
+        {
+          path: '/set',
+          handle: ({ cookies, body }) => {
+            try {
+              cookies.setAccessCookies((body as { token: string }).token)
+              return { code: null }
+            } catch (err) {
+              return { code: err instanceof KeycardError ? err.code : String(err) }
+            }
+          },
         },
-      }])
-      for (const [token, code] of [['a b; Path=/', 'KEYCARD_JWT_MALFORMED'], ['x\r\nSet-Cookie: y=1', 'KEYCARD_JWT_MALFORMED'], [noCsrf, 'KEYCARD_JWT_CLAIM_INVALID']] as const) {
+      ])
+      for (const [token, code] of [
+        ['a b; Path=/', 'KEYCARD_JWT_MALFORMED'],
+        ['x\r\nSet-Cookie: y=1', 'KEYCARD_JWT_MALFORMED'],
+        [noCsrf, 'KEYCARD_JWT_CLAIM_INVALID'],
+      ] as const) {
         const res = await send(url, '/set', { json: { token } })
         assert.deepEqual({ body: res.body, setCookie: res.setCookie }, { body: { code }, setCookie: [] })
       }
@@ -343,7 +428,10 @@ describe('cookie option errors', () => {
 
   test('SameSite=None with cookieSecure, lowercase csrfMethods and an empty csrfMethods list are accepted', async () => {
     assert.equal((await createKeycard({ secret: SECRET, cookieSameSite: 'None', cookieSecure: true })).options.cookieSameSite, 'None')
-    assert.deepEqual([...(await createKeycard({ secret: SECRET, csrfMethods: ['post', 'Delete'] })).options.csrfMethods], ['POST', 'DELETE'])
+    assert.deepEqual(
+      [...(await createKeycard({ secret: SECRET, csrfMethods: ['post', 'Delete'] })).options.csrfMethods],
+      ['POST', 'DELETE'],
+    )
     assert.deepEqual([...(await createKeycard({ secret: SECRET, csrfMethods: [] })).options.csrfMethods], [])
   })
 })

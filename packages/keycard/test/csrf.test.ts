@@ -16,10 +16,12 @@ const STATE_CHANGING = ['POST', 'PUT', 'PATCH', 'DELETE'] as const
 async function start(t: Parameters<typeof serve>[0], adapter: Adapter, options: Partial<KeycardOptions> = {}) {
   const keycard = await createKeycard({ secret: SECRET, tokenLocation: 'cookies', ...options })
   const hits: string[] = []
-  const handle = (name: string) => ({ jwt }: { jwt: { identity: string; claims: { type?: string } } | null }) => {
-    hits.push(name)
-    return { identity: jwt?.identity, type: jwt?.claims.type }
-  }
+  const handle =
+    (name: string) =>
+    ({ jwt }: { jwt: { identity: string; claims: { type?: string } } | null }) => {
+      hits.push(name)
+      return { identity: jwt?.identity, type: jwt?.claims.type }
+    }
   const url = await serve(t, adapter, keycard, [
     { path: '/protected', guard: {}, handle: handle('protected') },
     { path: '/refresh', guard: { refresh: true }, handle: handle('refresh') },
@@ -47,7 +49,12 @@ for (const adapter of ADAPTERS) {
         expectError(await send(url, '/protected', { method, cookies: login.cookies }), 401, MISSING, { csrf: true })
         expectError(await send(url, '/refresh', { method, cookies: login.cookies }), 401, MISSING, { csrf: true })
       }
-      expectError(await send(url, '/protected', { method: 'POST', cookies: login.cookies, headers: { 'x-csrf-token': '' } }), 401, MISSING, { csrf: true })
+      expectError(
+        await send(url, '/protected', { method: 'POST', cookies: login.cookies, headers: { 'x-csrf-token': '' } }),
+        401,
+        MISSING,
+        { csrf: true },
+      )
       assert.deepEqual(hits, [])
     })
 
@@ -59,9 +66,20 @@ for (const adapter of ADAPTERS) {
 
     test('a wrong CSRF value is 401 "CSRF double submit tokens do not match"', async (t) => {
       const { url, login, hits } = await start(t, adapter)
-      const wrong = [crypto.randomUUID(), login.accessCsrf.slice(0, -1), `${login.accessCsrf}x`, login.accessCsrf.toUpperCase(), ` ${login.accessCsrf}0`]
+      const wrong = [
+        crypto.randomUUID(),
+        login.accessCsrf.slice(0, -1),
+        `${login.accessCsrf}x`,
+        login.accessCsrf.toUpperCase(),
+        ` ${login.accessCsrf}0`,
+      ]
       for (const value of wrong) {
-        expectError(await send(url, '/protected', { method: 'PATCH', cookies: login.cookies, headers: { 'x-csrf-token': value } }), 401, MISMATCH, { csrf: true })
+        expectError(
+          await send(url, '/protected', { method: 'PATCH', cookies: login.cookies, headers: { 'x-csrf-token': value } }),
+          401,
+          MISMATCH,
+          { csrf: true },
+        )
       }
       assert.deepEqual(hits, [])
     })
@@ -69,22 +87,43 @@ for (const adapter of ADAPTERS) {
     test('the right CSRF value lets every state-changing method through', async (t) => {
       const { url, login, hits } = await start(t, adapter)
       for (const method of STATE_CHANGING) {
-        assert.deepEqual(ok(await send(url, '/protected', { method, cookies: login.cookies, headers: { 'X-CSRF-TOKEN': login.accessCsrf } })), ACCESS)
+        assert.deepEqual(
+          ok(await send(url, '/protected', { method, cookies: login.cookies, headers: { 'X-CSRF-TOKEN': login.accessCsrf } })),
+          ACCESS,
+        )
       }
       assert.deepEqual(hits, ['protected', 'protected', 'protected', 'protected'])
     })
 
     test('a refresh route needs the refresh CSRF value; the access one does not match, and the reverse', async (t) => {
       const { url, login } = await start(t, adapter)
-      assert.deepEqual(ok(await send(url, '/refresh', { method: 'POST', cookies: login.cookies, headers: { 'x-csrf-token': login.refreshCsrf } })), REFRESH)
-      expectError(await send(url, '/refresh', { method: 'POST', cookies: login.cookies, headers: { 'x-csrf-token': login.accessCsrf } }), 401, MISMATCH, { csrf: true })
-      expectError(await send(url, '/protected', { method: 'POST', cookies: login.cookies, headers: { 'x-csrf-token': login.refreshCsrf } }), 401, MISMATCH, { csrf: true })
+      assert.deepEqual(
+        ok(await send(url, '/refresh', { method: 'POST', cookies: login.cookies, headers: { 'x-csrf-token': login.refreshCsrf } })),
+        REFRESH,
+      )
+      expectError(
+        await send(url, '/refresh', { method: 'POST', cookies: login.cookies, headers: { 'x-csrf-token': login.accessCsrf } }),
+        401,
+        MISMATCH,
+        { csrf: true },
+      )
+      expectError(
+        await send(url, '/protected', { method: 'POST', cookies: login.cookies, headers: { 'x-csrf-token': login.refreshCsrf } }),
+        401,
+        MISMATCH,
+        { csrf: true },
+      )
     })
 
     test('the CSRF cookie a browser sends along is never taken as the echoed value', async (t) => {
       const { url, login } = await start(t, adapter)
       assert.equal(login.cookies.csrf_access_token, login.accessCsrf)
-      expectError(await send(url, '/protected', { method: 'POST', cookies: { ...login.cookies, 'X-CSRF-TOKEN': login.accessCsrf } }), 401, MISSING, { csrf: true })
+      expectError(
+        await send(url, '/protected', { method: 'POST', cookies: { ...login.cookies, 'X-CSRF-TOKEN': login.accessCsrf } }),
+        401,
+        MISSING,
+        { csrf: true },
+      )
     })
 
     test('a forged cross-site form POST carrying only the cookies is rejected before the handler', async (t) => {
@@ -95,7 +134,11 @@ for (const adapter of ADAPTERS) {
         form: { to: 'attacker', amount: '1000' },
       })
       expectError(forged, 401, MISSING, { csrf: true })
-      const guessed = await send(url, '/protected', { cookies: login.cookies, headers: { origin: 'https://evil.example' }, form: { amount: '1000', csrf_token: crypto.randomUUID() } })
+      const guessed = await send(url, '/protected', {
+        cookies: login.cookies,
+        headers: { origin: 'https://evil.example' },
+        form: { amount: '1000', csrf_token: crypto.randomUUID() },
+      })
       expectError(guessed, 401, MISMATCH, { csrf: true })
       assert.deepEqual(hits, [])
     })
@@ -117,42 +160,95 @@ for (const adapter of ADAPTERS) {
 
     test('custom CSRF header names are read, for access and refresh separately, and the default one is ignored', async (t) => {
       const { url, login } = await start(t, adapter, { accessCsrfHeaderName: 'X-XSRF-TOKEN', refreshCsrfHeaderName: 'X-Refresh-CSRF' })
-      assert.deepEqual(ok(await send(url, '/protected', { method: 'POST', cookies: login.cookies, headers: { 'x-xsrf-token': login.accessCsrf } })), ACCESS)
-      assert.deepEqual(ok(await send(url, '/refresh', { method: 'POST', cookies: login.cookies, headers: { 'X-Refresh-CSRF': login.refreshCsrf } })), REFRESH)
-      expectError(await send(url, '/protected', { method: 'POST', cookies: login.cookies, headers: { 'x-csrf-token': login.accessCsrf } }), 401, MISSING, { csrf: true })
-      expectError(await send(url, '/refresh', { method: 'POST', cookies: login.cookies, headers: { 'x-xsrf-token': login.refreshCsrf } }), 401, MISSING, { csrf: true })
-      expectError(await send(url, '/protected', { method: 'POST', cookies: login.cookies, headers: { 'x-xsrf-token': login.refreshCsrf } }), 401, MISMATCH, { csrf: true })
+      assert.deepEqual(
+        ok(await send(url, '/protected', { method: 'POST', cookies: login.cookies, headers: { 'x-xsrf-token': login.accessCsrf } })),
+        ACCESS,
+      )
+      assert.deepEqual(
+        ok(await send(url, '/refresh', { method: 'POST', cookies: login.cookies, headers: { 'X-Refresh-CSRF': login.refreshCsrf } })),
+        REFRESH,
+      )
+      expectError(
+        await send(url, '/protected', { method: 'POST', cookies: login.cookies, headers: { 'x-csrf-token': login.accessCsrf } }),
+        401,
+        MISSING,
+        { csrf: true },
+      )
+      expectError(
+        await send(url, '/refresh', { method: 'POST', cookies: login.cookies, headers: { 'x-xsrf-token': login.refreshCsrf } }),
+        401,
+        MISSING,
+        { csrf: true },
+      )
+      expectError(
+        await send(url, '/protected', { method: 'POST', cookies: login.cookies, headers: { 'x-xsrf-token': login.refreshCsrf } }),
+        401,
+        MISMATCH,
+        { csrf: true },
+      )
     })
 
     test('with csrfCheckForm a urlencoded csrf_token field is accepted, and a wrong one does not match', async (t) => {
       const { url, login } = await start(t, adapter, { csrfCheckForm: true })
-      assert.deepEqual(ok(await send(url, '/protected', { cookies: login.cookies, form: { csrf_token: login.accessCsrf, note: 'hi' } })), ACCESS)
-      assert.deepEqual(ok(await send(url, '/refresh', { method: 'PUT', cookies: login.cookies, form: { csrf_token: login.refreshCsrf } })), REFRESH)
-      expectError(await send(url, '/protected', { cookies: login.cookies, form: { csrf_token: login.refreshCsrf } }), 401, MISMATCH, { csrf: true })
+      assert.deepEqual(
+        ok(await send(url, '/protected', { cookies: login.cookies, form: { csrf_token: login.accessCsrf, note: 'hi' } })),
+        ACCESS,
+      )
+      assert.deepEqual(
+        ok(await send(url, '/refresh', { method: 'PUT', cookies: login.cookies, form: { csrf_token: login.refreshCsrf } })),
+        REFRESH,
+      )
+      expectError(await send(url, '/protected', { cookies: login.cookies, form: { csrf_token: login.refreshCsrf } }), 401, MISMATCH, {
+        csrf: true,
+      })
       expectError(await send(url, '/protected', { cookies: login.cookies, form: { csrf: login.accessCsrf } }), 401, MISSING, { csrf: true })
     })
 
     test('the header wins over the form field when both are sent', async (t) => {
       const { url, login } = await start(t, adapter, { csrfCheckForm: true })
-      expectError(await send(url, '/protected', { cookies: login.cookies, headers: { 'x-csrf-token': 'wrong' }, form: { csrf_token: login.accessCsrf } }), 401, MISMATCH, { csrf: true })
-      assert.deepEqual(ok(await send(url, '/protected', { cookies: login.cookies, headers: { 'x-csrf-token': login.accessCsrf }, form: { csrf_token: 'wrong' } })), ACCESS)
+      expectError(
+        await send(url, '/protected', {
+          cookies: login.cookies,
+          headers: { 'x-csrf-token': 'wrong' },
+          form: { csrf_token: login.accessCsrf },
+        }),
+        401,
+        MISMATCH,
+        { csrf: true },
+      )
+      assert.deepEqual(
+        ok(
+          await send(url, '/protected', {
+            cookies: login.cookies,
+            headers: { 'x-csrf-token': login.accessCsrf },
+            form: { csrf_token: 'wrong' },
+          }),
+        ),
+        ACCESS,
+      )
     })
 
     test('custom form field names are read for access and refresh routes', async (t) => {
       const { url, login } = await start(t, adapter, { csrfCheckForm: true, accessCsrfFieldName: '_xsrf', refreshCsrfFieldName: '_rxsrf' })
       assert.deepEqual(ok(await send(url, '/protected', { cookies: login.cookies, form: { _xsrf: login.accessCsrf } })), ACCESS)
       assert.deepEqual(ok(await send(url, '/refresh', { cookies: login.cookies, form: { _rxsrf: login.refreshCsrf } })), REFRESH)
-      expectError(await send(url, '/protected', { cookies: login.cookies, form: { csrf_token: login.accessCsrf } }), 401, MISSING, { csrf: true })
+      expectError(await send(url, '/protected', { cookies: login.cookies, form: { csrf_token: login.accessCsrf } }), 401, MISSING, {
+        csrf: true,
+      })
     })
 
     test('without csrfCheckForm the form field is ignored', async (t) => {
       const { url, login } = await start(t, adapter)
-      expectError(await send(url, '/protected', { cookies: login.cookies, form: { csrf_token: login.accessCsrf } }), 401, MISSING, { csrf: true })
+      expectError(await send(url, '/protected', { cookies: login.cookies, form: { csrf_token: login.accessCsrf } }), 401, MISSING, {
+        csrf: true,
+      })
     })
 
     test('a JSON body is not a form: its csrf_token field is not taken, as in FJE', async (t) => {
       const { url, login } = await start(t, adapter, { csrfCheckForm: true })
-      expectError(await send(url, '/protected', { cookies: login.cookies, json: { csrf_token: login.accessCsrf } }), 401, MISSING, { csrf: true })
+      expectError(await send(url, '/protected', { cookies: login.cookies, json: { csrf_token: login.accessCsrf } }), 401, MISSING, {
+        csrf: true,
+      })
     })
 
     test('a cookie token minted without a csrf claim is 422 "Missing claim: csrf" once a CSRF value is checked', async (t) => {
@@ -160,7 +256,11 @@ for (const adapter of ADAPTERS) {
       const bare = await (await createKeycard({ secret: SECRET, csrfProtect: false })).createAccessToken('42')
       assert.equal('csrf' in claimsOf(bare), false)
       const cookies = { access_token_cookie: bare }
-      expectError(await send(url, '/protected', { method: 'POST', cookies, headers: { 'x-csrf-token': crypto.randomUUID() } }), 422, 'Missing claim: csrf')
+      expectError(
+        await send(url, '/protected', { method: 'POST', cookies, headers: { 'x-csrf-token': crypto.randomUUID() } }),
+        422,
+        'Missing claim: csrf',
+      )
       expectError(await send(url, '/protected', { method: 'POST', cookies }), 401, MISSING, { csrf: true })
       assert.deepEqual(ok(await send(url, '/protected', { cookies })), ACCESS)
     })

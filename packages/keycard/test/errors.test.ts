@@ -84,7 +84,10 @@ interface ErrorRow {
 function errorTable(): ErrorRow[] {
   const section = README.slice(README.indexOf('\n## Errors\n'), README.indexOf('\n## From Flask-JWT-Extended'))
   const lines = section.split('\n').filter((l) => l.startsWith('| `KEYCARD_'))
-  assert.ok(section.includes('| code | class | status | default message | Flask-JWT-Extended | how to solve |'), 'the table keeps its columns')
+  assert.ok(
+    section.includes('| code | class | status | default message | Flask-JWT-Extended | how to solve |'),
+    'the table keeps its columns',
+  )
   return lines.map((line) => {
     const cells = line.split(' | ')
     const names = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!)
@@ -98,7 +101,9 @@ const claims = { sub: '42' }
 const SAMPLES: { [C in KeycardErrorCode]: Extract<AnyKeycardError, { code: C }> } = {
   KEYCARD_NO_AUTHORIZATION: new NoAuthorizationError('Missing Authorization Header'),
   KEYCARD_INVALID_HEADER: new InvalidHeaderError("Bad Authorization header. Expected 'Authorization: Bearer <JWT>'"),
-  KEYCARD_INVALID_QUERY_PARAM: new InvalidQueryParamError("Invalid value for query parameter 'jwt'. Expected the value to start with 'Bearer '"),
+  KEYCARD_INVALID_QUERY_PARAM: new InvalidQueryParamError(
+    "Invalid value for query parameter 'jwt'. Expected the value to start with 'Bearer '",
+  ),
   KEYCARD_CSRF: new CSRFError('Missing CSRF token'),
   KEYCARD_JWT_MALFORMED: new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Not enough segments'),
   KEYCARD_JWT_TOO_LARGE: new JWTDecodeError('KEYCARD_JWT_TOO_LARGE', 'Token is too large (over 8192 characters)'),
@@ -129,8 +134,12 @@ test('the README error table has one row per code, naming the exported class tha
   }
 })
 
-test("every Flask-JWT-Extended name in the README table is an export of keycard, a keycard error class", () => {
-  const names = new Set(errorTable().flatMap((r) => r.fje).filter((n) => !n.startsWith('jwt.')))
+test('every Flask-JWT-Extended name in the README table is an export of keycard, a keycard error class', () => {
+  const names = new Set(
+    errorTable()
+      .flatMap((r) => r.fje)
+      .filter((n) => !n.startsWith('jwt.')),
+  )
   assert.ok(names.size >= 10, `the table names FJE's exceptions (${[...names].join(', ')})`)
   for (const name of names) {
     const cls = (api as Record<string, unknown>)[name]
@@ -139,10 +148,19 @@ test("every Flask-JWT-Extended name in the README table is an export of keycard,
   }
 })
 
-test("every exception of flask_jwt_extended.exceptions is exported under its name, and named in the README", () => {
+test('every exception of flask_jwt_extended.exceptions is exported under its name, and named in the README', () => {
   const fje = [
-    'JWTExtendedException', 'JWTDecodeError', 'InvalidHeaderError', 'InvalidQueryParamError', 'NoAuthorizationError', 'CSRFError',
-    'WrongTokenError', 'RevokedTokenError', 'FreshTokenRequired', 'UserLookupError', 'UserClaimsVerificationError',
+    'JWTExtendedException',
+    'JWTDecodeError',
+    'InvalidHeaderError',
+    'InvalidQueryParamError',
+    'NoAuthorizationError',
+    'CSRFError',
+    'WrongTokenError',
+    'RevokedTokenError',
+    'FreshTokenRequired',
+    'UserLookupError',
+    'UserClaimsVerificationError',
   ]
   const section = README.slice(README.indexOf('\n## Errors\n'), README.indexOf('\n## From Flask-JWT-Extended'))
   for (const name of fje) {
@@ -153,7 +171,10 @@ test("every exception of flask_jwt_extended.exceptions is exported under its nam
   assert.equal(api.FreshTokenRequired, FreshTokenRequiredError)
   assert.ok(SAMPLES.KEYCARD_FRESH_TOKEN_REQUIRED instanceof api.FreshTokenRequired)
   assert.ok(SAMPLES.KEYCARD_JWT_EXPIRED instanceof api.JWTExtendedException)
-  assert.ok(!(SAMPLES.KEYCARD_OPTION_INVALID instanceof api.JWTExtendedException), 'option errors are not request errors (FJE raises RuntimeError)')
+  assert.ok(
+    !(SAMPLES.KEYCARD_OPTION_INVALID instanceof api.JWTExtendedException),
+    'option errors are not request errors (FJE raises RuntimeError)',
+  )
 })
 
 test('a query-parameter error is an InvalidQueryParamError and an InvalidHeaderError, however it was made', () => {
@@ -161,7 +182,10 @@ test('a query-parameter error is an InvalidQueryParamError and an InvalidHeaderE
   const old = new InvalidHeaderError('bad prefix', 'KEYCARD_INVALID_QUERY_PARAM')
   for (const err of [made, old]) {
     assert.ok(err instanceof InvalidQueryParamError && err instanceof InvalidHeaderError && err instanceof TokenError)
-    assert.deepEqual({ code: err.code, status: err.status, kind: err.kind }, { code: 'KEYCARD_INVALID_QUERY_PARAM', status: 422, kind: 'invalid' })
+    assert.deepEqual(
+      { code: err.code, status: err.status, kind: err.kind },
+      { code: 'KEYCARD_INVALID_QUERY_PARAM', status: 422, kind: 'invalid' },
+    )
   }
   assert.equal(made.name, 'InvalidQueryParamError')
   assert.ok(!(new InvalidHeaderError('bad header') instanceof InvalidQueryParamError))

@@ -9,7 +9,10 @@ const SECRET = 'an-example-secret-of-at-least-32-bytes!'
 
 async function startExample(t: import('node:test').TestContext, name: string): Promise<string> {
   const file = fileURLToPath(new URL(`../examples/${name}.ts`, import.meta.url))
-  const child = spawn(process.execPath, ['--import', 'tsx', file], { env: { ...process.env, JWT_SECRET: SECRET, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    env: { ...process.env, JWT_SECRET: SECRET, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   t.after(() => child.kill())
   let out = ''
   let err = ''

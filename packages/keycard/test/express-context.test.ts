@@ -33,14 +33,19 @@ test('req.jwt is per request, absent on unguarded routes, and assignable like a 
   app.get('/open', (req, res) => {
     res.json({ jwt: req.jwt === undefined ? 'undefined' : req.jwt, own: Object.keys(req).includes('jwt') })
   })
-  app.get('/guarded', auth.jwtRequired(), (req, _res, next) => {
-    // Later middleware may replace it, as with a plain property.
-    ;(req as { seen?: string }).seen = req.jwt!.identity
-    req.jwt = null
-    next()
-  }, (req, res) => {
-    res.json({ seen: (req as { seen?: string }).seen, after: req.jwt })
-  })
+  app.get(
+    '/guarded',
+    auth.jwtRequired(),
+    (req, _res, next) => {
+      // Later middleware may replace it, as with a plain property.
+      ;(req as { seen?: string }).seen = req.jwt!.identity
+      req.jwt = null
+      next()
+    },
+    (req, res) => {
+      res.json({ seen: (req as { seen?: string }).seen, after: req.jwt })
+    },
+  )
   app.get('/optional', auth.jwtRequired({ optional: true }), (req, res) => {
     res.json({ jwt: req.jwt === null ? null : req.jwt!.identity })
   })
@@ -51,8 +56,13 @@ test('req.jwt is per request, absent on unguarded routes, and assignable like a 
   assert.deepEqual((await get(`${url}/guarded`, alice)).body, { seen: 'alice', after: null })
   assert.deepEqual((await get(`${url}/guarded`, bob)).body, { seen: 'bob', after: null })
   // Concurrent requests never see each other's context.
-  const many = await Promise.all(Array.from({ length: 20 }, (_, i) => keycard.createAccessToken(`u${i}`).then((tok) => get(`${url}/optional`, tok))))
-  assert.deepEqual(many.map((r) => r.body.jwt), Array.from({ length: 20 }, (_, i) => `u${i}`))
+  const many = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => keycard.createAccessToken(`u${i}`).then((tok) => get(`${url}/optional`, tok))),
+  )
+  assert.deepEqual(
+    many.map((r) => r.body.jwt),
+    Array.from({ length: 20 }, (_, i) => `u${i}`),
+  )
   assert.deepEqual((await get(`${url}/optional`)).body, { jwt: null })
   // A request no guard saw has no context, even after guarded ones on the same app.
   assert.deepEqual((await get(`${url}/open`, alice)).body, { jwt: 'undefined', own: false })
@@ -87,7 +97,7 @@ test('on a plain node request (no Express) the guard sets an own property and le
     guard(req as Parameters<typeof guard>[0], response, () => {
       const r = req as IncomingMessage & { jwt?: { identity: string } }
       res.setHeader('content-type', 'application/json')
-      res.end(JSON.stringify({ identity: r.jwt!.identity, own: Object.prototype.hasOwnProperty.call(req, 'jwt') }))
+      res.end(JSON.stringify({ identity: r.jwt!.identity, own: Object.hasOwn(req, 'jwt') }))
     })
   })
   assert.deepEqual((await get(url, await keycard.createAccessToken('dave'))).body, { identity: 'dave', own: true })

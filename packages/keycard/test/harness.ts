@@ -74,7 +74,14 @@ export function describeJwt(jwt: JwtContext | null): unknown {
  * Builds the app for `keycard` (JSON and urlencoded bodies parsed on both adapters), listens on
  * 127.0.0.1:0 and closes it when the test ends; returns the base URL.
  */
-export async function serve(t: TestContext, adapter: Adapter, keycard: Keycard, routes: Route[], adapterOptions?: AdapterOptions<unknown>, spec: AppSpec = {}): Promise<string> {
+export async function serve(
+  t: TestContext,
+  adapter: Adapter,
+  keycard: Keycard,
+  routes: Route[],
+  adapterOptions?: AdapterOptions<unknown>,
+  spec: AppSpec = {},
+): Promise<string> {
   if (adapter === 'fastify') {
     const app = Fastify({ exposeHeadRoutes: false })
     const auth = fastifyKeycard(keycard, adapterOptions)
@@ -123,7 +130,10 @@ export async function serve(t: TestContext, adapter: Adapter, keycard: Keycard, 
         appendSetCookie: (line) => void res.append('Set-Cookie', line),
       }
       const jwt = route.guard ? (req.jwt ?? null) : null
-      Promise.resolve(route.handle ? route.handle({ jwt, body: req.body, cookies, keycard }) : describeJwt(jwt)).then((body) => res.json(body), next)
+      Promise.resolve(route.handle ? route.handle({ jwt, body: req.body, cookies, keycard }) : describeJwt(jwt)).then(
+        (body) => res.json(body),
+        next,
+      )
     }
     if (route.guard) app.all(route.path, auth.jwtRequired(route.guard), handler)
     else app.all(route.path, handler)
@@ -221,7 +231,13 @@ export function rawCall(url: string, path: string, rawHeaders: string[], method 
         const received = new Headers()
         for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') received.set(k, v)
         const isJson = String(res.headers['content-type'] ?? '').includes('json')
-        resolve({ status: res.statusCode ?? 0, headers: received, body: isJson ? JSON.parse(text) : undefined, text, setCookie: res.headers['set-cookie'] ?? [] })
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: received,
+          body: isJson ? JSON.parse(text) : undefined,
+          text,
+          setCookie: res.headers['set-cookie'] ?? [],
+        })
       })
     })
     req.on('error', reject)
@@ -246,7 +262,10 @@ export interface Sent {
 export async function send(url: string, path: string, sent: Sent = {}): Promise<Reply> {
   const headers: Record<string, string> = {}
   let body: string | undefined
-  if (sent.cookies) headers.cookie = Object.entries(sent.cookies).map(([k, v]) => `${k}=${v}`).join('; ')
+  if (sent.cookies)
+    headers.cookie = Object.entries(sent.cookies)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('; ')
   if (sent.bearer !== undefined) headers.authorization = `Bearer ${sent.bearer}`
   if (sent.json !== undefined) {
     headers['content-type'] = 'application/json'
@@ -271,7 +290,12 @@ export async function send(url: string, path: string, sent: Sent = {}): Promise<
  * "invalid_request" for CSRF failures, error="invalid_token" otherwise, each with the message as
  * error_description; any other status carries none.
  */
-export function expectError(res: Reply, status: number, msg: string, options: { noCredentials?: boolean; csrf?: boolean; key?: string } = {}): void {
+export function expectError(
+  res: Reply,
+  status: number,
+  msg: string,
+  options: { noCredentials?: boolean; csrf?: boolean; key?: string } = {},
+): void {
   assert.deepEqual({ status: res.status, body: res.body }, { status, body: { [options.key ?? 'msg']: msg } })
   const www = res.headers.get('www-authenticate')
   if (status !== 401) {
@@ -279,13 +303,22 @@ export function expectError(res: Reply, status: number, msg: string, options: { 
   } else if (options.noCredentials) {
     assert.equal(www, 'Bearer')
   } else {
-    assert.equal(www, `Bearer error="${options.csrf ? 'invalid_request' : 'invalid_token'}", error_description="${msg.replace(/["\\]/g, '?')}"`)
+    assert.equal(
+      www,
+      `Bearer error="${options.csrf ? 'invalid_request' : 'invalid_token'}", error_description="${msg.replace(/["\\]/g, '?')}"`,
+    )
   }
   assert.deepEqual(res.setCookie, [], 'an error response sets no cookie')
 }
 
 /** Asserts a 200 with a verified context (a `startApp` route's answer) and returns it. */
-export function expectOk(res: Reply): { identity: unknown; claims: Record<string, unknown>; header: Record<string, unknown>; user: unknown; location: string } {
+export function expectOk(res: Reply): {
+  identity: unknown
+  claims: Record<string, unknown>
+  header: Record<string, unknown>
+  user: unknown
+  location: string
+} {
   assert.equal(res.status, 200, `expected 200, got ${res.status} ${res.text}`)
   assert.ok(res.body?.jwt, 'the handler saw a verified token')
   return res.body.jwt
@@ -306,7 +339,10 @@ const DATE = /Expires=(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|J
 /** Set-Cookie lines with JWTs as `<jwt>`, UUIDs as `<uuid>` and (except the epoch) dates as `<date>`. */
 export function mask(lines: readonly string[]): string[] {
   return lines.map((l) =>
-    l.replace(JWT, '<jwt>').replace(UUID, '<uuid>').replace(DATE, (m) => (m === 'Expires=Thu, 01 Jan 1970 00:00:00 GMT' ? m : 'Expires=<date>')),
+    l
+      .replace(JWT, '<jwt>')
+      .replace(UUID, '<uuid>')
+      .replace(DATE, (m) => (m === 'Expires=Thu, 01 Jan 1970 00:00:00 GMT' ? m : 'Expires=<date>')),
   )
 }
 
@@ -332,7 +368,10 @@ export function claimsOf(token: string): Record<string, unknown> {
 }
 
 /** The access and refresh cookies, with their CSRF cookies, as a browser holds them after login. */
-export async function loginJar(keycard: Keycard, identity = '42'): Promise<{ cookies: Record<string, string>; access: string; refresh: string; accessCsrf: string; refreshCsrf: string }> {
+export async function loginJar(
+  keycard: Keycard,
+  identity = '42',
+): Promise<{ cookies: Record<string, string>; access: string; refresh: string; accessCsrf: string; refreshCsrf: string }> {
   const access = await keycard.createAccessToken(identity)
   const refresh = await keycard.createRefreshToken(identity)
   const accessCsrf = claimsOf(access).csrf as string
@@ -369,7 +408,10 @@ export function claims(overrides: Record<string, unknown> = {}): Record<string, 
 }
 
 /** Signs any JSON header/payload with jose (header must name a real algorithm). */
-export async function sign(payload: unknown, options: { key?: Parameters<CompactSign['sign']>[0] | string; header?: Record<string, unknown> } = {}): Promise<string> {
+export async function sign(
+  payload: unknown,
+  options: { key?: Parameters<CompactSign['sign']>[0] | string; header?: Record<string, unknown> } = {},
+): Promise<string> {
   const header = { alg: 'HS256', typ: 'JWT', ...options.header } as { alg: string }
   const key = options.key ?? SECRET
   const bytes = new TextEncoder().encode(typeof payload === 'string' ? payload : JSON.stringify(payload))

@@ -10,7 +10,22 @@ import assert from 'node:assert/strict'
 import { createKeycard, KeycardOptionError, type Keycard, type KeycardOptions } from 'keycard'
 import { fastifyKeycard } from 'keycard/fastify'
 import { expressKeycard, type AdapterOptions } from 'keycard/express'
-import { ADAPTERS, claimsOf, describeJwt, expectError, expiredToken, jar, loginJar, mask, ok, SECRET, send, serve, type Adapter, type Route } from './harness.ts'
+import {
+  ADAPTERS,
+  claimsOf,
+  describeJwt,
+  expectError,
+  expiredToken,
+  jar,
+  loginJar,
+  mask,
+  ok,
+  SECRET,
+  send,
+  serve,
+  type Adapter,
+  type Route,
+} from './harness.ts'
 
 const EPOCH = 'Expires=Thu, 01 Jan 1970 00:00:00 GMT'
 const REISSUED = ['access_token_cookie=<jwt>; HttpOnly; Path=/; SameSite=Lax', 'csrf_access_token=<uuid>; Path=/; SameSite=Lax']
@@ -31,7 +46,13 @@ const ROUTES: Route[] = [
 ]
 
 /** A keycard whose access tokens live `accessTokenExpires` (default 60 s), refreshed within `within` (default 5 min, so always). */
-async function start(t: Parameters<typeof serve>[0], adapter: Adapter, options: Partial<KeycardOptions> = {}, refresh: Partial<NonNullable<AdapterOptions<unknown>['implicitRefresh']>> = {}, mint?: (keycard: Keycard) => NonNullable<AdapterOptions<unknown>['implicitRefresh']>['mint']) {
+async function start(
+  t: Parameters<typeof serve>[0],
+  adapter: Adapter,
+  options: Partial<KeycardOptions> = {},
+  refresh: Partial<NonNullable<AdapterOptions<unknown>['implicitRefresh']>> = {},
+  mint?: (keycard: Keycard) => NonNullable<AdapterOptions<unknown>['implicitRefresh']>['mint'],
+) {
   const keycard = await createKeycard({ secret: SECRET, tokenLocation: ['cookies', 'headers'], accessTokenExpires: 60, ...options })
   const implicitRefresh = { within: '5m' as const, ...refresh, ...(mint ? { mint: mint(keycard) } : {}) }
   const url = await serve(t, adapter, keycard, ROUTES, { implicitRefresh })
@@ -43,7 +64,10 @@ for (const adapter of ADAPTERS) {
     test('a cookie access token within the window gets a new access cookie and its CSRF cookie', async (t) => {
       const { keycard, url, login } = await start(t, adapter)
       const res = await send(url, '/protected', { cookies: login.cookies })
-      assert.deepEqual(ok(res), describeJwt({ identity: '42', location: 'cookies', claims: { type: 'access' }, header: { alg: 'HS256' }, user: undefined }))
+      assert.deepEqual(
+        ok(res),
+        describeJwt({ identity: '42', location: 'cookies', claims: { type: 'access' }, header: { alg: 'HS256' }, user: undefined }),
+      )
       assert.deepEqual(mask(res.setCookie), REISSUED)
       const next = jar(res.setCookie)
       assert.notEqual(next.access_token_cookie, login.access)
@@ -61,7 +85,12 @@ for (const adapter of ADAPTERS) {
     test('the re-issued cookies replace the old ones: the next POST needs the new CSRF value', async (t) => {
       const { url, login } = await start(t, adapter)
       const next = { ...login.cookies, ...jar((await send(url, '/protected', { cookies: login.cookies })).setCookie) }
-      expectError(await send(url, '/protected', { method: 'POST', cookies: next, headers: { 'x-csrf-token': login.accessCsrf } }), 401, 'CSRF double submit tokens do not match', { csrf: true })
+      expectError(
+        await send(url, '/protected', { method: 'POST', cookies: next, headers: { 'x-csrf-token': login.accessCsrf } }),
+        401,
+        'CSRF double submit tokens do not match',
+        { csrf: true },
+      )
       const res = await send(url, '/protected', { method: 'POST', cookies: next, headers: { 'x-csrf-token': next.csrf_access_token! } })
       assert.equal(res.status, 200)
       assert.deepEqual(mask(res.setCookie), REISSUED)
@@ -74,7 +103,7 @@ for (const adapter of ADAPTERS) {
       assert.deepEqual(res.setCookie, [])
     })
 
-    test('the window is measured against the token\'s own exp', async (t) => {
+    test("the window is measured against the token's own exp", async (t) => {
       const { keycard, url } = await start(t, adapter, { accessTokenExpires: '1h' }, { within: 120 })
       const soon = await keycard.createAccessToken('42', { expiresIn: 100 })
       const later = await keycard.createAccessToken('42', { expiresIn: 200 })
@@ -84,7 +113,11 @@ for (const adapter of ADAPTERS) {
 
     test('header-borne tokens are never refreshed, even within the window', async (t) => {
       const { url, login } = await start(t, adapter, { tokenLocation: ['headers', 'cookies', 'query_string', 'json'] })
-      for (const sent of [{ bearer: login.access }, { bearer: login.access, cookies: login.cookies }, { json: { access_token: login.access } }]) {
+      for (const sent of [
+        { bearer: login.access },
+        { bearer: login.access, cookies: login.cookies },
+        { json: { access_token: login.access } },
+      ]) {
         const res = await send(url, '/protected', sent)
         assert.deepEqual({ status: res.status, setCookie: res.setCookie }, { status: 200, setCookie: [] })
       }
@@ -107,7 +140,10 @@ for (const adapter of ADAPTERS) {
     test('an optional route without a token gets no cookie', async (t) => {
       const { url } = await start(t, adapter)
       const res = await send(url, '/optional')
-      assert.deepEqual({ status: res.status, body: res.body, setCookie: res.setCookie }, { status: 200, body: { jwt: null }, setCookie: [] })
+      assert.deepEqual(
+        { status: res.status, body: res.body, setCookie: res.setCookie },
+        { status: 200, body: { jwt: null }, setCookie: [] },
+      )
     })
 
     test('the default mint gives a plain, non-fresh access token for the same identity', async (t) => {
@@ -119,7 +155,14 @@ for (const adapter of ADAPTERS) {
     })
 
     test('a custom mint keeps custom claims in the re-issued token', async (t) => {
-      const { keycard, url } = await start(t, adapter, {}, {}, (kc) => (context) => kc.createAccessToken(context.identity, { additionalClaims: { role: context.claims.role, tenant: context.claims.tenant } }))
+      const { keycard, url } = await start(
+        t,
+        adapter,
+        {},
+        {},
+        (kc) => (context) =>
+          kc.createAccessToken(context.identity, { additionalClaims: { role: context.claims.role, tenant: context.claims.tenant } }),
+      )
       const token = await keycard.createAccessToken('42', { additionalClaims: { role: 'admin', tenant: 't-1' } })
       const res = await send(url, '/protected', { cookies: { access_token_cookie: token } })
       assert.deepEqual(mask(res.setCookie), REISSUED)
@@ -141,11 +184,21 @@ for (const adapter of ADAPTERS) {
     test('a route that calls unsetAccessCookies answers only the two access unset lines', async (t) => {
       const { url, login } = await start(t, adapter)
       const res = await send(url, '/logout-access', { cookies: login.cookies })
-      assert.deepEqual(res.setCookie, [`access_token_cookie=; ${EPOCH}; HttpOnly; Path=/; SameSite=Lax`, `csrf_access_token=; ${EPOCH}; Path=/; SameSite=Lax`])
+      assert.deepEqual(res.setCookie, [
+        `access_token_cookie=; ${EPOCH}; HttpOnly; Path=/; SameSite=Lax`,
+        `csrf_access_token=; ${EPOCH}; Path=/; SameSite=Lax`,
+      ])
     })
 
     test('the re-issued cookie follows the cookie options (persistent, Secure, domain, paths)', async (t) => {
-      const { url, login } = await start(t, adapter, { sessionCookie: false, cookieSecure: true, cookieSameSite: 'Strict', cookieDomain: '.example.com', accessCookiePath: '/api/', accessCsrfCookiePath: '/' })
+      const { url, login } = await start(t, adapter, {
+        sessionCookie: false,
+        cookieSecure: true,
+        cookieSameSite: 'Strict',
+        cookieDomain: '.example.com',
+        accessCookiePath: '/api/',
+        accessCsrfCookiePath: '/',
+      })
       const res = await send(url, '/protected', { cookies: login.cookies })
       assert.deepEqual(mask(res.setCookie), [
         'access_token_cookie=<jwt>; Domain=example.com; Expires=<date>; Max-Age=31540000; Secure; HttpOnly; Path=/api/; SameSite=Strict',
@@ -155,7 +208,8 @@ for (const adapter of ADAPTERS) {
 
     test('a bad implicitRefresh.within or mint is a KeycardOptionError when the adapter is created', async () => {
       const keycard = await createKeycard({ secret: SECRET })
-      const create = (implicitRefresh: unknown) => () => (adapter === 'fastify' ? fastifyKeycard : expressKeycard)(keycard, { implicitRefresh } as AdapterOptions<unknown>)
+      const create = (implicitRefresh: unknown) => () =>
+        (adapter === 'fastify' ? fastifyKeycard : expressKeycard)(keycard, { implicitRefresh } as AdapterOptions<unknown>)
       const cases: [unknown, string][] = [
         [{ within: 0 }, 'implicitRefresh.within'],
         [{ within: -60 }, 'implicitRefresh.within'],
@@ -166,7 +220,11 @@ for (const adapter of ADAPTERS) {
         [{ within: '5m', mint: 'createAccessToken' }, 'implicitRefresh.mint'],
       ]
       for (const [options, option] of cases) {
-        assert.throws(create(options), (err: unknown) => err instanceof KeycardOptionError && err.code === 'KEYCARD_OPTION_INVALID' && err.option === option, JSON.stringify(options))
+        assert.throws(
+          create(options),
+          (err: unknown) => err instanceof KeycardOptionError && err.code === 'KEYCARD_OPTION_INVALID' && err.option === option,
+          JSON.stringify(options),
+        )
       }
       assert.doesNotThrow(create({ within: '30m' }))
       assert.doesNotThrow(create({ within: 90, mint: async () => 'x' }))

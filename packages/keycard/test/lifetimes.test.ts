@@ -18,7 +18,10 @@ function frozenClock(t: TestContext): void {
 }
 
 const kc = (options: Partial<KeycardOptions> = {}) => createKeycard({ secret: SECRET, ...options })
-const bearer = (token: string): RequestView => ({ method: 'GET', header: (name) => (name === 'authorization' ? `Bearer ${token}` : undefined) })
+const bearer = (token: string): RequestView => ({
+  method: 'GET',
+  header: (name) => (name === 'authorization' ? `Bearer ${token}` : undefined),
+})
 const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>
 
 const refusal = (type: 'access' | 'refresh', option: string, seconds: number) =>
@@ -29,14 +32,21 @@ test('strict mode with expiring tokens refuses expiresIn: false at mint, saying 
   const keycard = await kc()
   await assert.rejects(keycard.createAccessToken('42', { expiresIn: false }), (err: unknown) => {
     assert.ok(err instanceof KeycardOptionError)
-    assert.deepEqual({ code: err.code, option: err.option, message: err.message }, {
-      code: 'KEYCARD_OPTION_INVALID',
-      option: 'expiresIn',
-      message: refusal('access', 'accessTokenExpires', 900),
-    })
+    assert.deepEqual(
+      { code: err.code, option: err.option, message: err.message },
+      {
+        code: 'KEYCARD_OPTION_INVALID',
+        option: 'expiresIn',
+        message: refusal('access', 'accessTokenExpires', 900),
+      },
+    )
     return true
   })
-  await assert.rejects(keycard.createRefreshToken('42', { expiresIn: false }), { code: 'KEYCARD_OPTION_INVALID', option: 'expiresIn', message: refusal('refresh', 'refreshTokenExpires', 2_592_000) })
+  await assert.rejects(keycard.createRefreshToken('42', { expiresIn: false }), {
+    code: 'KEYCARD_OPTION_INVALID',
+    option: 'expiresIn',
+    message: refusal('refresh', 'refreshTokenExpires', 2_592_000),
+  })
   // The verifying side is unchanged: an exp-less token from another issuer with the same key is refused.
   const lenient = await kc({ strict: false })
   const foreign = await lenient.createAccessToken('42', { expiresIn: false })
@@ -50,7 +60,10 @@ test('a type whose lifetime is false mints without exp, and the same strict keyc
   for (const token of tokens) assert.equal('exp' in claimsOf(token), false)
   // The refresh lifetime is still 30 days: expiresIn: false on a refresh token is still refused.
   assert.equal(claimsOf(await keycard.createRefreshToken('42')).exp, Math.floor(NOW / 1000) + 2_592_000)
-  await assert.rejects(keycard.createRefreshToken('42', { expiresIn: false }), { option: 'expiresIn', message: refusal('refresh', 'refreshTokenExpires', 2_592_000) })
+  await assert.rejects(keycard.createRefreshToken('42', { expiresIn: false }), {
+    option: 'expiresIn',
+    message: refusal('refresh', 'refreshTokenExpires', 2_592_000),
+  })
   mock.timers.tick(10 * 365 * 86_400_000)
   for (const token of tokens) {
     assert.equal((await keycard.decodeToken(token)).sub, '42')

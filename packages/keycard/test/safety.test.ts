@@ -13,7 +13,22 @@ import type { AddressInfo } from 'node:net'
 import { generateKeyPairSync } from 'node:crypto'
 import type { Express, NextFunction, Request, Response } from 'express'
 import { MemoryRevocationStore, type KeycardOptions } from 'keycard'
-import { ADAPTERS, b64url, call, claims, expectError, expectOk, now, OTHER_SECRET, SECRET, sign, signSegments, startApp, type AppSpec, type Reply } from './harness.ts'
+import {
+  ADAPTERS,
+  b64url,
+  call,
+  claims,
+  expectError,
+  expectOk,
+  now,
+  OTHER_SECRET,
+  SECRET,
+  sign,
+  signSegments,
+  startApp,
+  type AppSpec,
+  type Reply,
+} from './harness.ts'
 
 /** An app whose own error handler answers 500 for everything, and records what reached it. */
 function catchAll(seen: unknown[]): AppSpec {
@@ -38,25 +53,63 @@ const MARKER = 'SENSITIVE-MARKER-7f3a'
 const SHORT = 'XQZ7f3a'
 
 /** A battery of bad requests, one per error family, each with its expected status and message. */
-async function badTokens(keycard: { createAccessToken: (id: string, o?: object) => Promise<string>; createRefreshToken: (id: string) => Promise<string> }) {
+async function badTokens(keycard: {
+  createAccessToken: (id: string, o?: object) => Promise<string>
+  createRefreshToken: (id: string) => Promise<string>
+}) {
   const t = now()
   return [
-    { path: '/protected', token: await sign(claims({ secret: MARKER, exp: t - 60, iat: t - 3600, nbf: t - 3600 })), status: 401, msg: 'Token has expired' },
-    { path: '/protected', token: await sign(claims({ secret: MARKER }), { key: OTHER_SECRET }), status: 422, msg: 'Signature verification failed' },
-    { path: '/protected', token: await sign(claims({ secret: MARKER, nbf: t + 600 })), status: 422, msg: 'The token is not yet valid (nbf)' },
+    {
+      path: '/protected',
+      token: await sign(claims({ secret: MARKER, exp: t - 60, iat: t - 3600, nbf: t - 3600 })),
+      status: 401,
+      msg: 'Token has expired',
+    },
+    {
+      path: '/protected',
+      token: await sign(claims({ secret: MARKER }), { key: OTHER_SECRET }),
+      status: 422,
+      msg: 'Signature verification failed',
+    },
+    {
+      path: '/protected',
+      token: await sign(claims({ secret: MARKER, nbf: t + 600 })),
+      status: 422,
+      msg: 'The token is not yet valid (nbf)',
+    },
     { path: '/protected', token: await sign(claims({ secret: MARKER, sub: 42 })), status: 422, msg: 'Subject must be a string' },
     { path: '/protected', token: await keycard.createRefreshToken(MARKER), status: 422, msg: 'Only non-refresh tokens are allowed' },
     { path: '/refresh', token: await keycard.createAccessToken(MARKER), status: 422, msg: 'Only refresh tokens are allowed' },
     { path: '/fresh', token: await keycard.createAccessToken(MARKER), status: 401, msg: 'Fresh token required' },
-    { path: '/protected', token: await keycard.createAccessToken('revoked', { additionalClaims: { secret: MARKER } }), status: 401, msg: 'Token has been revoked' },
-    { path: '/protected', token: await sign(claims({ secret: MARKER, exp: undefined })), status: 422, msg: 'Token is missing the "exp" claim' },
+    {
+      path: '/protected',
+      token: await keycard.createAccessToken('revoked', { additionalClaims: { secret: MARKER } }),
+      status: 401,
+      msg: 'Token has been revoked',
+    },
+    {
+      path: '/protected',
+      token: await sign(claims({ secret: MARKER, exp: undefined })),
+      status: 422,
+      msg: 'Token is missing the "exp" claim',
+    },
     { path: '/protected', token: await sign(`{"secret":"${MARKER}","sub":"42"`), status: 422, msg: null },
     { path: '/protected', token: signSegments(b64url(`{"alg":"${MARKER}`), b64url(claims())), status: 422, msg: null },
     { path: '/protected', token: signSegments(b64url(SHORT), b64url(claims())), status: 422, msg: null },
     { path: '/protected', token: await sign(SHORT), status: 422, msg: null },
-    { path: '/protected', token: `${b64url({ alg: 'none' })}.${b64url(claims({ secret: MARKER }))}.`, status: 422, msg: 'The specified alg value is not allowed' },
+    {
+      path: '/protected',
+      token: `${b64url({ alg: 'none' })}.${b64url(claims({ secret: MARKER }))}.`,
+      status: 422,
+      msg: 'The specified alg value is not allowed',
+    },
     { path: '/protected', token: `${MARKER}xx`, status: 422, msg: 'Not enough segments' },
-    { path: '/protected', token: await sign(claims({ secret: MARKER, pad: 'x'.repeat(9000) })), status: 422, msg: 'Token is too large (over 8192 characters)' },
+    {
+      path: '/protected',
+      token: await sign(claims({ secret: MARKER, pad: 'x'.repeat(9000) })),
+      status: 422,
+      msg: 'Token is too large (over 8192 characters)',
+    },
   ]
 }
 
@@ -107,7 +160,11 @@ for (const adapter of ADAPTERS) {
       const seen: unknown[] = []
       const { url, keycard } = await startApp(t, adapter, options(), catchAll(seen))
       expectError(await call(url, '/protected'), 401, 'Missing Authorization Header', { noCredentials: true })
-      expectError(await call(url, '/protected', { authorization: 'Bearer a b' }), 422, "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'")
+      expectError(
+        await call(url, '/protected', { authorization: 'Bearer a b' }),
+        422,
+        "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'",
+      )
       for (const bad of await badTokens(keycard)) {
         const res = await call(url, bad.path, { token: bad.token })
         if (bad.msg === null) assert.equal(res.status, 422, res.text)
@@ -118,10 +175,19 @@ for (const adapter of ADAPTERS) {
 
     test('allErrorsAs401 and custom builders are not turned into 500s either', async (t) => {
       const seen: unknown[] = []
-      const { url } = await startApp(t, adapter, options({ allErrorsAs401: true, responses: { invalid: (reason) => ({ status: 418, body: { reason } }) } }), catchAll(seen))
+      const { url } = await startApp(
+        t,
+        adapter,
+        options({ allErrorsAs401: true, responses: { invalid: (reason) => ({ status: 418, body: { reason } }) } }),
+        catchAll(seen),
+      )
       const res = await call(url, '/protected', { authorization: 'Bearer x' })
       assert.deepEqual([res.status, res.body], [418, { reason: 'Not enough segments' }])
-      expectError(await call(url, '/protected', { token: await sign(claims({ exp: now() - 60, iat: now() - 99, nbf: now() - 99 })) }), 401, 'Token has expired')
+      expectError(
+        await call(url, '/protected', { token: await sign(claims({ exp: now() - 60, iat: now() - 99, nbf: now() - 99 })) }),
+        401,
+        'Token has expired',
+      )
       assert.deepEqual(seen, [])
     })
 
@@ -162,7 +228,11 @@ for (const adapter of ADAPTERS) {
         // Correctly signed: accepted with the configured secret, the URLs ignored.
         expectOk(await call(url, '/protected', { token: await sign(claims(), { header }) }))
         // Signed with another key: refused, still without a fetch.
-        expectError(await call(url, '/protected', { token: await sign(claims(), { header, key: OTHER_SECRET }) }), 422, 'Signature verification failed')
+        expectError(
+          await call(url, '/protected', { token: await sign(claims(), { header, key: OTHER_SECRET }) }),
+          422,
+          'Signature verification failed',
+        )
       }
       assert.deepEqual(hits, [])
     })
@@ -181,13 +251,63 @@ for (const adapter of ADAPTERS) {
     })
 
     const throwers: Array<[string, Partial<KeycardOptions>]> = [
-      ['userLookup throws', { userLookup: () => { throw new Error('db down') } }],
-      ['an async tokenInBlocklist rejects', { tokenInBlocklist: async () => { throw new Error('db down') } }],
-      ['tokenVerification throws', { tokenVerification: () => { throw new Error('db down') } }],
+      [
+        'userLookup throws',
+        {
+          userLookup: () => {
+            throw new Error('db down')
+          },
+        },
+      ],
+      [
+        'an async tokenInBlocklist rejects',
+        {
+          tokenInBlocklist: async () => {
+            throw new Error('db down')
+          },
+        },
+      ],
+      [
+        'tokenVerification throws',
+        {
+          tokenVerification: () => {
+            throw new Error('db down')
+          },
+        },
+      ],
       // Thrown synchronously: the guards' same-tick path must hand it on exactly like a rejection.
-      ['tokenInBlocklist throws', { tokenInBlocklist: () => { throw new Error('db down') } }],
-      ['the revocation store throws', { tokenInBlocklist: undefined, revocationStore: { revoke: () => {}, isRevoked: () => { throw new Error('db down') } } }],
-      ['the revocation store rejects', { tokenInBlocklist: undefined, revocationStore: { revoke: () => {}, isRevoked: async () => { throw new Error('db down') } } }],
+      [
+        'tokenInBlocklist throws',
+        {
+          tokenInBlocklist: () => {
+            throw new Error('db down')
+          },
+        },
+      ],
+      [
+        'the revocation store throws',
+        {
+          tokenInBlocklist: undefined,
+          revocationStore: {
+            revoke: () => {},
+            isRevoked: () => {
+              throw new Error('db down')
+            },
+          },
+        },
+      ],
+      [
+        'the revocation store rejects',
+        {
+          tokenInBlocklist: undefined,
+          revocationStore: {
+            revoke: () => {},
+            isRevoked: async () => {
+              throw new Error('db down')
+            },
+          },
+        },
+      ],
     ]
     for (const [name, extra] of throwers) {
       test(`when ${name}, the error goes to the framework: a 500, and the server keeps serving`, async (t) => {
@@ -213,7 +333,12 @@ for (const adapter of ADAPTERS) {
     }
 
     test('an optional route with a throwing loader is a 500, not an anonymous request', async (t) => {
-      const { url, keycard } = await startApp(t, adapter, { ...options(), userLookup: () => { throw new Error('db down') } })
+      const { url, keycard } = await startApp(t, adapter, {
+        ...options(),
+        userLookup: () => {
+          throw new Error('db down')
+        },
+      })
       assert.equal((await call(url, '/optional', { token: await keycard.createAccessToken('42') })).status, 500)
       assert.deepEqual((await call(url, '/optional')).body, { jwt: null })
     })
@@ -230,4 +355,3 @@ for (const adapter of ADAPTERS) {
     })
   })
 }
-

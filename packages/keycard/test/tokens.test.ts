@@ -22,7 +22,12 @@ function parts(token: string) {
   const [h, p] = token.split('.')
   const headerJson = Buffer.from(h!, 'base64url').toString('utf8')
   const payloadJson = Buffer.from(p!, 'base64url').toString('utf8')
-  return { headerJson, payloadJson, header: JSON.parse(headerJson) as Record<string, unknown>, payload: JSON.parse(payloadJson) as Record<string, unknown> }
+  return {
+    headerJson,
+    payloadJson,
+    header: JSON.parse(headerJson) as Record<string, unknown>,
+    payload: JSON.parse(payloadJson) as Record<string, unknown>,
+  }
 }
 
 const kc = (options: Partial<KeycardOptions<any>> = {}) => createKeycard({ secret: SECRET, ...options })
@@ -149,9 +154,14 @@ test('additional claims: appended after exp, loader first, call arguments win; r
 
   // FJE §1.9: additional_claims={"nbf":1,"role":"admin"} → …,"nbf":1,"csrf":…,"exp":…,"role":"admin"}
   const { payloadJson } = parts(await (await kc()).createAccessToken('7', { additionalClaims: { nbf: 1, role: 'admin' } }))
-  assert.match(payloadJson, /^\{"fresh":false,"iat":\d+,"jti":"[0-9a-f-]{36}","type":"access","sub":"7","nbf":1,"csrf":"[0-9a-f-]{36}","exp":\d+,"role":"admin"\}$/)
+  assert.match(
+    payloadJson,
+    /^\{"fresh":false,"iat":\d+,"jti":"[0-9a-f-]{36}","type":"access","sub":"7","nbf":1,"csrf":"[0-9a-f-]{36}","exp":\d+,"role":"admin"\}$/,
+  )
   // A loader can override a reserved claim too, and the call's own claims win over it.
-  const over = parts(await (await kc({ additionalClaims: () => ({ type: 'app', sub: 'x' }) })).createAccessToken('7', { additionalClaims: { sub: 'y' } })).payload
+  const over = parts(
+    await (await kc({ additionalClaims: () => ({ type: 'app', sub: 'x' }) })).createAccessToken('7', { additionalClaims: { sub: 'y' } }),
+  ).payload
   assert.deepEqual(Object.keys(over), ['fresh', 'iat', 'jti', 'type', 'sub', 'nbf', 'csrf', 'exp'])
   assert.equal(over.type, 'app')
   assert.equal(over.sub, 'y')
@@ -160,7 +170,10 @@ test('additional claims: appended after exp, loader first, call arguments win; r
 test('additional headers are sorted into the header; the call wins over the loader; alg cannot be overridden', async () => {
   const keycard = await kc({ additionalHeaders: () => ({ kid: 'from-loader', x5t: 'abc' }) })
   assert.equal(parts(await keycard.createAccessToken('1')).headerJson, '{"alg":"HS256","kid":"from-loader","typ":"JWT","x5t":"abc"}')
-  assert.equal(parts(await keycard.createAccessToken('1', { additionalHeaders: { kid: 'k1' } })).headerJson, '{"alg":"HS256","kid":"k1","typ":"JWT","x5t":"abc"}')
+  assert.equal(
+    parts(await keycard.createAccessToken('1', { additionalHeaders: { kid: 'k1' } })).headerJson,
+    '{"alg":"HS256","kid":"k1","typ":"JWT","x5t":"abc"}',
+  )
   const plain = await kc()
   const token = await plain.createRefreshToken('1', { additionalHeaders: { kid: 'k1' } })
   assert.equal(parts(token).headerJson, '{"alg":"HS256","kid":"k1","typ":"JWT"}')
@@ -182,24 +195,34 @@ test('identity must be a non-empty string, refused at mint with a fix', async ()
   await assert.rejects(keycard.createAccessToken(42), (err: unknown) => {
     assert.ok(err instanceof IdentityError)
     assert.equal(err.code, 'KEYCARD_IDENTITY_INVALID')
-    assert.equal(err.message, `The identity must be a non-empty string, got number 42: JWT "sub" is a string (RFC 7519; PyJWT 2.10+ rejects anything else). ${fix}`)
+    assert.equal(
+      err.message,
+      `The identity must be a non-empty string, got number 42: JWT "sub" is a string (RFC 7519; PyJWT 2.10+ rejects anything else). ${fix}`,
+    )
     return true
   })
   await assert.rejects(keycard.createRefreshToken(''), {
     code: 'KEYCARD_IDENTITY_INVALID',
     message: `The identity must be a non-empty string, got an empty string: JWT "sub" is a string (RFC 7519; PyJWT 2.10+ rejects anything else). ${fix}`,
   })
-  await assert.rejects(keycard.createAccessToken({ id: 1 }), { code: 'KEYCARD_IDENTITY_INVALID', message: /got object: .* Pass String\(id\)/ })
+  await assert.rejects(keycard.createAccessToken({ id: 1 }), {
+    code: 'KEYCARD_IDENTITY_INVALID',
+    message: /got object: .* Pass String\(id\)/,
+  })
   await assert.rejects(keycard.createAccessToken(null), { code: 'KEYCARD_IDENTITY_INVALID', message: /got object: / })
   const loader = await kc({ identityClaim: 'uid', userIdentity: (u: { id: number }) => u.id as unknown as string })
   await assert.rejects(loader.createAccessToken({ id: 5 }), {
     code: 'KEYCARD_IDENTITY_INVALID',
-    message: 'The identity must be a non-empty string, got number 5: JWT "uid" is a string (RFC 7519; PyJWT 2.10+ rejects anything else). Make the userIdentity loader return a string.',
+    message:
+      'The identity must be a non-empty string, got number 5: JWT "uid" is a string (RFC 7519; PyJWT 2.10+ rejects anything else). Make the userIdentity loader return a string.',
   })
 })
 
 test('userIdentity maps a user object; other loaders still receive the object', async () => {
-  interface User { id: number; name: string }
+  interface User {
+    id: number
+    name: string
+  }
   const got: unknown[] = []
   const keycard = await kc({
     userIdentity: (user: User) => String(user.id),
@@ -239,10 +262,13 @@ test('async loaders are awaited, at mint and in the guard', async () => {
     code: 'KEYCARD_CLAIMS_VERIFICATION_FAILED',
     message: 'User claims verification failed',
   })
-  await assert.rejects(keycard.verifyJwtInRequest(view(await keycard.createAccessToken({ id: 'u1' }, { additionalClaims: { role: 'user' } }))), {
-    code: 'KEYCARD_TOKEN_REVOKED',
-    message: 'Token has been revoked',
-  })
+  await assert.rejects(
+    keycard.verifyJwtInRequest(view(await keycard.createAccessToken({ id: 'u1' }, { additionalClaims: { role: 'user' } }))),
+    {
+      code: 'KEYCARD_TOKEN_REVOKED',
+      message: 'Token has been revoked',
+    },
+  )
 })
 
 test('checkRequest answers in the same tick when every check is synchronous, with a promise otherwise', async () => {
@@ -304,7 +330,11 @@ test('encodeKey/decodeKey: per-identity secrets, no cache, wrong key refused', a
   await assert.rejects((await kc()).decodeToken(alice), { code: 'KEYCARD_JWT_SIGNATURE_INVALID', message: 'Signature verification failed' })
   // A short per-token key is refused at mint with the option's rule.
   const weak = await createKeycard({ encodeKey: () => 'short', decodeKey: () => 'short' })
-  await assert.rejects(weak.createAccessToken('x'), { code: 'KEYCARD_OPTION_INVALID', option: 'encodeKey', message: /at least 32 bytes, got 5/ })
+  await assert.rejects(weak.createAccessToken('x'), {
+    code: 'KEYCARD_OPTION_INVALID',
+    option: 'encodeKey',
+    message: /at least 32 bytes, got 5/,
+  })
 })
 
 test('decodeToken: expired tokens refused unless allowExpired, and never cached as valid', async () => {
@@ -329,12 +359,15 @@ test('getUnverifiedHeader reads any token without a key; malformed input is a JW
   const token = await other.createAccessToken('1', { additionalHeaders: { kid: 'rotated-7' } })
   const keycard = await kc()
   assert.deepEqual(keycard.getUnverifiedHeader(token), { alg: 'HS256', kid: 'rotated-7', typ: 'JWT' })
-  assert.throws(() => keycard.getUnverifiedHeader('abc'), (err: unknown) => {
-    assert.ok(err instanceof JWTDecodeError)
-    assert.equal(err.code, 'KEYCARD_JWT_MALFORMED')
-    assert.equal(err.message, 'Not enough segments')
-    return true
-  })
+  assert.throws(
+    () => keycard.getUnverifiedHeader('abc'),
+    (err: unknown) => {
+      assert.ok(err instanceof JWTDecodeError)
+      assert.equal(err.code, 'KEYCARD_JWT_MALFORMED')
+      assert.equal(err.message, 'Not enough segments')
+      return true
+    },
+  )
   assert.throws(() => keycard.getUnverifiedHeader(`${Buffer.from('[1]').toString('base64url')}.e30.`), {
     code: 'KEYCARD_JWT_MALFORMED',
     message: 'Invalid header string: must be a json object',
@@ -378,7 +411,11 @@ test('verified-token cache: a cached token revoked afterwards is refused by the 
   assert.equal((await keycard.verifyJwtInRequest(view(token)))?.identity, 'r') // served from the cache
   await keycard.revokeToken(ctx!.claims)
   assert.equal(store.isRevoked(ctx!.claims.jti!), true)
-  await assert.rejects(keycard.verifyJwtInRequest(view(token)), { name: 'RevokedTokenError', code: 'KEYCARD_TOKEN_REVOKED', message: 'Token has been revoked' })
+  await assert.rejects(keycard.verifyJwtInRequest(view(token)), {
+    name: 'RevokedTokenError',
+    code: 'KEYCARD_TOKEN_REVOKED',
+    message: 'Token has been revoked',
+  })
   // skipRevocationCheck lets it through; decodeToken never checks revocation (as FJE).
   assert.equal((await keycard.verifyJwtInRequest(view(token), { skipRevocationCheck: true }))?.identity, 'r')
   assert.equal((await keycard.decodeToken(token)).sub, 'r')
@@ -392,7 +429,8 @@ test('verified-token cache: a token refused once is refused again (failures are 
   const tampered = `${token.slice(0, -3)}${token.at(-3) === 'A' ? 'B' : 'A'}${token.slice(-2)}`
   for (let i = 0; i < 2; i++) await assert.rejects(keycard.decodeToken(tampered), { code: 'KEYCARD_JWT_SIGNATURE_INVALID' })
   const future = await at(Date.now() + 3600_000, () => keycard.createAccessToken('f'))
-  for (let i = 0; i < 2; i++) await assert.rejects(keycard.decodeToken(future), { code: 'KEYCARD_JWT_NOT_YET_VALID', message: 'The token is not yet valid (iat)' })
+  for (let i = 0; i < 2; i++)
+    await assert.rejects(keycard.decodeToken(future), { code: 'KEYCARD_JWT_NOT_YET_VALID', message: 'The token is not yet valid (iat)' })
 })
 
 test('verified-token cache: only a plain "Bearer <token>" header is served from it; any other spelling gets FJE\'s parsing', async () => {
@@ -406,7 +444,10 @@ test('verified-token cache: only a plain "Bearer <token>" header is served from 
     assert.equal((await keycard.verifyJwtInRequest(header(`Basic eDp5, Bearer ${token}`)))?.identity, 'h')
     assert.equal((await keycard.verifyJwtInRequest(header(`Bearer ${token},`)))?.identity, 'h')
     await assert.rejects(keycard.verifyJwtInRequest(header(`Bearer ${token} x`)), { code: 'KEYCARD_INVALID_HEADER', message: BAD })
-    await assert.rejects(keycard.verifyJwtInRequest(header(`Bearer ${token}, Bearer ${token}`)), { code: 'KEYCARD_NO_AUTHORIZATION', message: MISSING })
+    await assert.rejects(keycard.verifyJwtInRequest(header(`Bearer ${token}, Bearer ${token}`)), {
+      code: 'KEYCARD_NO_AUTHORIZATION',
+      message: MISSING,
+    })
     assert.equal(await keycard.verifyJwtInRequest(header(`Bearer ${token}, Bearer ${token}`), { optional: true }), null)
     await assert.rejects(keycard.verifyJwtInRequest(header(`Bearer ${token}x`)), { code: 'KEYCARD_JWT_SIGNATURE_INVALID' })
     await assert.rejects(keycard.verifyJwtInRequest(header(`Bearer ${token.replace('.', '..')}`)), { code: 'KEYCARD_JWT_MALFORMED' })
@@ -460,5 +501,7 @@ test('a frozen options object passed to verifyJwtInRequest is still checked and 
   await assert.rejects(keycard.verifyJwtInRequest(view(access), Object.freeze({ fresh: true })), { code: 'KEYCARD_FRESH_TOKEN_REQUIRED' })
   const ctx = await keycard.verifyJwtInRequest(view(access), Object.freeze({}))
   assert.equal(ctx?.identity, '7')
-  await assert.rejects(async () => keycard.verifyJwtInRequest(view(access), Object.freeze({ bogus: true }) as never), { code: 'KEYCARD_OPTION_INVALID' })
+  await assert.rejects(async () => keycard.verifyJwtInRequest(view(access), Object.freeze({ bogus: true }) as never), {
+    code: 'KEYCARD_OPTION_INVALID',
+  })
 })

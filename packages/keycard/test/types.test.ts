@@ -10,14 +10,14 @@ import type { FastifyRequest } from 'fastify'
 import type { Request as ExpressRequest } from 'express'
 import {
   createKeycard,
-  KeycardError,
+  type KeycardError,
   ExpiredSignatureError,
-  InvalidQueryParamError,
+  type InvalidQueryParamError,
   isKeycardError,
   isTokenError,
-  JWTDecodeError,
-  KeycardOptionError,
-  TokenError,
+  type JWTDecodeError,
+  type KeycardOptionError,
+  type TokenError,
   type AnyKeycardError,
   type AnyTokenError,
   type Algorithm,
@@ -35,7 +35,9 @@ import { fastifyKeycard } from 'keycard/fastify'
 import { expressKeycard } from 'keycard/express'
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
-function expectType<T extends true>(): T | void {}
+function expectType<T extends true>(): T | undefined {
+  return undefined
+}
 
 interface User {
   id: string
@@ -57,7 +59,9 @@ async function typedUser(): Promise<void> {
   expectType<Equals<typeof ctx.header, JwtHeader>>()
   expectType<Equals<typeof ctx.claims, JwtClaims>>()
   expectType<Equals<typeof ctx.location, TokenLocation>>()
-  expectType<Equals<ReturnType<typeof expressKeycard<User>>['context'] extends (req: ExpressRequest) => infer C ? C : never, JwtContext<User>>>()
+  expectType<
+    Equals<ReturnType<typeof expressKeycard<User>>['context'] extends (req: ExpressRequest) => infer C ? C : never, JwtContext<User>>
+  >()
   expectType<Equals<Awaited<ReturnType<typeof kc.verifyJwtInRequest>>, JwtContext<User> | null>>()
   // @ts-expect-error the user is a User, not a string
   const wrong: string = ctx.user
@@ -128,7 +132,12 @@ async function optionTypes(kc: Keycard<User>): Promise<void> {
   await createKeycard({ secret: SECRET, tokenLocation: ['header'] })
   const options: KeycardOptions<User> = { secret: SECRET, accessTokenExpires: false, refreshTokenExpires: '30d', leeway: 5 }
   void options
-  expectType<Equals<Algorithm, 'HS256' | 'HS384' | 'HS512' | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA'>>()
+  expectType<
+    Equals<
+      Algorithm,
+      'HS256' | 'HS384' | 'HS512' | 'RS256' | 'RS384' | 'RS512' | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA'
+    >
+  >()
 }
 
 // ---- error codes are a closed union ---------------------------------------------------------------
@@ -225,5 +234,8 @@ test('the adapters hand back the context the types describe', async () => {
   assert.deepEqual(fromFastify.user, { id: 'u1', roles: ['admin'] })
   assert.equal(fromExpress.user.roles[0], 'admin')
   assert.equal(fromFastify.identity, 'u1')
-  assert.throws(() => fastifyKeycard(kc).context({ jwt: null } as unknown as FastifyRequest), { name: 'KeycardError', code: 'KEYCARD_NO_CONTEXT' })
+  assert.throws(() => fastifyKeycard(kc).context({ jwt: null } as unknown as FastifyRequest), {
+    name: 'KeycardError',
+    code: 'KEYCARD_NO_CONTEXT',
+  })
 })

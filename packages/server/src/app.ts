@@ -84,7 +84,12 @@ class RequestLogController extends LogController {
     if (RequestLogController.infoEnabled(request)) super.incomingRequest(request, reply, metadata)
   }
 
-  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    metadata?: Record<string, unknown>,
+  ): void {
     if (error || RequestLogController.infoEnabled(request)) super.requestCompleted(error, request, reply, metadata)
   }
 }
@@ -95,7 +100,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       level: config.logLevel,
       ...(deps.logStream ? { stream: deps.logStream } : {}),
       // Belt and braces: no serializer logs these, and nothing may start to.
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'password', 'new_password', 'access_token', 'refresh_token', 'secret'], censor: '[redacted]' },
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', 'password', 'new_password', 'access_token', 'refresh_token', 'secret'],
+        censor: '[redacted]',
+      },
     },
     logController: new RequestLogController(),
     bodyLimit: BODY_LIMIT,
@@ -123,11 +131,18 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
   const db = deps.db ?? openDatabase(config.databasePath, undefined, { busyTimeoutMs: config.databaseBusyTimeoutMs })
   try {
-    const applied = await migrateToLatest(db, (c) => app.log.warn({ field: c.field, userId: c.userId, keptUserId: c.keptUserId }, c.message))
+    const applied = await migrateToLatest(db, (c) =>
+      app.log.warn({ field: c.field, userId: c.userId, keptUserId: c.keptUserId }, c.message),
+    )
     if (applied.length > 0) app.log.info({ migrations: applied }, 'database migrated')
     const secret = resolveJwtSecret(config)
-    if (secret.source === 'generated') app.log.warn({ path: secret.path }, 'JWT_SECRET is not set: generated a new secret and saved it (mode 0600); set JWT_SECRET in production')
-    else if (secret.source === 'file') app.log.info({ path: secret.path }, 'JWT_SECRET is not set: using the secret saved in the data directory')
+    if (secret.source === 'generated')
+      app.log.warn(
+        { path: secret.path },
+        'JWT_SECRET is not set: generated a new secret and saved it (mode 0600); set JWT_SECRET in production',
+      )
+    else if (secret.source === 'file')
+      app.log.info({ path: secret.path }, 'JWT_SECRET is not set: using the secret saved in the data directory')
 
     const revocations = await Revocations.load(db)
     const admins = await Admins.load(db)
@@ -150,17 +165,28 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       // FJE's statuses and messages, plus a stable `code` the account page decides on.
       responses: TOKEN_ERROR_RESPONSES,
     })
-    const sessions = new Sessions({ db, keycard, revocations, admins, refreshReuseInterval: config.refreshReuseInterval, accessTokenExpires: config.accessTokenExpires })
-    const auth = fastifyKeycard(keycard, config.implicitRefreshWindow > 0
-      ? {
-          implicitRefresh: {
-            within: config.implicitRefreshWindow,
-            // The same login session (sid) and the current admin flag; nothing re-issued when the
-            // session has just ended or would end first.
-            mint: async ({ claims }) => (await sessions.reissueAccess({ sid: String(claims[SESSION_CLAIM]), sub: String(claims.sub), exp: Number(claims.exp) })),
-          },
-        }
-      : undefined)
+    const sessions = new Sessions({
+      db,
+      keycard,
+      revocations,
+      admins,
+      refreshReuseInterval: config.refreshReuseInterval,
+      accessTokenExpires: config.accessTokenExpires,
+    })
+    const auth = fastifyKeycard(
+      keycard,
+      config.implicitRefreshWindow > 0
+        ? {
+            implicitRefresh: {
+              within: config.implicitRefreshWindow,
+              // The same login session (sid) and the current admin flag; nothing re-issued when the
+              // session has just ended or would end first.
+              mint: async ({ claims }) =>
+                await sessions.reissueAccess({ sid: String(claims[SESSION_CLAIM]), sub: String(claims.sub), exp: Number(claims.exp) }),
+            },
+          }
+        : undefined,
+    )
     await app.register(auth.plugin)
     const guards: Guards = {
       access: auth.jwtRequired(),
@@ -169,10 +195,22 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       any: auth.jwtRequired({ verifyType: false }),
     }
     const services: Services = {
-      config, db, keycard, auth, guards, revocations, sessions, admins,
+      config,
+      db,
+      keycard,
+      auth,
+      guards,
+      revocations,
+      sessions,
+      admins,
       hasher: createPasswordHasher(config.argon2),
     }
-    app.log.info({ cookieSecure: config.cookieSecure, implicitRefreshWindow: config.implicitRefreshWindow }, config.cookieSecure ? 'cookie mode: Secure cookies (served over HTTPS only)' : 'cookie mode: cookies without Secure (development over http; set COOKIE_SECURE=true behind HTTPS)')
+    app.log.info(
+      { cookieSecure: config.cookieSecure, implicitRefreshWindow: config.implicitRefreshWindow },
+      config.cookieSecure
+        ? 'cookie mode: Secure cookies (served over HTTPS only)'
+        : 'cookie mode: cookies without Secure (development over http; set COOKIE_SECURE=true behind HTTPS)',
+    )
 
     registerAuthRoutes(app, services)
     registerVerifyRoutes(app, services)
@@ -195,10 +233,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // Same-second writes are re-read (>=); adding a session twice is harmless.
     let syncedUpTo = nowSeconds()
     const sync = setInterval(() => {
-      Promise.all([revocations.sync(db, syncedUpTo), admins.reload(db)]).then(([t]) => {
-        syncedUpTo = t
-        deps.onSync?.()
-      }, (err) => app.log.error({ err }, 'reading revocations failed'))
+      Promise.all([revocations.sync(db, syncedUpTo), admins.reload(db)]).then(
+        ([t]) => {
+          syncedUpTo = t
+          deps.onSync?.()
+        },
+        (err) => app.log.error({ err }, 'reading revocations failed'),
+      )
     }, deps.revocationSyncMs ?? 5000)
     sync.unref()
     app.addHook('onClose', async () => {

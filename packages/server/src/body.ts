@@ -55,7 +55,12 @@ function illFormedError(found: NonNullable<ReturnType<typeof firstIllFormed>>): 
   const rule = 'must be valid UTF-8 text (it holds invalid bytes or a lone surrogate)'
   if (found.where === 'field') {
     const named = /^[\w.-]{1,64}$/.test(found.field)
-    return new HttpError(400, `${named ? found.field : 'A field of the request body'} ${rule}`, 'INVALID_FIELD', named ? found.field : undefined)
+    return new HttpError(
+      400,
+      `${named ? found.field : 'A field of the request body'} ${rule}`,
+      'INVALID_FIELD',
+      named ? found.field : undefined,
+    )
   }
   if (found.where === 'key') return new HttpError(400, `The request body's field names ${rule}`, 'INVALID_FIELD')
   return new HttpError(400, `Request body ${rule}`, 'MALFORMED_JSON')
@@ -77,7 +82,11 @@ export function installJsonBodyParser(app: FastifyInstance): void {
     const { text, valid } = typeof body === 'string' ? { text: body, valid: true } : decodeUtf8(body)
     parseJson(request, text, (err, parsed) => {
       // Bad bytes outside any string break the JSON itself: say why, rather than "Malformed JSON".
-      if (err) return done(valid ? err : new HttpError(400, 'Request body must be valid UTF-8 text (it holds invalid bytes)', 'MALFORMED_JSON'), undefined)
+      if (err)
+        return done(
+          valid ? err : new HttpError(400, 'Request body must be valid UTF-8 text (it holds invalid bytes)', 'MALFORMED_JSON'),
+          undefined,
+        )
       // Only a bad byte or a surrogate escape can leave a lone surrogate: skip the walk otherwise.
       const found = !valid || SURROGATE_ESCAPE.test(text) ? firstIllFormed(parsed) : null
       if (found) return done(illFormedError(found), undefined)

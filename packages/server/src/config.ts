@@ -56,9 +56,21 @@ export const DEFAULT_DATABASE_URL = './data/keycard.db'
 export const SECRET_FILE = 'jwt-secret'
 /** Every variable the server reads, for `--help` texts and docs. */
 export const ENV_VARS = [
-  'PORT', 'HOST', 'DATABASE_URL', 'JWT_SECRET', 'ACCESS_TOKEN_EXPIRES', 'REFRESH_TOKEN_EXPIRES',
-  'REFRESH_REUSE_INTERVAL', 'LOG_LEVEL', 'ARGON2_MEMORY_COST', 'ARGON2_TIME_COST', 'ARGON2_PARALLELISM', 'NODE_ENV',
-  'COOKIE_SECURE', 'IMPLICIT_REFRESH_WINDOW', 'DATABASE_BUSY_TIMEOUT_MS',
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'JWT_SECRET',
+  'ACCESS_TOKEN_EXPIRES',
+  'REFRESH_TOKEN_EXPIRES',
+  'REFRESH_REUSE_INTERVAL',
+  'LOG_LEVEL',
+  'ARGON2_MEMORY_COST',
+  'ARGON2_TIME_COST',
+  'ARGON2_PARALLELISM',
+  'NODE_ENV',
+  'COOKIE_SECURE',
+  'IMPLICIT_REFRESH_WINDOW',
+  'DATABASE_BUSY_TIMEOUT_MS',
 ] as const
 
 /** Thrown by `loadConfig`; `problems` has one line per bad variable. */
@@ -72,7 +84,6 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>
-
 
 /**
  * The SQLite file a DATABASE_URL names: a plain path, `file:path`, `sqlite:path`, `sqlite://path`
@@ -113,7 +124,9 @@ function duration(problems: string[], env: Env, name: string, fallback: number, 
   // The same grammar as keycard's options: 900, '15m', '30d'.
   const seconds = toSeconds(raw)
   if (seconds === undefined || seconds < min) {
-    problems.push(`${name}: expected ${min > 0 ? 'a positive' : 'a'} duration in seconds or with a unit (s, m, h, d, w), such as 900 or 15m; got ${JSON.stringify(raw)}`)
+    problems.push(
+      `${name}: expected ${min > 0 ? 'a positive' : 'a'} duration in seconds or with a unit (s, m, h, d, w), such as 900 or 15m; got ${JSON.stringify(raw)}`,
+    )
     return fallback
   }
   return seconds
@@ -135,7 +148,9 @@ function boolean(problems: string[], env: Env, name: string, fallback: boolean):
 /** `localhost`, `127.x.x.x` or `::1`: only this machine can connect. */
 export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase().replace(/^\[|\]$/g, '')
-  return h === 'localhost' || h.endsWith('.localhost') || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::1' || h === '::ffff:127.0.0.1'
+  return (
+    h === 'localhost' || h.endsWith('.localhost') || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::1' || h === '::ffff:127.0.0.1'
+  )
 }
 
 /**
@@ -159,7 +174,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   const port = integer(problems, env, 'PORT', 3000, 0, 65535)
   const host = env.HOST === undefined || env.HOST === '' ? '127.0.0.1' : env.HOST.trim()
-  if (/\s|\//.test(host)) problems.push(`HOST: expected a hostname or IP address such as 127.0.0.1 or 0.0.0.0, got ${JSON.stringify(env.HOST)}`)
+  if (/\s|\//.test(host))
+    problems.push(`HOST: expected a hostname or IP address such as 127.0.0.1 or 0.0.0.0, got ${JSON.stringify(env.HOST)}`)
 
   const databaseUrl = env.DATABASE_URL === undefined || env.DATABASE_URL === '' ? DEFAULT_DATABASE_URL : env.DATABASE_URL
   let databasePath = ''
@@ -172,19 +188,27 @@ export function loadConfig(env: Env = process.env): Config {
 
   let jwtSecret = env.JWT_SECRET === '' ? undefined : env.JWT_SECRET
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
-    problems.push(`JWT_SECRET: must be at least 32 bytes (HS256), got ${Buffer.byteLength(jwtSecret)}; generate one with \`openssl rand -base64 32\``)
+    problems.push(
+      `JWT_SECRET: must be at least 32 bytes (HS256), got ${Buffer.byteLength(jwtSecret)}; generate one with \`openssl rand -base64 32\``,
+    )
     jwtSecret = undefined
   } else if (jwtSecret === undefined && production) {
-    problems.push('JWT_SECRET: required when NODE_ENV=production (a generated secret would be lost with the data dir); generate one with `openssl rand -base64 32`')
+    problems.push(
+      'JWT_SECRET: required when NODE_ENV=production (a generated secret would be lost with the data dir); generate one with `openssl rand -base64 32`',
+    )
   }
 
   const accessTokenExpires = duration(problems, env, 'ACCESS_TOKEN_EXPIRES', 15 * 60, 1)
   const refreshTokenExpires = duration(problems, env, 'REFRESH_TOKEN_EXPIRES', 30 * 86400, 1)
   const refreshReuseInterval = duration(problems, env, 'REFRESH_REUSE_INTERVAL', 10, 0)
-  if (refreshReuseInterval > 300) problems.push(`REFRESH_REUSE_INTERVAL: at most 300 seconds (it is a grace period for concurrent refreshes), got ${JSON.stringify(env.REFRESH_REUSE_INTERVAL)}`)
+  if (refreshReuseInterval > 300)
+    problems.push(
+      `REFRESH_REUSE_INTERVAL: at most 300 seconds (it is a grace period for concurrent refreshes), got ${JSON.stringify(env.REFRESH_REUSE_INTERVAL)}`,
+    )
 
   const level = (env.LOG_LEVEL === undefined || env.LOG_LEVEL === '' ? 'info' : env.LOG_LEVEL.trim().toLowerCase()) as LogLevel
-  if (!LOG_LEVELS.includes(level)) problems.push(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}; got ${JSON.stringify(env.LOG_LEVEL)}`)
+  if (!LOG_LEVELS.includes(level))
+    problems.push(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}; got ${JSON.stringify(env.LOG_LEVEL)}`)
 
   const parallelism = integer(problems, env, 'ARGON2_PARALLELISM', 1, 1, 255)
   const argon2 = Object.freeze({
@@ -198,7 +222,9 @@ export function loadConfig(env: Env = process.env): Config {
   // Default: the last third of the access token's life (5 minutes of the default 15).
   const implicitRefreshWindow = duration(problems, env, 'IMPLICIT_REFRESH_WINDOW', Math.floor(accessTokenExpires / 3), 0)
   if (implicitRefreshWindow >= accessTokenExpires && implicitRefreshWindow > 0) {
-    problems.push(`IMPLICIT_REFRESH_WINDOW: must be shorter than ACCESS_TOKEN_EXPIRES (${accessTokenExpires}s), or 0 to turn implicit refresh off; got ${JSON.stringify(env.IMPLICIT_REFRESH_WINDOW)}`)
+    problems.push(
+      `IMPLICIT_REFRESH_WINDOW: must be shorter than ACCESS_TOKEN_EXPIRES (${accessTokenExpires}s), or 0 to turn implicit refresh off; got ${JSON.stringify(env.IMPLICIT_REFRESH_WINDOW)}`,
+    )
   }
 
   // better-sqlite3 waits synchronously: the whole server pauses while it waits, hence the cap.
@@ -206,8 +232,21 @@ export function loadConfig(env: Env = process.env): Config {
 
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze({
-    port, host, databaseUrl, databasePath, dataDir, jwtSecret, accessTokenExpires, refreshTokenExpires,
-    refreshReuseInterval, logLevel: level, argon2, production, cookieSecure, implicitRefreshWindow, databaseBusyTimeoutMs,
+    port,
+    host,
+    databaseUrl,
+    databasePath,
+    dataDir,
+    jwtSecret,
+    accessTokenExpires,
+    refreshTokenExpires,
+    refreshReuseInterval,
+    logLevel: level,
+    argon2,
+    production,
+    cookieSecure,
+    implicitRefreshWindow,
+    databaseBusyTimeoutMs,
   })
 }
 
@@ -228,7 +267,10 @@ export function resolveJwtSecret(config: Config): ResolvedSecret {
   const path = join(config.dataDir, SECRET_FILE)
   if (existsSync(path)) {
     const secret = readFileSync(path, 'utf8').trim()
-    if (Buffer.byteLength(secret) < 32) throw new ConfigError([`JWT_SECRET: the secret kept in ${path} is shorter than 32 bytes; delete the file to generate a new one, or set JWT_SECRET`])
+    if (Buffer.byteLength(secret) < 32)
+      throw new ConfigError([
+        `JWT_SECRET: the secret kept in ${path} is shorter than 32 bytes; delete the file to generate a new one, or set JWT_SECRET`,
+      ])
     return { secret, source: 'file', path }
   }
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })

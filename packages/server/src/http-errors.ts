@@ -13,7 +13,12 @@ import type { ErrorBody, ServerErrorCode } from './api-types.ts'
 export type { ErrorBody, ServerErrorCode } from './api-types.ts'
 
 /** The code an HttpError gets when its thrower names none. */
-const BY_STATUS: Readonly<Record<number, ServerErrorCode>> = { 401: 'BAD_CREDENTIALS', 403: 'ADMIN_REQUIRED', 404: 'NOT_FOUND', 409: 'USER_EXISTS' }
+const BY_STATUS: Readonly<Record<number, ServerErrorCode>> = {
+  401: 'BAD_CREDENTIALS',
+  403: 'ADMIN_REQUIRED',
+  404: 'NOT_FOUND',
+  409: 'USER_EXISTS',
+}
 
 /**
  * An error with the status, message and code the client gets.
@@ -100,7 +105,9 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number): v
     if (error.statusCode === 400) return reply.code(400).send({ msg: 'Bad Request', code: 'BAD_REQUEST' })
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500
     if (status === 500) request.log.error({ err: error }, 'request failed')
-    return reply.code(status).send(status === 500 ? { msg: 'Internal Server Error', code: 'INTERNAL_ERROR' } : { msg: 'Bad Request', code: 'BAD_REQUEST' })
+    return reply
+      .code(status)
+      .send(status === 500 ? { msg: 'Internal Server Error', code: 'INTERNAL_ERROR' } : { msg: 'Bad Request', code: 'BAD_REQUEST' })
   })
 }
 
@@ -115,7 +122,8 @@ type Body = Record<string, unknown>
  * ```
  */
 export function objectBody(body: unknown): Body {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'Request body must be a JSON object', 'BODY_NOT_OBJECT')
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new HttpError(400, 'Request body must be a JSON object', 'BODY_NOT_OBJECT')
   return body as Body
 }
 

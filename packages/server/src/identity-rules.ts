@@ -94,11 +94,15 @@ export function checkUsername(input: string): RuleResult {
   if (bad) {
     const ch = String.fromCodePoint(bad[0].codePointAt(0)!)
     const shown = CONTROL.test(ch) ? '' : `'${ch}' `
-    return { ok: false, problem: `may hold only letters, digits, '_', '.' and '-' (any script): ${shown}(${codePointName(ch)}) is not allowed` }
+    return {
+      ok: false,
+      problem: `may hold only letters, digits, '_', '.' and '-' (any script): ${shown}(${codePointName(ch)}) is not allowed`,
+    }
   }
   let length = 0
   for (const _ of value) length++
-  if (length < USERNAME_MIN || length > USERNAME_MAX) return { ok: false, problem: `must be ${USERNAME_MIN} to ${USERNAME_MAX} characters long (it has ${length})` }
+  if (length < USERNAME_MIN || length > USERNAME_MAX)
+    return { ok: false, problem: `must be ${USERNAME_MIN} to ${USERNAME_MAX} characters long (it has ${length})` }
   if (!USERNAME_START.test(value)) return { ok: false, problem: 'must start with a letter or digit' }
   return { ok: true, value }
 }
@@ -139,8 +143,10 @@ export function checkEmail(input: string): RuleResult {
   if (unicode) return { ok: false, problem: unicode }
   const trimmed = input.trim()
   const control = CONTROL.exec(trimmed)
-  if (control) return { ok: false, problem: `must not contain control characters such as NUL or a line break (${codePointName(control[0])})` }
-  if (trimmed.includes(REPLACEMENT)) return { ok: false, problem: 'must not contain U+FFFD, the replacement character (text decoded from the wrong encoding?)' }
+  if (control)
+    return { ok: false, problem: `must not contain control characters such as NUL or a line break (${codePointName(control[0])})` }
+  if (trimmed.includes(REPLACEMENT))
+    return { ok: false, problem: 'must not contain U+FFFD, the replacement character (text decoded from the wrong encoding?)' }
   const nfc = trimmed.normalize('NFC')
   if (!emailShaped(nfc)) return { ok: false, problem: 'must be an email address such as name@example.com' }
   const at = nfc.indexOf('@')

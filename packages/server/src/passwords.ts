@@ -105,7 +105,12 @@ export function createPasswordHasher(params: Argon2Params): PasswordHasher {
     needsRehash(stored) {
       try {
         const p = parseOptions(stored)
-        return p.algorithm !== ARGON2ID || p.memoryCost !== params.memoryCost || p.timeCost !== params.timeCost || p.parallelism !== params.parallelism
+        return (
+          p.algorithm !== ARGON2ID ||
+          p.memoryCost !== params.memoryCost ||
+          p.timeCost !== params.timeCost ||
+          p.parallelism !== params.parallelism
+        )
       } catch {
         return true
       }

@@ -29,7 +29,8 @@ export const DATABASE_CLAIM = 'dbid'
 export async function readDatabaseId(db: Kysely<Database>): Promise<string> {
   const { rows } = await sql<{ id: string }>`select id from database_identity where singleton = 1`.execute(db)
   const id = rows[0]?.id
-  if (typeof id !== 'string' || id === '') throw new Error('The database has no identity row (table database_identity); run `keycard migrate`')
+  if (typeof id !== 'string' || id === '')
+    throw new Error('The database has no identity row (table database_identity); run `keycard migrate`')
   return id
 }
 
@@ -46,7 +47,12 @@ export class Revocations {
   /** Loads the database's identity and the revoked sessions whose tokens may still be presented. */
   static async load(db: Kysely<Database>, now = nowSeconds()): Promise<Revocations> {
     const state = new Revocations(await readDatabaseId(db))
-    const rows = await db.selectFrom('sessions').select(['id', 'expires_at']).where('revoked_at', 'is not', null).where('expires_at', '>', now).execute()
+    const rows = await db
+      .selectFrom('sessions')
+      .select(['id', 'expires_at'])
+      .where('revoked_at', 'is not', null)
+      .where('expires_at', '>', now)
+      .execute()
     state.add(rows)
     return state
   }
@@ -66,7 +72,12 @@ export class Revocations {
    * delete` while the server runs; returns the newest `revoked_at` seen, to pass next time.
    */
   async sync(db: Kysely<Database>, since: number, now = nowSeconds()): Promise<number> {
-    const rows = await db.selectFrom('sessions').select(['id', 'expires_at', 'revoked_at']).where('revoked_at', '>=', since).where('expires_at', '>', now).execute()
+    const rows = await db
+      .selectFrom('sessions')
+      .select(['id', 'expires_at', 'revoked_at'])
+      .where('revoked_at', '>=', since)
+      .where('expires_at', '>', now)
+      .execute()
     this.add(rows)
     return rows.reduce((max, r) => Math.max(max, Number(r.revoked_at)), since)
   }
@@ -91,7 +102,11 @@ export class Revocations {
 }
 
 /** Deletes the sessions (revoked or not) whose last token has expired, then the matching memory entries. */
-export async function purgeExpired(db: Kysely<Database>, revocations: Revocations, now = nowSeconds()): Promise<{ rows: number; memory: number }> {
+export async function purgeExpired(
+  db: Kysely<Database>,
+  revocations: Revocations,
+  now = nowSeconds(),
+): Promise<{ rows: number; memory: number }> {
   const { numDeletedRows } = await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst()
   return { rows: Number(numDeletedRows), memory: revocations.purge(now) }
 }

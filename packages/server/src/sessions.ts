@@ -85,13 +85,23 @@ export class Sessions {
 
   #access(user: UserRow, sid: string, fresh: boolean, expiresIn?: number): Promise<string> {
     this.#admins.set(user.id, user.admin === 1)
-    return this.#keycard.createAccessToken(String(user.id), { fresh, additionalClaims: { ...this.#claims(sid), admin: user.admin === 1 }, ...(expiresIn ? { expiresIn } : {}) })
+    return this.#keycard.createAccessToken(String(user.id), {
+      fresh,
+      additionalClaims: { ...this.#claims(sid), admin: user.admin === 1 },
+      ...(expiresIn ? { expiresIn } : {}),
+    })
   }
 
   /** A live (not revoked, not expired) session of `userId`, with its user, or undefined. */
   async #live(sid: string, userId: number): Promise<{ session: SessionRow; user: UserRow } | undefined> {
     if (this.#revocations.isSessionRevoked(sid)) return undefined
-    const session = await this.#db.selectFrom('sessions').selectAll().where('id', '=', sid).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst()
+    const session = await this.#db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('id', '=', sid)
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst()
     if (!session || session.expires_at <= nowSeconds()) return undefined
     const user = await this.#db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst()
     return user ? { session, user } : undefined
@@ -130,14 +140,20 @@ export class Sessions {
   }
 
   #refresh(user: UserRow, sid: string, jti: string, expiresIn?: number): Promise<string> {
-    return this.#keycard.createRefreshToken(String(user.id), { additionalClaims: { ...this.#claims(sid), jti }, ...(expiresIn ? { expiresIn } : {}) })
+    return this.#keycard.createRefreshToken(String(user.id), {
+      additionalClaims: { ...this.#claims(sid), jti },
+      ...(expiresIn ? { expiresIn } : {}),
+    })
   }
 
   /**
    * Starts a login session for `user`: a fresh or non-fresh access token and, unless `withRefresh` is
    * false (fresh-login), a refresh token.
    */
-  async start(user: UserRow, options: { fresh: boolean; withRefresh: boolean; userAgent?: string | undefined }): Promise<SessionTokens & { sessionId: string }> {
+  async start(
+    user: UserRow,
+    options: { fresh: boolean; withRefresh: boolean; userAgent?: string | undefined },
+  ): Promise<SessionTokens & { sessionId: string }> {
     const sid = randomUUID()
     const jti = randomUUID()
     const access_token = await this.#access(user, sid, options.fresh)
@@ -165,7 +181,8 @@ export class Sessions {
     // takes the write lock before reading, so a commit by another process cannot stale its read.
     const result = await writeTransaction(this.#db, async (trx): Promise<RefreshResult & { revoke?: SessionRow }> => {
       const session = await trx.selectFrom('sessions').selectAll().where('id', '=', claims.sid).executeTakeFirst()
-      if (!session || session.revoked_at !== null || session.user_id === null || String(session.user_id) !== claims.sub) return { outcome: 'revoked' }
+      if (!session || session.revoked_at !== null || session.user_id === null || String(session.user_id) !== claims.sub)
+        return { outcome: 'revoked' }
       const user = await trx.selectFrom('users').selectAll().where('id', '=', session.user_id).executeTakeFirst()
       if (!user) return { outcome: 'revoked' }
       const now = nowSeconds()
@@ -176,7 +193,13 @@ export class Sessions {
         const refresh_token = await this.#refresh(user, session.id, next)
         const { numUpdatedRows } = await trx
           .updateTable('sessions')
-          .set({ refresh_jti: next, previous_refresh_jti: claims.jti, rotated_at: now, last_used_at: now, expires_at: Math.max(expiryOf(access_token), expiryOf(refresh_token)) })
+          .set({
+            refresh_jti: next,
+            previous_refresh_jti: claims.jti,
+            rotated_at: now,
+            last_used_at: now,
+            expires_at: Math.max(expiryOf(access_token), expiryOf(refresh_token)),
+          })
           .where('id', '=', session.id)
           .where('refresh_jti', '=', claims.jti)
           .executeTakeFirst()
@@ -184,7 +207,11 @@ export class Sessions {
         return { outcome: 'revoked' } // lost a race on a database without serialized transactions
       }
 
-      const inGrace = this.#reuseInterval > 0 && session.previous_refresh_jti === claims.jti && session.rotated_at !== null && now - session.rotated_at <= this.#reuseInterval
+      const inGrace =
+        this.#reuseInterval > 0 &&
+        session.previous_refresh_jti === claims.jti &&
+        session.rotated_at !== null &&
+        now - session.rotated_at <= this.#reuseInterval
       if (inGrace && session.refresh_jti !== null) {
         // The same successor: its jti, so either copy rotates it next, and an expiry inside the session's.
         const access_token = await this.#access(user, session.id, false)
@@ -204,7 +231,12 @@ export class Sessions {
 
   /** Revokes one session; with `userId`, only if it is that user's. Returns false when there was nothing to revoke. */
   async revoke(sessionId: string, userId?: number): Promise<boolean> {
-    let query = this.#db.updateTable('sessions').set({ revoked_at: nowSeconds() }).where('id', '=', sessionId).where('revoked_at', 'is', null).where('expires_at', '>', nowSeconds())
+    let query = this.#db
+      .updateTable('sessions')
+      .set({ revoked_at: nowSeconds() })
+      .where('id', '=', sessionId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', nowSeconds())
     if (userId !== undefined) query = query.where('user_id', '=', userId)
     const rows = await query.returning(['id', 'expires_at']).execute()
     this.#revocations.add(rows)
@@ -213,7 +245,11 @@ export class Sessions {
 
   /** Revokes every session of a user, except `exceptSessionId`: one statement however many there are. Returns how many. */
   async revokeAll(userId: number, exceptSessionId?: string): Promise<number> {
-    let query = this.#db.updateTable('sessions').set({ revoked_at: nowSeconds() }).where('user_id', '=', userId).where('revoked_at', 'is', null)
+    let query = this.#db
+      .updateTable('sessions')
+      .set({ revoked_at: nowSeconds() })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
     if (exceptSessionId !== undefined) query = query.where('id', '!=', exceptSessionId)
     const rows = await query.returning(['id', 'expires_at']).execute()
     this.#revocations.add(rows)
@@ -229,7 +265,14 @@ export class Sessions {
     const now = nowSeconds()
     const rows = await writeTransaction(this.#db, async (trx) => {
       await trx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute()
-      return trx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).where('id', '!=', exceptSessionId).returning(['id', 'expires_at']).execute()
+      return trx
+        .updateTable('sessions')
+        .set({ revoked_at: now })
+        .where('user_id', '=', userId)
+        .where('revoked_at', 'is', null)
+        .where('id', '!=', exceptSessionId)
+        .returning(['id', 'expires_at'])
+        .execute()
     })
     this.#revocations.add(rows)
     return rows.filter((r) => r.expires_at > now).length

@@ -55,7 +55,13 @@ export class InvalidUserError extends Error {
  * reply.send(toPublicUser(user))
  */
 export function toPublicUser(row: UserRow): PublicUser {
-  return { id: row.id, username: row.username, email: row.email, admin: row.admin === 1, registered_on: new Date(row.registered_on * 1000).toISOString() }
+  return {
+    id: row.id,
+    username: row.username,
+    email: row.email,
+    admin: row.admin === 1,
+    registered_on: new Date(row.registered_on * 1000).toISOString(),
+  }
 }
 
 /**
@@ -100,7 +106,12 @@ export function checkIdentity(username: string, email: string | null | undefined
     if (!checked.ok) throw new InvalidUserError('email', checked.problem)
     normalEmail = checked.value
   }
-  return { username: name.value, usernameKey: usernameKey(name.value), email: normalEmail, emailKey: normalEmail === null ? null : emailKey(normalEmail) }
+  return {
+    username: name.value,
+    usernameKey: usernameKey(name.value),
+    email: normalEmail,
+    emailKey: normalEmail === null ? null : emailKey(normalEmail),
+  }
 }
 
 /**
@@ -123,8 +134,13 @@ export async function createUser(db: Kysely<Database>, hasher: PasswordHasher, i
     return await db
       .insertInto('users')
       .values({
-        username: identity.username, username_key: identity.usernameKey, email: identity.email, email_key: identity.emailKey,
-        password_hash: passwordHash, admin: input.admin ? 1 : 0, registered_on: Math.floor(Date.now() / 1000),
+        username: identity.username,
+        username_key: identity.usernameKey,
+        email: identity.email,
+        email_key: identity.emailKey,
+        password_hash: passwordHash,
+        admin: input.admin ? 1 : 0,
+        registered_on: Math.floor(Date.now() / 1000),
       })
       .returningAll()
       .executeTakeFirstOrThrow()
@@ -141,7 +157,10 @@ export async function createUser(db: Kysely<Database>, hasher: PasswordHasher, i
  * @example
  * await takenField(db, checkIdentity('ZOË', null)) // 'username' when "Zoë" exists
  */
-export async function takenField(db: Kysely<Database>, identity: Pick<CheckedIdentity, 'usernameKey' | 'emailKey'>): Promise<'username' | 'email' | null> {
+export async function takenField(
+  db: Kysely<Database>,
+  identity: Pick<CheckedIdentity, 'usernameKey' | 'emailKey'>,
+): Promise<'username' | 'email' | null> {
   const { usernameKey: uKey, emailKey: eKey } = identity
   const taken = await db
     .selectFrom('users')
@@ -180,9 +199,15 @@ export async function findUserById(db: Kysely<Database>, id: number): Promise<Us
  * @example
  * const { users, total } = await listUsers(db, { limit: 50, offset: 0 })
  */
-export async function listUsers(db: Kysely<Database>, page: { limit: number; offset: number } = { limit: 50, offset: 0 }): Promise<{ users: UserRow[]; total: number }> {
+export async function listUsers(
+  db: Kysely<Database>,
+  page: { limit: number; offset: number } = { limit: 50, offset: 0 },
+): Promise<{ users: UserRow[]; total: number }> {
   const users = await db.selectFrom('users').selectAll().orderBy('id').limit(page.limit).offset(page.offset).execute()
-  const { total } = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()
+  const { total } = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('total'))
+    .executeTakeFirstOrThrow()
   return { users, total: Number(total) }
 }
 

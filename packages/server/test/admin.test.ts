@@ -18,7 +18,11 @@ async function withAdmin(t: TestContext): Promise<{ s: TestServer; admin: string
 test('non-admins get 403 and no token gets 401, on both admin routes', async (t) => {
   const { s } = await withAdmin(t)
   const { access_token, refresh_token } = await s.register('alice')
-  for (const [method, path] of [['GET', '/admin/users'], ['DELETE', '/admin/users/1'], ['GET', '/admin/users?limit=abc']] as const) {
+  for (const [method, path] of [
+    ['GET', '/admin/users'],
+    ['DELETE', '/admin/users/1'],
+    ['GET', '/admin/users?limit=abc'],
+  ] as const) {
     const res = await s.api(method, path, { token: access_token })
     assert.equal(res.status, 403, path)
     assert.deepEqual(res.body, { msg: 'Admin access required', code: 'ADMIN_REQUIRED' })
@@ -40,13 +44,19 @@ test('an admin lists users page by page', async (t) => {
   assert.equal(all.body.total, 5)
   assert.equal(all.body.limit, 50)
   assert.equal(all.body.offset, 0)
-  assert.deepEqual(all.body.users.map((u: any) => u.username), ['root', 'alice', 'bob', 'carol', 'dave'])
+  assert.deepEqual(
+    all.body.users.map((u: any) => u.username),
+    ['root', 'alice', 'bob', 'carol', 'dave'],
+  )
   assert.deepEqual(Object.keys(all.body.users[0]).sort(), ['admin', 'email', 'id', 'registered_on', 'username'])
   assert.equal(all.body.users[0].admin, true)
   assert.ok(!JSON.stringify(all.body).includes('argon2'), 'no password hashes')
   const page = await s.api('GET', '/admin/users?limit=2&offset=2', { token: admin })
   assert.equal(page.status, 200)
-  assert.deepEqual(page.body.users.map((u: any) => u.username), ['bob', 'carol'])
+  assert.deepEqual(
+    page.body.users.map((u: any) => u.username),
+    ['bob', 'carol'],
+  )
   assert.equal(page.body.total, 5)
   assert.deepEqual([page.body.limit, page.body.offset], [2, 2])
   const past = await s.api('GET', '/admin/users?offset=10', { token: admin })
@@ -94,7 +104,10 @@ test('deleting a user revokes all their sessions; unknown users are 404', async 
     assert.deepEqual(missing.body, { msg: 'User not found', code: 'USER_NOT_FOUND' })
   }
   const list = await s.api('GET', '/admin/users', { token: admin })
-  assert.deepEqual(list.body.users.map((u: any) => u.username), ['root', 'bob'])
+  assert.deepEqual(
+    list.body.users.map((u: any) => u.username),
+    ['root', 'bob'],
+  )
   // A new user never gets the deleted user's id (old tokens name that id).
   const again = await s.register('alice')
   assert.notEqual(again.user.id, one.user.id)

@@ -12,7 +12,10 @@ test('register answers 201 with the user and a fresh access token and a refresh 
   const res = await s.api('POST', '/auth/register', { body: { username: 'Alice', password: PASSWORD, email: 'Alice@Example.com' } })
   assert.equal(res.status, 201)
   assert.deepEqual(Object.keys(res.body).sort(), ['access_token', 'refresh_token', 'user'])
-  assert.deepEqual({ ...res.body.user, registered_on: 'x' }, { id: 1, username: 'Alice', email: 'Alice@example.com', admin: false, registered_on: 'x' })
+  assert.deepEqual(
+    { ...res.body.user, registered_on: 'x' },
+    { id: 1, username: 'Alice', email: 'Alice@example.com', admin: false, registered_on: 'x' },
+  )
   assert.match(res.body.user.registered_on, ISO)
   const access = claimsOf(res.body.access_token)
   const refresh = claimsOf(res.body.refresh_token)
@@ -49,7 +52,10 @@ test('register answers 400 naming the missing or invalid field', async (t) => {
     [{ username: 'alice', password: PASSWORD, email: 7 }, 'Field email must be a string'],
     [{ username: 'al', password: PASSWORD }, 'username must be 3 to 32 characters long (it has 2)'],
     [{ username: 'a'.repeat(33), password: PASSWORD }, 'username must be 3 to 32 characters long (it has 33)'],
-    [{ username: 'al@ce', password: PASSWORD }, "username may hold only letters, digits, '_', '.' and '-' (any script): '@' (U+0040) is not allowed"],
+    [
+      { username: 'al@ce', password: PASSWORD },
+      "username may hold only letters, digits, '_', '.' and '-' (any script): '@' (U+0040) is not allowed",
+    ],
     [{ username: '_alice', password: PASSWORD }, 'username must start with a letter or digit'],
     [{ username: 'alice', password: PASSWORD, email: 'not-an-email' }, 'email must be an email address such as name@example.com'],
     [{ username: 'alice', password: PASSWORD, email: '' }, 'email must be an email address such as name@example.com'],
@@ -139,10 +145,16 @@ test('GET /auth/me answers the user, and the library token errors without a vali
   assert.deepEqual(none.body, { msg: NO_TOKEN, code: 'KEYCARD_NO_AUTHORIZATION' })
   const basic = await s.api('GET', '/auth/me', { headers: { authorization: 'Basic abc' } })
   assert.equal(basic.status, 401)
-  assert.deepEqual(basic.body, { msg: "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'", code: 'KEYCARD_NO_AUTHORIZATION' })
+  assert.deepEqual(basic.body, {
+    msg: "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'",
+    code: 'KEYCARD_NO_AUTHORIZATION',
+  })
   const lower = await s.api('GET', '/auth/me', { headers: { authorization: `bearer ${access_token}` } })
   assert.equal(lower.status, 401)
-  assert.deepEqual(lower.body, { msg: "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'", code: 'KEYCARD_NO_AUTHORIZATION' })
+  assert.deepEqual(lower.body, {
+    msg: "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'",
+    code: 'KEYCARD_NO_AUTHORIZATION',
+  })
   const bare = await s.api('GET', '/auth/me', { headers: { authorization: 'Bearer' } })
   assert.equal(bare.status, 422)
   assert.deepEqual(bare.body, { msg: "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'", code: 'KEYCARD_INVALID_HEADER' })
@@ -152,11 +164,15 @@ test('GET /auth/me answers the user, and the library token errors without a vali
   const refresh = await s.api('GET', '/auth/me', { token: refresh_token })
   assert.equal(refresh.status, 422)
   assert.deepEqual(refresh.body, { msg: 'Only non-refresh tokens are allowed', code: 'KEYCARD_WRONG_TOKEN_TYPE' })
-  const forged = await s.api('GET', '/auth/me', { token: signToken({ sid: claimsOf(access_token).sid }, 'another-secret-another-secret-another-secret') })
+  const forged = await s.api('GET', '/auth/me', {
+    token: signToken({ sid: claimsOf(access_token).sid }, 'another-secret-another-secret-another-secret'),
+  })
   assert.equal(forged.status, 422)
   assert.deepEqual(forged.body, { msg: 'Signature verification failed', code: 'KEYCARD_JWT_SIGNATURE_INVALID' })
   const past = Math.floor(Date.now() / 1000) - 100
-  const expired = await s.api('GET', '/auth/me', { token: signToken({ sid: claimsOf(access_token).sid, iat: past - 10, nbf: past - 10, exp: past }) })
+  const expired = await s.api('GET', '/auth/me', {
+    token: signToken({ sid: claimsOf(access_token).sid, iat: past - 10, nbf: past - 10, exp: past }),
+  })
   assert.equal(expired.status, 401)
   assert.deepEqual(expired.body, { msg: 'Token has expired', code: 'KEYCARD_JWT_EXPIRED' })
   const noSession = await s.api('GET', '/auth/me', { token: signToken({}) })

@@ -15,7 +15,9 @@ import { listeningUrl, tempDir, testEnv } from './helpers.ts'
 
 const PACKAGE = fileURLToPath(new URL('..', import.meta.url))
 
-test('the bundled server (npm start) runs under plain node: health, register, verify, account page, version', { timeout: 60_000 }, async (t) => {
+test('the bundled server (npm start) runs under plain node: health, register, verify, account page, version', {
+  timeout: 60_000,
+}, async (t) => {
   const scratch = mkdtempSync(join(PACKAGE, '.bundle-test-'))
   t.after(() => rmSync(scratch, { recursive: true, force: true }))
   const file = join(scratch, 'cli', 'main.mjs')

@@ -59,7 +59,10 @@ describe('keycard useradd and users delete with names of any script', { concurre
     const email = await keycard(dir, ['useradd', 'zoey', '--email', 'ZOË@example.com'])
     assert.deepEqual([email.code, email.stderr], [1, 'keycard useradd: email "ZOË@example.com" is already registered\n'])
     const list = JSON.parse((await keycard(dir, ['users', 'list', '--json'])).stdout)
-    assert.deepEqual(list.users.map((u: any) => [u.username, u.email]), [['Zoë', 'Zoë@example.com']])
+    assert.deepEqual(
+      list.users.map((u: any) => [u.username, u.email]),
+      [['Zoë', 'Zoë@example.com']],
+    )
 
     const deleted = await keycard(dir, ['users', 'delete', 'ZOE\u0308', '--yes'])
     assert.equal(deleted.code, 0, deleted.stderr)
@@ -69,9 +72,15 @@ describe('keycard useradd and users delete with names of any script', { concurre
   test('emoji, spaces and controls in a name, and controls in an email, are refused before the password is read', async (t) => {
     const dir = tempDir(t)
     const emoji = await keycard(dir, ['useradd', 'zoë😀'], '')
-    assert.deepEqual([emoji.code, emoji.stderr], [1, "keycard useradd: username may hold only letters, digits, '_', '.' and '-' (any script): '😀' (U+1F600) is not allowed\n"])
+    assert.deepEqual(
+      [emoji.code, emoji.stderr],
+      [1, "keycard useradd: username may hold only letters, digits, '_', '.' and '-' (any script): '😀' (U+1F600) is not allowed\n"],
+    )
     const control = await keycard(dir, ['useradd', 'zoe', '--email', 'zoe\u0007@example.com'], '')
-    assert.deepEqual([control.code, control.stderr], [1, 'keycard useradd: email must not contain control characters such as NUL or a line break (U+0007)\n'])
+    assert.deepEqual(
+      [control.code, control.stderr],
+      [1, 'keycard useradd: email must not contain control characters such as NUL or a line break (U+0007)\n'],
+    )
   })
 
   test('a password on stdin that is not UTF-8 is refused, naming password, and nothing is created', async (t) => {
@@ -117,7 +126,7 @@ describe('the hidden prompt, on a real terminal', { skip: HAS_SCRIPT ? false : '
 })
 
 describe('keycard users rename', { concurrency: 4 }, () => {
-  test('renames by the rules: own name in another case is fine, another user\'s in any case is not', async (t) => {
+  test("renames by the rules: own name in another case is fine, another user's in any case is not", async (t) => {
     const dir = tempDir(t)
     assert.equal((await keycard(dir, ['useradd', 'alice'])).code, 0)
     assert.equal((await keycard(dir, ['useradd', 'Zoë'])).code, 0)
@@ -126,15 +135,24 @@ describe('keycard users rename', { concurrency: 4 }, () => {
     const taken = await keycard(dir, ['users', 'rename', 'alice', 'ZOE\u0308'])
     assert.deepEqual([taken.code, taken.stderr], [1, 'keycard users rename: username "ZOË" is already taken by another user\n'])
     const bad = await keycard(dir, ['users', 'rename', '1', 'a b'])
-    assert.deepEqual([bad.code, bad.stderr], [1, "keycard users rename: username may hold only letters, digits, '_', '.' and '-' (any script): ' ' (U+0020) is not allowed\n"])
+    assert.deepEqual(
+      [bad.code, bad.stderr],
+      [1, "keycard users rename: username may hold only letters, digits, '_', '.' and '-' (any script): ' ' (U+0020) is not allowed\n"],
+    )
     const missing = await keycard(dir, ['users', 'rename', 'nobody', 'somebody'])
     assert.deepEqual([missing.code, missing.stderr], [1, 'keycard users rename: no user "nobody"\n'])
     const moved = await keycard(dir, ['users', 'rename', '2', 'Zoey'])
     assert.equal(moved.code, 0, moved.stderr)
     const list = JSON.parse((await keycard(dir, ['users', 'list', '--json'])).stdout)
-    assert.deepEqual(list.users.map((u: any) => u.username), ['Alice', 'Zoey'])
+    assert.deepEqual(
+      list.users.map((u: any) => u.username),
+      ['Alice', 'Zoey'],
+    )
     // The old name is free again, and the new one is matched in any case.
     assert.equal((await keycard(dir, ['useradd', 'zoë'])).code, 0)
-    assert.equal((await keycard(dir, ['users', 'delete', 'ZOEY', '--yes'])).stdout, 'Deleted user Zoey (id 2); revoked 0 active sessions.\n')
+    assert.equal(
+      (await keycard(dir, ['users', 'delete', 'ZOEY', '--yes'])).stdout,
+      'Deleted user Zoey (id 2); revoked 0 active sessions.\n',
+    )
   })
 })

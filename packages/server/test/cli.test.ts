@@ -202,7 +202,10 @@ describe('keycard migrate', { concurrency: 4 }, () => {
     assert.equal(first.code, 0, first.stderr)
     // Every migration the server knows, in order (the list grows; this test should not have to).
     const names = Object.keys(migrations)
-    assert.equal(first.stdout, `Database: ${db}\n${names.map((n) => `  applied ${n}\n`).join('')}Ran ${names.length} migration${names.length === 1 ? '' : 's'}.\n`)
+    assert.equal(
+      first.stdout,
+      `Database: ${db}\n${names.map((n) => `  applied ${n}\n`).join('')}Ran ${names.length} migration${names.length === 1 ? '' : 's'}.\n`,
+    )
     assert.ok(existsSync(db))
 
     const again = await keycard(dir, ['migrate'], { env: { DATABASE_URL: db } })
@@ -242,11 +245,20 @@ describe('keycard useradd and users list', { concurrency: 4 }, () => {
     assert.equal(body.total, 2)
     assert.equal(body.limit, 50)
     assert.equal(body.offset, 0)
-    assert.deepEqual(body.users.map((u: any) => [u.id, u.username, u.email, u.admin]), [[1, 'Alice', 'Alice@example.com', true], [2, 'bob', null, false]])
+    assert.deepEqual(
+      body.users.map((u: any) => [u.id, u.username, u.email, u.admin]),
+      [
+        [1, 'Alice', 'Alice@example.com', true],
+        [2, 'bob', null, false],
+      ],
+    )
     assert.ok(!Number.isNaN(Date.parse(body.users[0].registered_on)))
 
     const page = JSON.parse((await keycard(dir, ['users', 'list', '--json', '--limit', '1', '--offset', '1'])).stdout)
-    assert.deepEqual(page.users.map((u: any) => u.username), ['bob'])
+    assert.deepEqual(
+      page.users.map((u: any) => u.username),
+      ['bob'],
+    )
     assert.equal(page.total, 2)
   })
 
@@ -303,7 +315,10 @@ describe('keycard useradd and users list', { concurrency: 4 }, () => {
     const dir = tempDir(t)
     const name = await keycard(dir, ['useradd', 'a b'], { input: `${PASSWORD}\n` })
     assert.equal(name.code, 1)
-    assert.equal(name.stderr, "keycard useradd: username may hold only letters, digits, '_', '.' and '-' (any script): ' ' (U+0020) is not allowed\n")
+    assert.equal(
+      name.stderr,
+      "keycard useradd: username may hold only letters, digits, '_', '.' and '-' (any script): ' ' (U+0020) is not allowed\n",
+    )
     const email = await keycard(dir, ['useradd', 'erin', '--email', 'not-an-email'], { input: `${PASSWORD}\n` })
     assert.equal(email.code, 1)
     assert.equal(email.stderr, 'keycard useradd: email must be an email address such as name@example.com\n')
@@ -325,7 +340,10 @@ describe('keycard users delete', { concurrency: 4 }, () => {
     assert.equal(byId.stdout, 'Deleted user carol (id 3); revoked 0 active sessions.\n')
 
     const list = JSON.parse((await keycard(dir, ['users', 'list', '--json'])).stdout)
-    assert.deepEqual(list.users.map((u: any) => u.username), ['bob'])
+    assert.deepEqual(
+      list.users.map((u: any) => u.username),
+      ['bob'],
+    )
 
     const byEmail = await keycard(dir, ['users', 'delete', 'bob@example.com', '--yes'])
     assert.equal(byEmail.code, 0, byEmail.stderr)
@@ -347,14 +365,17 @@ describe('keycard users delete', { concurrency: 4 }, () => {
     assert.equal(JSON.parse((await keycard(dir, ['users', 'list', '--json'])).stdout).total, 1)
   })
 
-  test('a number that is one user\'s id and another\'s username is refused', async (t) => {
+  test("a number that is one user's id and another's username is refused", async (t) => {
     const dir = tempDir(t)
     await useradd(dir, 'alice')
     await useradd(dir, 'bob')
     await useradd(dir, '002')
     const r = await keycard(dir, ['users', 'delete', '002', '--yes'])
     assert.equal(r.code, 1)
-    assert.equal(r.stderr, 'keycard users delete: "002" names two users: id 2 (bob) and username 002 (id 3); give the other one\'s username or id\n')
+    assert.equal(
+      r.stderr,
+      'keycard users delete: "002" names two users: id 2 (bob) and username 002 (id 3); give the other one\'s username or id\n',
+    )
     assert.equal(JSON.parse((await keycard(dir, ['users', 'list', '--json'])).stdout).total, 3)
   })
 
@@ -424,7 +445,10 @@ function onTerminal(t: TestContext, dir: string, args: string[]) {
     /** Resolves once `text` has appeared `count` times in all output so far. */
     waitFor(text: string, count = 1): Promise<void> {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${JSON.stringify(text)}; screen: ${JSON.stringify(screen)}`)), 15_000)
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${JSON.stringify(text)}; screen: ${JSON.stringify(screen)}`)),
+          15_000,
+        )
         const check = () => {
           if (screen.split(text).length - 1 >= count) {
             clearTimeout(timer)
@@ -442,7 +466,10 @@ function onTerminal(t: TestContext, dir: string, args: string[]) {
   }
 }
 
-describe('the hidden password prompt, on a real terminal', { concurrency: 4, skip: HAS_SCRIPT ? false : 'util-linux script is not installed' }, () => {
+describe('the hidden password prompt, on a real terminal', {
+  concurrency: 4,
+  skip: HAS_SCRIPT ? false : 'util-linux script is not installed',
+}, () => {
   test('asks twice without echoing; backspace and Ctrl-U edit the line', async (t) => {
     const dir = tempDir(t)
     const term = onTerminal(t, dir, ['useradd', 'tess', '--admin'])
@@ -517,7 +544,10 @@ describe('the hidden password prompt, on a real terminal', { concurrency: 4, ski
     assert.equal(deleted.code, 0, deleted.stdout)
     assert.match(deleted.stdout, /Deleted user bob \(id 2\)/)
     const list = JSON.parse((await keycard(dir, ['users', 'list', '--json'])).stdout)
-    assert.deepEqual(list.users.map((u: any) => u.username), ['alice'])
+    assert.deepEqual(
+      list.users.map((u: any) => u.username),
+      ['alice'],
+    )
   })
 })
 
@@ -576,7 +606,10 @@ describe('prompt.ts, without a terminal', { concurrency: 4 }, () => {
 describe('keycard serve', { concurrency: 4 }, () => {
   test('prints the address it listens on, answers GET /healthz, and exits 0 on SIGTERM', async (t) => {
     const dir = tempDir(t)
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0'], { cwd: ROOT, env: cliEnv(dir, { LOG_LEVEL: 'info' }) })
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0'], {
+      cwd: ROOT,
+      env: cliEnv(dir, { LOG_LEVEL: 'info' }),
+    })
     t.after(() => child.kill('SIGKILL'))
     const done = collect(child)
     const url = await listeningUrl(child)

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { test, type TestContext } from 'node:test'
 import SQLite from 'better-sqlite3'
 import { tmpdir } from 'node:os'
-import { ConfigError, loadConfig } from '../src/config.ts'
+import { type ConfigError, loadConfig } from '../src/config.ts'
 import { startServer, testEnv } from './helpers.ts'
 
 const WRITER = fileURLToPath(new URL('./fixtures/db-writer.mjs', import.meta.url))
@@ -21,7 +21,8 @@ const WRITER = fileURLToPath(new URL('./fixtures/db-writer.mjs', import.meta.url
 function line(child: ChildProcess, pattern: RegExp): Promise<string> {
   return new Promise((resolve, reject) => {
     // An 'exit' already emitted would never come again.
-    if (child.exitCode !== null || child.signalCode !== null) return reject(new Error(`writer already exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}`))
+    if (child.exitCode !== null || child.signalCode !== null)
+      return reject(new Error(`writer already exited (${child.exitCode ?? child.signalCode}) before printing ${pattern}`))
     let out = ''
     const onData = (d: string) => {
       out += d
@@ -69,19 +70,25 @@ test('refreshes while another process writes the database: every one rotates, no
 
   const statuses: number[] = []
   const used: string[] = []
-  await Promise.all(chains.map(async (tokens) => {
-    let refresh = tokens.refresh_token
-    for (let i = 0; i < 40; i++) {
-      const res = await s.api('POST', '/auth/refresh', { token: refresh })
-      statuses.push(res.status)
-      if (res.status !== 200) return
-      used.push(refresh)
-      refresh = res.body.refresh_token
-    }
-  }))
+  await Promise.all(
+    chains.map(async (tokens) => {
+      let refresh = tokens.refresh_token
+      for (let i = 0; i < 40; i++) {
+        const res = await s.api('POST', '/auth/refresh', { token: refresh })
+        statuses.push(res.status)
+        if (res.status !== 200) return
+        used.push(refresh)
+        refresh = res.body.refresh_token
+      }
+    }),
+  )
   const wrote = await writer.stop()
 
-  assert.deepEqual(statuses.filter((x) => x !== 200), [], `non-200 answers: ${JSON.stringify(s.logLines().filter((l) => Number(l.level) >= 50))}`)
+  assert.deepEqual(
+    statuses.filter((x) => x !== 200),
+    [],
+    `non-200 answers: ${JSON.stringify(s.logLines().filter((l) => Number(l.level) >= 50))}`,
+  )
   assert.equal(statuses.length, 160)
   assert.ok(wrote > 20, `the writer committed during the refreshes (${wrote})`)
   // No chain forked or was revoked as reuse: one live session each.
@@ -91,7 +98,9 @@ test('refreshes while another process writes the database: every one rotates, no
   assert.equal(rows.n, 5, 'the registration session and the four chains are all still live')
 })
 
-test('a lock held past DATABASE_BUSY_TIMEOUT_MS answers 503 with Retry-After, and the refresh token still works after', { timeout: 120_000 }, async (t) => {
+test('a lock held past DATABASE_BUSY_TIMEOUT_MS answers 503 with Retry-After, and the refresh token still works after', {
+  timeout: 120_000,
+}, async (t) => {
   const s = await startServer(t, { DATABASE_BUSY_TIMEOUT_MS: '20' })
   const { refresh_token } = await s.register('alice')
   const holder = spawnWriter(t, [s.dbPath, 'hold'])
@@ -101,7 +110,11 @@ test('a lock held past DATABASE_BUSY_TIMEOUT_MS answers 503 with Retry-After, an
   assert.equal(busy.status, 503)
   assert.equal(busy.headers.get('retry-after'), '1')
   assert.deepEqual(busy.body, { msg: 'The database is busy (another process holds its lock); retry in a moment' })
-  assert.equal(s.logLines().some((l) => l.level === 50), false, 'not logged as a server error')
+  assert.equal(
+    s.logLines().some((l) => l.level === 50),
+    false,
+    'not logged as a server error',
+  )
   const warning = s.logLines().find((l) => String(l.msg).startsWith('database busy'))
   assert.equal((warning?.err as { code?: string } | undefined)?.code, 'SQLITE_BUSY', 'a warning names the SQLite error')
 
@@ -117,11 +130,17 @@ test('DATABASE_BUSY_TIMEOUT_MS: milliseconds from 0 to 30000, default 5000; anyt
   assert.equal(loadConfig(env()).databaseBusyTimeoutMs, 5000)
   assert.equal(loadConfig(env('0')).databaseBusyTimeoutMs, 0)
   for (const bad of ['5s', '-1', '30001']) {
-    assert.throws(() => loadConfig(env(bad)), (err: ConfigError) => err.problems.some((p) => p.startsWith(`DATABASE_BUSY_TIMEOUT_MS: expected an integer from 0 to 30000, got "${bad}"`)))
+    assert.throws(
+      () => loadConfig(env(bad)),
+      (err: ConfigError) =>
+        err.problems.some((p) => p.startsWith(`DATABASE_BUSY_TIMEOUT_MS: expected an integer from 0 to 30000, got "${bad}"`)),
+    )
   }
 })
 
-test('password changes while another process writes: each sets the hash and revokes the other sessions in one transaction', { timeout: 120_000 }, async (t) => {
+test('password changes while another process writes: each sets the hash and revokes the other sessions in one transaction', {
+  timeout: 120_000,
+}, async (t) => {
   const s = await startServer(t)
   await s.register('alice')
   const other = await s.login('alice')

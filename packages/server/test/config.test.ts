@@ -12,7 +12,7 @@ function problems(env: Record<string, string>): readonly string[] {
     loadConfig({ INIT_CWD: '/srv/app', ...env })
   } catch (err) {
     assert.ok(err instanceof ConfigError)
-    assert.match(err.message, /^Invalid configuration:\n  - /)
+    assert.match(err.message, /^Invalid configuration:\n {2}- /)
     return err.problems
   }
   assert.fail(`no error for ${JSON.stringify(env)}`)
@@ -36,11 +36,27 @@ test('defaults: port 3000 on 127.0.0.1, ./data/keycard.db, 15 min / 30 days, 10 
 
 test('valid values are read, durations with units', () => {
   const config = loadConfig({
-    PORT: '8080', HOST: '0.0.0.0', ACCESS_TOKEN_EXPIRES: '5m', REFRESH_TOKEN_EXPIRES: '7d', REFRESH_REUSE_INTERVAL: '0',
-    LOG_LEVEL: 'DEBUG', ARGON2_MEMORY_COST: '64', ARGON2_TIME_COST: '1', ARGON2_PARALLELISM: '2', JWT_SECRET: 's'.repeat(32),
+    PORT: '8080',
+    HOST: '0.0.0.0',
+    ACCESS_TOKEN_EXPIRES: '5m',
+    REFRESH_TOKEN_EXPIRES: '7d',
+    REFRESH_REUSE_INTERVAL: '0',
+    LOG_LEVEL: 'DEBUG',
+    ARGON2_MEMORY_COST: '64',
+    ARGON2_TIME_COST: '1',
+    ARGON2_PARALLELISM: '2',
+    JWT_SECRET: 's'.repeat(32),
   })
   assert.deepEqual(
-    [config.port, config.host, config.accessTokenExpires, config.refreshTokenExpires, config.refreshReuseInterval, config.logLevel, config.jwtSecret],
+    [
+      config.port,
+      config.host,
+      config.accessTokenExpires,
+      config.refreshTokenExpires,
+      config.refreshReuseInterval,
+      config.logLevel,
+      config.jwtSecret,
+    ],
     [8080, '0.0.0.0', 300, 7 * 86400, 0, 'debug', 's'.repeat(32)],
   )
   assert.deepEqual(config.argon2, { memoryCost: 64, timeCost: 1, parallelism: 2 })
@@ -65,21 +81,45 @@ test('each bad variable gets a message naming it, what it expected and what it g
     [{ PORT: 'http' }, 'PORT: expected an integer from 0 to 65535, got "http"'],
     [{ PORT: '70000' }, 'PORT: expected an integer from 0 to 65535, got "70000"'],
     [{ HOST: 'local host' }, 'HOST: expected a hostname or IP address such as 127.0.0.1 or 0.0.0.0, got "local host"'],
-    [{ DATABASE_URL: 'postgres://u:p@db/keycard' }, 'DATABASE_URL: PostgreSQL is not supported yet; use a SQLite file path such as ./data/keycard.db'],
-    [{ DATABASE_URL: 'postgresql://db/keycard' }, 'DATABASE_URL: PostgreSQL is not supported yet; use a SQLite file path such as ./data/keycard.db'],
+    [
+      { DATABASE_URL: 'postgres://u:p@db/keycard' },
+      'DATABASE_URL: PostgreSQL is not supported yet; use a SQLite file path such as ./data/keycard.db',
+    ],
+    [
+      { DATABASE_URL: 'postgresql://db/keycard' },
+      'DATABASE_URL: PostgreSQL is not supported yet; use a SQLite file path such as ./data/keycard.db',
+    ],
     [{ DATABASE_URL: 'mysql://db/keycard' }, 'DATABASE_URL: unsupported scheme "mysql:"; use a file path, or a file: or sqlite: URL'],
     [{ DATABASE_URL: 'sqlite:' }, 'DATABASE_URL: "sqlite:" names no file'],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET: must be at least 32 bytes (HS256), got 5; generate one with `openssl rand -base64 32`'],
-    [{ ACCESS_TOKEN_EXPIRES: 'soon' }, 'ACCESS_TOKEN_EXPIRES: expected a positive duration in seconds or with a unit (s, m, h, d, w), such as 900 or 15m; got "soon"'],
-    [{ ACCESS_TOKEN_EXPIRES: '0' }, 'ACCESS_TOKEN_EXPIRES: expected a positive duration in seconds or with a unit (s, m, h, d, w), such as 900 or 15m; got "0"'],
-    [{ REFRESH_TOKEN_EXPIRES: '-1' }, 'REFRESH_TOKEN_EXPIRES: expected a positive duration in seconds or with a unit (s, m, h, d, w), such as 900 or 15m; got "-1"'],
-    [{ REFRESH_REUSE_INTERVAL: 'ten' }, 'REFRESH_REUSE_INTERVAL: expected a duration in seconds or with a unit (s, m, h, d, w), such as 900 or 15m; got "ten"'],
-    [{ REFRESH_REUSE_INTERVAL: '1h' }, 'REFRESH_REUSE_INTERVAL: at most 300 seconds (it is a grace period for concurrent refreshes), got "1h"'],
+    [
+      { ACCESS_TOKEN_EXPIRES: 'soon' },
+      'ACCESS_TOKEN_EXPIRES: expected a positive duration in seconds or with a unit (s, m, h, d, w), such as 900 or 15m; got "soon"',
+    ],
+    [
+      { ACCESS_TOKEN_EXPIRES: '0' },
+      'ACCESS_TOKEN_EXPIRES: expected a positive duration in seconds or with a unit (s, m, h, d, w), such as 900 or 15m; got "0"',
+    ],
+    [
+      { REFRESH_TOKEN_EXPIRES: '-1' },
+      'REFRESH_TOKEN_EXPIRES: expected a positive duration in seconds or with a unit (s, m, h, d, w), such as 900 or 15m; got "-1"',
+    ],
+    [
+      { REFRESH_REUSE_INTERVAL: 'ten' },
+      'REFRESH_REUSE_INTERVAL: expected a duration in seconds or with a unit (s, m, h, d, w), such as 900 or 15m; got "ten"',
+    ],
+    [
+      { REFRESH_REUSE_INTERVAL: '1h' },
+      'REFRESH_REUSE_INTERVAL: at most 300 seconds (it is a grace period for concurrent refreshes), got "1h"',
+    ],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent; got "loud"'],
     [{ ARGON2_MEMORY_COST: '4' }, 'ARGON2_MEMORY_COST: expected an integer from 8 to 4194304, got "4"'],
     [{ ARGON2_TIME_COST: '0' }, 'ARGON2_TIME_COST: expected an integer from 1 to 100, got "0"'],
     [{ ARGON2_PARALLELISM: '0' }, 'ARGON2_PARALLELISM: expected an integer from 1 to 255, got "0"'],
-    [{ NODE_ENV: 'production' }, 'JWT_SECRET: required when NODE_ENV=production (a generated secret would be lost with the data dir); generate one with `openssl rand -base64 32`'],
+    [
+      { NODE_ENV: 'production' },
+      'JWT_SECRET: required when NODE_ENV=production (a generated secret would be lost with the data dir); generate one with `openssl rand -base64 32`',
+    ],
   ]
   for (const [env, message] of cases) assert.deepEqual(problems(env), [message], JSON.stringify(env))
   assert.equal(problems({ PORT: 'x', LOG_LEVEL: 'y', ACCESS_TOKEN_EXPIRES: 'z' }).length, 3, 'every problem at once')

@@ -11,9 +11,21 @@ import { request as httpRequest } from 'node:http'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
-import { defaultCookieSecure, isLoopbackHost, loadConfig, ConfigError } from '../src/config.ts'
+import { defaultCookieSecure, isLoopbackHost, loadConfig, type ConfigError } from '../src/config.ts'
 import { CONTENT_SECURITY_POLICY, PAGE_NOT_BUILT } from '../src/routes/web.ts'
-import { claimsOf, freezeClock, NO_TOKEN, NO_TOKEN_BROWSER, openBeside, PASSWORD, startServer, tempDir, TEST_SECRET, type Reply, type TestServer } from './helpers.ts'
+import {
+  claimsOf,
+  freezeClock,
+  NO_TOKEN,
+  NO_TOKEN_BROWSER,
+  openBeside,
+  PASSWORD,
+  startServer,
+  tempDir,
+  TEST_SECRET,
+  type Reply,
+  type TestServer,
+} from './helpers.ts'
 
 const COOKIE = { 'x-token-mode': 'cookie' }
 const EPOCH = 'Expires=Thu, 01 Jan 1970 00:00:00 GMT'
@@ -79,9 +91,16 @@ async function call(s: TestServer, jar: Jar, method: string, path: string, o: Ca
 }
 
 /** Signs in in cookie mode; returns the jar and the response. */
-async function cookieLogin(s: TestServer, username: string, userAgent?: string): Promise<{ jar: Jar; res: Reply & { setCookie: string[] } }> {
+async function cookieLogin(
+  s: TestServer,
+  username: string,
+  userAgent?: string,
+): Promise<{ jar: Jar; res: Reply & { setCookie: string[] } }> {
   const jar = new Jar()
-  const res = await call(s, jar, 'POST', '/auth/login', { body: { username, password: PASSWORD }, headers: { ...COOKIE, ...(userAgent ? { 'user-agent': userAgent } : {}) } })
+  const res = await call(s, jar, 'POST', '/auth/login', {
+    body: { username, password: PASSWORD },
+    headers: { ...COOKIE, ...(userAgent ? { 'user-agent': userAgent } : {}) },
+  })
   assert.equal(res.status, 200, res.text)
   return { jar, res }
 }
@@ -120,7 +139,10 @@ function assertNoTokens(res: Reply): void {
 test('cookie mode: register, login and fresh-login set HttpOnly cookies and answer no tokens', async (t) => {
   const s = await startServer(t)
   const jar = new Jar()
-  const reg = await call(s, jar, 'POST', '/auth/register', { body: { username: 'alice', password: PASSWORD, email: 'alice@example.com' }, headers: COOKIE })
+  const reg = await call(s, jar, 'POST', '/auth/register', {
+    body: { username: 'alice', password: PASSWORD, email: 'alice@example.com' },
+    headers: COOKIE,
+  })
   assert.equal(reg.status, 201)
   assert.deepEqual(Object.keys(reg.body), ['user'])
   assert.equal(reg.body.user.username, 'alice')
@@ -148,7 +170,13 @@ test('cookie mode: register, login and fresh-login set HttpOnly cookies and answ
 
   // Neither the cookies nor their CSRF values reach the log.
   const log = s.logText()
-  for (const value of [jar.get('access_token_cookie'), jar.get('refresh_token_cookie'), jar.get('csrf_access_token'), jar.get('csrf_refresh_token'), token]) {
+  for (const value of [
+    jar.get('access_token_cookie'),
+    jar.get('refresh_token_cookie'),
+    jar.get('csrf_access_token'),
+    jar.get('csrf_refresh_token'),
+    token,
+  ]) {
     assert.equal(log.includes(value!), false)
   }
 })
@@ -164,12 +192,18 @@ test('header mode is the default, and unchanged: tokens in the body, no cookies;
     assert.deepEqual(Object.keys(login.body).sort(), ['access_token', 'refresh_token'])
     assert.deepEqual(login.headers.getSetCookie(), [])
   }
-  const upper = await s.api('POST', '/auth/login', { body: { username: 'alice', password: PASSWORD }, headers: { 'x-token-mode': 'Cookie' } })
+  const upper = await s.api('POST', '/auth/login', {
+    body: { username: 'alice', password: PASSWORD },
+    headers: { 'x-token-mode': 'Cookie' },
+  })
   assert.deepEqual(upper.body, { login: true })
   for (const path of ['/auth/register', '/auth/login', '/auth/fresh-login']) {
     const bad = await s.api('POST', path, { body: { username: 'bob', password: PASSWORD }, headers: { 'x-token-mode': 'cookies' } })
     assert.equal(bad.status, 400, path)
-    assert.deepEqual(bad.body, { msg: 'X-Token-Mode must be "cookie" (tokens in HttpOnly cookies) or "header" (tokens in the response body)', code: 'INVALID_TOKEN_MODE' })
+    assert.deepEqual(bad.body, {
+      msg: 'X-Token-Mode must be "cookie" (tokens in HttpOnly cookies) or "header" (tokens in the response body)',
+      code: 'INVALID_TOKEN_MODE',
+    })
     assert.deepEqual(bad.headers.getSetCookie(), [])
   }
   // A wrong password in cookie mode sets nothing.
@@ -185,7 +219,10 @@ test('COOKIE_SECURE=true adds Secure to every cookie, set and unset', async (t) 
   assertSignInCookies(res.setCookie, true)
   const out = await call(s, jar, 'POST', '/auth/logout', { csrf: 'access' })
   assert.equal(out.status, 200)
-  assert.deepEqual(out.setCookie, UNSET_ALL.map((l) => l.replace(`${EPOCH};`, `${EPOCH}; Secure;`)))
+  assert.deepEqual(
+    out.setCookie,
+    UNSET_ALL.map((l) => l.replace(`${EPOCH};`, `${EPOCH}; Secure;`)),
+  )
 })
 
 test('the Secure rule: on outside development, off for NODE_ENV=development or a loopback HOST, COOKIE_SECURE wins', (t) => {
@@ -207,10 +244,13 @@ test('the Secure rule: on outside development, off for NODE_ENV=development or a
     [{ COOKIE_SECURE: ' YES ' }, true],
   ]
   for (const [env, secure] of cases) assert.equal(loadConfig({ ...base, ...env }).cookieSecure, secure, JSON.stringify(env))
-  assert.throws(() => loadConfig({ ...base, COOKIE_SECURE: 'sometimes' }), (err: ConfigError) => {
-    assert.deepEqual(err.problems, ['COOKIE_SECURE: expected true or false (or 1/0, yes/no, on/off), got "sometimes"'])
-    return true
-  })
+  assert.throws(
+    () => loadConfig({ ...base, COOKIE_SECURE: 'sometimes' }),
+    (err: ConfigError) => {
+      assert.deepEqual(err.problems, ['COOKIE_SECURE: expected true or false (or 1/0, yes/no, on/off), got "sometimes"'])
+      return true
+    },
+  )
   assert.equal(isLoopbackHost('127.0.0.2'), true)
   assert.equal(isLoopbackHost('[::1]'), true)
   assert.equal(isLoopbackHost('127.example.com'), false)
@@ -232,8 +272,12 @@ test('IMPLICIT_REFRESH_WINDOW: a third of the access lifetime by default, 0 turn
     }
     return []
   }
-  assert.deepEqual(problems({ IMPLICIT_REFRESH_WINDOW: 'soon' }), ['IMPLICIT_REFRESH_WINDOW: expected a duration in seconds or with a unit (s, m, h, d, w), such as 900 or 15m; got "soon"'])
-  assert.deepEqual(problems({ IMPLICIT_REFRESH_WINDOW: '15m' }), ['IMPLICIT_REFRESH_WINDOW: must be shorter than ACCESS_TOKEN_EXPIRES (900s), or 0 to turn implicit refresh off; got "15m"'])
+  assert.deepEqual(problems({ IMPLICIT_REFRESH_WINDOW: 'soon' }), [
+    'IMPLICIT_REFRESH_WINDOW: expected a duration in seconds or with a unit (s, m, h, d, w), such as 900 or 15m; got "soon"',
+  ])
+  assert.deepEqual(problems({ IMPLICIT_REFRESH_WINDOW: '15m' }), [
+    'IMPLICIT_REFRESH_WINDOW: must be shorter than ACCESS_TOKEN_EXPIRES (900s), or 0 to turn implicit refresh off; got "15m"',
+  ])
 })
 
 // ---- protected routes and CSRF -------------------------------------------------------------------
@@ -286,7 +330,11 @@ test('CSRF double submit on cookie tokens: missing and mismatched values are 401
     assert.deepEqual(swapped.body, { msg: 'CSRF double submit tokens do not match', code: 'KEYCARD_CSRF' })
   }
   // A cross-site form post (text/plain, no header): the CSRF error comes before the body is even parsed.
-  const form = await s.api('POST', '/auth/logout-all', { raw: 'x=y', contentType: 'text/plain', headers: { cookie: jar.header('/auth/logout-all') } })
+  const form = await s.api('POST', '/auth/logout-all', {
+    raw: 'x=y',
+    contentType: 'text/plain',
+    headers: { cookie: jar.header('/auth/logout-all') },
+  })
   assert.equal(form.status, 401)
   assert.deepEqual(form.body, { msg: 'Missing CSRF token', code: 'KEYCARD_CSRF' })
   // Nothing was revoked by any of that.
@@ -362,7 +410,10 @@ test('logout with the access cookie revokes the session and unsets every cookie'
   assert.deepEqual((await call(s, jar, 'GET', '/auth/me')).body, { msg: NO_TOKEN, code: 'KEYCARD_NO_AUTHORIZATION' })
   // A copy of the cookies is worth nothing: the session is revoked on the server.
   assert.deepEqual((await call(s, copy, 'GET', '/auth/me')).body, { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' })
-  assert.deepEqual((await call(s, copy, 'POST', '/auth/refresh', { csrf: 'refresh' })).body, { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' })
+  assert.deepEqual((await call(s, copy, 'POST', '/auth/refresh', { csrf: 'refresh' })).body, {
+    msg: 'Token has been revoked',
+    code: 'KEYCARD_TOKEN_REVOKED',
+  })
 })
 
 test('a logout that implicit refresh would re-issue the access cookie on only unsets cookies', async (t) => {
@@ -394,7 +445,10 @@ test('logout-all from a cookie session unsets the cookies; the password change k
   assert.equal((await call(s, c, 'GET', '/auth/me')).status, 401)
 
   const d = new Jar()
-  assert.equal((await call(s, d, 'POST', '/auth/login', { body: { username: 'alice', password: 'a brand new password' }, headers: COOKIE })).status, 200)
+  assert.equal(
+    (await call(s, d, 'POST', '/auth/login', { body: { username: 'alice', password: 'a brand new password' }, headers: COOKIE })).status,
+    200,
+  )
   const own = await call(s, d, 'DELETE', `/auth/tokens/${access(d).sid}`, { csrf: 'access' })
   assert.equal(own.status, 200)
   assert.deepEqual(own.setCookie, UNSET_ALL)
@@ -459,7 +513,10 @@ test('implicit refresh never outlives the session, and is off with IMPLICIT_REFR
   await s.register('alice')
   // fresh-login without a browser session: a session that ends with its one access token.
   const jar = new Jar()
-  assert.equal((await call(s, jar, 'POST', '/auth/fresh-login', { body: { username: 'alice', password: PASSWORD }, headers: COOKIE })).status, 200)
+  assert.equal(
+    (await call(s, jar, 'POST', '/auth/fresh-login', { body: { username: 'alice', password: PASSWORD }, headers: COOKIE })).status,
+    200,
+  )
   advance(1_000)
   const res = await call(s, jar, 'GET', '/auth/me')
   assert.equal(res.status, 200)
@@ -485,7 +542,11 @@ test('fresh-login in cookie mode re-issues a fresh access cookie for the current
   assert.equal(stale.status, 401)
   assert.deepEqual(stale.body, { msg: 'Fresh token required', code: 'KEYCARD_FRESH_TOKEN_REQUIRED' })
 
-  const fresh = await call(s, jar, 'POST', '/auth/fresh-login', { csrf: 'access', body: { username: 'alice', password: PASSWORD }, headers: COOKIE })
+  const fresh = await call(s, jar, 'POST', '/auth/fresh-login', {
+    csrf: 'access',
+    body: { username: 'alice', password: PASSWORD },
+    headers: COOKIE,
+  })
   assert.equal(fresh.status, 200)
   assert.deepEqual(fresh.body, { login: true })
   assertNoTokens(fresh)
@@ -513,7 +574,11 @@ test('fresh-login in cookie mode works from an expired access cookie, and starts
   const sid = access(jar).sid
   advance(2_000)
   assert.deepEqual((await call(s, jar, 'GET', '/auth/me')).body, { msg: 'Token has expired', code: 'KEYCARD_JWT_EXPIRED' })
-  const expired = await call(s, jar.clone(), 'POST', '/auth/fresh-login', { csrf: 'access', body: { username: 'alice', password: PASSWORD }, headers: COOKIE })
+  const expired = await call(s, jar.clone(), 'POST', '/auth/fresh-login', {
+    csrf: 'access',
+    body: { username: 'alice', password: PASSWORD },
+    headers: COOKIE,
+  })
   assert.equal(claimsOf(/^access_token_cookie=([^;]+)/.exec(expired.setCookie[0]!)![1]!).sid, sid)
 
   const newSession = async (jarOf: Jar, o: CallOptions, username = 'alice') => {
@@ -530,7 +595,9 @@ test('fresh-login in cookie mode works from an expired access cookie, and starts
   // A revoked session is not revived.
   const revoked = (await cookieLogin(s, 'alice')).jar
   const revokedSid = access(revoked).sid
-  await s.api('POST', '/auth/logout', { headers: { cookie: revoked.header('/auth/logout'), 'x-csrf-token': revoked.get('csrf_access_token')! } })
+  await s.api('POST', '/auth/logout', {
+    headers: { cookie: revoked.header('/auth/logout'), 'x-csrf-token': revoked.get('csrf_access_token')! },
+  })
   assert.notEqual(await newSession(revoked, { csrf: 'access' }), revokedSid)
   // A forged cookie (another secret) is ignored.
   const forged = new Jar()
@@ -558,7 +625,10 @@ function fakeWeb(t: TestContext): string {
   const web = join(dir, 'dist')
   mkdirSync(join(web, 'assets', 'sub'), { recursive: true })
   writeFileSync(join(dir, 'secret.txt'), 'top secret')
-  writeFileSync(join(web, 'index.html'), '<!doctype html><title>Keycard account</title><script type="module" src="/assets/index-BZZ23LhY.js"></script>')
+  writeFileSync(
+    join(web, 'index.html'),
+    '<!doctype html><title>Keycard account</title><script type="module" src="/assets/index-BZZ23LhY.js"></script>',
+  )
   writeFileSync(join(web, 'assets', 'index-BZZ23LhY.js'), 'console.log(1)')
   writeFileSync(join(web, 'assets', 'index-CSUBuMcK.css'), 'body{}')
   writeFileSync(join(web, 'assets', 'logo.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>')
@@ -619,8 +689,22 @@ test('GET / serves the account page with security headers; /assets/* the bundle,
 
 test('no path outside web/dist/assets is served; unknown files and routes stay JSON 404s', async (t) => {
   const s = await startServer(t, {}, { webDir: fakeWeb(t) })
-  for (const path of ['/assets/../../secret.txt', '/assets/..%2f..%2fsecret.txt', '/assets/%2e%2e/%2e%2e/secret.txt', '/assets/..', '/assets/sub/x.js', '/assets/sub%2fx.js',
-    '/assets/.hidden', '/assets/', '/assets/nope.js', '/assets/..%5c..%5csecret.txt', '/assets/%00.js', '/index.html', '/secret.txt', '/assets']) {
+  for (const path of [
+    '/assets/../../secret.txt',
+    '/assets/..%2f..%2fsecret.txt',
+    '/assets/%2e%2e/%2e%2e/secret.txt',
+    '/assets/..',
+    '/assets/sub/x.js',
+    '/assets/sub%2fx.js',
+    '/assets/.hidden',
+    '/assets/',
+    '/assets/nope.js',
+    '/assets/..%5c..%5csecret.txt',
+    '/assets/%00.js',
+    '/index.html',
+    '/secret.txt',
+    '/assets',
+  ]) {
     const res = await rawGet(s.url, path)
     assert.equal(res.status, 404, path)
     assert.deepEqual(JSON.parse(res.body), { msg: 'Not Found', code: 'NOT_FOUND' }, path)

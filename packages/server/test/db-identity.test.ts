@@ -31,7 +31,10 @@ test('a replaced database refuses every token issued against the old one, even w
   assert.notEqual(claimsOf(bob.access_token).dbid, oldId)
 
   // The old fresh token cannot change bob's password, nor read him, nor refresh.
-  const password = await second.api('POST', '/auth/password', { token: alice.access_token, body: { new_password: 'an entirely new passphrase' } })
+  const password = await second.api('POST', '/auth/password', {
+    token: alice.access_token,
+    body: { new_password: 'an entirely new passphrase' },
+  })
   assert.equal(password.status, 401)
   assert.deepEqual(password.body, REVOKED)
   assert.deepEqual((await second.api('GET', '/auth/me', { token: alice.access_token })).body, REVOKED)
@@ -78,6 +81,9 @@ test('the identity is one row, made once', async (t) => {
   t.after(() => direct.close())
   const rows = direct.prepare('select singleton, id from database_identity').all() as { singleton: number; id: string }[]
   assert.equal(rows.length, 1)
-  assert.throws(() => direct.prepare('insert into database_identity (singleton, id, created_at) values (2, ?, 0)').run('x'), /CHECK constraint failed/)
+  assert.throws(
+    () => direct.prepare('insert into database_identity (singleton, id, created_at) values (2, ?, 0)').run('x'),
+    /CHECK constraint failed/,
+  )
   assert.throws(() => direct.prepare('insert into database_identity (id, created_at) values (?, 0)').run('x'), /constraint failed/)
 })

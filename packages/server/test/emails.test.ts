@@ -52,7 +52,10 @@ test('register stores the normalised email; the same address in another case or 
     assert.equal(again.status, 409, JSON.stringify(email))
     assert.deepEqual(again.body, { msg: 'Email is already registered', ...codeOf('Email is already registered') })
   }
-  assert.equal((await s.api('POST', '/auth/register', { body: { username: 'other', password: PASSWORD, email: 'zoey@example.com' } })).status, 201)
+  assert.equal(
+    (await s.api('POST', '/auth/register', { body: { username: 'other', password: PASSWORD, email: 'zoey@example.com' } })).status,
+    201,
+  )
 })
 
 test('login by email matches any case and form of it, surrounding spaces ignored', async (t) => {

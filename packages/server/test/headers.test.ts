@@ -10,7 +10,10 @@ test('token responses are no-store and nosniff, in header mode and cookie mode, 
   const s = await startServer(t)
   const reg = await s.api('POST', '/auth/register', { body: { username: 'alice', password: 'correct horse battery' } })
   const login = await s.api('POST', '/auth/login', { body: { username: 'alice', password: 'correct horse battery' } })
-  const cookie = await s.api('POST', '/auth/login', { body: { username: 'alice', password: 'correct horse battery' }, headers: { 'x-token-mode': 'cookie' } })
+  const cookie = await s.api('POST', '/auth/login', {
+    body: { username: 'alice', password: 'correct horse battery' },
+    headers: { 'x-token-mode': 'cookie' },
+  })
   const fresh = await s.api('POST', '/auth/fresh-login', { body: { username: 'alice', password: 'correct horse battery' } })
   const refresh = await s.api('POST', '/auth/refresh', { token: login.body.refresh_token })
   const me = await s.api('GET', '/auth/me', { token: login.body.access_token })

@@ -112,12 +112,21 @@ export function tempDir(t: TestContext): string {
   return dir
 }
 
-export async function startServer(t: TestContext, envOverrides: Record<string, string | undefined> = {}, options: StartOptions = {}): Promise<TestServer> {
+export async function startServer(
+  t: TestContext,
+  envOverrides: Record<string, string | undefined> = {},
+  options: StartOptions = {},
+): Promise<TestServer> {
   const dir = options.dir ?? tempDir(t)
   const config = loadConfig(testEnv(dir, envOverrides))
   const lines: string[] = []
   const logStream = { write: (chunk: string) => void lines.push(chunk) }
-  const app = await buildApp(config, { logStream, ...(options.db ? { db: options.db } : {}), ...(options.webDir ? { webDir: options.webDir } : {}), ...(options.revocationSyncMs ? { revocationSyncMs: options.revocationSyncMs } : {}) })
+  const app = await buildApp(config, {
+    logStream,
+    ...(options.db ? { db: options.db } : {}),
+    ...(options.webDir ? { webDir: options.webDir } : {}),
+    ...(options.revocationSyncMs ? { revocationSyncMs: options.revocationSyncMs } : {}),
+  })
   const url = await app.listen({ port: 0, host: '127.0.0.1' })
   let closed = false
   const close = async () => {
@@ -150,16 +159,30 @@ export async function startServer(t: TestContext, envOverrides: Record<string, s
   }
 
   const server: TestServer = {
-    url, app, config, dir, dbPath: config.databasePath, close, api,
+    url,
+    app,
+    config,
+    dir,
+    dbPath: config.databasePath,
+    close,
+    api,
     logText: () => lines.join(''),
-    logLines: () => lines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+    logLines: () =>
+      lines
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
     async register(username, extra = {}) {
       const res = await api('POST', '/auth/register', { body: { username, password: PASSWORD, ...extra } })
       if (res.status !== 201) throw new Error(`register ${username}: ${res.status} ${res.text}`)
       return res.body
     },
     async login(username, password = PASSWORD, userAgent) {
-      const res = await api('POST', '/auth/login', { body: { username, password }, ...(userAgent ? { headers: { 'user-agent': userAgent } } : {}) })
+      const res = await api('POST', '/auth/login', {
+        body: { username, password },
+        ...(userAgent ? { headers: { 'user-agent': userAgent } } : {}),
+      })
       if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${res.text}`)
       return res.body
     },

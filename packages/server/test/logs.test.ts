@@ -17,7 +17,14 @@ test('no password, secret or token appears in the logs of a whole session', asyn
   await s.api('GET', '/auth/verify', { token: reg.access_token })
   await s.api('GET', '/auth/me', { token: `${reg.access_token}x` })
   await s.api('POST', '/auth/logout', { token: reg.refresh_token })
-  const tokens = [reg.access_token, reg.refresh_token, login.access_token, login.refresh_token, refreshed.access_token, refreshed.refresh_token]
+  const tokens = [
+    reg.access_token,
+    reg.refresh_token,
+    login.access_token,
+    login.refresh_token,
+    refreshed.access_token,
+    refreshed.refresh_token,
+  ]
 
   const text = s.logText()
   const lines = s.logLines()
@@ -55,7 +62,10 @@ test('at debug, verify requests are logged like any other; at warn, nothing per 
   const { access_token } = await debug.register('alice')
   const before = debug.logLines().length
   await debug.api('GET', '/auth/verify', { token: access_token })
-  const msgs = debug.logLines().slice(before).map((l) => l.msg)
+  const msgs = debug
+    .logLines()
+    .slice(before)
+    .map((l) => l.msg)
   assert.ok(msgs.includes('incoming request') && msgs.includes('request completed'))
 
   const warn = await startServer(t, { LOG_LEVEL: 'warn' })

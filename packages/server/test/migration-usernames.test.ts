@@ -44,41 +44,77 @@ async function oldDatabase(t: TestContext, dir: string): Promise<Kysely<any>> {
     ['dave', null],
   ]
   for (const [i, [username, email]] of rows.entries()) {
-    await db.insertInto('users').values({ username, email, password_hash: hash, admin: i === 0 ? 1 : 0, registered_on: 1_700_000_000 + i }).execute()
+    await db
+      .insertInto('users')
+      .values({ username, email, password_hash: hash, admin: i === 0 ? 1 : 0, registered_on: 1_700_000_000 + i })
+      .execute()
   }
-  await db.insertInto('sessions').values({ id: 'sid-1', user_id: 6, created_at: 1, last_used_at: 1, expires_at: 4_000_000_000, refresh_jti: 'j' }).execute()
+  await db
+    .insertInto('sessions')
+    .values({ id: 'sid-1', user_id: 6, created_at: 1, last_used_at: 1, expires_at: 4_000_000_000, refresh_jti: 'j' })
+    .execute()
   return db
 }
 
 test('0002 fills the keys of old rows, keeps every row, and reports the rows whose keys collide', async (t) => {
   const dir = tempDir(t)
   const db = await oldDatabase(t, dir)
-  const before = await db.selectFrom('users').select(['id', 'username', 'email', 'password_hash', 'admin', 'registered_on']).orderBy('id').execute()
+  const before = await db
+    .selectFrom('users')
+    .select(['id', 'username', 'email', 'password_hash', 'admin', 'registered_on'])
+    .orderBy('id')
+    .execute()
   const reported: KeyCollision[] = []
   assert.deepEqual(await migrateToLatest(db, (c) => reported.push(c)), ['0002-identity-keys', '0003-database-identity'])
 
   const after = await db.selectFrom('users').selectAll().orderBy('id').execute()
-  assert.deepEqual(after.map(({ username_key, email_key, ...rest }) => rest), before, 'no row lost or changed')
-  assert.deepEqual(after.map((r) => [r.id, r.username_key, r.email_key]), [
-    [1, 'alice', 'alice@example.com'],
-    [2, 'bob', 'strasse@example.de'],
-    [3, 'bob2', null],
-    [4, 'eve', 'é@example.com'],
-    [5, 'eve2', null],
-    [6, 'carol', null],
-    [7, 'carol#7', 'carol@example.com'],
-    [8, 'dave', null],
-  ])
-  assert.deepEqual(reported.map((c) => [c.field, c.userId, c.keptUserId]), [['email', 3, 2], ['email', 5, 4], ['username', 7, 6]])
-  assert.equal(reported[2]!.message, 'migration 0002-identity-keys: username "Carol" (id 7) is the same name, ignoring case, as "carol" (id 6); '
-    + 'it cannot log in by name (by email it still can) until renamed: keycard users rename 7 <new-name>')
+  assert.deepEqual(
+    after.map(({ username_key, email_key, ...rest }) => rest),
+    before,
+    'no row lost or changed',
+  )
+  assert.deepEqual(
+    after.map((r) => [r.id, r.username_key, r.email_key]),
+    [
+      [1, 'alice', 'alice@example.com'],
+      [2, 'bob', 'strasse@example.de'],
+      [3, 'bob2', null],
+      [4, 'eve', 'é@example.com'],
+      [5, 'eve2', null],
+      [6, 'carol', null],
+      [7, 'carol#7', 'carol@example.com'],
+      [8, 'dave', null],
+    ],
+  )
+  assert.deepEqual(
+    reported.map((c) => [c.field, c.userId, c.keptUserId]),
+    [
+      ['email', 3, 2],
+      ['email', 5, 4],
+      ['username', 7, 6],
+    ],
+  )
+  assert.equal(
+    reported[2]!.message,
+    'migration 0002-identity-keys: username "Carol" (id 7) is the same name, ignoring case, as "carol" (id 6); ' +
+      'it cannot log in by name (by email it still can) until renamed: keycard users rename 7 <new-name>',
+  )
   // Emails are user data: the report names users by id and username only.
   for (const c of reported) assert.doesNotMatch(c.message, /example\.de|example\.com/)
   assert.deepEqual(await db.selectFrom('sessions').select(['id', 'user_id']).execute(), [{ id: 'sid-1', user_id: 6 }])
 
   // The keys are unique now: a second "CAROL" or "Strasse@…" cannot be written even by hand.
-  await assert.rejects(db.insertInto('users').values({ username: 'CAROL', username_key: 'carol', password_hash: 'x', registered_on: 1 }).execute(), /UNIQUE constraint failed: users.username_key/)
-  await assert.rejects(db.insertInto('users').values({ username: 'zed', username_key: 'zed', email: 'x', email_key: 'strasse@example.de', password_hash: 'x', registered_on: 1 }).execute(), /UNIQUE constraint failed: users.email_key/)
+  await assert.rejects(
+    db.insertInto('users').values({ username: 'CAROL', username_key: 'carol', password_hash: 'x', registered_on: 1 }).execute(),
+    /UNIQUE constraint failed: users.username_key/,
+  )
+  await assert.rejects(
+    db
+      .insertInto('users')
+      .values({ username: 'zed', username_key: 'zed', email: 'x', email_key: 'strasse@example.de', password_hash: 'x', registered_on: 1 })
+      .execute(),
+    /UNIQUE constraint failed: users.email_key/,
+  )
 })
 
 test('after 0002 the server logs the collisions and logs old users in by any case of their name or email', async (t) => {
@@ -86,7 +122,14 @@ test('after 0002 the server logs the collisions and logs old users in by any cas
   await oldDatabase(t, dir)
   const s = await startServer(t, {}, { dir })
   const warnings = s.logLines().filter((l) => l.level === 40 && String(l.msg).startsWith('migration 0002-identity-keys'))
-  assert.deepEqual(warnings.map((w) => [w.field, w.userId, w.keptUserId]), [['email', 3, 2], ['email', 5, 4], ['username', 7, 6]])
+  assert.deepEqual(
+    warnings.map((w) => [w.field, w.userId, w.keptUserId]),
+    [
+      ['email', 3, 2],
+      ['email', 5, 4],
+      ['username', 7, 6],
+    ],
+  )
 
   const loginAs = async (username: string) => {
     const res = await s.api('POST', '/auth/login', { body: { username, password: PASSWORD } })
@@ -109,7 +152,10 @@ test('after 0002 the server logs the collisions and logs old users in by any cas
   const taken = await s.api('POST', '/auth/register', { body: { username: 'dave', password: PASSWORD } })
   assert.deepEqual([taken.status, taken.body], [409, { msg: 'Username is already taken', ...codeOf('Username is already taken') }])
   const takenEmail = await s.api('POST', '/auth/register', { body: { username: 'frank', password: PASSWORD, email: 'Straße@example.de' } })
-  assert.deepEqual([takenEmail.status, takenEmail.body], [409, { msg: 'Email is already registered', ...codeOf('Email is already registered') }])
+  assert.deepEqual(
+    [takenEmail.status, takenEmail.body],
+    [409, { msg: 'Email is already registered', ...codeOf('Email is already registered') }],
+  )
 })
 
 test('keycard migrate on an old database applies 0002 and prints the collisions on stderr', async (t) => {
@@ -127,7 +173,18 @@ test('keycard migrate on an old database applies 0002 and prints the collisions 
   const code = await new Promise((done) => child.on('close', done))
   assert.equal(code, 0, stderr)
   assert.match(stdout, /^ {2}applied 0002-identity-keys$/m)
-  assert.deepEqual(stderr.trimEnd().split('\n').map((l) => /^keycard: migration 0002-identity-keys: (?:username "\w+" \(id (\d)\)|the email of user "\w+" \(id (\d)\))/.exec(l)?.slice(1).find(Boolean)), ['3', '5', '7'])
+  assert.deepEqual(
+    stderr
+      .trimEnd()
+      .split('\n')
+      .map((l) =>
+        /^keycard: migration 0002-identity-keys: (?:username "\w+" \(id (\d)\)|the email of user "\w+" \(id (\d)\))/
+          .exec(l)
+          ?.slice(1)
+          .find(Boolean),
+      ),
+    ['3', '5', '7'],
+  )
 })
 
 test('a failing 0002 is rolled back whole, so it can run again once the cause is fixed', async (t) => {
@@ -135,7 +192,10 @@ test('a failing 0002 is rolled back whole, so it can run again once the cause is
   const db = await oldDatabase(t, dir)
   // An index of that name already exists: the last step of 0002 fails.
   await sql`create index users_email_key on users (email)`.execute(db)
-  await assert.rejects(migrateToLatest(db, () => {}), /Database migration "0002-identity-keys" failed: index users_email_key already exists/)
+  await assert.rejects(
+    migrateToLatest(db, () => {}),
+    /Database migration "0002-identity-keys" failed: index users_email_key already exists/,
+  )
   const columns = await sql<{ name: string }>`select name from pragma_table_info('users')`.execute(db)
   assert.ok(!columns.rows.some((c) => c.name === 'username_key'), 'the columns were added and left behind')
   await sql`drop index users_email_key`.execute(db)
@@ -150,7 +210,10 @@ test('0002 can be migrated down and up again', async (t) => {
   const { error } = await createMigrator(db, () => {}).migrateTo('0001-init')
   assert.ifError(error)
   const columns = await sql<{ name: string }>`select name from pragma_table_info('users')`.execute(db)
-  assert.deepEqual(columns.rows.map((c) => c.name), ['id', 'username', 'email', 'password_hash', 'admin', 'registered_on'])
+  assert.deepEqual(
+    columns.rows.map((c) => c.name),
+    ['id', 'username', 'email', 'password_hash', 'admin', 'registered_on'],
+  )
   assert.deepEqual(await migrateToLatest(db, () => {}), ['0002-identity-keys', '0003-database-identity'])
   assert.equal((await db.selectFrom('users').select('username_key').where('id', '=', 7).executeTakeFirstOrThrow()).username_key, 'carol#7')
 })

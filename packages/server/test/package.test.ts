@@ -73,7 +73,16 @@ function listing(tarball: string): string[] {
 describe('the tarballs', () => {
   test('keycard ships compiled JavaScript, declarations, README and LICENSE; no source, tests, keys or tsconfig', () => {
     const files = listing(tarballs.keycard)
-    const expected = ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', 'dist/index.d.ts.map', 'dist/adapters/express.js', 'dist/adapters/fastify.d.ts']
+    const expected = [
+      'package.json',
+      'README.md',
+      'LICENSE',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/index.d.ts.map',
+      'dist/adapters/express.js',
+      'dist/adapters/fastify.d.ts',
+    ]
     for (const file of expected.map((f) => `package/${f}`)) {
       assert.ok(files.includes(file), `${file} is missing`)
     }
@@ -86,14 +95,27 @@ describe('the tarballs', () => {
 
   test('keycard-server ships its bin, the compiled CLI and the account page; no TypeScript', () => {
     const files = listing(tarballs['keycard-server'])
-    for (const file of ['package/bin/keycard.js', 'package/dist/cli/main.mjs', 'package/web/dist/index.html', 'package/LICENSE', 'package/README.md']) {
+    for (const file of [
+      'package/bin/keycard.js',
+      'package/dist/cli/main.mjs',
+      'package/web/dist/index.html',
+      'package/LICENSE',
+      'package/README.md',
+    ]) {
       assert.ok(files.includes(file), `${file} is missing`)
     }
-    assert.ok(files.some((f) => f.startsWith('package/web/dist/assets/')), 'the account page assets are missing')
-    assert.deepEqual(files.filter((f) => f.endsWith('.ts') || f.includes('/test/') || f.includes('/src/')), [])
+    assert.ok(
+      files.some((f) => f.startsWith('package/web/dist/assets/')),
+      'the account page assets are missing',
+    )
+    assert.deepEqual(
+      files.filter((f) => f.endsWith('.ts') || f.includes('/test/') || f.includes('/src/')),
+      [],
+    )
     const manifest = JSON.parse(run('tar', ['xzf', tarballs['keycard-server'], '-O', 'package/package.json'], work).stdout)
     assert.equal(manifest.private, undefined)
-    for (const dev of ['tsx', 'esbuild', 'keycard']) assert.equal(manifest.dependencies[dev], undefined, `${dev} must not be a runtime dependency`)
+    for (const dev of ['tsx', 'esbuild', 'keycard'])
+      assert.equal(manifest.dependencies[dev], undefined, `${dev} must not be a runtime dependency`)
   })
 
   for (const name of ['keycard', 'keycard-server'] as const) {
@@ -129,7 +151,8 @@ function runtimeTree(name: string): Map<string, { dir: string; manifest: any }> 
         const manifest = JSON.parse(readFileSync(join(candidate, 'package.json'), 'utf8'))
         seen.set(candidate, { dir: candidate, manifest })
         if (shallow) return
-        for (const next of [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})]) visit(candidate, next)
+        for (const next of [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})])
+          visit(candidate, next)
         for (const peer of Object.keys(manifest.peerDependencies ?? {})) visit(candidate, peer, dep === name)
         return
       }
@@ -192,7 +215,9 @@ async function json(response: Response): Promise<any> {
 /** The Fastify quick start's flow: login, protected route, logout, revoked. */
 async function fastifyFlow(url: string): Promise<void> {
   assert.deepEqual(await json(await fetch(`${url}/protected`)), { msg: 'Missing Authorization Header' })
-  const login = await json(await fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"alice"}' }))
+  const login = await json(
+    await fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"alice"}' }),
+  )
   const auth = { authorization: `Bearer ${login.access_token}` }
   assert.deepEqual(await json(await fetch(`${url}/protected`, { headers: auth })), { logged_in_as: 'alice' })
   assert.deepEqual(await json(await fetch(`${url}/logout`, { method: 'DELETE', headers: auth })), { msg: 'Token revoked' })
@@ -201,7 +226,9 @@ async function fastifyFlow(url: string): Promise<void> {
 
 /** The Express quick start's flow: login, protected route, a fresh-only route, a malformed token. */
 async function expressFlow(url: string): Promise<void> {
-  const login = await json(await fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"bob"}' }))
+  const login = await json(
+    await fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"bob"}' }),
+  )
   const auth = { authorization: `Bearer ${login.access_token}` }
   assert.deepEqual(await json(await fetch(`${url}/protected`, { headers: auth })), { logged_in_as: 'bob' })
   assert.equal((await json(await fetch(`${url}/settings`, { headers: auth }))).claims.fresh, true)
@@ -226,7 +253,8 @@ describe('a plain node ESM consumer', () => {
       assert.equal(spawnSync(process.execPath, ['-e', 'require("keycard")'], { cwd: project, env: cleanEnv() }).status, 1)
       return
     }
-    const script = 'const k = require("keycard"); const f = require("keycard/fastify"); const e = require("keycard/express"); ' +
+    const script =
+      'const k = require("keycard"); const f = require("keycard/fastify"); const e = require("keycard/express"); ' +
       'console.log(typeof k.createKeycard, typeof f.fastifyKeycard, typeof e.expressKeycard, require("keycard/package.json").name)'
     const r = run(process.execPath, ['-e', script], project)
     assert.equal(r.stdout.trim(), 'function function function keycard')

@@ -77,7 +77,8 @@ test('hashes are argon2id with the configured parameters and are upgraded on the
   await first.register('alice')
   await first.close()
   const db = openBeside(t, first)
-  const hashOf = async () => (await db.selectFrom('users').select('password_hash').where('username', '=', 'alice').executeTakeFirstOrThrow()).password_hash
+  const hashOf = async () =>
+    (await db.selectFrom('users').select('password_hash').where('username', '=', 'alice').executeTakeFirstOrThrow()).password_hash
   assert.match(await hashOf(), /^\$argon2id\$v=19\$m=256,t=1,p=1\$/)
 
   const second = await startServer(t, { ARGON2_MEMORY_COST: '512', ARGON2_TIME_COST: '2' }, { dir })

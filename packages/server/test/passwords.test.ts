@@ -29,7 +29,13 @@ test('concurrencyLimit runs at most max tasks at once, in arrival order, and a f
   await settle()
   assert.deepEqual(started, [0, 1])
   // Out of order, the failing task first: each finished task hands its slot to the next in line.
-  for (const [finish, next] of [[1, 2], [0, 3], [3, 4], [2, 5], [5, 6]] as const) {
+  for (const [finish, next] of [
+    [1, 2],
+    [0, 3],
+    [3, 4],
+    [2, 5],
+    [5, 6],
+  ] as const) {
     release[finish]!()
     await settle()
     assert.equal(started.at(-1), next, `task ${finish} finishing starts task ${next}`)
@@ -41,7 +47,10 @@ test('concurrencyLimit runs at most max tasks at once, in arrival order, and a f
   assert.equal(peak, 2)
   assert.deepEqual(started, [0, 1, 2, 3, 4, 5, 6])
   assert.equal(results[1]!.status, 'rejected')
-  assert.deepEqual(results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<number>).value), [0, 2, 3, 4, 5, 6])
+  assert.deepEqual(
+    results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<number>).value),
+    [0, 2, 3, 4, 5, 6],
+  )
 })
 
 test('the hasher verifies its own hashes, refuses wrong and unknown, and spots other parameters', async () => {

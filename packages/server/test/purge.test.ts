@@ -7,7 +7,10 @@ import { freezeClock, openBeside, startServer, tempDir } from './helpers.ts'
 
 test('the in-memory state drops a revoked session once its tokens have expired', () => {
   const state = new Revocations()
-  state.add([{ id: 'old', expires_at: 100 }, { id: 'live', expires_at: 200 }])
+  state.add([
+    { id: 'old', expires_at: 100 },
+    { id: 'live', expires_at: 200 },
+  ])
   assert.equal(state.isRevoked({ sid: 'old' }), true)
   assert.equal(state.isRevoked({ sid: 'other' }), false)
   assert.equal(state.isRevoked({}), true, 'a token without a session id is refused')
@@ -26,7 +29,15 @@ test('expired sessions, revoked or not, are deleted from the database at start a
   await a.api('POST', '/auth/logout', { token: one.access_token })
   await a.close()
   const db = openBeside(t, a)
-  const count = async () => Number((await db.selectFrom('sessions').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
+  const count = async () =>
+    Number(
+      (
+        await db
+          .selectFrom('sessions')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    )
   assert.equal(await count(), 2)
   advance(2_000)
   const b = await startServer(t, env, { dir })

@@ -27,7 +27,10 @@ test('users, sessions and revocations survive a restart', async (t) => {
   assert.equal((await b.api('GET', '/auth/me', { token: kept.access_token })).status, 200)
   assert.equal((await b.api('GET', '/auth/me', { token: rotated.access_token })).status, 200)
   const list = await b.api('GET', '/auth/tokens', { token: kept.access_token })
-  assert.deepEqual(list.body.sessions.map((s: any) => s.id).sort(), [claimsOf(kept.access_token).sid, claimsOf(rotated.access_token).sid].sort())
+  assert.deepEqual(
+    list.body.sessions.map((s: any) => s.id).sort(),
+    [claimsOf(kept.access_token).sid, claimsOf(rotated.access_token).sid].sort(),
+  )
   // Revocations: the logged-out session and the deleted user's tokens stay refused.
   for (const token of [loggedOut.access_token, gone.access_token]) {
     const res = await b.api('GET', '/auth/me', { token })

@@ -19,7 +19,11 @@ function serveStderr(t: TestContext, args: string[], env: Record<string, string>
   const dir = tempDir(t)
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...testEnv(dir), LOG_LEVEL: 'silent', ...env }
   for (const name of ['NODE_ENV', 'HOST', 'NODE_TEST_CONTEXT']) if (!(name in env)) delete childEnv[name]
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', ...args], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', '--port', '0', ...args], {
+    cwd: ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   const exited = new Promise<void>((done) => child.once('exit', () => done()))
   t.after(async () => {
     child.kill('SIGTERM')
@@ -36,9 +40,13 @@ function serveStderr(t: TestContext, args: string[], env: Record<string, string>
   })
 }
 
-test('serve prints the address actually bound: 0.0.0.0 is named as every interface, with the local address to use', { timeout: 60_000 }, async (t) => {
+test('serve prints the address actually bound: 0.0.0.0 is named as every interface, with the local address to use', {
+  timeout: 60_000,
+}, async (t) => {
   const err = await serveStderr(t, ['--host', '0.0.0.0'], { COOKIE_SECURE: 'false' })
-  const match = /^Keycard listening on http:\/\/0\.0\.0\.0:(\d+) \(every interface; from this machine http:\/\/127\.0\.0\.1:(\d+)\)$/m.exec(err)
+  const match = /^Keycard listening on http:\/\/0\.0\.0\.0:(\d+) \(every interface; from this machine http:\/\/127\.0\.0\.1:(\d+)\)$/m.exec(
+    err,
+  )
   assert.ok(match, err)
   assert.notEqual(match[1], '0')
   assert.equal(match[1], match[2])
@@ -60,7 +68,10 @@ test('serve warns, once and with the fix, when Secure cookies are on while it se
 test('the bound address of each socket family, and the warning only with Secure cookies', () => {
   assert.equal(boundUrl({ address: '127.0.0.2', family: 'IPv4', port: 8080 }), 'http://127.0.0.2:8080')
   assert.equal(boundUrl({ address: '::1', family: 'IPv6', port: 8080 }), 'http://[::1]:8080')
-  assert.equal(boundUrl({ address: '::', family: 'IPv6', port: 8080 }), 'http://[::]:8080 (every interface; from this machine http://[::1]:8080)')
+  assert.equal(
+    boundUrl({ address: '::', family: 'IPv6', port: 8080 }),
+    'http://[::]:8080 (every interface; from this machine http://[::1]:8080)',
+  )
   const address = { address: '127.0.0.1', family: 'IPv4', port: 1 }
   assert.equal(startupLines(address, { cookieSecure: false }), 'Keycard listening on http://127.0.0.1:1\n')
   assert.match(startupLines(address, { cookieSecure: true }), /^Keycard listening on http:\/\/127\.0\.0\.1:1\nWarning: .*\n$/)

@@ -28,27 +28,36 @@ test('SIGTERM drains the in-flight request, closes the database and exits 0', as
     recheck()
   })
   child.once('exit', recheck)
-  const waitFor = (pattern: RegExp) => new Promise<RegExpExecArray>((resolve, reject) => {
-    const check = () => {
-      const match = pattern.exec(out)
-      if (match) {
-        checks.delete(check)
-        resolve(match)
-      } else if (child.exitCode !== null) {
-        checks.delete(check)
-        reject(new Error(`server exited ${child.exitCode}: ${out}`))
+  const waitFor = (pattern: RegExp) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const match = pattern.exec(out)
+        if (match) {
+          checks.delete(check)
+          resolve(match)
+        } else if (child.exitCode !== null) {
+          checks.delete(check)
+          reject(new Error(`server exited ${child.exitCode}: ${out}`))
+        }
       }
-    }
-    checks.add(check)
-    check()
-  })
+      checks.add(check)
+      check()
+    })
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
 
   const url = (await waitFor(/"msg":"Server listening at (http:\/\/[^"]+)"/))[1]!
-  const register = await fetch(`${url}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password: PASSWORD }) })
+  const register = await fetch(`${url}/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'alice', password: PASSWORD }),
+  })
   assert.equal(register.status, 201)
 
-  const inFlight = fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', connection: 'close' }, body: JSON.stringify({ username: 'alice', password: PASSWORD }) })
+  const inFlight = fetch(`${url}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', connection: 'close' },
+    body: JSON.stringify({ username: 'alice', password: PASSWORD }),
+  })
   await waitFor(/"url":"\/auth\/login"[^\n]*"msg":"incoming request"/)
   child.kill('SIGTERM')
   const login = await inFlight

@@ -136,7 +136,7 @@ test('logout with the refresh token revokes the session too', async (t) => {
   assert.deepEqual(none.body, { msg: NO_TOKEN, code: 'KEYCARD_NO_AUTHORIZATION' })
 })
 
-test('logout-all revokes every session of mine and no one else\'s', async (t) => {
+test("logout-all revokes every session of mine and no one else's", async (t) => {
   const s = await startServer(t)
   const one = await s.register('alice')
   const two = await s.login('alice')
@@ -179,7 +179,7 @@ test('GET /auth/tokens lists my live sessions with the current one marked', asyn
   assert.equal((await s.api('GET', '/auth/tokens')).status, 401)
 })
 
-test('DELETE /auth/tokens/:id revokes that session; 404 for another user\'s, an unknown or a revoked one', async (t) => {
+test("DELETE /auth/tokens/:id revokes that session; 404 for another user's, an unknown or a revoked one", async (t) => {
   const s = await startServer(t)
   const mine = await s.register('alice')
   const target = await s.login('alice')

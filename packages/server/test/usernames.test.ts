@@ -134,7 +134,10 @@ test('two registrations racing for one name: the unique key decides, the loser g
     verify: (stored, password) => real.verify(stored, password),
     needsRehash: (stored) => real.needsRehash(stored),
   }
-  await assert.rejects(createUser(db, racing, { username: 'ZOË', password: PASSWORD }), (err: unknown) => err instanceof UserExistsError && err.field === 'username')
+  await assert.rejects(
+    createUser(db, racing, { username: 'ZOË', password: PASSWORD }),
+    (err: unknown) => err instanceof UserExistsError && err.field === 'username',
+  )
   const rows = await db.selectFrom('users').select(['username', 'username_key']).execute()
   assert.deepEqual(rows, [{ username: 'Zoë', username_key: 'zoë' }])
 })

@@ -37,14 +37,18 @@ test('a password with bytes that are not UTF-8 is a 400 naming password, on regi
 test('a new password that is not UTF-8 is a 400 naming new_password, and the old password still works', async (t) => {
   const s = await startServer(t)
   const { access_token } = await s.register('zoe')
-  const res = await fetch(s.url + '/auth/password', {
+  const res = await fetch(`${s.url}/auth/password`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${access_token}` },
     body: Buffer.concat([Buffer.from('{"new_password":"new p'), Buffer.of(0xe4), Buffer.from('ssword"}')]),
   })
   assert.equal(res.status, 400)
   assert.deepEqual(await res.json(), { msg: `new_password ${NOT_UTF8}`, ...codeOf(`new_password ${NOT_UTF8}`) })
-  const escaped = await s.api('POST', '/auth/password', { token: access_token, raw: '{"new_password":"new p\\udc00ssword"}', contentType: 'application/json' })
+  const escaped = await s.api('POST', '/auth/password', {
+    token: access_token,
+    raw: '{"new_password":"new p\\udc00ssword"}',
+    contentType: 'application/json',
+  })
   assert.deepEqual([escaped.status, escaped.body], [400, { msg: `new_password ${NOT_UTF8}`, ...codeOf(`new_password ${NOT_UTF8}`) }])
   await s.login('zoe', PASSWORD)
 })
@@ -52,7 +56,14 @@ test('a new password that is not UTF-8 is a 400 naming new_password, and the old
 test('every kind of bad UTF-8 is caught, in whichever field it is', async (t) => {
   const s = await startServer(t)
   const bad: number[][] = [
-    [0xff], [0x80], [0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xf0, 0x9f, 0x98], [0xc3],
+    [0xff],
+    [0x80],
+    [0xc0, 0xaf],
+    [0xe0, 0x80, 0xaf],
+    [0xed, 0xa0, 0x80],
+    [0xf4, 0x90, 0x80, 0x80],
+    [0xf0, 0x9f, 0x98],
+    [0xc3],
   ]
   for (const bytes of bad) {
     for (const field of ['username', 'password', 'email']) {
@@ -64,25 +75,48 @@ test('every kind of bad UTF-8 is caught, in whichever field it is', async (t) =>
     }
   }
   // Nested, or in a field name, or outside any string.
-  assert.deepEqual((await postBytes(s, '/auth/register', '{"username":"zoe","password":"x","extra":{"a":["', [0xff], '"]}}')).body, { msg: `extra ${NOT_UTF8}`, ...codeOf(`extra ${NOT_UTF8}`) })
-  assert.deepEqual((await postBytes(s, '/auth/register', '{"user', [0xff], '":"zoe"}')).body, { msg: `The request body's field names ${NOT_UTF8}`, ...codeOf(`The request body's field names ${NOT_UTF8}`) })
-  assert.deepEqual((await postBytes(s, '/auth/register', '{"username":"zoe"', [0xff], '}')).body, { msg: 'Request body must be valid UTF-8 text (it holds invalid bytes)', ...codeOf('Request body must be valid UTF-8 text (it holds invalid bytes)') })
-  assert.deepEqual((await postBytes(s, '/auth/register', '"', [0xff], '"')).body, { msg: `Request body ${NOT_UTF8}`, ...codeOf(`Request body ${NOT_UTF8}`) })
+  assert.deepEqual((await postBytes(s, '/auth/register', '{"username":"zoe","password":"x","extra":{"a":["', [0xff], '"]}}')).body, {
+    msg: `extra ${NOT_UTF8}`,
+    ...codeOf(`extra ${NOT_UTF8}`),
+  })
+  assert.deepEqual((await postBytes(s, '/auth/register', '{"user', [0xff], '":"zoe"}')).body, {
+    msg: `The request body's field names ${NOT_UTF8}`,
+    ...codeOf(`The request body's field names ${NOT_UTF8}`),
+  })
+  assert.deepEqual((await postBytes(s, '/auth/register', '{"username":"zoe"', [0xff], '}')).body, {
+    msg: 'Request body must be valid UTF-8 text (it holds invalid bytes)',
+    ...codeOf('Request body must be valid UTF-8 text (it holds invalid bytes)'),
+  })
+  assert.deepEqual((await postBytes(s, '/auth/register', '"', [0xff], '"')).body, {
+    msg: `Request body ${NOT_UTF8}`,
+    ...codeOf(`Request body ${NOT_UTF8}`),
+  })
   assert.equal((await s.api('POST', '/auth/login', { body: { username: 'zoe', password: PASSWORD } })).status, 401)
 })
 
 test('a lone surrogate escape ("\\ud800") is a 400 naming the field; a pair is fine', async (t) => {
   const s = await startServer(t)
-  for (const [field, raw] of [['password', '{"username":"zoe","password":"abcdefgh\\ud800"}'], ['password', '{"username":"zoe","password":"\\uDC00abcdefgh"}'], ['username', '{"username":"zo\\udbff","password":"abcdefgh"}']] as const) {
+  for (const [field, raw] of [
+    ['password', '{"username":"zoe","password":"abcdefgh\\ud800"}'],
+    ['password', '{"username":"zoe","password":"\\uDC00abcdefgh"}'],
+    ['username', '{"username":"zo\\udbff","password":"abcdefgh"}'],
+  ] as const) {
     const res = await s.api('POST', '/auth/register', { raw, contentType: 'application/json' })
     assert.equal(res.status, 400, raw)
     assert.deepEqual(res.body, { msg: `${field} ${NOT_UTF8}`, ...codeOf(`${field} ${NOT_UTF8}`) }, raw)
   }
-  const pair = await s.api('POST', '/auth/register', { raw: '{"username":"zoe","password":"emoji \\ud83d\\ude00 pw"}', contentType: 'application/json' })
+  const pair = await s.api('POST', '/auth/register', {
+    raw: '{"username":"zoe","password":"emoji \\ud83d\\ude00 pw"}',
+    contentType: 'application/json',
+  })
   assert.equal(pair.status, 201)
   await s.login('zoe', 'emoji 😀 pw')
   // An escaped backslash before "ud800" is no escape: the walk runs and finds nothing.
-  assert.equal((await s.api('POST', '/auth/register', { raw: '{"username":"zoe2","password":"\\\\ud800 is text"}', contentType: 'application/json' })).status, 201)
+  assert.equal(
+    (await s.api('POST', '/auth/register', { raw: '{"username":"zoe2","password":"\\\\ud800 is text"}', contentType: 'application/json' }))
+      .status,
+    201,
+  )
 })
 
 test("Fastify's protections still hold: prototype poisoning, empty, malformed and over-limit bodies, a BOM", async (t) => {
@@ -95,8 +129,14 @@ test("Fastify's protections still hold: prototype poisoning, empty, malformed an
   const ctor = await send('{"username":"zoe","password":"abcdefgh","constructor":{"prototype":{"admin":true}}}')
   assert.equal(ctor.status, 400)
   assert.deepEqual(ctor.body, { msg: 'Malformed JSON in request body', ...codeOf('Malformed JSON in request body') })
-  assert.deepEqual((await send('')).body, { msg: 'Request body is empty but Content-Type is application/json', ...codeOf('Request body is empty but Content-Type is application/json') })
-  assert.deepEqual((await send('{"username":')).body, { msg: 'Malformed JSON in request body', ...codeOf('Malformed JSON in request body') })
+  assert.deepEqual((await send('')).body, {
+    msg: 'Request body is empty but Content-Type is application/json',
+    ...codeOf('Request body is empty but Content-Type is application/json'),
+  })
+  assert.deepEqual((await send('{"username":')).body, {
+    msg: 'Malformed JSON in request body',
+    ...codeOf('Malformed JSON in request body'),
+  })
   const big = await send(JSON.stringify({ username: 'zoe', password: 'x'.repeat(70 * 1024) }))
   assert.equal(big.status, 413)
   assert.match(big.body.msg, /^Request body is too large/)

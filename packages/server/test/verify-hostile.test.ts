@@ -14,7 +14,21 @@ import { INVALID_IDENTITY } from '../src/routes/verify.ts'
 import { deleteUser } from '../src/users.ts'
 import { claimsOf, openBeside, signToken, startServer, tempDir, TEST_SECRET, testEnv } from './helpers.ts'
 
-const HOSTILE = ['1\r\nSet-Cookie: stolen=1', '1\n', '1\r', '\u0000', 'caf\u00e9', '\u2603', ' 1', '1 ', '01', '-1', '1.5', 'x'.repeat(65), '9'.repeat(17)]
+const HOSTILE = [
+  '1\r\nSet-Cookie: stolen=1',
+  '1\n',
+  '1\r',
+  '\u0000',
+  'caf\u00e9',
+  '\u2603',
+  ' 1',
+  '1 ',
+  '01',
+  '-1',
+  '1.5',
+  'x'.repeat(65),
+  '9'.repeat(17),
+]
 
 test('validly signed tokens with a hostile sub or sid get a 401 naming the claims, never a 5xx', async (t) => {
   const s = await startServer(t)
@@ -66,7 +80,11 @@ async function pollingServer(t: TestContext) {
     return { status: res.status, admin: res.headers.get('x-user-admin'), body: await res.json() }
   }
   const register = async (username: string) => {
-    const res = await fetch(`${url}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: 'correct horse battery' }) })
+    const res = await fetch(`${url}/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password: 'correct horse battery' }),
+    })
     return (await res.json()) as { user: { id: number }; access_token: string }
   }
   return { app, server, syncs, verify, register }
@@ -81,7 +99,11 @@ test('X-User-Admin follows the database: a promotion and a demotion by another p
   const beside = openBeside(t, s.server)
   await beside.updateTable('users').set({ admin: 1 }).where('id', '=', alice.user.id).execute()
   await s.syncs()
-  assert.deepEqual(await s.verify(alice.access_token), { status: 200, admin: 'true', body: { id: String(alice.user.id), admin: true } }, 'promoted, though the token says admin: false')
+  assert.deepEqual(
+    await s.verify(alice.access_token),
+    { status: 200, admin: 'true', body: { id: String(alice.user.id), admin: true } },
+    'promoted, though the token says admin: false',
+  )
 
   await beside.updateTable('users').set({ admin: 0 }).where('id', '=', alice.user.id).execute()
   await s.syncs()

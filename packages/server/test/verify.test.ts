@@ -34,12 +34,24 @@ test('every token failure is a 401 with the token layer message (proxies only pa
   const past = Math.floor(Date.now() / 1000) - 100
   const cases: [Record<string, string>, string, string][] = [
     [{}, 'Missing Authorization Header', 'KEYCARD_NO_AUTHORIZATION'],
-    [{ authorization: 'Basic abc' }, "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'", 'KEYCARD_NO_AUTHORIZATION'],
+    [
+      { authorization: 'Basic abc' },
+      "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'",
+      'KEYCARD_NO_AUTHORIZATION',
+    ],
     [{ authorization: 'Bearer' }, "Bad Authorization header. Expected 'Authorization: Bearer <JWT>'", 'KEYCARD_INVALID_HEADER'],
     [{ authorization: 'Bearer abc' }, 'Not enough segments', 'KEYCARD_JWT_MALFORMED'],
     [{ authorization: `Bearer ${refresh_token}` }, 'Only non-refresh tokens are allowed', 'KEYCARD_WRONG_TOKEN_TYPE'],
-    [{ authorization: `Bearer ${signToken({ sid: claimsOf(access_token).sid }, 'x'.repeat(40))}` }, 'Signature verification failed', 'KEYCARD_JWT_SIGNATURE_INVALID'],
-    [{ authorization: `Bearer ${signToken({ sid: claimsOf(access_token).sid, iat: past - 5, nbf: past - 5, exp: past })}` }, 'Token has expired', 'KEYCARD_JWT_EXPIRED'],
+    [
+      { authorization: `Bearer ${signToken({ sid: claimsOf(access_token).sid }, 'x'.repeat(40))}` },
+      'Signature verification failed',
+      'KEYCARD_JWT_SIGNATURE_INVALID',
+    ],
+    [
+      { authorization: `Bearer ${signToken({ sid: claimsOf(access_token).sid, iat: past - 5, nbf: past - 5, exp: past })}` },
+      'Token has expired',
+      'KEYCARD_JWT_EXPIRED',
+    ],
   ]
   for (const [headers, msg, code] of cases) {
     const res = await s.api('GET', '/auth/verify', { headers })

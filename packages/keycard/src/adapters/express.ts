@@ -81,7 +81,7 @@ function prepare(proto: object): void {
     if (next === IncomingMessage.prototype) break
     root = next
   }
-  if (root !== null && !Object.prototype.hasOwnProperty.call(root, 'jwt')) Object.defineProperty(root, 'jwt', accessor)
+  if (root !== null && !Object.hasOwn(root, 'jwt')) Object.defineProperty(root, 'jwt', accessor)
   prepared.add(proto)
 }
 
@@ -97,7 +97,10 @@ export function expressKeycard<User = unknown>(keycard: Keycard<User>, adapterOp
   }
   const unset = (kinds: CookieKind[]) => (res: Response, domain?: string) => {
     const names = kinds.flatMap((kind) => cookieNames(options, kind))
-    res.setHeader('Set-Cookie', [...withoutCookies(res.getHeader('Set-Cookie'), names), ...kinds.flatMap((kind) => unsetCookieLines(options, kind, domain))])
+    res.setHeader('Set-Cookie', [
+      ...withoutCookies(res.getHeader('Set-Cookie'), names),
+      ...kinds.flatMap((kind) => unsetCookieLines(options, kind, domain)),
+    ])
   }
 
   // Made once per adapter, not per request: the usual path allocates no closure.
@@ -113,7 +116,10 @@ export function expressKeycard<User = unknown>(keycard: Keycard<User>, adapterOp
       .then((token) => {
         if (token) res.append('Set-Cookie', setCookieLines(options, 'access', token))
       })
-      .then(() => next(), (err: unknown) => fail(err, res, next))
+      .then(
+        () => next(),
+        (err: unknown) => fail(err, res, next),
+      )
   }
 
   return {
@@ -128,12 +134,20 @@ export function expressKeycard<User = unknown>(keycard: Keycard<User>, adapterOp
           return fail(err, res, next)
         }
         // Synchronous unless a loader or store is async: then the route goes on in the same tick.
-        if (result instanceof Promise) result.then((context) => proceed(context, req, res, next), (err: unknown) => fail(err, res, next))
+        if (result instanceof Promise)
+          result.then(
+            (context) => proceed(context, req, res, next),
+            (err: unknown) => fail(err, res, next),
+          )
         else proceed(result, req, res, next)
       }
     },
     context(req) {
-      if (!req.jwt) throw new KeycardError('KEYCARD_NO_CONTEXT', 'No verified token on this request: guard the route with jwtRequired() (and handle optional routes, where req.jwt is null).')
+      if (!req.jwt)
+        throw new KeycardError(
+          'KEYCARD_NO_CONTEXT',
+          'No verified token on this request: guard the route with jwtRequired() (and handle optional routes, where req.jwt is null).',
+        )
       return req.jwt as JwtContext<User>
     },
     sendError: send,

@@ -7,7 +7,14 @@
  * app.get('/me', { preHandler: auth.jwtRequired() }, (req) => ({ id: req.jwt!.identity }))
  */
 
-import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler, preHandlerHookHandler } from 'fastify'
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  onRequestHookHandler,
+  preHandlerHookHandler,
+} from 'fastify'
 import { cookieNames, setCookieLines, unsetCookieLines, withoutCookies, type CookieKind, type SetCookieOptions } from '../cookies.ts'
 import { isTokenError, KeycardError } from '../errors.ts'
 import type { JwtRequiredOptions, Keycard } from '../keycard.ts'
@@ -89,10 +96,13 @@ export function fastifyKeycard<User = unknown>(keycard: Keycard<User>, adapterOp
   const proceed = (context: JwtContext<User> | null, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     request.jwt = context
     if (!refresher || !context) return done()
-    refresher(context).then((token) => {
-      if (token) append(reply, setCookieLines(options, 'access', token))
-      done()
-    }, (err: unknown) => fail(err, reply, done))
+    refresher(context).then(
+      (token) => {
+        if (token) append(reply, setCookieLines(options, 'access', token))
+        done()
+      },
+      (err: unknown) => fail(err, reply, done),
+    )
   }
 
   return {
@@ -109,12 +119,20 @@ export function fastifyKeycard<User = unknown>(keycard: Keycard<User>, adapterOp
         } catch (err) {
           return fail(err, reply, done)
         }
-        if (result instanceof Promise) result.then((context) => proceed(context, request, reply, done), (err: unknown) => fail(err, reply, done))
+        if (result instanceof Promise)
+          result.then(
+            (context) => proceed(context, request, reply, done),
+            (err: unknown) => fail(err, reply, done),
+          )
         else proceed(result, request, reply, done)
       }
     },
     context(request) {
-      if (!request.jwt) throw new KeycardError('KEYCARD_NO_CONTEXT', 'No verified token on this request: guard the route with jwtRequired() (and handle optional routes, where request.jwt is null).')
+      if (!request.jwt)
+        throw new KeycardError(
+          'KEYCARD_NO_CONTEXT',
+          'No verified token on this request: guard the route with jwtRequired() (and handle optional routes, where request.jwt is null).',
+        )
       return request.jwt as JwtContext<User>
     },
     sendError: send,

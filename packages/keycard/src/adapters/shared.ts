@@ -24,9 +24,15 @@ export function implicitRefresher<User>(keycard: Keycard<User>, options: Adapter
   const config = options?.implicitRefresh
   if (config === undefined) return undefined
   const within = toSeconds(config.within)
-  if (within === undefined || within <= 0) throw new KeycardOptionError('implicitRefresh.within', `expected a positive duration such as '5m', got ${JSON.stringify(config.within)}.`)
-  if (config.mint !== undefined && typeof config.mint !== 'function') throw new KeycardOptionError('implicitRefresh.mint', 'expected a function (context) => Promise<string>.')
-  const mint: (context: JwtContext<User>) => Promise<string | undefined> = config.mint ?? ((context) => keycard.createAccessToken(context.identity))
+  if (within === undefined || within <= 0)
+    throw new KeycardOptionError(
+      'implicitRefresh.within',
+      `expected a positive duration such as '5m', got ${JSON.stringify(config.within)}.`,
+    )
+  if (config.mint !== undefined && typeof config.mint !== 'function')
+    throw new KeycardOptionError('implicitRefresh.mint', 'expected a function (context) => Promise<string>.')
+  const mint: (context: JwtContext<User>) => Promise<string | undefined> =
+    config.mint ?? ((context) => keycard.createAccessToken(context.identity))
   return async (context) => {
     const { claims } = context
     if (context.location !== 'cookies' || claims.type !== 'access' || typeof claims.exp !== 'number') return undefined

@@ -51,10 +51,18 @@ function pyjwtVersion(): string {
 }
 
 test('fixtures are present, made by PyJWT, in FJE layout', () => {
-  assert.deepEqual(
-    fixtures.map((f) => f.name).sort(),
-    ['es256-access', 'es256-refresh', 'hs256-access', 'hs256-access-fresh', 'hs256-extras', 'hs256-fresh-float', 'hs256-no-exp', 'hs256-refresh', 'rs256-access', 'rs256-refresh'],
-  )
+  assert.deepEqual(fixtures.map((f) => f.name).sort(), [
+    'es256-access',
+    'es256-refresh',
+    'hs256-access',
+    'hs256-access-fresh',
+    'hs256-extras',
+    'hs256-fresh-float',
+    'hs256-no-exp',
+    'hs256-refresh',
+    'rs256-access',
+    'rs256-refresh',
+  ])
   for (const f of fixtures) {
     assert.match(f.madeBy, /^PyJWT 2\./, f.name)
     const [h, p] = f.token.split('.')
@@ -68,21 +76,32 @@ test('fixtures are present, made by PyJWT, in FJE layout', () => {
 test('(a) PyJWT-minted FJE tokens verify with keycard and yield the expected claims', async () => {
   for (const f of fixtures) {
     const { publicKeyFile, ...rest } = f.keycardOptions
-    const options: KeycardOptions = { algorithm: f.alg, ...(f.alg === 'HS256' ? { secret: SECRET } : { publicKey: key(publicKeyFile!) }), ...rest }
+    const options: KeycardOptions = {
+      algorithm: f.alg,
+      ...(f.alg === 'HS256' ? { secret: SECRET } : { publicKey: key(publicKeyFile!) }),
+      ...rest,
+    }
     const keycard = await createKeycard(options)
     const claims = await keycard.decodeToken(f.token)
     assert.deepEqual(claims, f.claims, f.name)
     assert.deepEqual(keycard.getUnverifiedHeader(f.token), f.header, f.name)
     // Through the guard too: type and freshness as FJE reads them.
     const isRefresh = f.claims.type === 'refresh'
-    const ctx = await keycard.verifyJwtInRequest({ method: 'GET', header: (n) => (n === 'authorization' ? `Bearer ${f.token}` : undefined) }, { refresh: isRefresh, fresh: f.claims.fresh !== false && !isRefresh })
+    const ctx = await keycard.verifyJwtInRequest(
+      { method: 'GET', header: (n) => (n === 'authorization' ? `Bearer ${f.token}` : undefined) },
+      { refresh: isRefresh, fresh: f.claims.fresh !== false && !isRefresh },
+    )
     assert.equal(ctx?.identity, f.claims.sub, f.name)
     assert.deepEqual(ctx?.header, f.header, f.name)
     // A single flipped signature bit is refused.
     const [h, p, s] = f.token.split('.')
     const sig = Buffer.from(s!, 'base64url')
     sig[0]! ^= 1
-    await assert.rejects(keycard.decodeToken(`${h}.${p}.${sig.toString('base64url')}`), { code: 'KEYCARD_JWT_SIGNATURE_INVALID', message: 'Signature verification failed' }, f.name)
+    await assert.rejects(
+      keycard.decodeToken(`${h}.${p}.${sig.toString('base64url')}`),
+      { code: 'KEYCARD_JWT_SIGNATURE_INVALID', message: 'Signature verification failed' },
+      f.name,
+    )
   }
 })
 
@@ -110,28 +129,30 @@ const cases: Case[] = readdirSync(`${HERE}fixtures/cases`)
   .sort()
   .map((f) => JSON.parse(readFileSync(`${HERE}fixtures/cases/${f}`, 'utf8')) as Case)
 
-test('(a) PyJWT-minted tokens that fail several checks get FJE\'s answer; strict:false takes what PyJWT takes', async (t) => {
+test("(a) PyJWT-minted tokens that fail several checks get FJE's answer; strict:false takes what PyJWT takes", async (t) => {
   assert.ok(cases.length >= 16, `only ${cases.length} cases`)
-  for (const c of cases) await t.test(c.name, async () => {
-    assert.match(c.madeBy, /^PyJWT 2\./, c.name)
-    const keycard = await createKeycard({ secret: SECRET, ...c.keycardOptions })
-    const { location, method, csrf } = c.request
-    const cookie = location === 'cookies' ? `access_token_cookie=${c.token}` : undefined
-    const req = {
-      method,
-      header: (n: string) => (n === 'authorization' && location === 'headers' ? `Bearer ${c.token}` : n === 'x-csrf-token' ? csrf : undefined),
-      cookie: (n: string) => (n === 'access_token_cookie' ? cookie?.slice(n.length + 1) : undefined),
-    }
-    const outcome = await keycard.verifyJwtInRequest(req).then(
-      (ctx) => ({ ok: true as const, claims: ctx?.claims }),
-      (err: KeycardError & { status: number }) => ({ status: err.status, msg: err.message }),
-    )
-    if ('ok' in c.expect) {
-      assert.deepEqual(outcome, { ok: true, claims: c.claims }, c.name)
-    } else {
-      assert.deepEqual(outcome, c.expect, c.name)
-    }
-  })
+  for (const c of cases)
+    await t.test(c.name, async () => {
+      assert.match(c.madeBy, /^PyJWT 2\./, c.name)
+      const keycard = await createKeycard({ secret: SECRET, ...c.keycardOptions })
+      const { location, method, csrf } = c.request
+      const cookie = location === 'cookies' ? `access_token_cookie=${c.token}` : undefined
+      const req = {
+        method,
+        header: (n: string) =>
+          n === 'authorization' && location === 'headers' ? `Bearer ${c.token}` : n === 'x-csrf-token' ? csrf : undefined,
+        cookie: (n: string) => (n === 'access_token_cookie' ? cookie?.slice(n.length + 1) : undefined),
+      }
+      const outcome = await keycard.verifyJwtInRequest(req).then(
+        (ctx) => ({ ok: true as const, claims: ctx?.claims }),
+        (err: KeycardError & { status: number }) => ({ status: err.status, msg: err.message }),
+      )
+      if ('ok' in c.expect) {
+        assert.deepEqual(outcome, { ok: true, claims: c.claims }, c.name)
+      } else {
+        assert.deepEqual(outcome, c.expect, c.name)
+      }
+    })
 })
 
 test('(b) keycard-minted tokens verify with PyJWT and decode to the same claims', async () => {
@@ -157,14 +178,30 @@ test('(b) keycard-minted tokens verify with PyJWT and decode to the same claims'
     await mint('refresh', keycard.createRefreshToken('42'))
     // Strict mode refuses to mint a token it would refuse (no exp while access tokens expire); strict: false mints it, as FJE.
     await mint('no exp', (await createKeycard({ ...s.options, strict: false })).createAccessToken('42', { expiresIn: false }))
-    await mint('extras', keycard.createAccessToken('ü@example.com', { additionalClaims: { roles: ['a', 'b'], n: 1.5, nested: { x: null } }, additionalHeaders: { kid: 'k1' } }))
+    await mint(
+      'extras',
+      keycard.createAccessToken('ü@example.com', {
+        additionalClaims: { roles: ['a', 'b'], n: 1.5, nested: { x: null } },
+        additionalHeaders: { kid: 'k1' },
+      }),
+    )
   }
   const audience = await createKeycard({ secret: SECRET, encodeAudience: ['api', 'web'], encodeIssuer: 'https://keycard.test' })
-  items.push({ label: 'HS256 aud+iss', token: await audience.createAccessToken('42'), alg: 'HS256', key: SECRET, audience: 'web', issuer: 'https://keycard.test' })
+  items.push({
+    label: 'HS256 aud+iss',
+    token: await audience.createAccessToken('42'),
+    alg: 'HS256',
+    key: SECRET,
+    audience: 'web',
+    issuer: 'https://keycard.test',
+  })
 
   const run = spawnSync(PYTHON, [`${HERE}verify_tokens.py`], { input: JSON.stringify(items), encoding: 'utf8' })
   assert.equal(run.status, 0, `verify_tokens.py failed: ${run.stderr}`)
-  const out = JSON.parse(run.stdout) as { pyjwt: string; results: Array<{ ok: boolean; error?: string; header?: unknown; claims?: unknown }> }
+  const out = JSON.parse(run.stdout) as {
+    pyjwt: string
+    results: Array<{ ok: boolean; error?: string; header?: unknown; claims?: unknown }>
+  }
   assert.equal(out.pyjwt, version)
   assert.equal(out.results.length, items.length)
   items.forEach((item, i) => {

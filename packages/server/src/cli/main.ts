@@ -14,7 +14,11 @@ import { PromptCancelled } from './prompt.ts'
 const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Command> }[] = [
   { name: 'serve', summary: 'Start the auth server', load: async () => (await import('./serve.ts')).serve },
   { name: 'migrate', summary: 'Create or update the database schema', load: async () => (await import('./migrate.ts')).migrate },
-  { name: 'useradd', summary: 'Create a user (password from a hidden prompt or stdin)', load: async () => (await import('./useradd.ts')).useradd },
+  {
+    name: 'useradd',
+    summary: 'Create a user (password from a hidden prompt or stdin)',
+    load: async () => (await import('./useradd.ts')).useradd,
+  },
   { name: 'users', summary: 'List, delete or rename users', load: async () => (await import('./users.ts')).users },
 ]
 
@@ -92,7 +96,9 @@ export async function main(args: string[]): Promise<number> {
       return EXIT.cancelled
     } else {
       // Unexpected: the message is what the user can act on (EACCES, EADDRINUSE…); KEYCARD_DEBUG=1 shows the stack.
-      process.stderr.write(`keycard ${shown}: ${process.env.KEYCARD_DEBUG ? (err as Error).stack ?? String(err) : err instanceof Error ? err.message : String(err)}\n`)
+      process.stderr.write(
+        `keycard ${shown}: ${process.env.KEYCARD_DEBUG ? ((err as Error).stack ?? String(err)) : err instanceof Error ? err.message : String(err)}\n`,
+      )
     }
     return EXIT.error
   }

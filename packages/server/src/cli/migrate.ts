@@ -44,7 +44,8 @@ export const migrate: Command = {
       if (values.status) {
         const list = await migrationStatus(db)
         process.stdout.write(`Database: ${config.databasePath}\n`)
-        for (const m of list) process.stdout.write(`  ${m.executedAt ? `ran ${m.executedAt.toISOString()}` : 'pending'.padEnd(28)}  ${m.name}\n`)
+        for (const m of list)
+          process.stdout.write(`  ${m.executedAt ? `ran ${m.executedAt.toISOString()}` : 'pending'.padEnd(28)}  ${m.name}\n`)
         return 0
       }
       const applied = await migrateToLatest(db)

@@ -65,9 +65,10 @@ export function boundUrl(address: AddressInfo | string | null): string {
 export function startupLines(address: AddressInfo | string | null, config: Pick<Config, 'cookieSecure'>): string {
   let lines = `Keycard listening on ${boundUrl(address)}\n`
   if (config.cookieSecure) {
-    lines += 'Warning: COOKIE_SECURE is on (Secure cookies) but this server serves plain http: a browser keeps the account page\'s '
-      + 'sign-in cookies only over HTTPS, so signing in at an http:// address will not stick. Serve it through an HTTPS proxy '
-      + '(then ignore this warning), or set COOKIE_SECURE=false for development over http.\n'
+    lines +=
+      "Warning: COOKIE_SECURE is on (Secure cookies) but this server serves plain http: a browser keeps the account page's " +
+      'sign-in cookies only over HTTPS, so signing in at an http:// address will not stick. Serve it through an HTTPS proxy ' +
+      '(then ignore this warning), or set COOKIE_SECURE=false for development over http.\n'
   }
   return lines
 }
@@ -77,7 +78,11 @@ export const serve: Command = {
   help,
   async run(args) {
     const { values, positionals } = parseOrUsage(() =>
-      parseArgs({ args, options: { port: { type: 'string', short: 'p' }, host: { type: 'string' }, help: HELP_OPTION }, allowPositionals: true }),
+      parseArgs({
+        args,
+        options: { port: { type: 'string', short: 'p' }, host: { type: 'string' }, help: HELP_OPTION },
+        allowPositionals: true,
+      }),
     )
     if (values.help) {
       process.stdout.write(help)

@@ -46,7 +46,8 @@ async function readNewPassword(stdin: PromptInput): Promise<string> {
     return password
   }
   const line = await readFirstLine(stdin)
-  if (line === null) throw new CliError(`no password on stdin: give it as the first line, e.g. printf '%s\\n' "$PASSWORD" | keycard useradd <username>`)
+  if (line === null)
+    throw new CliError(`no password on stdin: give it as the first line, e.g. printf '%s\\n' "$PASSWORD" | keycard useradd <username>`)
   return line
 }
 
@@ -68,7 +69,7 @@ export const useradd: Command = {
     const admin = values.admin ?? false
 
     // Everything that can be checked without the password is checked before asking for it.
-    let identity
+    let identity: ReturnType<typeof checkIdentity>
     try {
       identity = checkIdentity(username, email)
     } catch (err) {
@@ -77,7 +78,11 @@ export const useradd: Command = {
     }
     const config = loadConfig(process.env)
     const taken = (field: 'username' | 'email') =>
-      new CliError(field === 'username' ? `username ${JSON.stringify(identity.username)} is already taken` : `email ${JSON.stringify(identity.email)} is already registered`)
+      new CliError(
+        field === 'username'
+          ? `username ${JSON.stringify(identity.username)} is already taken`
+          : `email ${JSON.stringify(identity.email)} is already registered`,
+      )
 
     return withDatabase(config, async (db) => {
       const field = await takenField(db, identity)

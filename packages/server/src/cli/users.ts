@@ -8,7 +8,16 @@ import type { Kysely } from 'kysely'
 import { loadConfig } from '../config.ts'
 import type { Database, UserRow } from '../db/schema.ts'
 import { nowSeconds } from '../revocations.ts'
-import { deleteUser, findUserById, findUserByLogin, InvalidUserError, listUsers, renameUser, toPublicUser, UserExistsError } from '../users.ts'
+import {
+  deleteUser,
+  findUserById,
+  findUserByLogin,
+  InvalidUserError,
+  listUsers,
+  renameUser,
+  toPublicUser,
+  UserExistsError,
+} from '../users.ts'
 import { CliError, HELP_OPTION, integerOption, parseOrUsage, UsageError, withDatabase, type Command } from './command.ts'
 import { confirm } from './prompt.ts'
 
@@ -75,7 +84,7 @@ Run \`keycard users <command> --help\` for its options.
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n') + '\n'
+  return `${rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n')}\n`
 }
 
 export const usersList: Command = {
@@ -83,7 +92,11 @@ export const usersList: Command = {
   help: listHelp,
   async run(args) {
     const { values, positionals } = parseOrUsage(() =>
-      parseArgs({ args, options: { limit: { type: 'string' }, offset: { type: 'string' }, json: { type: 'boolean' }, help: HELP_OPTION }, allowPositionals: true }),
+      parseArgs({
+        args,
+        options: { limit: { type: 'string' }, offset: { type: 'string' }, json: { type: 'boolean' }, help: HELP_OPTION },
+        allowPositionals: true,
+      }),
     )
     if (values.help) {
       process.stdout.write(listHelp)
@@ -101,10 +114,17 @@ export const usersList: Command = {
       return 0
     }
     if (users.length === 0) {
-      process.stdout.write(page.total === 0 ? 'No users yet. Create one with: keycard useradd <username>\n' : `No users at offset ${offset} (there are ${page.total}).\n`)
+      process.stdout.write(
+        page.total === 0
+          ? 'No users yet. Create one with: keycard useradd <username>\n'
+          : `No users at offset ${offset} (there are ${page.total}).\n`,
+      )
       return 0
     }
-    const rows = [['ID', 'USERNAME', 'EMAIL', 'ADMIN', 'REGISTERED'], ...users.map((u) => [String(u.id), u.username, u.email ?? '-', u.admin ? 'yes' : 'no', u.registered_on])]
+    const rows = [
+      ['ID', 'USERNAME', 'EMAIL', 'ADMIN', 'REGISTERED'],
+      ...users.map((u) => [String(u.id), u.username, u.email ?? '-', u.admin ? 'yes' : 'no', u.registered_on]),
+    ]
     process.stdout.write(table(rows))
     process.stdout.write(`\n${offset + 1}-${offset + users.length} of ${page.total} user${page.total === 1 ? '' : 's'}\n`)
     return 0
@@ -119,7 +139,9 @@ async function resolveUser(db: Kysely<Database>, ref: string): Promise<UserRow> 
   const byLogin = await findUserByLogin(db, ref)
   const byId = /^\d{1,15}$/.test(ref) ? await findUserById(db, Number(ref)) : undefined
   if (byLogin && byId && byLogin.id !== byId.id) {
-    throw new CliError(`"${ref}" names two users: id ${byId.id} (${byId.username}) and username ${byLogin.username} (id ${byLogin.id}); give the other one's username or id`)
+    throw new CliError(
+      `"${ref}" names two users: id ${byId.id} (${byId.username}) and username ${byLogin.username} (id ${byLogin.id}); give the other one's username or id`,
+    )
   }
   const user = byLogin ?? byId
   if (!user) throw new CliError(`no user ${JSON.stringify(ref)}`)
@@ -145,8 +167,13 @@ export const usersDelete: Command = {
     return withDatabase(config, async (db) => {
       const user = await resolveUser(db, ref)
       if (!values.yes) {
-        if (!process.stdin.isTTY) throw new CliError(`not deleting ${user.username} without confirmation: stdin is not a terminal; pass --yes`)
-        const ok = await confirm(process.stdin, process.stderr, `Delete user ${user.username} (id ${user.id}) and revoke all their sessions?`)
+        if (!process.stdin.isTTY)
+          throw new CliError(`not deleting ${user.username} without confirmation: stdin is not a terminal; pass --yes`)
+        const ok = await confirm(
+          process.stdin,
+          process.stderr,
+          `Delete user ${user.username} (id ${user.id}) and revoke all their sessions?`,
+        )
         if (!ok) {
           process.stderr.write('Nothing deleted.\n')
           return 1
@@ -184,7 +211,8 @@ export const usersRename: Command = {
         renamed = await renameUser(db, user.id, username)
       } catch (err) {
         if (err instanceof InvalidUserError) throw new CliError(err.message)
-        if (err instanceof UserExistsError) throw new CliError(`username ${JSON.stringify(username.normalize('NFC'))} is already taken by another user`)
+        if (err instanceof UserExistsError)
+          throw new CliError(`username ${JSON.stringify(username.normalize('NFC'))} is already taken by another user`)
         throw err
       }
       if (!renamed) throw new CliError(`no user ${JSON.stringify(ref)} (deleted meanwhile)`)

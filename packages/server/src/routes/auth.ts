@@ -36,7 +36,11 @@ export function tokenMode(request: FastifyRequest): 'cookie' | 'header' {
   if (raw === undefined) return 'header'
   const value = (Array.isArray(raw) ? raw.join(',') : raw).trim().toLowerCase()
   if (value === 'cookie' || value === 'header' || value === '') return value === 'cookie' ? 'cookie' : 'header'
-  throw new HttpError(400, 'X-Token-Mode must be "cookie" (tokens in HttpOnly cookies) or "header" (tokens in the response body)', 'INVALID_TOKEN_MODE')
+  throw new HttpError(
+    400,
+    'X-Token-Mode must be "cookie" (tokens in HttpOnly cookies) or "header" (tokens in the response body)',
+    'INVALID_TOKEN_MODE',
+  )
 }
 
 function sameSecret(a: string, b: string): boolean {

@@ -60,12 +60,19 @@ export function registerVerifyRoutes(app: FastifyInstance, s: Services): void {
       const { claims, identity } = auth.context(request)
       const sid = claims[SESSION_CLAIM]
       if (typeof identity !== 'string' || !USER_ID.test(identity) || typeof sid !== 'string' || !SESSION_ID.test(sid)) {
-        auth.sendError(reply, { status: 401, headers: { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${INVALID_IDENTITY}"` }, body: { msg: INVALID_IDENTITY, code: 'KEYCARD_JWT_CLAIM_INVALID' } })
+        auth.sendError(reply, {
+          status: 401,
+          headers: { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${INVALID_IDENTITY}"` },
+          body: { msg: INVALID_IDENTITY, code: 'KEYCARD_JWT_CLAIM_INVALID' },
+        })
         return
       }
       const admin = admins.has(identity)
       // Lower case, as Fastify stores them (it would lower-case each name per request); the same on the wire.
-      reply.header('x-user-id', identity).header('x-user-admin', admin ? 'true' : 'false').header('x-session-id', sid)
+      reply
+        .header('x-user-id', identity)
+        .header('x-user-admin', admin ? 'true' : 'false')
+        .header('x-session-id', sid)
       reply.send({ id: identity, admin })
     } catch (err) {
       fail(reply, err)
@@ -86,18 +93,26 @@ export function registerVerifyRoutes(app: FastifyInstance, s: Services): void {
     }
   }
 
-  app.get('/auth/verify', {
-    ...(logLevel ? { logLevel } : {}),
-    schema: { response: { 200: VERIFIED_SCHEMA } },
-  }, function verify(request, reply) {
-    // Synchronous on the usual path (the revocation store is in memory): no promise per request.
-    let result: ReturnType<typeof keycard.checkRequest>
-    try {
-      result = keycard.checkRequest(new NodeRequestView(request.raw), guard)
-    } catch (err) {
-      return rejected(reply, err)
-    }
-    if (result instanceof Promise) result.then((context) => verified(request, reply, context), (err: unknown) => rejected(reply, err))
-    else verified(request, reply, result)
-  })
+  app.get(
+    '/auth/verify',
+    {
+      ...(logLevel ? { logLevel } : {}),
+      schema: { response: { 200: VERIFIED_SCHEMA } },
+    },
+    function verify(request, reply) {
+      // Synchronous on the usual path (the revocation store is in memory): no promise per request.
+      let result: ReturnType<typeof keycard.checkRequest>
+      try {
+        result = keycard.checkRequest(new NodeRequestView(request.raw), guard)
+      } catch (err) {
+        return rejected(reply, err)
+      }
+      if (result instanceof Promise)
+        result.then(
+          (context) => verified(request, reply, context),
+          (err: unknown) => rejected(reply, err),
+        )
+      else verified(request, reply, result)
+    },
+  )
 }

@@ -58,7 +58,10 @@ async function fillSignUp(page: Page, username: string, password: string, confir
 function collectPageErrors(page: Page): string[] {
   const errors: string[] = []
   page.on('pageerror', (err) => errors.push(err.message))
-  page.on('console', (msg) => { if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) errors.push(msg.text()) })
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text()))
+      errors.push(msg.text())
+  })
   return errors
 }
 
@@ -81,10 +84,13 @@ async function assertDeleteButtonsVisible(page: Page, label: string): Promise<vo
 
 /** The status of a same-origin fetch made by the page, with the cookies but without X-CSRF-TOKEN. */
 function pageFetch(page: Page, method: string, path: string): Promise<{ status: number; msg: string }> {
-  return page.evaluate(async ([m, p]) => {
-    const res = await fetch(p!, { method: m, credentials: 'same-origin' })
-    return { status: res.status, msg: ((await res.json()) as { msg?: string }).msg ?? '' }
-  }, [method, path])
+  return page.evaluate(
+    async ([m, p]) => {
+      const res = await fetch(p!, { method: m, credentials: 'same-origin' })
+      return { status: res.status, msg: ((await res.json()) as { msg?: string }).msg ?? '' }
+    },
+    [method, path],
+  )
 }
 
 /** The claims of this browser's access cookie. */
@@ -113,7 +119,9 @@ test('the account page, end to end in headless Chromium', { timeout: 180_000 }, 
   const pageErrors = collectPageErrors(page)
   /** The page's explicit POST /auth/refresh calls so far. */
   let refreshes = 0
-  page.on('request', (req) => { if (new URL(req.url()).pathname === '/auth/refresh') refreshes++ })
+  page.on('request', (req) => {
+    if (new URL(req.url()).pathname === '/auth/refresh') refreshes++
+  })
 
   await t.test('a first visit shows the sign-in screen', async () => {
     await page.goto(server.url)
@@ -125,7 +133,9 @@ test('the account page, end to end in headless Chromium', { timeout: 180_000 }, 
     await page.getByRole('link', { name: 'Sign up' }).first().click()
     await heading(page, 'Sign up').waitFor()
     let sent = 0
-    const count = (req: { url(): string }) => { if (new URL(req.url()).pathname === '/auth/register') sent++ }
+    const count = (req: { url(): string }) => {
+      if (new URL(req.url()).pathname === '/auth/register') sent++
+    }
     page.on('request', count)
     await fillSignUp(page, 'alice', PASSWORD, `${PASSWORD}!`)
     await page.getByRole('button', { name: 'Sign up' }).click()
@@ -136,23 +146,26 @@ test('the account page, end to end in headless Chromium', { timeout: 180_000 }, 
     assert.equal(sent, 0, 'no request was sent')
   })
 
-  await t.test('sign up: a field the server refuses is explained and marked, then the account is created and the profile shown', async () => {
-    await fillSignUp(page, 'alice', 'short')
-    await page.getByRole('button', { name: 'Sign up' }).click()
-    // The server's message, as a sentence; the field comes from the answer's `field`.
-    await page.getByTestId('error').filter({ hasText: 'Password must be at least 8 characters.' }).waitFor()
-    assert.equal(await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid'), 'true')
-    await shot(page, 'sign-up-error')
-    await page.getByLabel('Email (optional)').fill('alice@example.com')
-    await fillSignUp(page, 'alice', PASSWORD)
-    await page.getByRole('button', { name: 'Sign up' }).click()
-    await heading(page, 'Your profile').waitFor()
-    assert.equal(await page.getByTestId('profile-username').textContent(), 'alice')
-    assert.equal(await page.getByTestId('profile-email').textContent(), 'alice@example.com')
-    // Focus moved to the new screen's heading.
-    assert.equal(await page.evaluate<string | undefined>('document.activeElement?.textContent'), 'Your profile')
-    await shot(page, 'profile')
-  })
+  await t.test(
+    'sign up: a field the server refuses is explained and marked, then the account is created and the profile shown',
+    async () => {
+      await fillSignUp(page, 'alice', 'short')
+      await page.getByRole('button', { name: 'Sign up' }).click()
+      // The server's message, as a sentence; the field comes from the answer's `field`.
+      await page.getByTestId('error').filter({ hasText: 'Password must be at least 8 characters.' }).waitFor()
+      assert.equal(await page.getByLabel('Password', { exact: true }).getAttribute('aria-invalid'), 'true')
+      await shot(page, 'sign-up-error')
+      await page.getByLabel('Email (optional)').fill('alice@example.com')
+      await fillSignUp(page, 'alice', PASSWORD)
+      await page.getByRole('button', { name: 'Sign up' }).click()
+      await heading(page, 'Your profile').waitFor()
+      assert.equal(await page.getByTestId('profile-username').textContent(), 'alice')
+      assert.equal(await page.getByTestId('profile-email').textContent(), 'alice@example.com')
+      // Focus moved to the new screen's heading.
+      assert.equal(await page.evaluate<string | undefined>('document.activeElement?.textContent'), 'Your profile')
+      await shot(page, 'profile')
+    },
+  )
 
   await t.test('the tokens are in HttpOnly cookies: JavaScript sees only the CSRF values', async () => {
     const visible = await page.evaluate<string>('document.cookie')
@@ -276,7 +289,7 @@ test('the account page, end to end in headless Chromium', { timeout: 180_000 }, 
     await page.getByRole('button', { name: 'Confirm and change password' }).click()
     await page.getByTestId('notice').filter({ hasText: 'password has been changed' }).waitFor()
     await shot(page, 'change-password-done')
-    assert.match(await page.getByTestId('notice').textContent() ?? '', /1 other session/)
+    assert.match((await page.getByTestId('notice').textContent()) ?? '', /1 other session/)
     // The fresh-login went to this browser's session, so the change kept it.
     const claims = await accessClaims(context)
     assert.equal(claims.sid, sid)
@@ -294,7 +307,9 @@ test('the account page, end to end in headless Chromium', { timeout: 180_000 }, 
     // Another origin (same site, so SameSite=Lax cookies do go along) posts a form to the server.
     const evil = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' })
-      res.end(`<form id="f" method="POST" action="${server.url}/auth/logout-all" enctype="text/plain"><input name="x" value="y"></form><script>f.submit()</script>`)
+      res.end(
+        `<form id="f" method="POST" action="${server.url}/auth/logout-all" enctype="text/plain"><input name="x" value="y"></form><script>f.submit()</script>`,
+      )
     })
     await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve))
     t.after(() => evil.close())
@@ -308,29 +323,37 @@ test('the account page, end to end in headless Chromium', { timeout: 180_000 }, 
     assert.equal((await pageFetch(page, 'GET', '/auth/me')).status, 200)
   })
 
-  await t.test('an admin sees the user list, every Delete button in view at desktop widths, and deletes a user after confirming', async () => {
-    await server.register('bob')
-    // Long names and emails are what pushed the Delete buttons out of view.
-    await server.register('carol.with.a.rather-long-name', { email: 'carol.with.a.rather.long.address@subdomain.example.com' })
-    await server.register('dave', { email: 'dave@example.com' })
-    const db = openBeside(t, server)
-    await db.updateTable('users').set({ admin: 1 }).where('username', '=', 'alice').execute()
-    await page.reload()
-    await page.getByRole('link', { name: 'Users' }).click()
-    await heading(page, 'Users').waitFor()
-    const bob = page.getByTestId('user-row').filter({ hasText: 'bob' })
-    await bob.waitFor()
-    for (const [width, height] of [[1280, 800], [1440, 900], [1000, 760], [768, 1024]] as const) {
-      await page.setViewportSize({ width, height })
-      await assertDeleteButtonsVisible(page, `${width}x${height}`)
-      await shot(page, `admin-users-${width}`)
-    }
-    await page.setViewportSize({ width: 1000, height: 760 })
-    page.once('dialog', (dialog) => void dialog.accept())
-    await bob.getByRole('button', { name: /^Delete/ }).click()
-    await page.getByTestId('notice').filter({ hasText: 'Deleted the user bob' }).waitFor()
-    assert.equal(await bob.count(), 0)
-  })
+  await t.test(
+    'an admin sees the user list, every Delete button in view at desktop widths, and deletes a user after confirming',
+    async () => {
+      await server.register('bob')
+      // Long names and emails are what pushed the Delete buttons out of view.
+      await server.register('carol.with.a.rather-long-name', { email: 'carol.with.a.rather.long.address@subdomain.example.com' })
+      await server.register('dave', { email: 'dave@example.com' })
+      const db = openBeside(t, server)
+      await db.updateTable('users').set({ admin: 1 }).where('username', '=', 'alice').execute()
+      await page.reload()
+      await page.getByRole('link', { name: 'Users' }).click()
+      await heading(page, 'Users').waitFor()
+      const bob = page.getByTestId('user-row').filter({ hasText: 'bob' })
+      await bob.waitFor()
+      for (const [width, height] of [
+        [1280, 800],
+        [1440, 900],
+        [1000, 760],
+        [768, 1024],
+      ] as const) {
+        await page.setViewportSize({ width, height })
+        await assertDeleteButtonsVisible(page, `${width}x${height}`)
+        await shot(page, `admin-users-${width}`)
+      }
+      await page.setViewportSize({ width: 1000, height: 760 })
+      page.once('dialog', (dialog) => void dialog.accept())
+      await bob.getByRole('button', { name: /^Delete/ }).click()
+      await page.getByTestId('notice').filter({ hasText: 'Deleted the user bob' }).waitFor()
+      assert.equal(await bob.count(), 0)
+    },
+  )
 
   await t.test('readable on a phone', async () => {
     await page.setViewportSize({ width: 375, height: 740 })
@@ -362,7 +385,9 @@ test('the account page, end to end in headless Chromium', { timeout: 180_000 }, 
   assert.deepEqual(pageErrors, [])
 })
 
-test('over plain http with Secure cookies the sign-in cannot stick, and the page says why and how to fix it', { timeout: 120_000 }, async (t) => {
+test('over plain http with Secure cookies the sign-in cannot stick, and the page says why and how to fix it', {
+  timeout: 120_000,
+}, async (t) => {
   await buildPage()
   // The default outside development; the server itself serves plain http.
   const server = await startServer(t, { COOKIE_SECURE: 'true' })
@@ -400,5 +425,10 @@ test('over plain http with Secure cookies the sign-in cannot stick, and the page
   await page.getByRole('button', { name: 'Sign up' }).click()
   await page.getByTestId('error').filter({ hasText: 'COOKIE_SECURE=false' }).waitFor()
   // The browser's own note that COOP needs a trustworthy origin is the one console error expected here.
-  assert.deepEqual(pageErrors.filter((e) => !/^The Cross-Origin-Opener-Policy header has been ignored, because the URL's origin was untrustworthy/.test(e)), [])
+  assert.deepEqual(
+    pageErrors.filter(
+      (e) => !/^The Cross-Origin-Opener-Policy header has been ignored, because the URL's origin was untrustworthy/.test(e),
+    ),
+    [],
+  )
 })

@@ -13,13 +13,16 @@ test('CHROMIUM_PATH wins when set; a missing one fails naming the variable and t
   const binary = join(dir, 'chrome')
   writeFileSync(binary, '')
   assert.equal(chromiumPath({ CHROMIUM_PATH: binary }), binary)
-  assert.throws(() => chromiumPath({ CHROMIUM_PATH: join(dir, 'nope') }), (err: Error) => {
-    assert.match(err.message, /^CHROMIUM_PATH=.*nope does not exist: point it at a Chromium or Chrome binary, or unset it/)
-    return true
-  })
+  assert.throws(
+    () => chromiumPath({ CHROMIUM_PATH: join(dir, 'nope') }),
+    (err: Error) => {
+      assert.match(err.message, /^CHROMIUM_PATH=.*nope does not exist: point it at a Chromium or Chrome binary, or unset it/)
+      return true
+    },
+  )
 })
 
-test('without CHROMIUM_PATH it is Debian\'s /usr/bin/chromium, or a failure saying what to install', () => {
+test("without CHROMIUM_PATH it is Debian's /usr/bin/chromium, or a failure saying what to install", () => {
   let path: string | undefined
   try {
     path = chromiumPath({})

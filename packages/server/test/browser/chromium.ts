@@ -12,8 +12,17 @@ const DEBIAN_CHROMIUM = '/usr/bin/chromium'
 /** A host name Chromium resolves to 127.0.0.1 without treating it as a secure context (as it does localhost and 127.0.0.0/8). */
 export const PLAIN_HTTP_HOST = 'keycard.test'
 
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', `--host-resolver-rules=MAP ${PLAIN_HTTP_HOST} 127.0.0.1`]
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  `--host-resolver-rules=MAP ${PLAIN_HTTP_HOST} 127.0.0.1`,
+]
 
 /**
  * The Chromium binary to drive: `CHROMIUM_PATH`, or Debian's. Fails, naming both, when it is not there.
@@ -25,9 +34,12 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
  */
 export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
   const path = env.CHROMIUM_PATH || DEBIAN_CHROMIUM
-  assert.ok(existsSync(path), env.CHROMIUM_PATH
-    ? `CHROMIUM_PATH=${env.CHROMIUM_PATH} does not exist: point it at a Chromium or Chrome binary, or unset it to use ${DEBIAN_CHROMIUM}`
-    : `${DEBIAN_CHROMIUM} is missing: install Chromium (Debian: apt-get install chromium; .ci/run installs it), or set CHROMIUM_PATH to a Chromium or Chrome binary`)
+  assert.ok(
+    existsSync(path),
+    env.CHROMIUM_PATH
+      ? `CHROMIUM_PATH=${env.CHROMIUM_PATH} does not exist: point it at a Chromium or Chrome binary, or unset it to use ${DEBIAN_CHROMIUM}`
+      : `${DEBIAN_CHROMIUM} is missing: install Chromium (Debian: apt-get install chromium; .ci/run installs it), or set CHROMIUM_PATH to a Chromium or Chrome binary`,
+  )
   return path
 }
 

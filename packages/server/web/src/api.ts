@@ -89,7 +89,8 @@ function errorOf(status: number, data: unknown): ApiError {
   const body = data as Partial<ErrorBody> | null
   // Not our server's error shape (a proxy's error page, say): still a clear message, never a decision.
   const code = typeof body?.code === 'string' ? body.code : 'UNEXPECTED_ANSWER'
-  if (typeof body?.msg !== 'string' || body.msg.trim() === '') return new ApiError(status, code, `The server answered ${status} without an explanation. Please try again.`)
+  if (typeof body?.msg !== 'string' || body.msg.trim() === '')
+    return new ApiError(status, code, `The server answered ${status} without an explanation. Please try again.`)
   return new ApiError(status, code, sentence(body.msg), typeof body.field === 'string' ? body.field : undefined)
 }
 
@@ -104,10 +105,14 @@ const NOT_ENDED = new Set<ApiError['code']>(['KEYCARD_FRESH_TOKEN_REQUIRED', 'KE
  */
 function cookiesNotKept(): ApiError {
   const plainHttp = location.protocol === 'http:' && !window.isSecureContext
-  return new ApiError(0, 'COOKIES_NOT_KEPT', plainHttp
-    ? 'The server signed you in, but this browser refused the sign-in cookies: they are Secure (HTTPS only) and this page is on plain http. '
-      + 'Open the page over HTTPS, or, for development over http, restart the server with COOKIE_SECURE=false.'
-    : 'The server signed you in, but this browser did not keep the sign-in cookies. Allow cookies for this site and try again.')
+  return new ApiError(
+    0,
+    'COOKIES_NOT_KEPT',
+    plainHttp
+      ? 'The server signed you in, but this browser refused the sign-in cookies: they are Secure (HTTPS only) and this page is on plain http. ' +
+          'Open the page over HTTPS, or, for development over http, restart the server with COOKIE_SECURE=false.'
+      : 'The server signed you in, but this browser did not keep the sign-in cookies. Allow cookies for this site and try again.',
+  )
 }
 
 let refreshing: Promise<boolean> | undefined
@@ -115,8 +120,13 @@ let refreshing: Promise<boolean> | undefined
 /** POST /auth/refresh, once for all the calls that are waiting on it. */
 function refresh(): Promise<boolean> {
   refreshing ??= send('POST', REFRESH_PATH, undefined)
-    .then((r) => r.status === 200, () => false)
-    .finally(() => { refreshing = undefined })
+    .then(
+      (r) => r.status === 200,
+      () => false,
+    )
+    .finally(() => {
+      refreshing = undefined
+    })
   return refreshing
 }
 

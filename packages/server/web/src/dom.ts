@@ -19,17 +19,24 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
 
 /** A screen: a section whose heading takes the focus when the screen is shown. */
 export function screen(name: string, title: string, ...children: Child[]): HTMLElement {
-  return h('section', { 'data-testid': `screen-${name}`, 'aria-labelledby': `${name}-title` },
-    h('h1', { id: `${name}-title`, tabindex: -1 }, title), ...children)
+  return h(
+    'section',
+    { 'data-testid': `screen-${name}`, 'aria-labelledby': `${name}-title` },
+    h('h1', { id: `${name}-title`, tabindex: -1 }, title),
+    ...children,
+  )
 }
 
 /** A labelled input; `hint` is tied to it with aria-describedby. */
 export function field(label: string, id: string, attrs: Attrs & { type?: string }, hint?: string): HTMLDivElement {
   const hintId = hint ? `${id}-hint` : undefined
-  return h('div', { class: 'field' },
+  return h(
+    'div',
+    { class: 'field' },
     h('label', { for: id }, label),
     h('input', { id, name: id, 'aria-describedby': hintId, ...attrs }),
-    hint && h('p', { class: 'hint', id: hintId }, hint))
+    hint && h('p', { class: 'hint', id: hintId }, hint),
+  )
 }
 
 const errorBox = () => document.getElementById('error')!
@@ -58,7 +65,10 @@ export function showError(err: unknown): void {
  * errors go to the alert region, and the field an error names (the server's `field`, or the page's own
  * check) is marked invalid and focused.
  */
-export function form(onSubmit: (values: Record<string, string>, el: HTMLFormElement) => Promise<void>, ...children: Child[]): HTMLFormElement {
+export function form(
+  onSubmit: (values: Record<string, string>, el: HTMLFormElement) => Promise<void>,
+  ...children: Child[]
+): HTMLFormElement {
   const el = h('form', { novalidate: true }, ...children)
   el.addEventListener('submit', async (event) => {
     event.preventDefault()

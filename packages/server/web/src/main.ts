@@ -3,7 +3,7 @@
  * screen at a time, chosen by the URL hash (#/profile, #/sessions, …), and moves the focus to its heading.
  */
 
-import { api, ApiError, onSessionLost, type User } from './api.ts'
+import { api, type ApiError, onSessionLost, type User } from './api.ts'
 import { clearMessages, h, notice, showError } from './dom.ts'
 import { adminView } from './views/admin.ts'
 import { passwordView } from './views/password.ts'
@@ -26,7 +26,11 @@ export interface App {
 type View = (app: App) => HTMLElement
 const PUBLIC: Record<string, View> = { signin: signInView, signup: signUpView }
 const PRIVATE: Record<string, View> = { profile: profileView, sessions: sessionsView, password: passwordView, admin: adminView }
-const NAV: [string, string][] = [['profile', 'Profile'], ['sessions', 'Sessions'], ['password', 'Change password']]
+const NAV: [string, string][] = [
+  ['profile', 'Profile'],
+  ['sessions', 'Sessions'],
+  ['password', 'Change password'],
+]
 
 let user: User | null = null
 let first = true
@@ -34,7 +38,9 @@ let first = true
 let shown = ''
 
 const app: App = {
-  get user() { return user },
+  get user() {
+    return user
+  },
   go(route, message) {
     if (location.hash !== `#/${route}`) history.pushState(null, '', `#/${route}`)
     render()
@@ -97,7 +103,8 @@ function render(): void {
 
 /** Why the session ended, by code; anything else shows the server's message. */
 const ENDED: Partial<Record<ApiError['code'], string>> = {
-  KEYCARD_TOKEN_REVOKED: 'You are no longer signed in: this session was signed out, revoked from another device, or ended by a password change. Please sign in again.',
+  KEYCARD_TOKEN_REVOKED:
+    'You are no longer signed in: this session was signed out, revoked from another device, or ended by a password change. Please sign in again.',
   KEYCARD_JWT_EXPIRED: 'You are no longer signed in: the session has expired. Please sign in again.',
   KEYCARD_NO_AUTHORIZATION: 'You are no longer signed in: this browser no longer holds the sign-in cookies. Please sign in again.',
 }
@@ -108,7 +115,9 @@ onSessionLost((error) => {
   showError(ENDED[error.code] ?? `You are no longer signed in: ${error.message} Please sign in again.`)
 })
 // Only `#/route` hashes are screens; others (the skip link's `#main`) are in-page jumps.
-const onNavigate = () => { if (location.hash !== shown && (location.hash === '' || location.hash.startsWith('#/'))) render() }
+const onNavigate = () => {
+  if (location.hash !== shown && (location.hash === '' || location.hash.startsWith('#/'))) render()
+}
 window.addEventListener('popstate', onNavigate)
 window.addEventListener('hashchange', onNavigate)
 

@@ -47,9 +47,12 @@ export async function up(db: Kysely<any>, report: CollisionReport = () => {}): P
       const owner = byUsername.get(uKey)
       if (owner) {
         found.push({
-          field: 'username', userId: row.id, keptUserId: owner.id,
-          message: `migration 0002-identity-keys: username ${JSON.stringify(row.username)} (id ${row.id}) is the same name, ignoring case, as ${JSON.stringify(owner.username)} (id ${owner.id}); `
-            + `it cannot log in by name (by email it still can) until renamed: keycard users rename ${row.id} <new-name>`,
+          field: 'username',
+          userId: row.id,
+          keptUserId: owner.id,
+          message:
+            `migration 0002-identity-keys: username ${JSON.stringify(row.username)} (id ${row.id}) is the same name, ignoring case, as ${JSON.stringify(owner.username)} (id ${owner.id}); ` +
+            `it cannot log in by name (by email it still can) until renamed: keycard users rename ${row.id} <new-name>`,
         })
         uKey = `${uKey}#${row.id}`
       } else byUsername.set(uKey, { id: row.id, username: row.username })
@@ -58,9 +61,12 @@ export async function up(db: Kysely<any>, report: CollisionReport = () => {}): P
       const emailOwner = eKey === null ? undefined : byEmail.get(eKey)
       if (emailOwner !== undefined) {
         found.push({
-          field: 'email', userId: row.id, keptUserId: emailOwner,
-          message: `migration 0002-identity-keys: the email of user ${JSON.stringify(row.username)} (id ${row.id}) is the same address, ignoring case and Unicode form, as user id ${emailOwner}'s; `
-            + `only id ${emailOwner} can log in with it now: change or clear one of them (see the server README, "Usernames, emails and passwords")`,
+          field: 'email',
+          userId: row.id,
+          keptUserId: emailOwner,
+          message:
+            `migration 0002-identity-keys: the email of user ${JSON.stringify(row.username)} (id ${row.id}) is the same address, ignoring case and Unicode form, as user id ${emailOwner}'s; ` +
+            `only id ${emailOwner} can log in with it now: change or clear one of them (see the server README, "Usernames, emails and passwords")`,
         })
         eKey = null
       } else if (eKey !== null) byEmail.set(eKey, row.id)

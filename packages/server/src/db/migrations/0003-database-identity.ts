@@ -17,7 +17,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute()
   // 128 random bits, base64url: 22 characters.
-  await db.insertInto('database_identity').values({ singleton: 1, id: randomBytes(16).toString('base64url'), created_at: Math.floor(Date.now() / 1000) }).execute()
+  await db
+    .insertInto('database_identity')
+    .values({ singleton: 1, id: randomBytes(16).toString('base64url'), created_at: Math.floor(Date.now() / 1000) })
+    .execute()
 }
 
 export async function down(db: Kysely<any>): Promise<void> {

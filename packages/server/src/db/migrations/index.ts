@@ -24,7 +24,10 @@ const toStderr: CollisionReport = (c) => void process.stderr.write(`keycard: ${c
 
 /** A Migrator over `migrations`; `report` hears of rows a migration had to treat specially (0002's key collisions). */
 export function createMigrator(db: Kysely<any>, report: CollisionReport = toStderr): Migrator {
-  const withReport: Record<string, Migration> = { ...migrations, '0002-identity-keys': { up: (d) => m0002.up(d, report), down: m0002.down } }
+  const withReport: Record<string, Migration> = {
+    ...migrations,
+    '0002-identity-keys': { up: (d) => m0002.up(d, report), down: m0002.down },
+  }
   return new Migrator({ db, provider: { getMigrations: async () => withReport } })
 }
 
@@ -33,7 +36,10 @@ export class MigrationError extends Error {
   readonly results: readonly MigrationResult[]
   constructor(cause: unknown, results: readonly MigrationResult[]) {
     const failed = results.find((r) => r.status === 'Error')
-    super(`Database migration ${failed ? `"${failed.migrationName}" ` : ''}failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+    super(
+      `Database migration ${failed ? `"${failed.migrationName}" ` : ''}failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    )
     this.name = 'MigrationError'
     this.results = results
   }

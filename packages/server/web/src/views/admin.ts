@@ -14,7 +14,11 @@ export function adminView(app: App): HTMLElement {
   let offset = 0
 
   function row(user: User): HTMLTableRowElement {
-    const del = h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${user.username}`, 'data-testid': 'delete-user' }, 'Delete')
+    const del = h(
+      'button',
+      { type: 'button', class: 'danger', 'aria-label': `Delete ${user.username}`, 'data-testid': 'delete-user' },
+      'Delete',
+    )
     del.addEventListener('click', async () => {
       if (!window.confirm(`Delete the user "${user.username}"? This signs them out everywhere and cannot be undone.`)) return
       del.disabled = true
@@ -27,12 +31,15 @@ export function adminView(app: App): HTMLElement {
         del.disabled = false
       }
     })
-    return h('tr', { 'data-testid': 'user-row', 'data-username': user.username },
+    return h(
+      'tr',
+      { 'data-testid': 'user-row', 'data-username': user.username },
       h('td', { 'data-label': 'Username' }, user.username),
       h('td', { 'data-label': 'Email' }, user.email ?? '—'),
       h('td', { 'data-label': 'Role' }, user.admin ? 'Admin' : 'User'),
       h('td', { 'data-label': 'Registered' }, when(user.registered_on)),
-      h('td', {}, user.id === app.user?.id ? h('span', { class: 'badge' }, 'You') : del))
+      h('td', {}, user.id === app.user?.id ? h('span', { class: 'badge' }, 'You') : del),
+    )
   }
 
   async function load(): Promise<void> {
@@ -48,16 +55,28 @@ export function adminView(app: App): HTMLElement {
     next.disabled = last >= page.total
     pager.hidden = page.total <= PAGE
   }
-  const move = (by: number) => () => { offset = Math.max(0, offset + by); load().catch(showError) }
+  const move = (by: number) => () => {
+    offset = Math.max(0, offset + by)
+    load().catch(showError)
+  }
   prev.addEventListener('click', move(-PAGE))
   next.addEventListener('click', move(PAGE))
   load().catch(showError)
 
-  return screen('admin', 'Users',
+  return screen(
+    'admin',
+    'Users',
     status,
-    h('div', { class: 'table-wrap' },
-      h('table', { 'data-testid': 'users' },
+    h(
+      'div',
+      { class: 'table-wrap' },
+      h(
+        'table',
+        { 'data-testid': 'users' },
         h('thead', {}, h('tr', {}, ...['Username', 'Email', 'Role', 'Registered', 'Actions'].map((t) => h('th', { scope: 'col' }, t)))),
-        body)),
-    pager)
+        body,
+      ),
+    ),
+    pager,
+  )
 }

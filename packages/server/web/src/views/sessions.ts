@@ -26,9 +26,17 @@ export function sessionsView(app: App): HTMLElement {
 
   function item(s: Session): HTMLLIElement {
     const labelId = `session-${s.id}`
-    const li = h('li', { 'data-testid': 'session', 'data-current': String(s.current), 'data-session-id': s.id },
-      h('p', { class: 'title', id: labelId }, device(s.user_agent), s.current && h('span', { class: 'badge', 'data-testid': 'current-session' }, 'This device')),
-      h('p', { class: 'meta' }, `Signed in ${when(s.created_at)} · last used ${when(s.last_used_at)} · expires ${when(s.expires_at)}`))
+    const li = h(
+      'li',
+      { 'data-testid': 'session', 'data-current': String(s.current), 'data-session-id': s.id },
+      h(
+        'p',
+        { class: 'title', id: labelId },
+        device(s.user_agent),
+        s.current && h('span', { class: 'badge', 'data-testid': 'current-session' }, 'This device'),
+      ),
+      h('p', { class: 'meta' }, `Signed in ${when(s.created_at)} · last used ${when(s.last_used_at)} · expires ${when(s.expires_at)}`),
+    )
     if (!s.current) {
       const revoke = h('button', { type: 'button', class: 'secondary', 'aria-describedby': labelId, 'data-testid': 'revoke' }, 'Revoke')
       revoke.addEventListener('click', async () => {
@@ -47,16 +55,17 @@ export function sessionsView(app: App): HTMLElement {
     return li
   }
 
-  api<SessionList>('GET', '/auth/tokens').then(
-    ({ sessions }) => {
-      list.replaceChildren(...sessions.map(item))
-      if (sessions.length === 0) list.append(h('li', {}, 'No active sessions.'))
-      list.removeAttribute('aria-busy')
-    },
-    showError)
+  api<SessionList>('GET', '/auth/tokens').then(({ sessions }) => {
+    list.replaceChildren(...sessions.map(item))
+    if (sessions.length === 0) list.append(h('li', {}, 'No active sessions.'))
+    list.removeAttribute('aria-busy')
+  }, showError)
 
-  return screen('sessions', 'Your sessions',
+  return screen(
+    'sessions',
+    'Your sessions',
     h('p', {}, 'Every browser or device signed in to your account. Revoke any you do not recognise.'),
     list,
-    h('p', {}, everywhere))
+    h('p', {}, everywhere),
+  )
 }
