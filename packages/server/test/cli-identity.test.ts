@@ -103,7 +103,12 @@ describe('keycard useradd and users delete with names of any script', { concurre
 
 const HAS_SCRIPT = spawnSync('script', ['--version']).status === 0
 
-describe('the hidden prompt, on a real terminal', { skip: HAS_SCRIPT ? false : 'util-linux script is not installed' }, () => {
+describe('the hidden prompt, on a real terminal', () => {
+  test('script(1) is installed to give the CLI a real terminal', () => {
+    // A missing tool is a failure that says what to install, never a skip (Debian: bsdutils, Essential).
+    assert.ok(HAS_SCRIPT, 'script(1) is missing: install util-linux (Debian: apt-get install bsdutils)')
+  })
+
   test('a typed password that is not UTF-8 is refused before it is asked again', { timeout: 20_000 }, async (t: TestContext) => {
     const dir = tempDir(t)
     const command = [process.execPath, '--import', 'tsx', MAIN, 'useradd', 'zoe'].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ')

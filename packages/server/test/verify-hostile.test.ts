@@ -122,5 +122,5 @@ test('a user deleted by another process (keycard users delete) is refused by /au
   await s.syncs()
   const res = await s.verify(bob.access_token)
   assert.equal(res.status, 401)
-  assert.deepEqual(res.body, { msg: 'Token has been revoked' })
+  assert.deepEqual(res.body, { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' })
 })
