@@ -67,19 +67,35 @@ export function integerOption(name: string, raw: string | undefined, fallback: n
 }
 
 /**
- * Opens the database the config names, brings its schema up to date (as the server does at start, so
- * `useradd` works before the first `serve`), runs `fn`, and closes it.
+ * Opens the database the config names as the server does: the same file and the same busy timeout
+ * (DATABASE_BUSY_TIMEOUT_MS, validated by loadConfig), so a command beside a running server waits for
+ * its lock as long as a request would, then fails with the busy message. A file that cannot be opened
+ * is a CliError naming it.
+ *
+ * @example
+ * const db = await openCliDatabase(loadConfig(process.env))
+ * try { await migrateToLatest(db) } finally { await db.destroy() }
  */
-export async function withDatabase<T>(config: Config, fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+export async function openCliDatabase(config: Config): Promise<Kysely<Database>> {
   // Loaded here, not at the top: main.ts imports this file, and `--help` needs no database driver.
   const { openDatabase } = await import('../db/database.ts')
-  const { migrateToLatest } = await import('../db/migrations/index.ts')
-  let db: Kysely<Database>
   try {
-    db = openDatabase(config.databasePath)
+    return openDatabase(config.databasePath, undefined, { busyTimeoutMs: config.databaseBusyTimeoutMs })
   } catch (err) {
     throw new CliError(`cannot open the database ${config.databasePath}: ${(err as Error).message}`)
   }
+}
+
+/**
+ * Opens the database the config names (openCliDatabase), brings its schema up to date (as the server
+ * does at start, so `useradd` works before the first `serve`), runs `fn`, and closes it.
+ *
+ * @example
+ * const count = await withDatabase(config, async (db) => (await db.selectFrom('users').select('id').execute()).length)
+ */
+export async function withDatabase<T>(config: Config, fn: (db: Kysely<Database>) => Promise<T>): Promise<T> {
+  const { migrateToLatest } = await import('../db/migrations/index.ts')
+  const db = await openCliDatabase(config)
   try {
     await migrateToLatest(db)
     return await fn(db)

@@ -2,9 +2,8 @@
 
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config.ts'
-import { openDatabase } from '../db/database.ts'
 import { migrateToLatest, migrationStatus } from '../db/migrations/index.ts'
-import { CliError, HELP_OPTION, parseOrUsage, type Command } from './command.ts'
+import { HELP_OPTION, openCliDatabase, parseOrUsage, type Command } from './command.ts'
 
 const help = `Usage: keycard migrate [--status]
 
@@ -34,12 +33,7 @@ export const migrate: Command = {
     }
     const config = loadConfig(process.env)
 
-    let db: ReturnType<typeof openDatabase>
-    try {
-      db = openDatabase(config.databasePath)
-    } catch (err) {
-      throw new CliError(`cannot open the database ${config.databasePath}: ${(err as Error).message}`)
-    }
+    const db = await openCliDatabase(config)
     try {
       if (values.status) {
         const list = await migrationStatus(db)
