@@ -10,7 +10,19 @@ import { isAlgorithm, isHmac } from './keys.ts'
 import type { JwtRequiredOptions, KeycardOptions, ResolvedGuard, ResolvedOptions } from './options.ts'
 import type { TokenLocation } from './types.ts'
 
-const KNOWN_OPTIONS = new Set([
+/** The loader options: functions, each checked to be one. */
+const LOADERS = [
+  'additionalClaims',
+  'additionalHeaders',
+  'userIdentity',
+  'encodeKey',
+  'decodeKey',
+  'tokenInBlocklist',
+  'tokenVerification',
+  'userLookup',
+] as const
+
+const KNOWN_OPTIONS = new Set<string>([
   'secret',
   'privateKey',
   'publicKey',
@@ -61,25 +73,8 @@ const KNOWN_OPTIONS = new Set([
   'refreshCsrfFieldName',
   'revocationStore',
   'responses',
-  'additionalClaims',
-  'additionalHeaders',
-  'userIdentity',
-  'encodeKey',
-  'decodeKey',
-  'tokenInBlocklist',
-  'tokenVerification',
-  'userLookup',
+  ...LOADERS,
 ])
-const LOADERS = [
-  'additionalClaims',
-  'additionalHeaders',
-  'userIdentity',
-  'encodeKey',
-  'decodeKey',
-  'tokenInBlocklist',
-  'tokenVerification',
-  'userLookup',
-] as const
 const RESPONSE_KINDS = new Set(['unauthorized', 'invalid', 'expired', 'needsFresh', 'revoked', 'userLookup', 'verificationFailed'])
 const SUPPORTED_LOCATIONS: readonly TokenLocation[] = ['headers', 'cookies', 'query_string', 'json']
 /** RFC 6265 cookie-name token and cookie-path characters; anything else would break the Set-Cookie line. */
