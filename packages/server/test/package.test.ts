@@ -317,3 +317,28 @@ describe('the installed keycard-server', () => {
     assert.match(await page.text(), /<script[^>]+src="\/assets\//)
   })
 })
+
+describe('keycard-server installed globally', () => {
+  test('npm install -g puts a keycard on PATH that serves from any directory', async (t) => {
+    // A prefix of its own stands for the machine's global one: the same layout, nothing outside the temp dir.
+    const prefix = join(work, 'global')
+    run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarballs['keycard-server']], work)
+    const bin = join(prefix, 'bin', 'keycard')
+    assert.ok(existsSync(bin), `npm install -g made no ${bin}`)
+    const elsewhere = mkdtempSync(join(work, 'elsewhere-'))
+    assert.match(run(bin, ['--help'], elsewhere).stdout, /^Usage: keycard <command>/)
+
+    const data = mkdtempSync(join(work, 'global-data-'))
+    const env = Object.fromEntries(Object.entries(testEnv(data)).filter((e): e is [string, string] => e[1] !== undefined))
+    const child = spawn(bin, ['serve', '--port', '0'], {
+      cwd: elsewhere,
+      env: cleanEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    })
+    t.after(() => killGroup(child))
+    const url = await listeningUrl(child, 60_000)
+    assert.equal((await fetch(`${url}/healthz`)).status, 200)
+    assert.match(await (await fetch(`${url}/`)).text(), /<script[^>]+src="\/assets\//)
+  })
+})
