@@ -220,6 +220,3 @@ export function freezeClock(t: TestContext, ms = Math.ceil(Date.now() / 1000) * 
   t.mock.timers.enable({ apis: ['Date'], now: ms })
   return (step) => t.mock.timers.tick(step)
 }
-
-/** @deprecated A timed wait: use `freezeClock` or wait on an event (kept until the browser tests stop using it). */
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
