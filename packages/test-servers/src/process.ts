@@ -1,0 +1,80 @@
+/**
+ * Runs a server program as a child and waits for the line it prints once it is ready (an event, not a
+ * sleep). Children are stopped when the test process exits, however it exits.
+ */
+
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
+
+const running = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const child of running) killGroup(child, 'SIGKILL')
+})
+
+/** Signals the child's whole process group (it leads one: spawned detached), e.g. a server and its workers. */
+export function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null) return
+  child.ref() // so that awaiting its exit keeps the process alive
+  try {
+    process.kill(-child.pid, signal)
+  } catch {
+    child.kill(signal)
+  }
+}
+
+export interface Started {
+  child: ChildProcess
+  /** Everything the program wrote so far (for error messages). */
+  output(): string
+  /** Resolves when the process has exited. */
+  exited: Promise<number | null>
+}
+
+/**
+ * Spawns `command` and resolves once `ready` matches its output; rejects if it exits first, or after
+ * `timeoutMs` (a hung start must fail the test, not hang it).
+ */
+export function startProcess(
+  command: string,
+  args: readonly string[],
+  ready: RegExp,
+  options: SpawnOptions & { timeoutMs?: number } = {},
+): Promise<Started> {
+  const { timeoutMs = 60_000, ...spawnOptions } = options
+  // Detached: the child leads a process group, so a crash can be simulated by killing all of it at once.
+  const child = spawn(command, args, { ...spawnOptions, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  running.add(child)
+  let text = ''
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      running.delete(child)
+      resolve(code)
+    })
+  })
+  return new Promise<Started>((resolve, reject) => {
+    let done = false
+    const timer = setTimeout(() => finish(new Error(`${command} did not start within ${timeoutMs} ms:\n${text}`)), timeoutMs)
+    const finish = (err?: Error) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      if (err) {
+        killGroup(child, 'SIGKILL')
+        reject(err)
+      } else {
+        // From now on the server must not keep the test process alive: it is killed when that exits.
+        child.unref()
+        for (const stream of [child.stdout, child.stderr]) (stream as unknown as { unref?: () => void }).unref?.()
+        resolve({ child, output: () => text, exited })
+      }
+    }
+    const onData = (d: Buffer) => {
+      text += d.toString('utf8')
+      if (text.length > 100_000) text = text.slice(-50_000)
+      if (ready.test(text)) finish()
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', onData)
+    child.once('error', (err) => finish(err))
+    exited.then((code) => finish(new Error(`${command} exited (${code}) before it was ready:\n${text}`)))
+  })
+}
