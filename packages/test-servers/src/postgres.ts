@@ -169,7 +169,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     kill: () => halt('SIGKILL'),
     shutdown: () => halt('SIGINT'),
     async start() {
-      if (this.running) return
+      if (current !== undefined && current.child.exitCode === null) return
       await launch()
     },
     async stop() {

@@ -64,7 +64,7 @@ export async function startRedis(): Promise<RedisServer> {
     },
     kill: () => halt('SIGKILL'),
     async start() {
-      if (!this.running) await launch()
+      if (current === undefined || current.child.exitCode !== null) await launch()
     },
     async stop() {
       await halt('SIGTERM')
