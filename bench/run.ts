@@ -172,16 +172,16 @@ function parseFlags(argv: readonly string[]): Flags {
 
 // ---- processes ------------------------------------------------------------------------------------
 
-function has(command: string): boolean {
+export function has(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0
 }
 
 /** `taskset -c <cpu> cmd...` when pinning, else `cmd...`. */
-function pinned(cpu: number | undefined, command: string, args: string[]): [string, string[]] {
+export function pinned(cpu: number | undefined, command: string, args: string[]): [string, string[]] {
   return cpu === undefined ? [command, args] : ['taskset', ['-c', String(cpu), command, ...args]]
 }
 
-interface RunningServer {
+export interface RunningServer {
   contender: Contender
   child: ChildProcess
   url: string
@@ -193,15 +193,15 @@ interface RunningServer {
 const ELD_PROBE = join(BENCH_DIR, 'servers', 'eld-probe.ts')
 
 /** Node's arguments to start a server entry: its bundle (plain node), or its source under tsx (`--tsx`). */
-type Launch = (script: string, eventLoopDelay: boolean) => string[]
+export type Launch = (script: string, eventLoopDelay: boolean) => string[]
 
-async function launcher(contenders: readonly Contender[], tsx: boolean): Promise<Launch> {
+export async function launcher(contenders: readonly Contender[], tsx: boolean): Promise<Launch> {
   if (tsx) return (script, eld) => ['--import', 'tsx', ...(eld ? ['--import', ELD_PROBE] : []), script]
   const bundles = await bundleEntries([ELD_PROBE, ...contenders.map((c) => c.script)])
   return (script, eld) => [...(eld ? ['--import', pathToFileURL(bundles.get(ELD_PROBE)!).href] : []), bundles.get(script)!]
 }
 
-async function startServer(contender: Contender, cpu: number | undefined, launch: Launch): Promise<RunningServer> {
+export async function startServer(contender: Contender, cpu: number | undefined, launch: Launch): Promise<RunningServer> {
   const nodeArgs = launch(contender.script, contender.eventLoopDelay === true)
   const [command, args] = pinned(cpu, process.execPath, nodeArgs)
   const child = spawn(command, args, {
@@ -242,7 +242,7 @@ async function startServer(contender: Contender, cpu: number | undefined, launch
   return { contender, child, url: url.replace(/\/$/, ''), lines, stderr }
 }
 
-async function stopServer(server: RunningServer): Promise<void> {
+export async function stopServer(server: RunningServer): Promise<void> {
   if (server.child.exitCode !== null || server.child.signalCode !== null) return
   const exited = new Promise((resolve) => server.child.once('exit', resolve))
   server.child.kill('SIGTERM')
@@ -251,7 +251,7 @@ async function stopServer(server: RunningServer): Promise<void> {
 }
 
 /** CPU seconds (user + system, all threads) the process has used so far, from /proc; undefined elsewhere. */
-function cpuSeconds(pid: number | undefined): number | undefined {
+export function cpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
@@ -264,7 +264,7 @@ function cpuSeconds(pid: number | undefined): number | undefined {
 }
 
 /** Asks the eld probe for the delay histogram since the last ask (and resets it). */
-async function eventLoopDelay(server: RunningServer): Promise<{ p50: number; p99: number; max: number } | undefined> {
+export async function eventLoopDelay(server: RunningServer): Promise<{ p50: number; p99: number; max: number } | undefined> {
   const before = server.lines.length
   server.child.kill('SIGUSR2')
   for (let i = 0; i < 100; i++) {
@@ -294,7 +294,7 @@ function runProcess(command: string, args: string[], timeoutMs: number): Promise
 
 // ---- load generators ------------------------------------------------------------------------------
 
-async function runLoad(tool: 'wrk' | 'autocannon', spec: LoadSpec, cpu: number | undefined, tmp: string): Promise<LoadResult> {
+export async function runLoad(tool: 'wrk' | 'autocannon', spec: LoadSpec, cpu: number | undefined, tmp: string): Promise<LoadResult> {
   const timeout = (spec.duration + 30) * 1000
   if (tool === 'autocannon') {
     const [command, args] = pinned(cpu, process.execPath, [
@@ -452,13 +452,13 @@ export interface BenchResult {
   targets: TargetResult[]
 }
 
-function cpuModel(): string {
+export function cpuModel(): string {
   const out = spawnSync('lscpu', [], { encoding: 'utf8' })
   const line = out.stdout?.split('\n').find((l) => l.startsWith('Model name:'))
   return line ? line.slice('Model name:'.length).trim() : (cpus()[0]?.model ?? 'unknown')
 }
 
-function nproc(): number {
+export function nproc(): number {
   const out = spawnSync('nproc', [], { encoding: 'utf8' })
   const n = Number(out.stdout?.trim())
   return Number.isInteger(n) && n > 0 ? n : cpus().length
