@@ -13,6 +13,7 @@ import { openDatabase } from '../../packages/server/src/db/database.ts'
 import { migrateToLatest } from '../../packages/server/src/db/migrations/index.ts'
 import type { Database } from '../../packages/server/src/db/schema.ts'
 import { createPasswordHasher } from '../../packages/server/src/passwords.ts'
+import { readDatabaseId } from '../../packages/server/src/revocations.ts'
 import { checkLayout, nowSeconds, SEED_PASSWORD, type Layout } from './layout.ts'
 
 /** What a seeder reports: how long each step took (ms) and the row counts read back. */
@@ -46,6 +47,36 @@ export async function countRows(db: Kysely<Database>, now = nowSeconds()): Promi
     users: await one(sql`select count(*) as n from users`),
     sessions: await one(sql`select count(*) as n from sessions`),
     revokedLive: await one(sql`select count(*) as n from sessions where revoked_at is not null and expires_at > ${now}`),
+  }
+}
+
+/**
+ * Runs the server's migrations on a new, empty database (the baseline the seeded one is compared with).
+ *
+ * @example
+ * await migrateSqlite('/tmp/empty.db')
+ */
+export async function migrateSqlite(path: string): Promise<void> {
+  const db = openDatabase(path)
+  try {
+    await migrateToLatest(db)
+  } finally {
+    await db.destroy()
+  }
+}
+
+/**
+ * The database's identity (the `dbid` claim its server requires).
+ *
+ * @example
+ * const dbid = await sqliteDatabaseId('/tmp/scale.db')
+ */
+export async function sqliteDatabaseId(path: string): Promise<string> {
+  const db = openDatabase(path)
+  try {
+    return await readDatabaseId(db)
+  } finally {
+    await db.destroy()
   }
 }
 
@@ -113,13 +144,13 @@ export async function seedSqlite(path: string, layout: Layout, log: (msg: string
 }
 
 /**
- * Adds `count` sessions that expired within the last hour (ids that never collide with the seeded
- * ones), for the purge measurement; one transaction. Returns how long it took (ms).
+ * Adds `count` sessions that all expire at `expiresAt` (epoch s; ids that never collide with the
+ * seeded ones), for the purge measurement; one transaction. Returns how long it took (ms).
  *
  * @example
- * await insertExpiredSqlite('/tmp/scale.db', FULL_LAYOUT, 500_000)
+ * await insertExpiringSqlite('/tmp/scale.db', FULL_LAYOUT, 500_000, nowSeconds() + 20)
  */
-export async function insertExpiredSqlite(path: string, layout: Layout, count: number): Promise<number> {
+export async function insertExpiringSqlite(path: string, layout: Layout, count: number, expiresAt: number): Promise<number> {
   const t0 = performance.now()
   const db = openDatabase(path)
   try {
@@ -129,8 +160,8 @@ export async function insertExpiredSqlite(path: string, layout: Layout, count: n
       await sql`
         with recursive seq(j) as (select 1 union all select j + 1 from seq where j < ${int(count)})
         insert into sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, refresh_jti, revoked_at)
-        select printf('%08x-0000-4000-a000-%012x', j, j), ((j - 1) % ${int(layout.users)}) + 1, ${at} - 86400, ${at} - 7200,
-               ${at} - 1 - (j % 3600), 'keycard-bench/1.0', null, null
+        select printf('%08x-0000-4000-a000-%012x', j, j), ((j - 1) % ${int(layout.users)}) + 1, ${at} - 86400, ${at} - 60,
+               ${int(expiresAt)}, 'keycard-bench/1.0', null, null
         from seq`.execute(trx)
     })
     return performance.now() - t0
