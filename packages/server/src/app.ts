@@ -10,7 +10,7 @@ import type { DestinationStream, Logger } from 'pino'
 import { createKeycard, type Keycard } from 'keycard'
 import { fastifyKeycard, type FastifyKeycard, type KeycardHook } from 'keycard/fastify'
 import { resolveJwtSecret, type Config } from './config.ts'
-import { DatabaseBusyError, openDatabase } from './db/database.ts'
+import { DatabaseBusyError, DatabaseUnavailableError, databaseOptions, openDatabase } from './db/database.ts'
 import { migrateToLatest } from './db/migrations/index.ts'
 import type { Database } from './db/schema.ts'
 import { installJsonBodyParser } from './body.ts'
@@ -120,16 +120,25 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     done()
   })
 
-  // A lock another process held past the busy timeout: the client may retry (the 503 itself comes from the error handler).
+  // The database busy or unavailable: the client may retry (the 503 itself comes from the error handler).
   app.addHook('onError', (request, reply, error, done) => {
     if (error instanceof DatabaseBusyError) {
       reply.header('retry-after', String(error.retryAfter))
       request.log.warn({ err: error.cause }, 'database busy: another process held the lock past DATABASE_BUSY_TIMEOUT_MS')
+    } else if (error instanceof DatabaseUnavailableError) {
+      reply.header('retry-after', String(error.retryAfter))
+      request.log.error({ err: error.cause }, `database unavailable: ${error.message}`)
     }
     done()
   })
 
-  const db = deps.db ?? openDatabase(config.databasePath, undefined, { busyTimeoutMs: config.databaseBusyTimeoutMs })
+  const db =
+    deps.db ??
+    openDatabase(
+      config.databasePath,
+      undefined,
+      databaseOptions(config, (err) => app.log.warn({ err }, 'an idle database connection failed (the pool replaces it)')),
+    )
   try {
     const applied = await migrateToLatest(db, (c) =>
       app.log.warn({ field: c.field, userId: c.userId, keptUserId: c.keptUserId }, c.message),

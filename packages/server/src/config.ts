@@ -24,12 +24,23 @@ export interface Argon2Params {
 export interface Config {
   readonly port: number
   readonly host: string
-  /** DATABASE_URL as given (or the default). */
+  /** DATABASE_URL as given (or the default). Holds a password for PostgreSQL: never log it (`redactUrl`). */
   readonly databaseUrl: string
-  /** The SQLite file the URL names, absolute; `:memory:` for an in-memory database. */
+  /** Which database DATABASE_URL names: a SQLite file (the default) or a PostgreSQL server. */
+  readonly databaseDialect: DatabaseDialect
+  /**
+   * SQLite: the file the URL names, absolute, or `:memory:`. PostgreSQL: the URL itself (so
+   * `openDatabase(config.databasePath)` opens either).
+   */
   readonly databasePath: string
-  /** Where the generated JWT secret lives: the database file's directory. */
+  /** Where the generated JWT secret lives: the database file's directory (SQLite), `./data` otherwise. */
   readonly dataDir: string
+  /** PostgreSQL: connections in the pool (DATABASE_POOL_SIZE, default 10). */
+  readonly databasePoolSize: number
+  /** PostgreSQL: ms a statement may run before the server cancels it (DATABASE_STATEMENT_TIMEOUT_MS, default 5000). */
+  readonly databaseStatementTimeoutMs: number
+  /** PostgreSQL: ms to open a connection or wait for a free one in the pool (DATABASE_CONNECT_TIMEOUT_MS, default 5000). */
+  readonly databaseConnectTimeoutMs: number
   /** JWT_SECRET, or undefined when it has to come from (or be generated into) the data dir. */
   readonly jwtSecret: string | undefined
   /** Seconds. */
@@ -53,6 +64,7 @@ export interface Config {
 }
 
 export const DEFAULT_DATABASE_URL = './data/keycard.db'
+export type DatabaseDialect = 'sqlite' | 'postgres'
 export const SECRET_FILE = 'jwt-secret'
 /** Every variable the server reads, for `--help` texts and docs. */
 export const ENV_VARS = [
@@ -71,6 +83,9 @@ export const ENV_VARS = [
   'COOKIE_SECURE',
   'IMPLICIT_REFRESH_WINDOW',
   'DATABASE_BUSY_TIMEOUT_MS',
+  'DATABASE_POOL_SIZE',
+  'DATABASE_STATEMENT_TIMEOUT_MS',
+  'DATABASE_CONNECT_TIMEOUT_MS',
 ] as const
 
 /** Thrown by `loadConfig`; `problems` has one line per bad variable. */
@@ -85,19 +100,61 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>
 
+/** `true` for a `postgres://` or `postgresql://` URL. */
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url.trim())
+}
+
+/**
+ * A DATABASE_URL fit for logs and messages: the password (and any query string, which may hold one)
+ * replaced. A SQLite path is returned as is.
+ *
+ * @example
+ * redactUrl('postgres://app:s3cret@db:5432/keycard') // 'postgres://app:***@db:5432/keycard'
+ */
+export function redactUrl(url: string): string {
+  if (!isPostgresUrl(url)) return url
+  try {
+    const u = new URL(url.trim())
+    if (u.password) u.password = '***'
+    if (u.search) u.search = '?***'
+    return u.toString()
+  } catch {
+    return 'postgres://***'
+  }
+}
+
+/** Checks a PostgreSQL URL's shape; the message says what is wrong (never echoing the password). */
+function checkPostgresUrl(url: string): void {
+  let u: URL
+  try {
+    u = new URL(url.trim())
+  } catch {
+    throw new Error(`expected postgres://user:password@host:port/database, got an unparsable URL (${redactUrl(url)})`)
+  }
+  if (u.hostname === '' && !u.searchParams.has('host'))
+    throw new Error(`names no host: expected postgres://user:password@host:port/database, got ${redactUrl(url)}`)
+  if (u.pathname === '' || u.pathname === '/')
+    throw new Error(`names no database: expected postgres://user:password@host:port/database, got ${redactUrl(url)}`)
+}
+
 /**
  * The SQLite file a DATABASE_URL names: a plain path, `file:path`, `sqlite:path`, `sqlite://path`
- * or `:memory:`; relative paths are resolved against `baseDir`. Throws a message for anything else (Postgres comes in a later release).
+ * or `:memory:`; relative paths are resolved against `baseDir`. Throws a message for anything else
+ * (a PostgreSQL URL is not a file: see `isPostgresUrl`).
  */
 export function sqlitePathFromUrl(url: string, baseDir: string): string {
   const value = url.trim()
   if (value === '') throw new Error('expected a file path or a file:/sqlite: URL, got an empty string')
-  if (/^postgres(ql)?:/i.test(value)) throw new Error('PostgreSQL is not supported yet; use a SQLite file path such as ./data/keycard.db')
+  if (isPostgresUrl(value)) throw new Error('a PostgreSQL URL names no SQLite file')
   let path = value
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)
   if (scheme && !/^[a-z]:[\\/]/i.test(value)) {
     const name = scheme[1]!.toLowerCase()
-    if (name !== 'file' && name !== 'sqlite') throw new Error(`unsupported scheme "${name}:"; use a file path, or a file: or sqlite: URL`)
+    if (name !== 'file' && name !== 'sqlite')
+      throw new Error(
+        `unsupported scheme "${name}:"; use a file path, a file: or sqlite: URL, or postgres://user:password@host:port/database`,
+      )
     // `sqlite:///abs/x.db` and `file:///abs/x.db` are absolute; `sqlite:./x.db` and `sqlite://./x.db` relative.
     path = value.slice(name.length + 1)
     if (path.startsWith('//')) path = path.slice(2)
@@ -178,13 +235,18 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`HOST: expected a hostname or IP address such as 127.0.0.1 or 0.0.0.0, got ${JSON.stringify(env.HOST)}`)
 
   const databaseUrl = env.DATABASE_URL === undefined || env.DATABASE_URL === '' ? DEFAULT_DATABASE_URL : env.DATABASE_URL
+  const databaseDialect: DatabaseDialect = isPostgresUrl(databaseUrl) ? 'postgres' : 'sqlite'
   let databasePath = ''
   try {
-    databasePath = sqlitePathFromUrl(databaseUrl, env.INIT_CWD || process.cwd())
+    if (databaseDialect === 'postgres') {
+      checkPostgresUrl(databaseUrl)
+      databasePath = databaseUrl.trim()
+    } else databasePath = sqlitePathFromUrl(databaseUrl, env.INIT_CWD || process.cwd())
   } catch (err) {
     problems.push(`DATABASE_URL: ${(err as Error).message}`)
   }
-  const dataDir = databasePath === ':memory:' ? resolve(env.INIT_CWD || process.cwd(), 'data') : dirname(databasePath)
+  const dataDir =
+    databaseDialect === 'postgres' || databasePath === ':memory:' ? resolve(env.INIT_CWD || process.cwd(), 'data') : dirname(databasePath)
 
   let jwtSecret = env.JWT_SECRET === '' ? undefined : env.JWT_SECRET
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
@@ -195,6 +257,10 @@ export function loadConfig(env: Env = process.env): Config {
   } else if (jwtSecret === undefined && production) {
     problems.push(
       'JWT_SECRET: required when NODE_ENV=production (a generated secret would be lost with the data dir); generate one with `openssl rand -base64 32`',
+    )
+  } else if (jwtSecret === undefined && databaseDialect === 'postgres') {
+    problems.push(
+      "JWT_SECRET: required with a PostgreSQL DATABASE_URL (every instance must sign with the same secret, and a generated one would live in one machine's data dir); generate one with `openssl rand -base64 32`",
     )
   }
 
@@ -229,14 +295,21 @@ export function loadConfig(env: Env = process.env): Config {
 
   // better-sqlite3 waits synchronously: the whole server pauses while it waits, hence the cap.
   const databaseBusyTimeoutMs = integer(problems, env, 'DATABASE_BUSY_TIMEOUT_MS', 5000, 0, 30_000)
+  const databasePoolSize = integer(problems, env, 'DATABASE_POOL_SIZE', 10, 1, 1000)
+  const databaseStatementTimeoutMs = integer(problems, env, 'DATABASE_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000)
+  const databaseConnectTimeoutMs = integer(problems, env, 'DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 600_000)
 
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze({
     port,
     host,
     databaseUrl,
+    databaseDialect,
     databasePath,
     dataDir,
+    databasePoolSize,
+    databaseStatementTimeoutMs,
+    databaseConnectTimeoutMs,
     jwtSecret,
     accessTokenExpires,
     refreshTokenExpires,

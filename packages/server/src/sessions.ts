@@ -11,7 +11,7 @@ import type { Kysely } from 'kysely'
 import type { Keycard } from 'keycard'
 import type { PublicSession } from './api-types.ts'
 import type { Admins } from './admins.ts'
-import { writeTransaction } from './db/database.ts'
+import { lockForUpdate, writeTransaction } from './db/database.ts'
 import type { Database, SessionRow, UserRow } from './db/schema.ts'
 import { DATABASE_CLAIM, nowSeconds, SESSION_CLAIM, type Revocations } from './revocations.ts'
 
@@ -176,11 +176,12 @@ export class Sessions {
 
   /** Rotates the session of a verified refresh token (claims `sid`, `jti`, `sub`). */
   async refresh(claims: { sid: string; jti: string; sub: string }): Promise<RefreshResult> {
-    // One transaction: on SQLite it holds the only connection, so two concurrent refreshes are serialized
-    // and the second sees the first's rotation; the conditional UPDATE keeps that true on Postgres. It
-    // takes the write lock before reading, so a commit by another process cannot stale its read.
+    // One transaction that locks the session first: on SQLite it takes the write lock before reading, on
+    // PostgreSQL it locks the row (FOR UPDATE). Two concurrent refreshes of one token, on one instance or
+    // two, are thus serialized, and the second reads the first's rotation (a repeat, within the reuse
+    // interval); the conditional UPDATE is a second guard.
     const result = await writeTransaction(this.#db, async (trx): Promise<RefreshResult & { revoke?: SessionRow }> => {
-      const session = await trx.selectFrom('sessions').selectAll().where('id', '=', claims.sid).executeTakeFirst()
+      const session = await lockForUpdate(trx, trx.selectFrom('sessions').selectAll().where('id', '=', claims.sid)).executeTakeFirst()
       if (!session || session.revoked_at !== null || session.user_id === null || String(session.user_id) !== claims.sub)
         return { outcome: 'revoked' }
       const user = await trx.selectFrom('users').selectAll().where('id', '=', session.user_id).executeTakeFirst()

@@ -9,6 +9,7 @@
 
 import type { Kysely } from 'kysely'
 import type { PublicUser } from './api-types.ts'
+import { isUniqueViolation } from './db/errors.ts'
 import type { Database, UserRow } from './db/schema.ts'
 import { checkEmail, checkUsername, emailKey, loginKey, unicodeProblem, usernameKey } from './identity-rules.ts'
 import type { PasswordHasher } from './passwords.ts'
@@ -145,7 +146,7 @@ export async function createUser(db: Kysely<Database>, hasher: PasswordHasher, i
       .returningAll()
       .executeTakeFirstOrThrow()
   } catch (err) {
-    if ((err as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err
+    if (!isUniqueViolation(err)) throw err
     // The race was lost between the check and the insert: ask again which field it was.
     throw new UserExistsError((await takenField(db, identity)) ?? (/email/.test(String((err as Error).message)) ? 'email' : 'username'))
   }
@@ -227,7 +228,7 @@ export async function renameUser(db: Kysely<Database>, id: number, username: str
   try {
     return await db.updateTable('users').set({ username: name, username_key: key }).where('id', '=', id).returningAll().executeTakeFirst()
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new UserExistsError('username')
+    if (isUniqueViolation(err)) throw new UserExistsError('username')
     throw err
   }
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
 import type { FastifyInstance } from 'fastify'
+import { sharedPostgres } from '@keycard/test-servers'
 import type { Kysely } from 'kysely'
 import { buildApp } from '../src/app.ts'
 import { loadConfig, type Config } from '../src/config.ts'
@@ -63,7 +64,32 @@ export interface TestServer {
   close(): Promise<void>
 }
 
+/** The databases every server test runs against (as Kysely's own tests loop over their dialects). */
+export const DIALECTS = ['sqlite', 'postgres'] as const
+export type Dialect = (typeof DIALECTS)[number]
+
+/**
+ * The dialect `startServer` uses when a test names none: KEYCARD_TEST_DIALECT, else SQLite.
+ */
+export const DEFAULT_DIALECT: Dialect = process.env.KEYCARD_TEST_DIALECT === 'postgres' ? 'postgres' : 'sqlite'
+
+/**
+ * A new, empty PostgreSQL database on the test run's server (@keycard/test-servers), dropped when
+ * the test ends (after the servers it registered closed).
+ *
+ * @example
+ * const url = await postgresDatabase(t) // postgres://keycard:…@127.0.0.1:…/t_…
+ */
+export async function postgresDatabase(t: TestContext): Promise<string> {
+  const shared = await sharedPostgres()
+  const url = await shared.createDatabase()
+  t.after(() => shared.dropDatabase(url))
+  return url
+}
+
 export interface StartOptions {
+  /** The database to run on (default DEFAULT_DIALECT); ignored when DATABASE_URL is given. */
+  dialect?: Dialect
   /** Reuse a data dir (restart tests); it is then not removed by this server. */
   dir?: string
   db?: Kysely<Database>
@@ -118,6 +144,9 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<TestServer> {
   const dir = options.dir ?? tempDir(t)
+  const dialect = options.dialect ?? DEFAULT_DIALECT
+  if (dialect === 'postgres' && !('DATABASE_URL' in envOverrides) && !options.db)
+    envOverrides = { ...envOverrides, DATABASE_URL: await postgresDatabase(t) }
   const config = loadConfig(testEnv(dir, envOverrides))
   const lines: string[] = []
   const logStream = { write: (chunk: string) => void lines.push(chunk) }

@@ -5,7 +5,7 @@
  */
 
 import type { Kysely } from 'kysely'
-import type { Config } from '../config.ts'
+import { redactUrl, type Config } from '../config.ts'
 import type { Database } from '../db/schema.ts'
 
 export interface Command {
@@ -78,11 +78,11 @@ export function integerOption(name: string, raw: string | undefined, fallback: n
  */
 export async function openCliDatabase(config: Config): Promise<Kysely<Database>> {
   // Loaded here, not at the top: main.ts imports this file, and `--help` needs no database driver.
-  const { openDatabase } = await import('../db/database.ts')
+  const { databaseOptions, openDatabase } = await import('../db/database.ts')
   try {
-    return openDatabase(config.databasePath, undefined, { busyTimeoutMs: config.databaseBusyTimeoutMs })
+    return openDatabase(config.databasePath, undefined, databaseOptions(config))
   } catch (err) {
-    throw new CliError(`cannot open the database ${config.databasePath}: ${(err as Error).message}`)
+    throw new CliError(`cannot open the database ${redactUrl(config.databasePath)}: ${(err as Error).message}`)
   }
 }
 

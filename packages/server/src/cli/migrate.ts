@@ -1,7 +1,7 @@
 /** `keycard migrate [--status]`: brings the database schema up to date and prints what ran. */
 
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../config.ts'
+import { loadConfig, redactUrl } from '../config.ts'
 import { migrateToLatest, migrationStatus } from '../db/migrations/index.ts'
 import { HELP_OPTION, openCliDatabase, parseOrUsage, type Command } from './command.ts'
 
@@ -37,13 +37,13 @@ export const migrate: Command = {
     try {
       if (values.status) {
         const list = await migrationStatus(db)
-        process.stdout.write(`Database: ${config.databasePath}\n`)
+        process.stdout.write(`Database: ${redactUrl(config.databasePath)}\n`)
         for (const m of list)
           process.stdout.write(`  ${m.executedAt ? `ran ${m.executedAt.toISOString()}` : 'pending'.padEnd(28)}  ${m.name}\n`)
         return 0
       }
       const applied = await migrateToLatest(db)
-      process.stdout.write(`Database: ${config.databasePath}\n`)
+      process.stdout.write(`Database: ${redactUrl(config.databasePath)}\n`)
       if (applied.length === 0) process.stdout.write('Already up to date: no migration to run.\n')
       for (const name of applied) process.stdout.write(`  applied ${name}\n`)
       if (applied.length > 0) process.stdout.write(`Ran ${applied.length} migration${applied.length === 1 ? '' : 's'}.\n`)

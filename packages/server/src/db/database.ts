@@ -1,117 +1,98 @@
 /**
- * `openDatabase(url)`: a Kysely instance on the SQLite file a DATABASE_URL names (better-sqlite3), in
- * WAL mode with foreign keys on. Postgres comes later behind the same function.
- *
- * Another process (the CLI) may write the same file while the server runs. Two rules keep that safe:
- * a transaction that reads and then writes takes the write lock first (`writeTransaction`: a plain
- * BEGIN reads a snapshot, and its first write fails with SQLITE_BUSY_SNAPSHOT if the other process
- * committed meanwhile, without waiting), and a lock not had within the busy timeout is a
- * `DatabaseBusyError` (503 with Retry-After), not a 500.
+ * `openDatabase(url)`: a Kysely instance on what DATABASE_URL names, a SQLite file (sqlite.ts, the
+ * embedded default) or a PostgreSQL server (postgres.ts), with the same schema, migrations and queries
+ * on both. Where the dialects must differ (a transaction that reads then writes, a row lock), the
+ * functions here hide it: `writeTransaction`, `lockForUpdate`, `dialectOf`.
  */
 
-import { closeSync, mkdirSync, openSync } from 'node:fs'
-import { dirname } from 'node:path'
-import SQLite from 'better-sqlite3'
-import { Kysely, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement } from 'kysely'
-import { sqlitePathFromUrl } from '../config.ts'
-import { HttpError } from '../http-errors.ts'
+import { existsSync, statSync } from 'node:fs'
+import { type Kysely, PostgresAdapter, type SelectQueryBuilder, sql } from 'kysely'
+import { isPostgresUrl, type Config, type DatabaseDialect } from '../config.ts'
+import { openPostgres, type PostgresOptions } from './postgres.ts'
 import type { Database } from './schema.ts'
+import { openSqlite, type SqliteOptions } from './sqlite.ts'
 
 export type { Database } from './schema.ts'
+export type { DatabaseDialect } from '../config.ts'
+export { DatabaseBusyError, DatabaseUnavailableError, isUniqueViolation, type DatabaseError } from './errors.ts'
+export { DEFAULT_BUSY_TIMEOUT_MS } from './sqlite.ts'
 
-/** Default of DATABASE_BUSY_TIMEOUT_MS: how long a statement waits for another process's lock. */
-export const DEFAULT_BUSY_TIMEOUT_MS = 5000
+export interface OpenOptions extends SqliteOptions, PostgresOptions {}
+
+interface Opened {
+  dialect: DatabaseDialect
+  /** The SQLite file (absolute), or undefined for PostgreSQL and `:memory:`. */
+  file: string | undefined
+  /** Its inode when opened: a file deleted (or replaced) under a running server is noticed. */
+  ino: number | undefined
+}
+const opened = new WeakMap<Kysely<Database>, Opened>()
 
 /**
- * The database stayed locked by another process for the whole busy timeout. A 503 (the route's
- * error handler answers its message; app.ts adds Retry-After): the request can simply be retried.
+ * Opens the database at `url`: a PostgreSQL URL (`postgres://` or `postgresql://`), or a SQLite path,
+ * `file:`/`sqlite:` URL, or `:memory:` (relative paths resolve against `baseDir`; pass
+ * `config.databasePath`, already absolute, to open exactly the file the config names).
  *
  * @example
- * try { await writeTransaction(db, fn) } catch (err) { if (err instanceof DatabaseBusyError) retryLater() }
- */
-export class DatabaseBusyError extends HttpError {
-  /** Seconds, for Retry-After. */
-  readonly retryAfter = 1
-  constructor(options?: { cause?: unknown }) {
-    super(503, 'The database is busy (another process holds its lock); retry in a moment', 'DATABASE_BUSY')
-    this.name = 'DatabaseBusyError'
-    if (options?.cause !== undefined) this.cause = options.cause
-  }
-}
-
-/** SQLITE_BUSY and its extended codes (_SNAPSHOT, _TIMEOUT, _RECOVERY), and SQLITE_LOCKED. */
-function isBusy(err: unknown): boolean {
-  return err instanceof SQLite.SqliteError && (err.code.startsWith('SQLITE_BUSY') || err.code.startsWith('SQLITE_LOCKED'))
-}
-
-function busyToHttp<T>(run: () => T): T {
-  try {
-    return run()
-  } catch (err) {
-    throw isBusy(err) ? new DatabaseBusyError({ cause: err }) : err
-  }
-}
-
-/** better-sqlite3 as Kysely's dialect sees it, with lock timeouts turned into DatabaseBusyError. */
-function busyAware(sqlite: SQLite.Database): SqliteDatabase {
-  return {
-    close: () => sqlite.close(),
-    prepare(text: string): SqliteStatement {
-      const stmt = busyToHttp(() => sqlite.prepare(text))
-      return {
-        reader: stmt.reader,
-        all: (parameters) => busyToHttp(() => stmt.all(parameters)),
-        run: (parameters) => busyToHttp(() => stmt.run(parameters)),
-        iterate: (parameters) => stmt.iterate(parameters),
-      }
-    },
-  }
-}
-
-export interface OpenOptions {
-  /** Milliseconds a statement waits for a lock held by another process before DatabaseBusyError. */
-  busyTimeoutMs?: number
-}
-
-/**
- * Opens (creating the file and its directory if needed) the database at `url`: a path, a `file:` or
- * `sqlite:` URL, or `:memory:`. Relative paths resolve against `baseDir`; pass `config.databasePath`
- * (already absolute) to open exactly the file the config names. Synchronous:
- * better-sqlite3 opens the file at once, so a bad path fails here, not on the first query.
- * A directory it creates is private (0700), and so is a file (0600; SQLite gives -wal and -shm the
- * main file's mode): they hold password hashes and sessions.
- *
- * @example
- * const db = openDatabase(config.databasePath, process.cwd(), { busyTimeoutMs: config.databaseBusyTimeoutMs })
+ * const db = openDatabase(config.databasePath, process.cwd(), databaseOptions(config))
  */
 export function openDatabase(url: string, baseDir: string = process.cwd(), options: OpenOptions = {}): Kysely<Database> {
-  const path = sqlitePathFromUrl(url, baseDir)
-  if (path !== ':memory:') {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
-    // Create it ourselves, private, before SQLite would create it 0644 (`a` leaves an existing file as it is).
-    closeSync(openSync(path, 'a', 0o600))
+  if (isPostgresUrl(url)) {
+    const { db } = openPostgres(url.trim(), options)
+    opened.set(db, { dialect: 'postgres', file: undefined, ino: undefined })
+    return db
   }
-  const sqlite = new SQLite(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS })
-  // WAL lets readers run during a write; NORMAL sync is safe with WAL.
-  sqlite.pragma('journal_mode = WAL')
-  sqlite.pragma('synchronous = NORMAL')
-  sqlite.pragma('foreign_keys = ON')
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: busyAware(sqlite) }) })
+  const { db, file } = openSqlite(url, baseDir, options)
+  const isFile = file !== ':memory:'
+  opened.set(db, { dialect: 'sqlite', file: isFile ? file : undefined, ino: isFile ? statSync(file).ino : undefined })
+  return db
 }
 
 /**
- * Runs `fn` in a transaction that takes the write lock at once (`BEGIN IMMEDIATE`, waiting up to the
- * busy timeout), for every transaction that reads and then writes: Kysely's `transaction()` issues a
- * plain BEGIN. Commits when `fn` resolves, rolls back when it throws. `fn` gets the one connection
- * (Kysely's mutex holds it), so nothing else of this process runs inside the transaction.
+ * The options `openDatabase` takes, from the server's configuration.
+ *
+ * @example
+ * openDatabase(config.databasePath, undefined, databaseOptions(config, (err) => log.warn({ err })))
+ */
+export function databaseOptions(config: Config, onIdleError?: (err: Error) => void): OpenOptions {
+  return {
+    busyTimeoutMs: config.databaseBusyTimeoutMs,
+    poolSize: config.databasePoolSize,
+    statementTimeoutMs: config.databaseStatementTimeoutMs,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+    ...(onIdleError ? { onIdleError } : {}),
+  }
+}
+
+/**
+ * Which dialect `db` speaks: a database `openDatabase` opened, or a transaction or connection handle of
+ * one (a new Kysely object, whose dialect is read off its adapter).
+ *
+ * @example
+ * if (dialectOf(db) === 'postgres') await sql`select pg_notify('x', '')`.execute(db)
+ */
+export function dialectOf(db: Kysely<Database>): DatabaseDialect {
+  const known = opened.get(db)
+  if (known) return known.dialect
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite'
+}
+
+/**
+ * Runs `fn` in a transaction for work that reads and then writes; commits when `fn` resolves, rolls
+ * back when it throws. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`, waiting up to the
+ * busy timeout: Kysely's `transaction()` issues a plain BEGIN), and `fn` gets the one connection, so
+ * nothing else of this process runs inside it. On PostgreSQL it is a READ COMMITTED transaction: rows
+ * that decide the write are read with `lockForUpdate`, so a concurrent transaction of another instance
+ * waits for this one and then reads what it committed.
  *
  * @example
  * const moved = await writeTransaction(db, async (trx) => {
- *   const row = await trx.selectFrom('sessions').selectAll().where('id', '=', sid).executeTakeFirst()
+ *   const row = await lockForUpdate(trx, trx.selectFrom('sessions').selectAll().where('id', '=', sid)).executeTakeFirst()
  *   return row ? (await trx.updateTable('sessions').set({ last_used_at: now }).where('id', '=', sid).execute(), true) : false
  * })
  */
 export async function writeTransaction<T>(db: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+  if (dialectOf(db) === 'postgres') return db.transaction().execute(fn)
   return db.connection().execute(async (conn) => {
     await sql`begin immediate`.execute(conn)
     let result: T
@@ -131,6 +112,21 @@ export async function writeTransaction<T>(db: Kysely<Database>, fn: (trx: Kysely
   })
 }
 
+/**
+ * `query … FOR UPDATE` on PostgreSQL (the row stays locked until the transaction ends); the query as
+ * is on SQLite, where `writeTransaction` already holds the database's only write lock. `db` is the
+ * transaction's handle (writeTransaction's `trx`), whose dialect is its parent's.
+ *
+ * @example
+ * const session = await lockForUpdate(trx, trx.selectFrom('sessions').selectAll().where('id', '=', sid)).executeTakeFirst()
+ */
+export function lockForUpdate<O>(
+  db: Kysely<Database>,
+  query: SelectQueryBuilder<Database, keyof Database, O>,
+): SelectQueryBuilder<Database, keyof Database, O> {
+  return dialectOf(db) === 'postgres' ? query.forUpdate() : query
+}
+
 /** Some errors (SQLITE_FULL, an interrupted statement) already rolled back: then ROLLBACK fails, and the first error is the one to report. */
 async function rollback(conn: Kysely<Database>): Promise<void> {
   await sql`rollback`.execute(conn).catch(() => undefined)
@@ -143,5 +139,28 @@ export async function pingDatabase(db: Kysely<Database>): Promise<boolean> {
     return true
   } catch {
     return false
+  }
+}
+
+/**
+ * Whether the database can be written now, not only read: the SQLite file must still be the one that
+ * was opened (not deleted or replaced), and a real write must commit (a full disk, a read-only file
+ * or server, a lost connection fail it). Returns the reason it cannot, or undefined when it can.
+ *
+ * @example
+ * const problem = await probeWritable(db) // undefined, or 'the database file was deleted'
+ */
+export async function probeWritable(db: Kysely<Database>): Promise<string | undefined> {
+  const info = opened.get(db)
+  if (info?.file !== undefined) {
+    if (!existsSync(info.file)) return 'the database file was deleted'
+    if (statSync(info.file).ino !== info.ino) return 'the database file was replaced'
+  }
+  try {
+    // A no-op update is still a write: it takes the write lock and commits a page (WAL) on both dialects.
+    await writeTransaction(db, (trx) => sql`update database_identity set created_at = created_at where singleton = 1`.execute(trx))
+    return undefined
+  } catch (err) {
+    return err instanceof Error && 'status' in err ? err.message : 'the database cannot be written'
   }
 }

@@ -1,12 +1,17 @@
 /** Users and login sessions (refresh-token families; revocation is a column of the session). */
 
 import type { Kysely } from 'kysely'
+import { dialectOf } from '../database.ts'
+
+/** The one place the schema differs between the dialects: how an id column counts up. */
+const isPostgres = (db: Kysely<any>) => dialectOf(db) === 'postgres'
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('users')
-    // SQLite AUTOINCREMENT never reuses an id, so a deleted user's old tokens can never name a new user.
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    // Ids are never reused (SQLite AUTOINCREMENT, a PostgreSQL sequence), so a deleted user's old tokens
+    // can never name a new user.
+    .addColumn('id', isPostgres(db) ? 'serial' : 'integer', (c) => (isPostgres(db) ? c.primaryKey() : c.primaryKey().autoIncrement()))
     .addColumn('username', 'varchar(64)', (c) => c.notNull().unique())
     .addColumn('email', 'varchar(254)', (c) => c.unique())
     .addColumn('password_hash', 'text', (c) => c.notNull())

@@ -17,6 +17,7 @@
 
 import type { Kysely } from 'kysely'
 import { emailKey, usernameKey } from '../../identity-rules.ts'
+import { dialectOf } from '../database.ts'
 
 /** A row whose key collided with an earlier row's, as reported by the migration. */
 export interface KeyCollision {
@@ -31,10 +32,23 @@ export interface KeyCollision {
 
 export type CollisionReport = (collision: KeyCollision) => void
 
+/**
+ * The unique indexes' names. On PostgreSQL, 0001's `unique()` columns already made constraints called
+ * users_username_key and users_email_key (its naming rule), so these take a suffix there; SQLite
+ * databases keep the names they were created with.
+ */
+function indexNames(db: Kysely<any>): { username: string; email: string } {
+  return dialectOf(db) === 'postgres'
+    ? { username: 'users_username_key_unique', email: 'users_email_key_unique' }
+    : { username: 'users_username_key', email: 'users_email_key' }
+}
+
 export async function up(db: Kysely<any>, report: CollisionReport = () => {}): Promise<void> {
   // SQLite runs Kysely migrations outside a transaction: without one, a failure half-way would leave
   // the columns added and the migration unrecorded, and every retry would fail on "duplicate column".
-  const collisions = await db.transaction().execute(async (trx) => {
+  // PostgreSQL runs each migration in a transaction already (transactional DDL): that one is used.
+  const inTransaction = <T>(fn: (trx: Kysely<any>) => Promise<T>): Promise<T> => (db.isTransaction ? fn(db) : db.transaction().execute(fn))
+  const collisions = await inTransaction(async (trx) => {
     await trx.schema.alterTable('users').addColumn('username_key', 'text').execute()
     await trx.schema.alterTable('users').addColumn('email_key', 'text').execute()
 
@@ -74,16 +88,18 @@ export async function up(db: Kysely<any>, report: CollisionReport = () => {}): P
       await trx.updateTable('users').set({ username_key: uKey, email_key: eKey }).where('id', '=', row.id).execute()
     }
 
-    await trx.schema.createIndex('users_username_key').on('users').column('username_key').unique().execute()
-    await trx.schema.createIndex('users_email_key').on('users').column('email_key').unique().execute()
+    const names = indexNames(trx)
+    await trx.schema.createIndex(names.username).on('users').column('username_key').unique().execute()
+    await trx.schema.createIndex(names.email).on('users').column('email_key').unique().execute()
     return found
   })
   for (const collision of collisions) report(collision)
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await db.schema.dropIndex('users_email_key').execute()
-  await db.schema.dropIndex('users_username_key').execute()
+  const names = indexNames(db)
+  await db.schema.dropIndex(names.email).execute()
+  await db.schema.dropIndex(names.username).execute()
   // DROP COLUMN needs SQLite 3.35 (better-sqlite3 ships a newer one).
   await db.schema.alterTable('users').dropColumn('email_key').execute()
   await db.schema.alterTable('users').dropColumn('username_key').execute()
