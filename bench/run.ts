@@ -532,6 +532,14 @@ function computeTargets(result: BenchResult): TargetResult[] {
       '>=',
       0.7,
     ),
+    target(
+      result,
+      'Keycard server GET /auth/verify on PostgreSQL, repeated token ≥ 0.7× bare Fastify',
+      ['pg-verify', 'repeated'],
+      ['fastify-bare', 'repeated'],
+      '>=',
+      0.7,
+    ),
   ]
   const login = rowOf(result, 'server-login', 'repeated')
   if (login) {
@@ -667,7 +675,14 @@ function updateReadme(markdown: string): void {
 
 export async function main(argv: readonly string[]): Promise<BenchResult> {
   const flags = parseFlags(argv)
-  const setup: ServerContenderSetup = await serverContenders({ pool: flags.pool })
+    const cores = nproc()
+  const pin =
+    flags.pin && has('taskset') && cores >= 2 && Math.max(flags.serverCpu, flags.loadCpu) < cores && flags.serverCpu !== flags.loadCpu
+  if (flags.pin && !pin) console.error(`bench: not pinning (taskset ${has('taskset') ? 'found' : 'missing'}, ${cores} CPUs)`)
+  const serverCpu = pin ? flags.serverCpu : undefined
+  const loadCpu = pin ? flags.loadCpu : undefined
+  // --list starts no database server: the PostgreSQL rows are listed as started only when selected.
+  const setup: ServerContenderSetup = await serverContenders({ pool: flags.pool, wanted: flags.list ? [] : flags.contenders, serverCpu })
   const all: Contender[] = [...CORE_CONTENDERS, ...setup.contenders]
   if (flags.list) {
     for (const c of all) console.log(`${c.id.padEnd(18)} ${c.label}`)
@@ -684,12 +699,7 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
 
   const loadgen = flags.loadgen === 'auto' ? (has('wrk') ? 'wrk' : 'autocannon') : flags.loadgen
   if (loadgen === 'wrk' && !has('wrk')) throw new Error('wrk is not installed (apt-get install -y wrk), or use --loadgen autocannon')
-  const cores = nproc()
-  const pin =
-    flags.pin && has('taskset') && cores >= 2 && Math.max(flags.serverCpu, flags.loadCpu) < cores && flags.serverCpu !== flags.loadCpu
-  if (flags.pin && !pin) console.error(`bench: not pinning (taskset ${has('taskset') ? 'found' : 'missing'}, ${cores} CPUs)`)
-  const serverCpu = pin ? flags.serverCpu : undefined
-  const loadCpu = pin ? flags.loadCpu : undefined
+
 
   const tmp = mkdtempSync(join(tmpdir(), 'keycard-bench-'))
   const outDir = flags.out ?? (flags.smoke ? tmp : join(BENCH_DIR, 'results'))

@@ -2,7 +2,8 @@
  * Contenders 7–9: the Keycard server (packages/server) itself.
  *   7. server-verify: `GET /auth/verify` with its real store (repeated token and fresh pool),
  *   8. server-login: `POST /auth/login` (argon2id-bound), with the event-loop delay measured meanwhile,
- *   9. server-refresh: `POST /auth/refresh` (a database write per call).
+ *   9. server-refresh: `POST /auth/refresh` (a database write per call),
+ *   and pg-verify, pg-login, pg-refresh: the same three on PostgreSQL.
  *
  * HOOK: `serverContenders()` is the single place these are wired in. Until packages/server exposes
  * `buildApp(config)` (src/app.ts) and `loadConfig(env)` (src/config.ts) and serves the routes above,
@@ -25,16 +26,23 @@ export interface ServerContenderSetup {
   cleanup?(): Promise<void>
 }
 
-export const SERVER_CONTENDER_IDS = ['server-verify', 'server-login', 'server-refresh'] as const
+export const SERVER_CONTENDER_IDS = ['server-verify', 'server-login', 'server-refresh', 'pg-verify', 'pg-login', 'pg-refresh'] as const
 
 const APP = fileURLToPath(new URL('../packages/server/src/app.ts', import.meta.url))
 
-/** `pool`: how many tokens server-verify's fresh mode cycles through (the bench's `--pool`). */
-export async function serverContenders(options: { pool: number }): Promise<ServerContenderSetup> {
+/**
+ * `pool`: how many tokens server-verify's fresh mode cycles through (the bench's `--pool`); `wanted`:
+ * the contenders selected (PostgreSQL starts only for a pg-* one); `serverCpu`: where servers are pinned.
+ */
+export async function serverContenders(options: {
+  pool: number
+  wanted?: readonly string[] | undefined
+  serverCpu?: number | undefined
+}): Promise<ServerContenderSetup> {
   if (!existsSync(APP)) {
     const reason = 'packages/server/src/app.ts does not exist yet (the Keycard server is being built); see bench/server-contenders.ts'
     return { contenders: [], skipped: SERVER_CONTENDER_IDS.map((id) => ({ id, reason })) }
   }
   const { serverSetup } = await import('./servers/keycard-server.ts')
-  return serverSetup({ pool: options.pool })
+  return serverSetup(options)
 }

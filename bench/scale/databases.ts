@@ -26,6 +26,8 @@ export interface ScaleDatabase {
   insertExpiring(layout: Layout, count: number, expiresAt: number): Promise<number>
   /** The database server's pid, to pin it beside the server (PostgreSQL), or undefined (in-process SQLite). */
   serverPid?: number | undefined
+  /** Pins the database server's processes to `cpu` (PostgreSQL; SQLite runs inside the Keycard server). */
+  pinTo?(cpu: number): void
   close(): Promise<void>
 }
 

@@ -2,7 +2,9 @@
  * The scale bench's server: the real Keycard server (packages/server `loadConfig` + `buildApp`, as
  * bench/servers/keycard-server-main.ts) with three bench-only additions:
  * - `BENCH_PURGE_INTERVAL_MS` sets the purge timer (`AppDeps.purgeIntervalMs`; default the server's hour),
- *   so a purge of many expired sessions runs while the bench watches;
+ *   so a purge of many expired sessions runs while the bench watches, and `BENCH_SYNC_INTERVAL_MS` the
+ *   poll for other processes' revocations and admin changes (`AppDeps.revocationSyncMs`, default 5 s),
+ *   so the purge's own stall can be told apart from the poll's;
  * - one `STARTUP {"readyMs":…,"buildAppMs":…}` line before `listening <url>`: milliseconds since the
  *   process started (performance.timeOrigin), and the part spent in buildApp (migrations check,
  *   revocation view and admins loaded, start-up purge, routes);
@@ -25,9 +27,13 @@ process.on('SIGUSR2', () => {
 })
 
 const purgeMs = Number(process.env.BENCH_PURGE_INTERVAL_MS ?? '')
+const syncMs = Number(process.env.BENCH_SYNC_INTERVAL_MS ?? '')
 const config = loadConfig({ ...process.env, PORT: String(port), HOST: host, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' })
 const before = performance.now()
-const app = await buildApp(config, Number.isInteger(purgeMs) && purgeMs > 0 ? { purgeIntervalMs: purgeMs } : {})
+const app = await buildApp(config, {
+  ...(Number.isInteger(purgeMs) && purgeMs > 0 ? { purgeIntervalMs: purgeMs } : {}),
+  ...(Number.isInteger(syncMs) && syncMs > 0 ? { revocationSyncMs: syncMs } : {}),
+})
 const built = performance.now()
 const address = await app.listen({ port: config.port, host: config.host })
 histogram.enable()

@@ -10,12 +10,19 @@
  * - server-refresh: `POST /auth/refresh`; each refresh token is single-use (rotation), so the load
  *   generator keeps a queue of refresh tokens and feeds each response's successor back in (autocannon,
  *   `chain`); the queue is seeded with logins and carried over from run to run in a file.
+ * - pg-verify, pg-login, pg-refresh: the same three on PostgreSQL (DATABASE_URL=postgres://…), one
+ *   database each on a throwaway server from @keycard/test-servers (`startPostgres()`), started only
+ *   when one of them is selected and pinned to the server CPU, as SQLite works inside the server
+ *   process. fsync is off there with synchronous_commit on: a commit reaches the WAL in the OS page
+ *   cache before it is acknowledged, the durability of the server's SQLite setting (WAL, synchronous=NORMAL).
  */
 
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { startPostgres, type PostgresServer } from '@keycard/test-servers'
 import { createKeycard } from 'keycard'
 import type { Contender } from '../contenders.ts'
 import { BENCH_SECRET } from '../lib.ts'
@@ -65,7 +72,31 @@ async function login(url: string): Promise<Tokens> {
   return res.json as Tokens
 }
 
-export async function serverSetup(options: { pool: number; refreshConnections?: number }): Promise<ServerContenderSetup> {
+/** The PostgreSQL twins of the three server contenders. */
+export const POSTGRES_CONTENDER_IDS = ['pg-verify', 'pg-login', 'pg-refresh'] as const
+const TWIN: Record<string, string> = { 'pg-verify': 'server-verify', 'pg-login': 'server-login', 'pg-refresh': 'server-refresh' }
+
+/** A PostgreSQL server pinned to `cpu` with one database per PostgreSQL contender; undefined and the reason when it cannot start. */
+async function startBenchPostgres(cpu: number | undefined): Promise<{ server: PostgresServer; urls: Map<string, string> } | { reason: string }> {
+  try {
+    const server = await startPostgres({ removeOnExit: true })
+    if (cpu !== undefined && server.pid !== undefined) spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(server.pid)], { stdio: 'ignore' })
+    const urls = new Map<string, string>()
+    for (const id of POSTGRES_CONTENDER_IDS) urls.set(id, await server.createDatabase(id.replace('-', '_')))
+    return { server, urls }
+  } catch (err) {
+    return { reason: `PostgreSQL did not start: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}` }
+  }
+}
+
+export async function serverSetup(options: {
+  pool: number
+  refreshConnections?: number
+  /** The contenders the run selected (undefined: all); PostgreSQL starts only for a pg-* one. */
+  wanted?: readonly string[] | undefined
+  /** The CPU servers are pinned to, for PostgreSQL too. */
+  serverCpu?: number | undefined
+}): Promise<ServerContenderSetup> {
   const tmp = mkdtempSync(join(tmpdir(), 'keycard-bench-server-'))
   const refreshConnections = options.refreshConnections ?? 8
   const env = (id: string): Record<string, string> => ({
@@ -75,7 +106,7 @@ export async function serverSetup(options: { pool: number; refreshConnections?: 
     NODE_ENV: 'production',
   })
   const base = { script: SCRIPT, auth: true } as const
-  const contenders: Contender[] = [
+  const sqliteContenders: Contender[] = [
     {
       ...base,
       id: 'server-verify',
@@ -124,16 +155,30 @@ export async function serverSetup(options: { pool: number; refreshConnections?: 
           : `expected 200 with tokens, got ${status} ${JSON.stringify(body)}`,
     },
   ]
+  const contenders: Contender[] = [...sqliteContenders]
+  const skipped: { id: string; reason: string }[] = []
+  const wantsPostgres = options.wanted === undefined || options.wanted.some((id) => id.startsWith('pg-'))
+  const pg = wantsPostgres ? await startBenchPostgres(options.serverCpu) : undefined
+  if (!pg) for (const id of POSTGRES_CONTENDER_IDS) skipped.push({ id, reason: 'PostgreSQL starts only when a pg-* contender is selected (or all are)' })
+  else if ('reason' in pg) for (const id of POSTGRES_CONTENDER_IDS) skipped.push({ id, reason: pg.reason })
+  else if (pg) {
+    for (const id of POSTGRES_CONTENDER_IDS) {
+      const twin = sqliteContenders.find((c) => c.id === TWIN[id])!
+      contenders.push({ ...twin, id, label: `${twin.label} on PostgreSQL`, env: { ...twin.env, DATABASE_URL: pg.urls.get(id)! } })
+    }
+  }
+  /** What a PostgreSQL contender does is its SQLite twin's. */
+  const kind = (c: Contender) => TWIN[c.id] ?? c.id
 
   const requestTokens = new Map<string, string | null>()
   const tokenFiles = new Map<string, string>()
   return {
     contenders,
-    skipped: [],
+    skipped,
     async prepare(contender: Contender, url: string) {
-      if (!contender.id.startsWith('server-')) return
+      if (!contender.id.startsWith('server-') && !contender.id.startsWith('pg-')) return
       const first = await registerAndLogin(url)
-      if (contender.id === 'server-verify') {
+      if (kind(contender) === 'server-verify') {
         requestTokens.set(contender.id, first.access_token)
         const claims = payload(first.access_token)
         const keycard = await createKeycard({ secret: BENCH_SECRET, accessTokenExpires: '2h' })
@@ -145,17 +190,17 @@ export async function serverSetup(options: { pool: number; refreshConnections?: 
             }),
           )
         }
-        const file = join(tmp, 'verify-tokens.txt')
+        const file = join(tmp, `${contender.id}-tokens.txt`)
         writeFileSync(file, `${pool.join('\n')}\n`)
         tokenFiles.set(contender.id, file)
-      } else if (contender.id === 'server-login') {
+      } else if (kind(contender) === 'server-login') {
         requestTokens.set(contender.id, null)
-      } else if (contender.id === 'server-refresh') {
+      } else if (kind(contender) === 'server-refresh') {
         // The preflight spends `first`'s refresh token; the runs share the seeded queue.
         requestTokens.set(contender.id, first.refresh_token)
         const seed: string[] = []
         for (let i = 0; i < refreshConnections * REFRESH_SEED_PER_CONNECTION; i++) seed.push((await login(url)).refresh_token)
-        const file = join(tmp, 'refresh-chain.txt')
+        const file = join(tmp, `${contender.id}-chain.txt`)
         writeFileSync(file, `${seed.join('\n')}\n`)
         tokenFiles.set(contender.id, file)
       }
@@ -163,6 +208,7 @@ export async function serverSetup(options: { pool: number; refreshConnections?: 
     requestToken: (contender) => requestTokens.get(contender.id),
     tokenFile: (contender) => tokenFiles.get(contender.id),
     async cleanup() {
+      if (pg && 'server' in pg) await pg.server.stop()
       rmSync(tmp, { recursive: true, force: true })
     },
   }
