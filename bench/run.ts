@@ -675,7 +675,7 @@ function updateReadme(markdown: string): void {
 
 export async function main(argv: readonly string[]): Promise<BenchResult> {
   const flags = parseFlags(argv)
-    const cores = nproc()
+  const cores = nproc()
   const pin =
     flags.pin && has('taskset') && cores >= 2 && Math.max(flags.serverCpu, flags.loadCpu) < cores && flags.serverCpu !== flags.loadCpu
   if (flags.pin && !pin) console.error(`bench: not pinning (taskset ${has('taskset') ? 'found' : 'missing'}, ${cores} CPUs)`)
@@ -699,7 +699,6 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
 
   const loadgen = flags.loadgen === 'auto' ? (has('wrk') ? 'wrk' : 'autocannon') : flags.loadgen
   if (loadgen === 'wrk' && !has('wrk')) throw new Error('wrk is not installed (apt-get install -y wrk), or use --loadgen autocannon')
-
 
   const tmp = mkdtempSync(join(tmpdir(), 'keycard-bench-'))
   const outDir = flags.out ?? (flags.smoke ? tmp : join(BENCH_DIR, 'results'))

@@ -72,13 +72,15 @@ export function parseScaleFlags(argv: readonly string[]): ScaleFlags {
         break
       case '--db': {
         const list = next().split(',').filter(Boolean)
-        for (const d of list) if (d !== 'sqlite' && d !== 'postgres') throw new Error(`--db: unknown database ${d}; use sqlite, postgres or both`)
+        for (const d of list)
+          if (d !== 'sqlite' && d !== 'postgres') throw new Error(`--db: unknown database ${d}; use sqlite, postgres or both`)
         flags.databases = list as DatabaseKind[]
         break
       }
       case '--steps': {
         const list = next().split(',').filter(Boolean)
-        for (const s of list) if (!(STEPS as readonly string[]).includes(s)) throw new Error(`--steps: unknown step ${s}; the steps are ${STEPS.join(',')}`)
+        for (const s of list)
+          if (!(STEPS as readonly string[]).includes(s)) throw new Error(`--steps: unknown step ${s}; the steps are ${STEPS.join(',')}`)
         // Every step needs the seeded database.
         flags.steps = new Set(['seed', ...list] as Step[])
         break
@@ -138,7 +140,9 @@ export function parseScaleFlags(argv: readonly string[]): ScaleFlags {
   checkLayout(flags.layout)
   const live = flags.layout.sessions - flags.layout.revoked
   // Fresh-mode tokens and the timed revocations take disjoint halves of the live sessions.
-  if (flags.pool > Math.floor(live / 4)) throw new Error(`--pool (${flags.pool}) must be at most a quarter of the live sessions (${live}); lower it or seed more sessions`)
-  if (flags.revocations > Math.floor(live / 4)) throw new Error(`--revocations (${flags.revocations}) must be at most a quarter of the live sessions (${live})`)
+  if (flags.pool > Math.floor(live / 4))
+    throw new Error(`--pool (${flags.pool}) must be at most a quarter of the live sessions (${live}); lower it or seed more sessions`)
+  if (flags.revocations > Math.floor(live / 4))
+    throw new Error(`--revocations (${flags.revocations}) must be at most a quarter of the live sessions (${live})`)
   return flags
 }

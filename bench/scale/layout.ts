@@ -94,7 +94,8 @@ export function liveSessions(layout: Layout, count: number, parity: 0 | 1): numb
   }
   // A small layout may not stretch that far apart: take the rest in order.
   for (let j = 2 + parity; j <= layout.sessions && out.size < count; j += 2) if (!isRevokedSession(layout, j)) out.add(j)
-  if (out.size < count) throw new Error(`scale bench: the layout has fewer than ${count} live sessions of parity ${parity}; seed more sessions`)
+  if (out.size < count)
+    throw new Error(`scale bench: the layout has fewer than ${count} live sessions of parity ${parity}; seed more sessions`)
   return [...out]
 }
 

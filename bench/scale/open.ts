@@ -10,7 +10,12 @@ function postgresUnsupported(): string | undefined {
     return undefined
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err)
-    return /postgres/i.test(message) ? `the server refuses DATABASE_URL=postgres://… (${message.split('\n').find((l) => /postgres/i.test(l))?.trim()})` : undefined
+    return /postgres/i.test(message)
+      ? `the server refuses DATABASE_URL=postgres://… (${message
+          .split('\n')
+          .find((l) => /postgres/i.test(l))
+          ?.trim()})`
+      : undefined
   }
 }
 

@@ -47,13 +47,21 @@ export async function measurePropagation(
   const chunks: LoadResult[] = []
   let loading: Promise<void> = Promise.resolve()
   try {
-    for (const name of ['a', 'b']) servers.push(await startServer(keycardContender(`instance-${name}`, name, options.env), rig.serverCpu, rig.launch))
+    for (const name of ['a', 'b'])
+      servers.push(await startServer(keycardContender(`instance-${name}`, name, options.env), rig.serverCpu, rig.launch))
     const [a, b] = servers as [RunningServer, RunningServer]
     // Parity 1: never a session of the load's pool (parity 0), so the load stays all 2xx.
     const tokens = await tokensFor(options.layout, liveSessions(options.layout, options.revocations, 1), options.dbid)
     loading = (async () => {
       while (!done) {
-        const spec = { url: b.url, path: '/auth/verify', method: 'GET' as const, duration: 3, connections: options.connections, tokenFile: options.poolFile }
+        const spec = {
+          url: b.url,
+          path: '/auth/verify',
+          method: 'GET' as const,
+          duration: 3,
+          connections: options.connections,
+          tokenFile: options.poolFile,
+        }
         chunks.push(await runLoad(rig.loadgen, spec, rig.loadCpu, rig.tmp))
       }
     })()
@@ -65,7 +73,8 @@ export async function measurePropagation(
     for (const token of tokens) {
       if (performance.now() - started > BUDGET_MS) break
       const before = await timed(`${b.url}/auth/verify`, { headers: bearer(token) })
-      if (before.status !== 200) throw new Error(`propagation: B refused a live session's token before its logout (${before.status} ${before.body})`)
+      if (before.status !== 200)
+        throw new Error(`propagation: B refused a live session's token before its logout (${before.status} ${before.body})`)
       const t0 = performance.now()
       const logout = await timed(`${a.url}/auth/logout`, { method: 'POST', headers: bearer(token, true), body: '{}' })
       const ack = performance.now()

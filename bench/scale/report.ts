@@ -80,8 +80,18 @@ export function renderScale(result: ScaleResult): string {
           [row('seeded', d.startup.seeded), row('empty', d.startup.empty)],
         ),
       )
-      targets.push({ database: d.label, target: 'Start-up ≤ 3 s (spawn → listening, seeded)', measured: fmtSpread(d.startup.seeded.wallMs, sec), met: met(d.startup.seeded.wallMs.median <= 3000) })
-      targets.push({ database: d.label, target: 'Server RSS ≤ 300 MB after start (seeded)', measured: `${fmtSpread(d.startup.seeded.rssMb, mb)} MB`, met: met(d.startup.seeded.rssMb.median <= 300) })
+      targets.push({
+        database: d.label,
+        target: 'Start-up ≤ 3 s (spawn → listening, seeded)',
+        measured: fmtSpread(d.startup.seeded.wallMs, sec),
+        met: met(d.startup.seeded.wallMs.median <= 3000),
+      })
+      targets.push({
+        database: d.label,
+        target: 'Server RSS ≤ 300 MB after start (seeded)',
+        measured: `${fmtSpread(d.startup.seeded.rssMb, mb)} MB`,
+        met: met(d.startup.seeded.rssMb.median <= 300),
+      })
     }
     if (d.throughput) {
       const rows = d.throughput.map((r) => [
@@ -98,7 +108,17 @@ export function renderScale(result: ScaleResult): string {
       lines.push(
         '',
         markdownTable(
-          ['GET /auth/verify', 'Token', 'req/s', 'p99 ms', 'Server CPU µs/req', 'vs bare Fastify', 'seeded vs empty', 'RSS MB after', 'All 2xx'],
+          [
+            'GET /auth/verify',
+            'Token',
+            'req/s',
+            'p99 ms',
+            'Server CPU µs/req',
+            'vs bare Fastify',
+            'seeded vs empty',
+            'RSS MB after',
+            'All 2xx',
+          ],
           rows,
           2,
         ),
@@ -106,10 +126,22 @@ export function renderScale(result: ScaleResult): string {
       for (const mode of ['repeated', 'fresh'] as const) {
         const seeded = d.throughput.find((r) => r.id === `${d.kind}-seeded` && r.mode === mode)
         const ratio = seeded?.ratios[`${d.kind}-empty`]
-        if (ratio) targets.push({ database: d.label, target: `/auth/verify seeded ≥ 0.95× empty (${mode} token)`, measured: fmtSpread(ratio, fmtRatio), met: met(ratio.median >= 0.95) })
+        if (ratio)
+          targets.push({
+            database: d.label,
+            target: `/auth/verify seeded ≥ 0.95× empty (${mode} token)`,
+            measured: fmtSpread(ratio, fmtRatio),
+            met: met(ratio.median >= 0.95),
+          })
       }
       const bare = d.throughput.find((r) => r.id === `${d.kind}-seeded` && r.mode === 'repeated')?.ratios['fastify-bare']
-      if (bare) targets.push({ database: d.label, target: '/auth/verify (seeded, repeated token) ≥ 0.7× bare Fastify', measured: fmtSpread(bare, fmtRatio), met: met(bare.median >= 0.7) })
+      if (bare)
+        targets.push({
+          database: d.label,
+          target: '/auth/verify (seeded, repeated token) ≥ 0.7× bare Fastify',
+          measured: fmtSpread(bare, fmtRatio),
+          met: met(bare.median >= 0.7),
+        })
     }
     if (d.purge) {
       const p = d.purge
@@ -119,21 +151,45 @@ export function renderScale(result: ScaleResult): string {
           ['Purge', 'rows', 'event-loop delay p99 ms', 'max ms', 'probe p50 ms', 'probe p99 ms', 'probe max ms'],
           [
             ['idle window before', '—', fmtMs(p.idleEld.p99), fmtMs(p.idleEld.max), '—', '—', '—'],
-            ['window with the purge', fmtInt(p.rows), fmtMs(p.purgeEld.p99), fmtMs(p.purgeEld.max), fmtMs(p.probe.p50), fmtMs(p.probe.p99), fmtMs(p.probe.max)],
+            [
+              'window with the purge',
+              fmtInt(p.rows),
+              fmtMs(p.purgeEld.p99),
+              fmtMs(p.purgeEld.max),
+              fmtMs(p.probe.p50),
+              fmtMs(p.probe.p99),
+              fmtMs(p.probe.max),
+            ],
           ],
         ),
         '',
         `The ${fmtInt(p.rows)} expired sessions were inserted (${sec(p.insertMs)}) before the server started, to expire while it ran; its purge timer (1 s here, an hour by default) deleted them. The poll for other processes' revocations (5 s by default) was set to an hour on this server, so that its own stall does not hide the purge's. ` +
           `Event-loop delay from monitorEventLoopDelay at 1 ms resolution inside the server; the probe is ${fmtInt(p.probe.count)} sequential GET /auth/verify from the bench during the purge window.`,
       )
-      targets.push({ database: d.label, target: 'Purge never blocks the event loop > 50 ms', measured: `max ${fmtMs(p.purgeEld.max)} ms (${fmtInt(p.rows)} rows)`, met: met(p.purgeEld.max <= 50) })
+      targets.push({
+        database: d.label,
+        target: 'Purge never blocks the event loop > 50 ms',
+        measured: `max ${fmtMs(p.purgeEld.max)} ms (${fmtInt(p.rows)} rows)`,
+        met: met(p.purgeEld.max <= 50),
+      })
     }
     if (d.paging) {
-      lines.push('', markdownTable(['GET /admin/users', 'status', 'p50 ms', 'p90 ms'], d.paging.map((r) => [r.query, String(r.status), fmtMs(r.p50), fmtMs(r.p90)])))
+      lines.push(
+        '',
+        markdownTable(
+          ['GET /admin/users', 'status', 'p50 ms', 'p90 ms'],
+          d.paging.map((r) => [r.query, String(r.status), fmtMs(r.p50), fmtMs(r.p90)]),
+        ),
+      )
       const first = d.paging[0]
       const last = d.paging[d.paging.length - 1]
       if (first && last && first !== last)
-        targets.push({ database: d.label, target: '/admin/users: deep page costs about what the first does (keyset)', measured: `${fmtRatio(last.p50 / first.p50)} the first page's p50 (${last.query})`, met: met(last.p50 <= first.p50 * 2) })
+        targets.push({
+          database: d.label,
+          target: '/admin/users: deep page costs about what the first does (keyset)',
+          measured: `${fmtRatio(last.p50 / first.p50)} the first page's p50 (${last.query})`,
+          met: met(last.p50 <= first.p50 * 2),
+        })
     }
     if (d.propagation) {
       const p = d.propagation
@@ -142,17 +198,47 @@ export function renderScale(result: ScaleResult): string {
         markdownTable(
           ['Revocation A → B', 'revocations', 'p50 ms', 'p99 ms', 'max ms', 'polls of B (median)', 'load on B req/s', 'load all 2xx'],
           [
-            ['from A acknowledging the logout', fmtInt(p.revocations), fmtMs(p.fromAck.p50), fmtMs(p.fromAck.p99), fmtMs(p.fromAck.max), fmtInt(p.pollsMedian), fmtInt(p.loadRps), p.loadAllOk ? 'yes' : 'NO'],
-            ['from sending the logout', fmtInt(p.revocations), fmtMs(p.fromSend.p50), fmtMs(p.fromSend.p99), fmtMs(p.fromSend.max), '', '', ''],
+            [
+              'from A acknowledging the logout',
+              fmtInt(p.revocations),
+              fmtMs(p.fromAck.p50),
+              fmtMs(p.fromAck.p99),
+              fmtMs(p.fromAck.max),
+              fmtInt(p.pollsMedian),
+              fmtInt(p.loadRps),
+              p.loadAllOk ? 'yes' : 'NO',
+            ],
+            [
+              'from sending the logout',
+              fmtInt(p.revocations),
+              fmtMs(p.fromSend.p50),
+              fmtMs(p.fromSend.p99),
+              fmtMs(p.fromSend.max),
+              '',
+              '',
+              '',
+            ],
           ],
         ),
       )
-      targets.push({ database: d.label, target: 'Revocation enforced on another instance within 1 s (p99)', measured: `${fmtMs(p.fromSend.p99)} ms`, met: met(p.fromSend.p99 <= 1000) })
+      targets.push({
+        database: d.label,
+        target: 'Revocation enforced on another instance within 1 s (p99)',
+        measured: `${fmtMs(p.fromSend.p99)} ms`,
+        met: met(p.fromSend.p99 <= 1000),
+      })
     }
     for (const note of d.notes) lines.push('', `- ${note}`)
   }
   if (targets.length) {
-    lines.push('', markdownTable(['Database', 'Target', 'Measured', 'Met'], targets.map((t) => [t.database, t.target, t.measured, result.small ? '— (--small)' : t.met]), 2))
+    lines.push(
+      '',
+      markdownTable(
+        ['Database', 'Target', 'Measured', 'Met'],
+        targets.map((t) => [t.database, t.target, t.measured, result.small ? '— (--small)' : t.met]),
+        2,
+      ),
+    )
   }
   return `${lines.join('\n')}\n`
 }

@@ -85,7 +85,10 @@ export async function runOnDatabase(db: ScaleDatabase, ctx: StepContext): Promis
 
   if (flags.steps.has('startup')) {
     rig.log(`${db.label}: start-up, ${flags.startupRuns} run(s) each`)
-    result.startup = { seeded: await measureStartup(rig, seeded, flags.startupRuns), empty: await measureStartup(rig, empty, flags.startupRuns) }
+    result.startup = {
+      seeded: await measureStartup(rig, seeded, flags.startupRuns),
+      empty: await measureStartup(rig, empty, flags.startupRuns),
+    }
   }
 
   if (flags.steps.has('throughput')) {
@@ -96,7 +99,13 @@ export async function runOnDatabase(db: ScaleDatabase, ctx: StepContext): Promis
         { contender: empty, token: emptyTokens[0]!, tokenFile: poolFile('empty-pool', emptyTokens) },
         { contender: seeded, token: seededTokens[0]!, tokenFile: poolFile('seeded-pool', seededTokens) },
       ],
-      { modes: ['repeated', 'fresh'], rounds: flags.rounds, duration: flags.duration, warmup: flags.warmup, connections: flags.connections },
+      {
+        modes: ['repeated', 'fresh'],
+        rounds: flags.rounds,
+        duration: flags.duration,
+        warmup: flags.warmup,
+        connections: flags.connections,
+      },
     )
   }
 
@@ -112,7 +121,11 @@ export async function runOnDatabase(db: ScaleDatabase, ctx: StepContext): Promis
       insertMs = await db.insertExpiring(layout, flags.expired, expiresAt)
     }
     const server = await startServer(
-      keycardContender(`${db.kind}-purge`, `${db.label}, purge`, env(db.seededUrl, { LOG_LEVEL: 'info', BENCH_PURGE_INTERVAL_MS: '1000', BENCH_SYNC_INTERVAL_MS: String(60 * 60_000) })),
+      keycardContender(
+        `${db.kind}-purge`,
+        `${db.label}, purge`,
+        env(db.seededUrl, { LOG_LEVEL: 'info', BENCH_PURGE_INTERVAL_MS: '1000', BENCH_SYNC_INTERVAL_MS: String(60 * 60_000) }),
+      ),
       rig.serverCpu,
       rig.launch,
     )
@@ -135,7 +148,8 @@ export async function runOnDatabase(db: ScaleDatabase, ctx: StepContext): Promis
   }
 
   if (flags.steps.has('propagation')) {
-    if (db.kind !== 'postgres') result.notes.push('propagation: measured between instances on PostgreSQL only (SQLite instances learn of each other by the 5 s poll)')
+    if (db.kind !== 'postgres')
+      result.notes.push('propagation: measured between instances on PostgreSQL only (SQLite instances learn of each other by the 5 s poll)')
     else {
       result.propagation = await measurePropagation(rig, {
         env: env(db.seededUrl),

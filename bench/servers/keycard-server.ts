@@ -77,10 +77,13 @@ export const POSTGRES_CONTENDER_IDS = ['pg-verify', 'pg-login', 'pg-refresh'] as
 const TWIN: Record<string, string> = { 'pg-verify': 'server-verify', 'pg-login': 'server-login', 'pg-refresh': 'server-refresh' }
 
 /** A PostgreSQL server pinned to `cpu` with one database per PostgreSQL contender; undefined and the reason when it cannot start. */
-async function startBenchPostgres(cpu: number | undefined): Promise<{ server: PostgresServer; urls: Map<string, string> } | { reason: string }> {
+async function startBenchPostgres(
+  cpu: number | undefined,
+): Promise<{ server: PostgresServer; urls: Map<string, string> } | { reason: string }> {
   try {
     const server = await startPostgres({ removeOnExit: true })
-    if (cpu !== undefined && server.pid !== undefined) spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(server.pid)], { stdio: 'ignore' })
+    if (cpu !== undefined && server.pid !== undefined)
+      spawnSync('taskset', ['-a', '-p', '-c', String(cpu), String(server.pid)], { stdio: 'ignore' })
     const urls = new Map<string, string>()
     for (const id of POSTGRES_CONTENDER_IDS) urls.set(id, await server.createDatabase(id.replace('-', '_')))
     return { server, urls }
@@ -159,7 +162,9 @@ export async function serverSetup(options: {
   const skipped: { id: string; reason: string }[] = []
   const wantsPostgres = options.wanted === undefined || options.wanted.some((id) => id.startsWith('pg-'))
   const pg = wantsPostgres ? await startBenchPostgres(options.serverCpu) : undefined
-  if (!pg) for (const id of POSTGRES_CONTENDER_IDS) skipped.push({ id, reason: 'PostgreSQL starts only when a pg-* contender is selected (or all are)' })
+  if (!pg)
+    for (const id of POSTGRES_CONTENDER_IDS)
+      skipped.push({ id, reason: 'PostgreSQL starts only when a pg-* contender is selected (or all are)' })
   else if ('reason' in pg) for (const id of POSTGRES_CONTENDER_IDS) skipped.push({ id, reason: pg.reason })
   else if (pg) {
     for (const id of POSTGRES_CONTENDER_IDS) {
