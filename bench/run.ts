@@ -201,7 +201,13 @@ export async function launcher(contenders: readonly Contender[], tsx: boolean): 
   return (script, eld) => [...(eld ? ['--import', pathToFileURL(bundles.get(ELD_PROBE)!).href] : []), bundles.get(script)!]
 }
 
-export async function startServer(contender: Contender, cpu: number | undefined, launch: Launch): Promise<RunningServer> {
+/** `timeoutMs`: how long to wait for its `listening` line (the scale bench's servers load millions of rows first). */
+export async function startServer(
+  contender: Contender,
+  cpu: number | undefined,
+  launch: Launch,
+  timeoutMs = 30_000,
+): Promise<RunningServer> {
   const nodeArgs = launch(contender.script, contender.eventLoopDelay === true)
   const [command, args] = pinned(cpu, process.execPath, nodeArgs)
   const child = spawn(command, args, {
@@ -214,8 +220,8 @@ export async function startServer(contender: Contender, cpu: number | undefined,
   let buffered = ''
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`${contender.id} did not print "listening <url>" within 30 s; stderr:\n${stderr.join('')}`)),
-      30_000,
+      () => reject(new Error(`${contender.id} did not print "listening <url>" within ${timeoutMs / 1000} s; stderr:\n${stderr.join('')}`)),
+      timeoutMs,
     )
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk

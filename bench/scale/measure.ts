@@ -14,6 +14,9 @@ import { cpuSeconds, eventLoopDelay, runLoad, startServer, stopServer, type Laun
 import { bearer, timed } from './tokens.ts'
 
 export const SERVER_ENTRY = fileURLToPath(new URL('./server-entry.ts', import.meta.url))
+/** How long a server on the seeded database may take to listen before the step fails (the target is 3 s). */
+export const START_TIMEOUT_MS = 180_000
+
 export const BARE_ENTRY = fileURLToPath(new URL('../servers/fastify-bare.ts', import.meta.url))
 
 /** Where servers and the load generator run, and with what. */
@@ -75,7 +78,7 @@ export async function measureStartup(rig: Rig, contender: Contender, runs: numbe
   const peak: number[] = []
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now()
-    const server = await startServer(contender, rig.serverCpu, rig.launch)
+    const server = await startServer(contender, rig.serverCpu, rig.launch, START_TIMEOUT_MS)
     wall.push(performance.now() - t0)
     try {
       const s = startupLine(server)
@@ -126,7 +129,7 @@ export async function measureThroughput(
 ): Promise<ThroughputRow[]> {
   const servers: RunningServer[] = []
   try {
-    for (const t of targets) servers.push(await startServer(t.contender, rig.serverCpu, rig.launch))
+    for (const t of targets) servers.push(await startServer(t.contender, rig.serverCpu, rig.launch, START_TIMEOUT_MS))
     const spec = (i: number, mode: Mode, duration: number): LoadSpec => {
       const t = targets[i]!
       const s: LoadSpec = { url: servers[i]!.url, path: t.contender.path, method: 'GET', duration, connections: options.connections }

@@ -9,7 +9,7 @@
 import type { LoadResult } from '../loadgen/spec.ts'
 import { runLoad, startServer, stopServer, type RunningServer } from '../run.ts'
 import { liveSessions, type Layout } from './layout.ts'
-import { keycardContender, quantile, type Rig } from './measure.ts'
+import { keycardContender, quantile, START_TIMEOUT_MS, type Rig } from './measure.ts'
 import { bearer, timed, tokensFor } from './tokens.ts'
 
 export interface PropagationResult {
@@ -48,7 +48,7 @@ export async function measurePropagation(
   let loading: Promise<void> = Promise.resolve()
   try {
     for (const name of ['a', 'b'])
-      servers.push(await startServer(keycardContender(`instance-${name}`, name, options.env), rig.serverCpu, rig.launch))
+      servers.push(await startServer(keycardContender(`instance-${name}`, name, options.env), rig.serverCpu, rig.launch, START_TIMEOUT_MS))
     const [a, b] = servers as [RunningServer, RunningServer]
     // Parity 1: never a session of the load's pool (parity 0), so the load stays all 2xx.
     const tokens = await tokensFor(options.layout, liveSessions(options.layout, options.revocations, 1), options.dbid)
