@@ -22,7 +22,7 @@ import {
 } from './measure.ts'
 import { measurePropagation, type PropagationResult } from './propagation.ts'
 import type { SeedReport } from './seed-sqlite.ts'
-import { tokensFor } from './tokens.ts'
+import { bearer, timed, tokensFor } from './tokens.ts'
 
 export interface DatabaseResult {
   kind: ScaleDatabase['kind']
@@ -114,8 +114,8 @@ export async function runOnDatabase(db: ScaleDatabase, ctx: StepContext): Promis
     await recorded(result, 'purge and paging', async () => {
       const purging = flags.steps.has('purge')
       // The rows expire after the insert and the server's start-up, so its start-up purge leaves them and
-      // the timer's purge takes them all. The revocation poll is off (an hour) on this server: its own
-      // stall (see the throughput step's p99) would hide the purge's.
+      // the timer's purge takes them all. The revocation poll keeps the server's default: a server whose
+      // view goes unconfirmed past REVOCATION_MAX_STALENESS answers 503; the idle window shows the poll's cost.
       // Room for the insert and a start-up three times as slow as the measured one (a busy machine).
       const startupS = result.startup ? Math.ceil((3 * result.startup.seeded.wallMs.max) / 1000) : 30
       const expiresAt = nowSeconds() + (flags.small ? 8 : 20) + startupS
@@ -128,7 +128,7 @@ export async function runOnDatabase(db: ScaleDatabase, ctx: StepContext): Promis
         keycardContender(
           `${db.kind}-purge`,
           `${db.label}, purge`,
-          env(db.seededUrl, { LOG_LEVEL: 'info', BENCH_PURGE_INTERVAL_MS: '1000', BENCH_SYNC_INTERVAL_MS: String(60 * 60_000) }),
+          env(db.seededUrl, { LOG_LEVEL: 'info', BENCH_PURGE_INTERVAL_MS: '1000' }),
         ),
         rig.serverCpu,
         rig.launch,
@@ -149,8 +149,14 @@ export async function runOnDatabase(db: ScaleDatabase, ctx: StepContext): Promis
         }
         if (flags.steps.has('paging')) {
           rig.log(`${db.label}: /admin/users paging`)
+          const middle = Math.floor(layout.users / 2)
           const deep = Math.max(0, layout.users - 50)
-          const queries = ['limit=50&offset=0', `limit=50&offset=${Math.floor(layout.users / 2)}`, `limit=50&offset=${deep}`]
+          // Pages by key (`after=<id>`, answered with `next`) where the server has them, else by OFFSET.
+          const first = await timed(`${server.url}/admin/users?limit=50`, { headers: bearer(adminToken!) })
+          const keyset = first.status === 200 && 'next' in (JSON.parse(first.body) as object)
+          const queries = keyset
+            ? ['limit=50', `limit=50&after=${middle}`, `limit=50&after=${deep}`]
+            : ['limit=50&offset=0', `limit=50&offset=${middle}`, `limit=50&offset=${deep}`]
           result.paging = await measurePaging(server.url, adminToken!, queries, flags.small ? 5 : 20)
         }
       } finally {
