@@ -206,6 +206,5 @@ export class KyselyRevocationStore extends SharedRevocationStore {
     if (this.#closed) return
     const delay = this.#pollFailures === 0 ? this.#pollInterval : Math.min(this.#pollInterval, 50 * 2 ** this.#pollFailures)
     this.#pollTimer = setTimeout(() => void this.#poll(), delay)
-    this.#pollTimer.unref()
   }
 }

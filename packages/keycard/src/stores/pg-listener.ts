@@ -150,7 +150,6 @@ export class PgListener {
 
   #schedule(generation: number): void {
     this.#timer = setTimeout(() => this.#beat(generation), this.#timing.heartbeatInterval)
-    this.#timer.unref()
   }
 
   #beat(generation: number): void {
@@ -177,6 +176,5 @@ export class PgListener {
     this.#hooks.lost(cause)
     const delay = Math.min(1000, 50 * 2 ** this.#failures++)
     this.#timer = setTimeout(() => void this.#connect(), delay)
-    this.#timer.unref()
   }
 }

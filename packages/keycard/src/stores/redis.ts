@@ -111,7 +111,7 @@ export class RedisRevocationStore extends SharedRevocationStore {
     this.#sub.on('close', () => this.#lost(new Error('the Redis subscriber connection closed')))
     // The retry strategy gave up: keep trying anyway, the store must recover by itself.
     this.#sub.on('end', () => {
-      if (!this.#closed) setTimeout(() => this.#sub.connect().catch(() => {}), 1000).unref()
+      if (!this.#closed) setTimeout(() => this.#sub.connect().catch(() => {}), 1000)
     })
     this.#sub.connect().catch(() => {}) // retried by ioredis; the state says whether it is up
     if (this.shared.sweepInterval > 0) {
@@ -196,7 +196,6 @@ export class RedisRevocationStore extends SharedRevocationStore {
 
   #schedule(generation: number): void {
     this.#beatTimer = setTimeout(() => this.#beat(generation), this.#heartbeatInterval)
-    this.#beatTimer.unref()
   }
 
   #beat(generation: number): void {

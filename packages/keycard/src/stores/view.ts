@@ -57,7 +57,7 @@ export interface StoreStatus {
 }
 
 /**
- * The events a shared store emits: `live` (synced and confirmed, after start-up or an outage), `stale`
+ * The events a shared store emits: `live` (synced and confirmed: after start-up and after every resync), `stale`
  * (past `maxStaleness`: failing closed), `disconnected` (the backend was lost; still trusted until
  * the bound), `revoked` (an id entered the local view, from this process or another).
  *
@@ -169,15 +169,8 @@ export class RevocationView extends EventEmitter<StoreEvents> {
   /** Nothing revoked up to `asOf` (epoch ms) is missing, if the view is synced: extends the bound. */
   confirm(asOf: number): void {
     if (!this.#synced || this.#state === 'closed') return
-    const deadline = asOf + this.#options.maxStaleness
-    if (deadline <= this.#deadline) return
-    this.#deadline = deadline
-    this.#confirmedAt = asOf
-    if (this.#state !== 'live' && this.#options.now() * 1000 <= deadline) {
-      this.#state = 'live'
-      this.emit('live')
-    }
-    this.#arm()
+    this.#extend(asOf)
+    if (this.#state === 'stale' && this.#options.now() * 1000 <= this.#deadline) this.#goLive()
   }
 
   /** Revocations may have been missed from now on (the connection dropped): only a resync restores trust. */
@@ -188,11 +181,12 @@ export class RevocationView extends EventEmitter<StoreEvents> {
     if (was) this.emit('disconnected', cause)
   }
 
-  /** The view has been reloaded completely as of `asOf` (epoch ms). */
+  /** The view has been reloaded completely as of `asOf` (epoch ms): emits `live` if within the bound. */
   resynced(asOf: number): void {
     if (this.#state === 'closed') return
     this.#synced = true
-    this.confirm(asOf)
+    this.#extend(asOf)
+    if (this.#options.now() * 1000 <= this.#deadline) this.#goLive()
   }
 
   get synced(): boolean {
@@ -239,6 +233,19 @@ export class RevocationView extends EventEmitter<StoreEvents> {
     this.#synced = false
     clearTimeout(this.#staleTimer)
     this.#staleTimer = undefined
+  }
+
+  #extend(asOf: number): void {
+    const deadline = asOf + this.#options.maxStaleness
+    if (deadline <= this.#deadline) return
+    this.#deadline = deadline
+    this.#confirmedAt = asOf
+    this.#arm()
+  }
+
+  #goLive(): void {
+    this.#state = 'live'
+    this.emit('live')
   }
 
   #goStale(error: StoreUnavailableError): void {
