@@ -60,8 +60,9 @@ export function checkIdentifier(option: string, value: unknown, fallback: string
  * @example
  * detectDialect(new Kysely({ dialect: new PostgresDialect({ pool }) })) // 'postgres'
  */
-export function detectDialect(db: Kysely<RevocationDatabase>): SqlDialect {
-  const text = db.selectFrom('t').select('jti').where('jti', '=', 'x').compile().sql
+// biome-ignore lint/suspicious/noExplicitAny: any user database type
+export function detectDialect(db: Kysely<any>): SqlDialect {
+  const text = (db as Kysely<RevocationDatabase>).selectFrom('t').select('jti').where('jti', '=', 'x').compile().sql
   if (text.includes('$1')) return 'postgres'
   if (text.includes('`')) return 'mysql'
   if (text.endsWith('?')) return 'sqlite'
