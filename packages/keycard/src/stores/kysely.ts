@@ -18,7 +18,7 @@ import { checkIdentifier, detectDialect, RevocationQueries, type RevocationDatab
 import { parseNotification } from './payload.ts'
 import { PgListener, type PgListenSource } from './pg-listener.ts'
 import { SeqGaps } from './seq-gaps.ts'
-import { within } from './timeout.ts'
+import { loadTimeout, within } from './timeout.ts'
 import { SharedRevocationStore } from './shared-store.ts'
 import { checkNumber, type SharedStoreOptions } from './view.ts'
 
@@ -124,10 +124,8 @@ export class KyselyRevocationStore extends SharedRevocationStore {
             const parsed = parseNotification(payload)
             if (parsed) this.view.add(parsed.jti, parsed.expiresAt)
           },
-          resync: async (listenedAt) => {
-            await this.#readAfter(0, listenedAt, false)
-            this.view.resynced(listenedAt)
-          },
+          reload: () => this.#readAfter(0, 0, false),
+          resynced: (asOf) => this.view.resynced(asOf),
           confirmed: (asOf) => this.view.confirm(asOf),
           lost: (cause) => this.view.lost(cause),
         },
@@ -194,7 +192,7 @@ export class KyselyRevocationStore extends SharedRevocationStore {
     if (this.#closed) return
     const started = this.shared.now() * 1000
     try {
-      await this.#readAfter(this.#gaps.from, started, true)
+      await within(this.#readAfter(this.#gaps.from, started, true), loadTimeout(this.shared.maxStaleness), 'a poll')
       this.#gaps.expire(started)
       this.#pollFailures = 0
       if (this.view.synced) this.view.confirm(started)

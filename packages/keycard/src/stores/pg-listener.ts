@@ -9,7 +9,7 @@
  * and reconnects with a short backoff.
  */
 
-import { within } from './timeout.ts'
+import { loadTimeout, within } from './timeout.ts'
 
 /**
  * The part of a node-postgres client the listener uses (`pg.Client`, or a client from `pg.Pool#connect`).
@@ -40,12 +40,14 @@ export type PgListenSource = string | { connect(): Promise<PgClientLike> }
  * What the listener tells its store.
  *
  * @example
- * const hooks: ListenerHooks = { notify: (p) => {}, resync: async () => {}, confirmed: () => {}, lost: () => {} }
+ * const hooks: ListenerHooks = { notify: (p) => {}, reload: async () => {}, resynced: () => {}, confirmed: () => {}, lost: () => {} }
  */
 export interface ListenerHooks {
   notify(payload: string | undefined): void
-  /** LISTEN is active since `listenedAt` (epoch ms): reload everything, then trust the view. */
-  resync(listenedAt: number): Promise<void>
+  /** LISTEN is active: reload everything. */
+  reload(): Promise<void>
+  /** The reload is complete as of `asOf` (epoch ms) and the connection is still up: trust the view. */
+  resynced(asOf: number): void
   /** A heartbeat sent at `asOf` (epoch ms) was answered. */
   confirmed(asOf: number): void
   lost(cause: unknown): void
@@ -138,8 +140,9 @@ export class PgListener {
       this.#client = opened
       await within(opened.query(`LISTEN "${this.#channel}"`), this.#timing.timeout, 'LISTEN')
       const listenedAt = this.#timing.now()
-      await this.#hooks.resync(listenedAt)
-      if (generation !== this.#generation) return
+      await within(this.#hooks.reload(), loadTimeout(this.#timing.timeout), 'the reload')
+      if (generation !== this.#generation) return // dropped meanwhile: the next connection reloads again
+      this.#hooks.resynced(listenedAt)
       this.#failures = 0
       this.#schedule(generation)
     } catch (err) {

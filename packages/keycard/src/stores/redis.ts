@@ -23,7 +23,7 @@ import type { Redis } from 'ioredis'
 import { KeycardOptionError } from '../errors.ts'
 import { notification, parseNotification } from './payload.ts'
 import { SharedRevocationStore } from './shared-store.ts'
-import { within } from './timeout.ts'
+import { loadTimeout, within } from './timeout.ts'
 import { checkNumber, type SharedStoreOptions } from './view.ts'
 
 export { StoreUnavailableError, isStoreUnavailable, storeErrorResponse, type StoreUnavailableReason } from './errors.ts'
@@ -163,7 +163,7 @@ export class RedisRevocationStore extends SharedRevocationStore {
     try {
       await within(this.#sub.subscribe(this.#channel), timeout, 'SUBSCRIBE')
       const listenedAt = this.shared.now() * 1000
-      await within(this.#reload(generation), timeout, 'the reload')
+      await within(this.#reload(generation), loadTimeout(timeout), 'the reload')
       if (generation !== this.#generation) return
       this.view.resynced(listenedAt)
       this.#schedule(generation)

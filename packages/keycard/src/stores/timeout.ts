@@ -1,6 +1,17 @@
 /** A bound on how long the shared stores wait for their backend. */
 
 /**
+ * How long a full reload or a poll may take before the store gives up on it and starts over: a big
+ * table or keyspace takes a while, a hung connection (a partition, before TCP notices) forever.
+ *
+ * @example
+ * await within(reload(), loadTimeout(5000), 'the reload') // 30 s
+ */
+export function loadTimeout(maxStaleness: number): number {
+  return Math.max(30_000, maxStaleness * 6)
+}
+
+/**
  * The error of a wait that ran out.
  *
  * @example
