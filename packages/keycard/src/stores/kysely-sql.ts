@@ -23,7 +23,12 @@ export interface RevocationTable {
   expires_at: number | null
 }
 
-/** Any table name maps to the revocation table's shape. */
+/**
+ * Any table name maps to the revocation table's shape.
+ *
+ * @example
+ * const db = userDb as unknown as Kysely<RevocationDatabase>
+ */
 export type RevocationDatabase = Record<string, RevocationTable>
 
 /**
@@ -94,7 +99,12 @@ export async function createRevocationTable(
     .execute()
 }
 
-/** A row as read back (PostgreSQL's driver returns bigint as a string). */
+/**
+ * A row as read back (PostgreSQL's driver returns bigint as a string, so the numbers are converted).
+ *
+ * @example
+ * const row: ReadRow = { seq: 7, jti: 'a-jti', expiresAt: null }
+ */
 export interface ReadRow {
   seq: number
   jti: string

@@ -7,7 +7,12 @@ import { KeycardError } from '../errors.ts'
 import type { RevocationStore } from './store.ts'
 import { type ResolvedShared, resolveShared, RevocationView, type SharedStoreOptions, type StoreEvents, type StoreStatus } from './view.ts'
 
-/** The longest jti the shared stores hold (a SQL varchar(255); keycard's own jtis are UUIDs). */
+/**
+ * The longest jti the shared stores hold (a SQL varchar(255); keycard's own jtis are UUIDs).
+ *
+ * @example
+ * if (jti.length > MAX_JTI_LENGTH) throw new Error('jti too long')
+ */
 export const MAX_JTI_LENGTH = 255
 
 /**

@@ -71,7 +71,12 @@ export interface StoreEvents {
   revoked: [jti: string]
 }
 
-/** Options resolved and checked once. */
+/**
+ * Options resolved and checked once.
+ *
+ * @example
+ * const { maxStaleness, now } = resolveShared({})
+ */
 export interface ResolvedShared {
   maxStaleness: number
   sweepInterval: number

@@ -139,6 +139,21 @@ async function sqliteBackend(): Promise<Backend> {
   }
 }
 
+/**
+ * Starts a killed server again. A SIGKILLed postmaster's backends can outlive it by a moment, still
+ * attached to its shared memory, and a new postmaster refuses to start until they are gone: each
+ * failed start is one more check of that condition, bounded (test-servers' kill() does not wait for them).
+ */
+async function restart(server: PostgresServer | RedisServer): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await server.start()
+    } catch (err) {
+      if (attempt >= 100 || !/pre-existing shared memory block/.test(String(err))) throw err
+    }
+  }
+}
+
 /** PostgreSQL or Redis: a server of this file's own (it gets killed), and a proxy for the cuttable stores. */
 async function serverBackend(kind: 'postgres' | 'redis'): Promise<Backend> {
   let server: PostgresServer | RedisServer
@@ -191,7 +206,7 @@ async function serverBackend(kind: 'postgres' | 'redis'): Promise<Backend> {
       async begin() {
         proxy.cut()
         await server.kill()
-        await server.start()
+        await restart(server)
       },
       async revokeMeanwhile(jti, exp) {
         const other = await openStore(config())

@@ -9,8 +9,10 @@
 import assert from 'node:assert/strict'
 import type { AddressInfo } from 'node:net'
 import { after, afterEach, before, describe, test } from 'node:test'
+import express from 'express'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { createKeycard, type Keycard, type RevocationStore } from 'keycard'
+import { expressKeycard } from 'keycard/express'
 import { fastifyKeycard } from 'keycard/fastify'
 import { storeErrorResponse } from 'keycard/stores/kysely'
 import { type Backend, next, type Opened, STORES, type SharedStore, seen, startBackend } from './backends.ts'
@@ -38,9 +40,26 @@ async function serve(keycard: Keycard, handler: boolean): Promise<{ app: Fastify
   return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` }
 }
 
+/** The same guard on Express 5, with Express's default error handler. */
+async function serveExpress(keycard: Keycard): Promise<{ close(): Promise<void>; url: string }> {
+  const auth = expressKeycard(keycard)
+  const app = express()
+  app.get('/protected', auth.jwtRequired(), (req, res) => {
+    res.json({ user: req.jwt!.identity })
+  })
+  const server = app.listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  }
+}
+
 async function call(url: string, token: string, method = 'GET') {
   const res = await fetch(url, { method, headers: { authorization: `Bearer ${token}` } })
-  return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as Record<string, unknown> }
+  const text = await res.text()
+  const body = res.headers.get('content-type')?.startsWith('application/json') ? (JSON.parse(text) as Record<string, unknown>) : { text }
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), body }
 }
 
 for (const kind of STORES) {
@@ -66,15 +85,17 @@ for (const kind of STORES) {
       const keycard = await createKeycard({ secret: SECRET, revocationStore: store as RevocationStore })
       const guarded = await serve(keycard, true)
       const plain = await serve(keycard, false)
+      const onExpress = await serveExpress(keycard)
       cleanup.push(
         () => guarded.app.close(),
         () => plain.app.close(),
+        () => onExpress.close(),
       )
       const token = async (user: string) => {
         const access = await keycard.createAccessToken(user)
         return { access, jti: (await keycard.decodeToken(access)).jti as string }
       }
-      return { store, keycard, guarded: guarded.url, plain: plain.url, token }
+      return { store, keycard, guarded: guarded.url, plain: plain.url, express: onExpress.url, token }
     }
 
     test('a logged-out token is refused with 401 at once; other tokens pass', TIMEOUT, async () => {
@@ -113,7 +134,7 @@ for (const kind of STORES) {
       ...TIMEOUT,
       skip: kind === 'memory' && 'no backend to lose',
     }, async () => {
-      const { store, guarded, plain, token } = await setUp()
+      const { store, guarded, plain, express: onExpress, token } = await setUp()
       const shared = store as SharedStore
       const [dave, erin] = [await token('dave'), await token('erin')]
       assert.equal((await call(`${guarded}/logout`, erin.access, 'DELETE')).status, 200)
@@ -130,6 +151,10 @@ for (const kind of STORES) {
       assert.equal(bare.status, 503)
       assert.equal(bare.body.code, 'KEYCARD_STORE_UNAVAILABLE')
       assert.equal(bare.retryAfter, '2')
+      // And Express's (finalhandler reads statusCode and headers).
+      const viaExpress = await call(`${onExpress}/protected`, dave.access)
+      assert.equal(viaExpress.status, 503)
+      assert.equal(viaExpress.retryAfter, '2')
       // A token it knows to be revoked is still refused as revoked.
       assert.equal((await call(`${guarded}/protected`, erin.access)).status, 401)
       const live = next(shared, 'live')
