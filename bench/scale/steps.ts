@@ -167,8 +167,10 @@ export async function runOnDatabase(db: ScaleDatabase, ctx: StepContext): Promis
 
   if (flags.steps.has('propagation')) {
     if (db.kind !== 'postgres')
-      result.notes.push('propagation: measured between instances on PostgreSQL only (SQLite instances learn of each other by the server's poll)')
-    else 
+      result.notes.push(
+        'propagation: measured between instances on PostgreSQL only (SQLite instances learn of each other by the server poll)',
+      )
+    else
       await recorded(result, 'propagation', async () => {
         result.propagation = await measurePropagation(rig, {
           env: env(db.seededUrl),
