@@ -219,10 +219,11 @@ export async function startServer(
   const stderr: string[] = []
   let buffered = ''
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${contender.id} did not print "listening <url>" within ${timeoutMs / 1000} s; stderr:\n${stderr.join('')}`)),
-      timeoutMs,
-    )
+    const timer = setTimeout(() => {
+      // Not left running: nothing else holds its handle once this rejects.
+      child.kill('SIGKILL')
+      reject(new Error(`${contender.id} did not print "listening <url>" within ${timeoutMs / 1000} s; stderr:\n${stderr.join('')}`))
+    }, timeoutMs)
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk
       for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
