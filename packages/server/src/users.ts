@@ -7,7 +7,7 @@
  * match, so "ZOË" is taken by "Zoë" and logs in as her.
  */
 
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import type { PublicUser } from './api-types.ts'
 import { isUniqueViolation } from './db/errors.ts'
 import type { Database, UserRow } from './db/schema.ts'
@@ -194,22 +194,38 @@ export async function findUserById(db: Kysely<Database>, id: number): Promise<Us
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
 }
 
+/** A page of `listUsers`: `next` is the `after` of the following page, null on the last one. */
+export interface UserRowPage {
+  users: UserRow[]
+  total: number
+  next: number | null
+}
+
 /**
- * A page of users by id, and how many there are in all.
+ * A page of users by id, from the first id above `after` (keyset paging: the primary key's index finds the
+ * page's start, so page 20 000 costs what page 1 does, where OFFSET reads and drops every row before it),
+ * and how many users there are in all.
  *
  * @example
- * const { users, total } = await listUsers(db, { limit: 50, offset: 0 })
+ * const first = await listUsers(db, { limit: 50 })
+ * const second = first.next === null ? undefined : await listUsers(db, { limit: 50, after: first.next })
  */
-export async function listUsers(
-  db: Kysely<Database>,
-  page: { limit: number; offset: number } = { limit: 50, offset: 0 },
-): Promise<{ users: UserRow[]; total: number }> {
-  const users = await db.selectFrom('users').selectAll().orderBy('id').limit(page.limit).offset(page.offset).execute()
+export async function listUsers(db: Kysely<Database>, page: { limit: number; after?: number } = { limit: 50 }): Promise<UserRowPage> {
+  let query = db
+    .selectFrom('users')
+    .selectAll()
+    .orderBy('id')
+    .limit(page.limit + 1)
+  // As a bigint: PostgreSQL's ids are 32-bit (serial), and a larger `after` is then past every user, not an error.
+  if (page.after !== undefined) query = query.where('id', '>', sql<number>`cast(${page.after} as bigint)`)
+  // One row more than the page says whether there is a next page.
+  const rows = await query.execute()
+  const users = rows.slice(0, page.limit)
   const { total } = await db
     .selectFrom('users')
     .select((eb) => eb.fn.countAll<number>().as('total'))
     .executeTakeFirstOrThrow()
-  return { users, total: Number(total) }
+  return { users, total: Number(total), next: rows.length > page.limit ? users[users.length - 1]!.id : null }
 }
 
 /**

@@ -17,7 +17,7 @@ const everyKeycardCode = (code: KeycardErrorCode): TokenErrorCode => code
 const keys = <T>(all: Record<keyof T, true>) => Object.keys(all).sort()
 const USER = keys<PublicUser>({ id: true, username: true, email: true, admin: true, registered_on: true })
 const SESSION = keys<PublicSession>({ id: true, created_at: true, last_used_at: true, expires_at: true, user_agent: true, current: true })
-const PAGE = keys<UserPage>({ users: true, total: true, limit: true, offset: true })
+const PAGE = keys<UserPage>({ users: true, total: true, limit: true, next: true })
 
 test('the routes answer exactly the fields api-types.ts declares', async (t) => {
   assert.equal(everyKeycardCode('KEYCARD_JWT_EXPIRED'), tokenCode)

@@ -163,7 +163,12 @@ describe('usage errors: one line, then the usage, exit 1', { concurrency: 4 }, (
     [['users'], 'keycard users: missing command: list, delete or rename'],
     [['users', 'show'], 'keycard users: unknown command "users show"'],
     [['users', 'list', '--limit', '0'], 'keycard users list: --limit must be an integer from 1 to 1000, got "0"'],
-    [['users', 'list', '--offset', '-1'], "keycard users list: Option '--offset' argument is ambiguous"],
+    [
+      ['users', 'list', '--offset', '1'],
+      'keycard users list: --offset is gone: pages are by key; pass --after <the last id of the previous page>',
+    ],
+    [['users', 'list', '--after', '-1'], "keycard users list: Option '--after' argument is ambiguous"],
+    [['users', 'list', '--after', 'x'], 'keycard users list: --after must be an integer from 0 to 9999999999, got "x"'],
     [['users', 'delete'], 'keycard users delete: missing <username|email|id>'],
   ]
   for (const [args, expected] of OTHERS) {
@@ -237,14 +242,14 @@ describe('keycard useradd and users list', { concurrency: 4 }, () => {
     assert.match(lines[0]!, /^ID +USERNAME +EMAIL +ADMIN +REGISTERED$/)
     assert.match(lines[1]!, /^1 +Alice +Alice@example\.com +yes +\d{4}-\d\d-\d\dT/)
     assert.match(lines[2]!, /^2 +bob +- +no +\d{4}-/)
-    assert.match(list.stdout, /\n1-2 of 2 users\n$/)
+    assert.match(list.stdout, /\n2 of 2 users\n$/)
 
     const json = await keycard(dir, ['users', 'list', '--json'])
     assert.equal(json.code, 0, json.stderr)
     const body = JSON.parse(json.stdout)
     assert.equal(body.total, 2)
     assert.equal(body.limit, 50)
-    assert.equal(body.offset, 0)
+    assert.equal(body.next, null)
     assert.deepEqual(
       body.users.map((u: any) => [u.id, u.username, u.email, u.admin]),
       [
@@ -254,12 +259,16 @@ describe('keycard useradd and users list', { concurrency: 4 }, () => {
     )
     assert.ok(!Number.isNaN(Date.parse(body.users[0].registered_on)))
 
-    const page = JSON.parse((await keycard(dir, ['users', 'list', '--json', '--limit', '1', '--offset', '1'])).stdout)
+    const first = await keycard(dir, ['users', 'list', '--limit', '1'])
+    assert.match(first.stdout, /\n1 of 2 users\nNext page: keycard users list --limit 1 --after 1\n$/)
+    const page = JSON.parse((await keycard(dir, ['users', 'list', '--json', '--limit', '1', '--after', '1'])).stdout)
     assert.deepEqual(
       page.users.map((u: any) => u.username),
       ['bob'],
     )
-    assert.equal(page.total, 2)
+    assert.deepEqual([page.total, page.next], [2, null])
+    const past = await keycard(dir, ['users', 'list', '--after', '2'])
+    assert.equal(past.stdout, 'No users after id 2 (there are 2).\n')
   })
 
   test('the password is the first line of stdin, never printed, and verifies', async (t) => {
