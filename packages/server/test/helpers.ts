@@ -13,7 +13,7 @@ import type { TestContext } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { sharedPostgres } from '@keycard/test-servers'
 import type { Kysely } from 'kysely'
-import { buildApp } from '../src/app.ts'
+import { type AppDeps, buildApp } from '../src/app.ts'
 import { loadConfig, type Config } from '../src/config.ts'
 import { openDatabase } from '../src/db/database.ts'
 import type { Database } from '../src/db/schema.ts'
@@ -97,6 +97,8 @@ export interface StartOptions {
   webDir?: string
   /** How often the server re-reads revocations written by other processes, in ms. */
   revocationSyncMs?: number
+  /** More of buildApp's dependencies (onSync, onRevocationEvent, …). */
+  deps?: AppDeps
 }
 
 /** The environment every test server starts from; `overrides` win, and `undefined` removes a variable. */
@@ -155,6 +157,7 @@ export async function startServer(
     ...(options.db ? { db: options.db } : {}),
     ...(options.webDir ? { webDir: options.webDir } : {}),
     ...(options.revocationSyncMs ? { revocationSyncMs: options.revocationSyncMs } : {}),
+    ...options.deps,
   })
   const url = await app.listen({ port: 0, host: '127.0.0.1' })
   let closed = false
