@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { claimsOf, PASSWORD, postgresDatabase, type Reply } from './helpers.ts'
-import { type Instance, startInstances } from './instances.ts'
+import { type Instance, pollUntil, startInstances } from './instances.ts'
 
 const ROUNDS = 25
 const REVOKED = { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' }
@@ -53,6 +53,12 @@ test('REFRESH_REUSE_INTERVAL=0: one refresh token on A and B at once has one win
     const loser = [a, b][1 - winner]!
     const verify = await loser.api('GET', '/auth/verify', { token: won.body.access_token })
     assert.equal(verify.status, 401, `round ${round}: ${verify.text}`)
+    // The winner's instance learns of the revocation from the database (NOTIFY), not from its own write.
+    const learnt = await pollUntil(
+      () => [a, b][winner]!.api('GET', '/auth/verify', { token: won.body.access_token }),
+      (r) => r.status !== 200,
+    )
+    assert.equal(learnt.result.status, 401, `round ${round}: the winner's instance refuses it too: ${learnt.result.text}`)
   }
   t.diagnostic(`winners: A ${wins.A}, B ${wins.B}`)
 })
