@@ -109,7 +109,7 @@ export class Revocations {
 /** Rows one purge statement deletes: short statements, with the event loop free between them. */
 export const PURGE_BATCH = 1000
 /** The advisory lock key the PostgreSQL purge holds, so one instance purges at a time ('keycard purge'). */
-const PURGE_LOCK = 0x6b63_7067
+export const PURGE_LOCK = 0x6b63_7067
 
 /**
  * Deletes the sessions (revoked or not) whose last token has expired, `batch` rows per statement and
