@@ -5,7 +5,7 @@
  * NOTIFY on PostgreSQL (db/listener.ts), and the set, being small, is re-read whole on every poll.
  */
 
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import type { Database } from './db/schema.ts'
 
 export class Admins {
@@ -40,7 +40,8 @@ export class Admins {
     const during = new Map<string, boolean>()
     this.#during.add(during)
     try {
-      const rows = await db.selectFrom('users').select('id').where('admin', '=', 1).execute()
+      // A literal, not a parameter: only then may SQLite use the partial index `users_admins` (migration 0004).
+      const rows = await db.selectFrom('users').select('id').where(sql<boolean>`admin = 1`).execute()
       const ids = new Set(rows.map((r) => String(r.id)))
       for (const [id, admin] of during) admin ? ids.add(id) : ids.delete(id)
       this.#ids = ids

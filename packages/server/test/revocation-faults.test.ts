@@ -90,6 +90,7 @@ test('PostgreSQL killed: past the staleness bound token routes, /auth/verify and
     ['GET', '/auth/me', alice.access_token],
     ['POST', '/auth/refresh', alice.refresh_token],
     ['POST', '/auth/logout', alice.access_token],
+    ['POST', '/auth/password', alice.access_token],
     ['GET', '/auth/tokens', 'not even a token'],
   ]
   for (const [method, path, token] of checks) {

@@ -20,6 +20,8 @@ import { ADMINS_CHANNEL, REVOCATIONS_CHANNEL } from './migrations/0004-revocatio
 export const LISTENER_APPLICATION_NAME = 'keycard-listener'
 const MIN_BACKOFF_MS = 100
 const MAX_BACKOFF_MS = 2000
+/** Heartbeats that may go unanswered before the listener counts as unhealthy (and the poll speeds up). */
+const HEALTHY_BEATS = 3
 
 /** What the listener tells its watchers (logs, tests). */
 export type ListenerEvent =
@@ -66,6 +68,8 @@ export class RevocationListener {
   #seq = 0
   /** Heartbeats in flight: sequence number → `performance.now()` when sent. */
   readonly #sent = new Map<number, number>()
+  /** `performance.now()` when the last heartbeat came back (or the view was resynced). */
+  #heard = 0
   #backoff = MIN_BACKOFF_MS
   #beat: NodeJS.Timeout | undefined
   #retry: NodeJS.Timeout | undefined
@@ -75,9 +79,12 @@ export class RevocationListener {
     this.#options = options
   }
 
-  /** `true` while listening with a resynced view (the poll may then slow down). */
+  /**
+   * `true` while listening with a resynced view and heartbeats coming back (the poll may then slow
+   * down). A connection that takes LISTEN but delivers nothing (a pooler in transaction mode) is not.
+   */
   get healthy(): boolean {
-    return this.#live !== undefined
+    return this.#live !== undefined && performance.now() - this.#heard < HEALTHY_BEATS * this.#options.heartbeatMs
   }
 
   /** Connects once (resolving when listening, or when that failed and a retry is scheduled), then keeps heartbeats going. */
@@ -115,6 +122,7 @@ export class RevocationListener {
     }
     if (this.#client !== client) return
     this.#live = client
+    this.#heard = performance.now()
     this.#backoff = MIN_BACKOFF_MS
     this.#options.onEvent?.({ type: 'listening' })
     this.#sendHeartbeat()
@@ -150,6 +158,7 @@ export class RevocationListener {
       const sentAt = this.#sent.get(seq)
       if (sentAt === undefined || this.#live !== client) return
       for (const s of this.#sent.keys()) if (s <= seq) this.#sent.delete(s)
+      this.#heard = performance.now()
       this.#options.onConfirmed(sentAt)
     } else if (msg.channel === REVOCATIONS_CHANNEL && space > 0) {
       this.#options.onRevoked({ id: payload.slice(0, space), expires_at: Number(payload.slice(space + 1)) })

@@ -1,6 +1,8 @@
 /**
  * What several instances need to learn of each other's revocations: an index on `sessions.revoked_at`
- * (the poll reads the recent ones by it, on both dialects) and, on PostgreSQL, triggers that NOTIFY in
+ * (the poll reads the recent ones by it, on both dialects), a partial index of the admins (the poll
+ * re-reads that set whole, every second on SQLite: no scan of a million users) and, on PostgreSQL,
+ * triggers that NOTIFY in
  * the same transaction as the write, so every writer notifies (the server, the CLI, hand-written SQL)
  * and a notification is delivered only if, and once, the write has committed.
  *
@@ -20,6 +22,8 @@ export const ADMINS_CHANNEL = 'keycard_admins'
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('sessions_revoked_at').on('sessions').column('revoked_at').execute()
+  // The same statement on both dialects (a partial index; no bound parameter, which DDL cannot take).
+  await sql`create index users_admins on users (id) where admin = 1`.execute(db)
   if (dialectOf(db) !== 'postgres') return
   await sql`
     create function keycard_notify_revocation() returns trigger language plpgsql as $$
@@ -58,5 +62,6 @@ export async function down(db: Kysely<any>): Promise<void> {
     await sql`drop function keycard_notify_admin()`.execute(db)
     await sql`drop function keycard_notify_revocation()`.execute(db)
   }
+  await db.schema.dropIndex('users_admins').execute()
   await db.schema.dropIndex('sessions_revoked_at').execute()
 }
