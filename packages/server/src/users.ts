@@ -9,6 +9,7 @@
 
 import { type Kysely, sql } from 'kysely'
 import type { PublicUser } from './api-types.ts'
+import { dialectOf } from './db/database.ts'
 import { isUniqueViolation } from './db/errors.ts'
 import type { Database, UserRow } from './db/schema.ts'
 import { checkEmail, checkUsername, emailKey, loginKey, unicodeProblem, usernameKey } from './identity-rules.ts'
@@ -192,6 +193,17 @@ export async function findUserByLogin(db: Kysely<Database>, login: string): Prom
  */
 export async function findUserById(db: Kysely<Database>, id: number): Promise<UserRow | undefined> {
   return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()
+}
+
+/**
+ * The largest id a user can have on `db`: PostgreSQL's ids are 32-bit (serial), so a larger number names
+ * no user there, and querying with it would be an error rather than "not found".
+ *
+ * @example
+ * const user = id <= maxUserId(db) ? await findUserById(db, id) : undefined
+ */
+export function maxUserId(db: Kysely<Database>): number {
+  return dialectOf(db) === 'postgres' ? 2 ** 31 - 1 : Number.MAX_SAFE_INTEGER
 }
 
 /** A page of `listUsers`: `next` is the `after` of the following page, null on the last one. */

@@ -138,6 +138,9 @@ test('a revocation made on one instance, or by the CLI, is enforced by every ins
       const gone = await i.api('POST', '/auth/login', { body: { username: 'doomed', password: PASSWORD } })
       assert.equal(gone.status, 401, `login as the deleted user on ${i.name}`)
     }
+    // An id past PostgreSQL's 32-bit serial names no user: said so, not the database's range error.
+    const big = await keycardCli(t, databaseUrl, ['users', 'delete', '2147483648', '--yes'])
+    assert.deepEqual([big.code, big.stderr], [1, 'keycard users delete: no user "2147483648"\n'])
   })
 
   assert.deepEqual(await listeners(), before, 'no listener reconnected during the test')

@@ -14,6 +14,7 @@ import {
   findUserByLogin,
   InvalidUserError,
   listUsers,
+  maxUserId,
   renameUser,
   toPublicUser,
   UserExistsError,
@@ -151,7 +152,7 @@ export const usersList: Command = {
  */
 async function resolveUser(db: Kysely<Database>, ref: string): Promise<UserRow> {
   const byLogin = await findUserByLogin(db, ref)
-  const byId = /^\d{1,15}$/.test(ref) ? await findUserById(db, Number(ref)) : undefined
+  const byId = /^\d{1,15}$/.test(ref) && Number(ref) <= maxUserId(db) ? await findUserById(db, Number(ref)) : undefined
   if (byLogin && byId && byLogin.id !== byId.id) {
     throw new CliError(
       `"${ref}" names two users: id ${byId.id} (${byId.username}) and username ${byLogin.username} (id ${byLogin.id}); give the other one's username or id`,

@@ -6,9 +6,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Services } from '../app.ts'
 import type { UserPage } from '../api-types.ts'
-import { dialectOf } from '../db/database.ts'
 import { HttpError } from '../http-errors.ts'
-import { deleteUser, findUserById, listUsers, toPublicUser } from '../users.ts'
+import { deleteUser, findUserById, listUsers, maxUserId, toPublicUser } from '../users.ts'
 
 const MAX_LIMIT = 100
 /** A user id: at most 15 digits, as DELETE /admin/users/:id reads them. */
@@ -48,8 +47,7 @@ function afterParam(query: Record<string, unknown>): number | undefined {
 
 export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
   const { db, auth, guards, revocations, admins } = s
-  // PostgreSQL's ids are 32-bit (serial): a larger one names no user (and would be an error to query).
-  const maxId = dialectOf(db) === 'postgres' ? 2 ** 31 - 1 : Number.MAX_SAFE_INTEGER
+  const maxId = maxUserId(db)
 
   /** The admin flag is read from the database, not the token, so a demotion takes effect at once. */
   async function requireAdmin(request: FastifyRequest): Promise<number> {
