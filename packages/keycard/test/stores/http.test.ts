@@ -111,56 +111,54 @@ for (const kind of STORES) {
       assert.equal((await call(`${guarded}/protected`, bob.access)).status, 200)
     })
 
-    test('a token revoked through another store on the backend is refused once it has arrived', {
-      ...TIMEOUT,
-      skip: kind === 'memory' && 'not shared',
-    }, async () => {
-      const { store, guarded, token } = await setUp()
-      const other = await backend.open()
-      cleanup.push(other.close)
-      await (other.store as SharedStore).ready()
-      const carol = await token('carol')
-      assert.equal((await call(`${guarded}/protected`, carol.access)).status, 200)
-      await other.store.revoke(carol.jti, null)
-      await seen(store as SharedStore, carol.jti)
-      assert.deepEqual(await call(`${guarded}/protected`, carol.access), {
-        status: 401,
-        retryAfter: null,
-        body: { msg: 'Token has been revoked' },
-      })
-    })
+    // Only where a backend is shared: the memory store has none.
 
-    test('a stale store answers 503 with a msg and Retry-After (never 401 or 500), and recovers by itself', {
-      ...TIMEOUT,
-      skip: kind === 'memory' && 'no backend to lose',
-    }, async () => {
-      const { store, guarded, plain, express: onExpress, token } = await setUp()
-      const shared = store as SharedStore
-      const [dave, erin] = [await token('dave'), await token('erin')]
-      assert.equal((await call(`${guarded}/logout`, erin.access, 'DELETE')).status, 200)
-      const stale = next(shared, 'stale')
-      await backend.outage!.begin()
-      await stale
-      const refused = await call(`${guarded}/protected`, dave.access)
-      assert.equal(refused.status, 503)
-      assert.equal(refused.retryAfter, '2')
-      assert.match(String(refused.body.msg), /^Revocations cannot be checked right now/)
-      assert.deepEqual(Object.keys(refused.body), ['msg'])
-      // Without the handler Fastify's default one still answers 503 (statusCode), with the message.
-      const bare = await call(`${plain}/protected`, dave.access)
-      assert.equal(bare.status, 503)
-      assert.equal(bare.body.code, 'KEYCARD_STORE_UNAVAILABLE')
-      assert.equal(bare.retryAfter, '2')
-      // And Express's (finalhandler reads statusCode and headers).
-      const viaExpress = await call(`${onExpress}/protected`, dave.access)
-      assert.equal(viaExpress.status, 503)
-      assert.equal(viaExpress.retryAfter, '2')
-      // A token it knows to be revoked is still refused as revoked.
-      assert.equal((await call(`${guarded}/protected`, erin.access)).status, 401)
-      const live = next(shared, 'live')
-      await backend.outage!.end()
-      await live
-      assert.deepEqual(await call(`${guarded}/protected`, dave.access), { status: 200, retryAfter: null, body: { user: 'dave' } })
-    })
+    if (kind !== 'memory')
+      test('a token revoked through another store on the backend is refused once it has arrived', TIMEOUT, async () => {
+        const { store, guarded, token } = await setUp()
+        const other = await backend.open()
+        cleanup.push(other.close)
+        await (other.store as SharedStore).ready()
+        const carol = await token('carol')
+        assert.equal((await call(`${guarded}/protected`, carol.access)).status, 200)
+        await other.store.revoke(carol.jti, null)
+        await seen(store as SharedStore, carol.jti)
+        assert.deepEqual(await call(`${guarded}/protected`, carol.access), {
+          status: 401,
+          retryAfter: null,
+          body: { msg: 'Token has been revoked' },
+        })
+      })
+
+    // Only where a backend is shared: the memory store has none.
+
+    if (kind !== 'memory')
+      test('a stale store answers 503 with a msg and Retry-After (never 401 or 500), and recovers by itself', TIMEOUT, async () => {
+        const { store, guarded, plain, express: onExpress, token } = await setUp()
+        const shared = store as SharedStore
+        const [dave, erin] = [await token('dave'), await token('erin')]
+        assert.equal((await call(`${guarded}/logout`, erin.access, 'DELETE')).status, 200)
+        const stale = next(shared, 'stale')
+        await backend.outage!.begin()
+        await stale
+        const refused = await call(`${guarded}/protected`, dave.access)
+        assert.equal(refused.status, 503)
+        assert.equal(refused.retryAfter, '2')
+        assert.match(String(refused.body.msg), /^Revocations cannot be checked right now/)
+        assert.deepEqual(Object.keys(refused.body), ['msg'])
+        // Without an error handler of the app's, the adapter itself answers it, on Fastify and on Express.
+        for (const url of [plain, onExpress]) {
+          const bare = await call(`${url}/protected`, dave.access)
+          assert.equal(bare.status, 503)
+          assert.equal(bare.retryAfter, '2')
+          assert.deepEqual(bare.body, refused.body)
+        }
+        // A token it knows to be revoked is still refused as revoked.
+        assert.equal((await call(`${guarded}/protected`, erin.access)).status, 401)
+        const live = next(shared, 'live')
+        await backend.outage!.end()
+        await live
+        assert.deepEqual(await call(`${guarded}/protected`, dave.access), { status: 200, retryAfter: null, body: { user: 'dave' } })
+      })
   })
 }
