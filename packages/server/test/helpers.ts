@@ -160,10 +160,28 @@ export interface StartOptions {
   revocationSyncMs?: number
 }
 
+/** The PostgreSQL database of each data dir (`dataDir`, or a dir passed to startServer): a restart on the same dir finds its data. */
+const databaseOfDir = new Map<string, string>()
+
+/**
+ * A new temp dir standing for one database of `dialect`: its keycard.db on SQLite, a new database on
+ * PostgreSQL. `testEnv(dir)` names that database, so every server started on the dir and every CLI
+ * run with its environment share it.
+ *
+ * @example
+ * const dir = await dataDir(t, dialect)
+ * await startServer(t, {}, { dialect, dir }) // then `keycard useradd` with testEnv(dir)
+ */
+export async function dataDir(t: TestContext, dialect: Dialect): Promise<string> {
+  const dir = tempDir(t)
+  if (dialect === 'postgres') databaseOfDir.set(dir, await postgresDatabase(t))
+  return dir
+}
+
 /** The environment every test server starts from; `overrides` win, and `undefined` removes a variable. */
 export function testEnv(dir: string, overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   return {
-    DATABASE_URL: join(dir, 'keycard.db'),
+    DATABASE_URL: databaseOfDir.get(dir) ?? join(dir, 'keycard.db'),
     JWT_SECRET: TEST_SECRET,
     LOG_LEVEL: 'info',
     ARGON2_MEMORY_COST: '256',
@@ -198,9 +216,6 @@ export function tempDir(t: TestContext): string {
   t.after(() => rmSync(dir, { recursive: true, force: true }))
   return dir
 }
-
-/** The PostgreSQL database of each `dir` passed to startServer (a restart on the same dir finds its data). */
-const databaseOfDir = new Map<string, string>()
 
 export async function startServer(
   t: TestContext,
