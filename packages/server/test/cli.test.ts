@@ -1,7 +1,9 @@
 /**
  * The `keycard` CLI, run as real processes (`node --import tsx src/cli/main.ts …`) against a SQLite
- * file in a temp dir. The hidden password prompt is driven through a real pseudo-terminal with
- * util-linux `script`; the line editing and stdin reading of prompt.ts are also tested directly.
+ * file in a temp dir, and the commands that use the database (migrate, useradd, users) also against a
+ * PostgreSQL database of their own. The hidden password prompt is driven through a real
+ * pseudo-terminal with util-linux `script`; the line editing and stdin reading of prompt.ts are also
+ * tested directly.
  */
 
 import assert from 'node:assert/strict'
