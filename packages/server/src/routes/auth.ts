@@ -119,8 +119,9 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
         hasher,
         { username, password, email },
         {
-          andThen: async (trx, created) =>
-            void (tokens = await sessions.start(created, { fresh: true, withRefresh: true, userAgent: userAgent(request), db: trx })),
+          andThen: async (trx, created) => {
+            tokens = await sessions.start(created, { fresh: true, withRefresh: true, userAgent: userAgent(request), db: trx })
+          },
         },
       )
     } catch (err) {
