@@ -1,6 +1,6 @@
 /**
  * One server on a PostgreSQL that fails under it: killed (SIGKILL), stopped (fast shutdown) and started
- * again, its connections dropped (pg_terminate_backend), its pool exhausted, a query slower than
+ * again, hung (SIGSTOP), its connections dropped (pg_terminate_backend), its pool exhausted, a query slower than
  * DATABASE_STATEMENT_TIMEOUT_MS. Clients get 503 `{"msg","code"}` with Retry-After, soon (never a 500
  * or a hang), /healthz says 503 while it lasts, and the server recovers by itself once the database is
  * back. And nothing acknowledged is lost: every registration answered 201 during a kill is there after.
@@ -10,10 +10,19 @@
  */
 
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { after, before, describe, test, type TestContext } from 'node:test'
 import { startPostgres, type PostgresServer } from '@keycard/test-servers'
 import pg from 'pg'
 import { PASSWORD, startServer, type TestServer } from './helpers.ts'
+
+/** The processes whose parent is `pid` (PostgreSQL's backends and workers). */
+function childPids(pid: number): number[] {
+  return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => Number(l.trim()))
+    .filter((n) => n > 0)
+}
 
 /** A request's answer, or a failure of the request itself (which would be a hang or a dropped socket: a bug). */
 interface Answer {
@@ -37,7 +46,8 @@ async function call(s: TestServer, method: string, path: string, body?: unknown)
 
 /** A 503 as the contract has it: a message and a code, and when to retry. */
 function assertUnavailable(answer: Answer, what: string): void {
-  assert.equal(answer.status, 503, `${what}: ${JSON.stringify(answer.body)}`)
+  // The message only: a body that is not an error may hold tokens.
+  assert.equal(answer.status, 503, `${what}: ${answer.body?.msg}`)
   assert.equal(answer.retryAfter, '1', what)
   assert.deepEqual(Object.keys(answer.body).sort(), ['code', 'msg'], what)
   assert.match(answer.body.code, /^DATABASE_(UNAVAILABLE|BUSY)$/, what)
@@ -137,6 +147,31 @@ describe('a single server on a PostgreSQL that fails', () => {
       assert.deepEqual(errorsLogged(s), [])
     })
   }
+
+  test('PostgreSQL hung (SIGSTOP: connections open but nothing answers): 503 within the timeouts, not a hang; then 200', async (t) => {
+    const { s } = await serverOnOwnPostgres(t)
+    await s.register('alice')
+    // The postmaster and every backend (each leads a process group of its own): all stopped, as a frozen machine would be.
+    const pids = [pgServer.pid!, ...childPids(pgServer.pid!)]
+    for (const pid of pids) process.kill(pid, 'SIGSTOP')
+    let resumed = false
+    const resume = () => {
+      if (!resumed) for (const pid of pids) process.kill(pid, 'SIGCONT')
+      resumed = true
+    }
+    t.after(resume)
+    // A pooled connection waits for the statement timeout plus a second (the client's own limit), a new one for the connect timeout.
+    assertUnavailable(await call(s, 'POST', '/auth/login', { username: 'alice', password: PASSWORD }), 'login')
+    assertUnavailable(await call(s, 'GET', '/healthz'), 'healthz')
+    resume()
+    const health = await until(
+      () => call(s, 'GET', '/healthz'),
+      (a) => a.status === 200,
+    )
+    assert.equal(health.status, 200, JSON.stringify(health.body))
+    assert.equal((await call(s, 'POST', '/auth/login', { username: 'alice', password: PASSWORD })).status, 200)
+    assert.deepEqual(errorsLogged(s), [])
+  })
 
   test('a dropped connection (pg_terminate_backend) in the middle of a request is a 503, and the next requests succeed', async (t) => {
     const { s, url, name } = await serverOnOwnPostgres(t, { DATABASE_STATEMENT_TIMEOUT_MS: '10000' })
