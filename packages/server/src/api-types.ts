@@ -90,6 +90,7 @@ export type ServerErrorCode =
   | 'INTERNAL_ERROR'
   | 'DATABASE_UNAVAILABLE'
   | 'DATABASE_BUSY'
+  | 'REVOCATION_VIEW_STALE'
   | 'PAGE_NOT_BUILT'
 
 /** keycard's token error codes (its `KeycardErrorCode`; test/api-types.test.ts keeps the two in step). */

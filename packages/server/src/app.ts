@@ -7,29 +7,28 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { DestinationStream, Logger } from 'pino'
-import { createKeycard, type Keycard } from 'keycard'
-import { fastifyKeycard, type FastifyKeycard, type KeycardHook } from 'keycard/fastify'
 import { resolveJwtSecret, type Config } from './config.ts'
 import { DatabaseBusyError, DatabaseUnavailableError, databaseOptions, openDatabase } from './db/database.ts'
 import { migrateToLatest } from './db/migrations/index.ts'
 import type { Database } from './db/schema.ts'
 import { installJsonBodyParser } from './body.ts'
-import { installErrorHandlers, TOKEN_ERROR_RESPONSES } from './http-errors.ts'
-import { createPasswordHasher, type PasswordHasher } from './passwords.ts'
-import { Admins } from './admins.ts'
-import { nowSeconds, purgeExpired, Revocations, SESSION_CLAIM } from './revocations.ts'
-import { Sessions } from './sessions.ts'
+import { installErrorHandlers } from './http-errors.ts'
+import { purgeExpired } from './revocations.ts'
+import type { RevocationEvent } from './revocation-sync.ts'
+import { buildServices, closeServices, type Services } from './services.ts'
 import { registerAdminRoutes } from './routes/admin.ts'
 import { registerAuthRoutes } from './routes/auth.ts'
 import { registerHealthRoutes } from './routes/health.ts'
 import { registerVerifyRoutes } from './routes/verify.ts'
 import { PAGE_NOT_BUILT, registerWebRoutes, WEB_DIST } from './routes/web.ts'
 
+export type { Guards, Services } from './services.ts'
+export { REFRESH_COOKIE_PATH } from './services.ts'
+export type { RevocationEvent } from './revocation-sync.ts'
+
 /** Largest request body accepted; larger ones get 413. */
 export const BODY_LIMIT = 64 * 1024
 const HOUR = 60 * 60 * 1000
-/** Path of the refresh-token cookie (its CSRF twin is at `/`). */
-export const REFRESH_COOKIE_PATH = '/auth/refresh'
 
 export interface AppDeps {
   /** A database to use instead of opening `config.databasePath`; the app then leaves closing it to the caller. */
@@ -38,35 +37,18 @@ export interface AppDeps {
   logStream?: DestinationStream
   /** How often expired sessions are purged, in ms. Default one hour. */
   purgeIntervalMs?: number
-  /** How often revocations and admin changes written by other processes (the CLI) are picked up, in ms. Default 5 s. */
+  /**
+   * How often revocations and admin changes written by other processes are re-read, in ms. Default
+   * about a second on SQLite; on PostgreSQL, REVOCATION_POLL_INTERVAL while LISTEN/NOTIFY is healthy
+   * (about a second while it is not).
+   */
   revocationSyncMs?: number
   /** Called after each of those reads has completed (tests wait on it instead of on the clock). */
   onSync?: () => void
+  /** Told of the revocation view's and the listener's events: confirmed, stale, listening, lost (tests wait on them). */
+  onRevocationEvent?: (event: RevocationEvent) => void
   /** The built account page (default `web/dist` of this package). */
   webDir?: string
-}
-
-/** Token checks, as `onRequest` hooks: they run before the body is read, so auth errors come first. */
-export interface Guards {
-  access: KeycardHook
-  fresh: KeycardHook
-  refresh: KeycardHook
-  /** Access or refresh (logout). */
-  any: KeycardHook
-}
-
-/** What the route modules use. */
-export interface Services {
-  config: Config
-  db: Kysely<Database>
-  keycard: Keycard
-  auth: FastifyKeycard<unknown>
-  guards: Guards
-  hasher: PasswordHasher
-  sessions: Sessions
-  revocations: Revocations
-  /** Who is an admin now, for /auth/verify (kept current like revocations). */
-  admins: Admins
 }
 
 /**
@@ -139,6 +121,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       undefined,
       databaseOptions(config, (err) => app.log.warn({ err }, 'an idle database connection failed (the pool replaces it)')),
     )
+  let services: Services | undefined
   try {
     const applied = await migrateToLatest(db, (c) =>
       app.log.warn({ field: c.field, userId: c.userId, keptUserId: c.keptUserId }, c.message),
@@ -153,67 +136,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     else if (secret.source === 'file')
       app.log.info({ path: secret.path }, 'JWT_SECRET is not set: using the secret saved in the data directory')
 
-    const revocations = await Revocations.load(db)
-    const admins = await Admins.load(db)
-    const keycard = await createKeycard({
-      secret: secret.secret,
-      accessTokenExpires: config.accessTokenExpires,
-      refreshTokenExpires: config.refreshTokenExpires,
-      // API clients send `Authorization: Bearer`; the account page (cookie mode) sends cookies, and
-      // then must echo the CSRF cookie in X-CSRF-TOKEN on POST/PUT/PATCH/DELETE.
-      tokenLocation: ['headers', 'cookies'],
-      cookieSecure: config.cookieSecure,
-      cookieSameSite: 'Lax',
-      // Sent only to the refresh route; logout and the rest use the access cookie.
-      refreshCookiePath: REFRESH_COOKIE_PATH,
-      // Both CSRF cookies at `/`, so the page can read the refresh one too.
-      accessCsrfCookiePath: '/',
-      refreshCsrfCookiePath: '/',
-      // Memory only: no database round trip per request.
-      tokenInBlocklist: (_header, claims) => revocations.isRevoked(claims),
-      // FJE's statuses and messages, plus a stable `code` the account page decides on.
-      responses: TOKEN_ERROR_RESPONSES,
+    services = await buildServices(config, db, app.log, secret.secret, {
+      ...(deps.revocationSyncMs !== undefined ? { revocationSyncMs: deps.revocationSyncMs } : {}),
+      ...(deps.onSync ? { onSync: deps.onSync } : {}),
+      ...(deps.onRevocationEvent ? { onRevocationEvent: deps.onRevocationEvent } : {}),
     })
-    const sessions = new Sessions({
-      db,
-      keycard,
-      revocations,
-      admins,
-      refreshReuseInterval: config.refreshReuseInterval,
-      accessTokenExpires: config.accessTokenExpires,
-    })
-    const auth = fastifyKeycard(
-      keycard,
-      config.implicitRefreshWindow > 0
-        ? {
-            implicitRefresh: {
-              within: config.implicitRefreshWindow,
-              // The same login session (sid) and the current admin flag; nothing re-issued when the
-              // session has just ended or would end first.
-              mint: async ({ claims }) =>
-                await sessions.reissueAccess({ sid: String(claims[SESSION_CLAIM]), sub: String(claims.sub), exp: Number(claims.exp) }),
-            },
-          }
-        : undefined,
-    )
-    await app.register(auth.plugin)
-    const guards: Guards = {
-      access: auth.jwtRequired(),
-      fresh: auth.jwtRequired({ fresh: true }),
-      refresh: auth.jwtRequired({ refresh: true }),
-      any: auth.jwtRequired({ verifyType: false }),
-    }
-    const services: Services = {
-      config,
-      db,
-      keycard,
-      auth,
-      guards,
-      revocations,
-      sessions,
-      admins,
-      hasher: createPasswordHasher(config.argon2),
-    }
     app.log.info(
       { cookieSecure: config.cookieSecure, implicitRefreshWindow: config.implicitRefreshWindow },
       config.cookieSecure
@@ -228,10 +155,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     const web = registerWebRoutes(app, deps.webDir ?? WEB_DIST)
     if (!web.built) app.log.warn({ dir: web.dir }, `the account page is not built: ${PAGE_NOT_BUILT}`)
 
+    const { revocations } = services
     const purge = async () => {
       try {
         const purged = await purgeExpired(db, revocations)
-        if (purged.rows > 0 || purged.memory > 0) app.log.info(purged, 'purged expired sessions')
+        if ((purged.rows ?? 0) > 0 || purged.memory > 0) app.log.info(purged, 'purged expired sessions')
       } catch (err) {
         app.log.error({ err }, 'purging expired sessions failed')
       }
@@ -239,24 +167,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     await purge()
     const timer = setInterval(purge, deps.purgeIntervalMs ?? HOUR)
     timer.unref()
-    // Same-second writes are re-read (>=); adding a session twice is harmless.
-    let syncedUpTo = nowSeconds()
-    const sync = setInterval(() => {
-      Promise.all([revocations.sync(db, syncedUpTo), admins.reload(db)]).then(
-        ([t]) => {
-          syncedUpTo = t
-          deps.onSync?.()
-        },
-        (err) => app.log.error({ err }, 'reading revocations failed'),
-      )
-    }, deps.revocationSyncMs ?? 5000)
-    sync.unref()
+    const built = services
     app.addHook('onClose', async () => {
       clearInterval(timer)
-      clearInterval(sync)
+      await closeServices(built)
       if (!deps.db) await db.destroy()
     })
   } catch (err) {
+    if (services) await closeServices(services)
     if (!deps.db) await db.destroy()
     throw err
   }

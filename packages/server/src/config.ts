@@ -61,6 +61,16 @@ export interface Config {
   readonly implicitRefreshWindow: number
   /** Milliseconds a query waits for a lock another process (the CLI) holds before answering 503 (DATABASE_BUSY_TIMEOUT_MS). */
   readonly databaseBusyTimeoutMs: number
+  /**
+   * Seconds an instance may go without confirming that it knows every revocation (REVOCATION_MAX_STALENESS,
+   * default 5); past it, token-checked requests are answered 503 until it has (revocation-view.ts).
+   */
+  readonly revocationMaxStaleness: number
+  /**
+   * PostgreSQL: seconds between two re-reads of the recent revocations while LISTEN/NOTIFY is healthy
+   * (REVOCATION_POLL_INTERVAL, default 5); while it is not, and always on SQLite, the poll runs every second.
+   */
+  readonly revocationPollInterval: number
 }
 
 export const DEFAULT_DATABASE_URL = './data/keycard.db'
@@ -86,6 +96,8 @@ export const ENV_VARS = [
   'DATABASE_POOL_SIZE',
   'DATABASE_STATEMENT_TIMEOUT_MS',
   'DATABASE_CONNECT_TIMEOUT_MS',
+  'REVOCATION_MAX_STALENESS',
+  'REVOCATION_POLL_INTERVAL',
 ] as const
 
 /** Thrown by `loadConfig`; `problems` has one line per bad variable. */
@@ -299,6 +311,13 @@ export function loadConfig(env: Env = process.env): Config {
   const databaseStatementTimeoutMs = integer(problems, env, 'DATABASE_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000)
   const databaseConnectTimeoutMs = integer(problems, env, 'DATABASE_CONNECT_TIMEOUT_MS', 5000, 100, 600_000)
 
+  const revocationMaxStaleness = duration(problems, env, 'REVOCATION_MAX_STALENESS', 5, 1)
+  if (revocationMaxStaleness > 3600)
+    problems.push(
+      `REVOCATION_MAX_STALENESS: at most 3600 seconds (past it an instance refuses tokens until it has re-read the revocations; a longer bound lets a revoked token through for that long), got ${JSON.stringify(env.REVOCATION_MAX_STALENESS)}`,
+    )
+  const revocationPollInterval = duration(problems, env, 'REVOCATION_POLL_INTERVAL', 5, 1)
+
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze({
     port,
@@ -320,6 +339,8 @@ export function loadConfig(env: Env = process.env): Config {
     cookieSecure,
     implicitRefreshWindow,
     databaseBusyTimeoutMs,
+    revocationMaxStaleness,
+    revocationPollInterval,
   })
 }
 

@@ -1,8 +1,8 @@
 /**
  * What is revoked, kept in memory so the per-request check (keycard's `tokenInBlocklist`) costs no
- * database round trip. The server is the only writer of its SQLite file, so the state is loaded once
- * at start and updated by every write that revokes; the database stays the source of truth, and a
- * short poll picks up what another process (the CLI) revoked.
+ * database round trip. The state is loaded once at start and updated by every write of this process
+ * that revokes; the database stays the source of truth, and what other processes (other instances, the
+ * CLI) revoke arrives by NOTIFY on PostgreSQL and by a short poll on both (revocation-sync.ts).
  *
  * Revocation is per login session: every token carries its session id (`sid`), and a session is
  * revoked by one write to its row. Revoking all of a user's sessions, or deleting the user, is one
@@ -10,8 +10,10 @@
  * database, once every token of the session has expired.
  */
 
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { MemoryRevocationStore } from 'keycard'
 import { sql, type Kysely } from 'kysely'
+import { dialectOf } from './db/database.ts'
 import type { Database } from './db/schema.ts'
 import type { RevokedSession } from './users.ts'
 
@@ -68,18 +70,21 @@ export class Revocations {
   }
 
   /**
-   * Picks up sessions revoked by another process since `since` (epoch seconds), e.g. `keycard users
-   * delete` while the server runs; returns the newest `revoked_at` seen, to pass next time.
+   * Picks up the sessions revoked (by anyone) at or after `since` (epoch seconds) whose tokens may still
+   * be presented; returns how many rows it read. By the `revoked_at` index (migration 0004).
+   *
+   * @example
+   * await revocations.sync(db, lastPollStartSeconds - marginSeconds)
    */
   async sync(db: Kysely<Database>, since: number, now = nowSeconds()): Promise<number> {
     const rows = await db
       .selectFrom('sessions')
-      .select(['id', 'expires_at', 'revoked_at'])
+      .select(['id', 'expires_at'])
       .where('revoked_at', '>=', since)
       .where('expires_at', '>', now)
       .execute()
     this.add(rows)
-    return rows.reduce((max, r) => Math.max(max, Number(r.revoked_at)), since)
+    return rows.length
   }
 
   isSessionRevoked(sessionId: string): boolean {
@@ -101,14 +106,55 @@ export class Revocations {
   }
 }
 
-/** Deletes the sessions (revoked or not) whose last token has expired, then the matching memory entries. */
+/** Rows one purge statement deletes: short statements, with the event loop free between them. */
+export const PURGE_BATCH = 1000
+/** The advisory lock key the PostgreSQL purge holds, so one instance purges at a time ('keycard purge'). */
+export const PURGE_LOCK = 0x6b63_7067
+
+/**
+ * Deletes the sessions (revoked or not) whose last token has expired, `batch` rows per statement and
+ * yielding to the event loop between statements, then the matching memory entries. On PostgreSQL one
+ * instance at a time purges the table (a session advisory lock; `rows` is null on the others, which
+ * only sweep their memory).
+ *
+ * @example
+ * const { rows, memory } = await purgeExpired(db, revocations)
+ */
 export async function purgeExpired(
   db: Kysely<Database>,
   revocations: Revocations,
   now = nowSeconds(),
-): Promise<{ rows: number; memory: number }> {
-  const { numDeletedRows } = await db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst()
-  return { rows: Number(numDeletedRows), memory: revocations.purge(now) }
+  batch = PURGE_BATCH,
+): Promise<{ rows: number | null; memory: number }> {
+  const rows = dialectOf(db) === 'postgres' ? await purgePostgres(db, now, batch) : await deleteExpired(db, now, batch)
+  return { rows, memory: revocations.purge(now) }
+}
+
+async function deleteExpired(db: Kysely<Database>, now: number, batch: number): Promise<number> {
+  let total = 0
+  for (;;) {
+    const { numDeletedRows } = await db
+      .deleteFrom('sessions')
+      .where('id', 'in', (eb) => eb.selectFrom('sessions').select('id').where('expires_at', '<=', now).limit(batch))
+      .executeTakeFirst()
+    total += Number(numDeletedRows)
+    if (Number(numDeletedRows) < batch) return total
+    await nextTurn()
+  }
+}
+
+/** The purge on one pooled connection that holds the advisory lock; null when another instance holds it. */
+function purgePostgres(db: Kysely<Database>, now: number, batch: number): Promise<number | null> {
+  return db.connection().execute(async (conn) => {
+    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${PURGE_LOCK}) as locked`.execute(conn)
+    if (!rows[0]?.locked) return null
+    try {
+      return await deleteExpired(conn, now, batch)
+    } finally {
+      // A lost connection releases the lock with it; then this fails, and the first error is the one to report.
+      await sql`select pg_advisory_unlock(${PURGE_LOCK})`.execute(conn).catch(() => undefined)
+    }
+  })
 }
 
 export function nowSeconds(): number {

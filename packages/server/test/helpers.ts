@@ -14,7 +14,7 @@ import { describe, type TestContext } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { sharedPostgres } from '@keycard/test-servers'
 import type { Kysely } from 'kysely'
-import { buildApp } from '../src/app.ts'
+import { type AppDeps, buildApp } from '../src/app.ts'
 import { loadConfig, type Config } from '../src/config.ts'
 import { openDatabase } from '../src/db/database.ts'
 import type { Database } from '../src/db/schema.ts'
@@ -158,6 +158,8 @@ export interface StartOptions {
   webDir?: string
   /** How often the server re-reads revocations written by other processes, in ms. */
   revocationSyncMs?: number
+  /** More of buildApp's dependencies (onSync, onRevocationEvent, …). */
+  deps?: AppDeps
 }
 
 /** The PostgreSQL database of each data dir (`dataDir`, or a dir passed to startServer): a restart on the same dir finds its data. */
@@ -241,6 +243,7 @@ export async function startServer(
     ...(options.db ? { db: options.db } : {}),
     ...(options.webDir ? { webDir: options.webDir } : {}),
     ...(options.revocationSyncMs ? { revocationSyncMs: options.revocationSyncMs } : {}),
+    ...options.deps,
   })
   const url = await app.listen({ port: 0, host: '127.0.0.1' })
   let closed = false

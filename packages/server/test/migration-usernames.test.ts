@@ -68,7 +68,11 @@ test('0002 fills the keys of old rows, keeps every row, and reports the rows who
     .orderBy('id')
     .execute()
   const reported: KeyCollision[] = []
-  assert.deepEqual(await migrateToLatest(db, (c) => reported.push(c)), ['0002-identity-keys', '0003-database-identity'])
+  assert.deepEqual(await migrateToLatest(db, (c) => reported.push(c)), [
+    '0002-identity-keys',
+    '0003-database-identity',
+    '0004-revocation-notify',
+  ])
 
   const after = await db.selectFrom('users').selectAll().orderBy('id').execute()
   assert.deepEqual(
@@ -202,14 +206,14 @@ test('a failing 0002 is rolled back whole, so it can run again once the cause is
   const columns = await sql<{ name: string }>`select name from pragma_table_info('users')`.execute(db)
   assert.ok(!columns.rows.some((c) => c.name === 'username_key'), 'the columns were added and left behind')
   await sql`drop index users_email_key`.execute(db)
-  assert.deepEqual(await migrateToLatest(db, () => {}), ['0002-identity-keys', '0003-database-identity'])
+  assert.deepEqual(await migrateToLatest(db, () => {}), ['0002-identity-keys', '0003-database-identity', '0004-revocation-notify'])
 })
 
 test('0002 can be migrated down and up again', async (t) => {
   const dir = tempDir(t)
   const db = (await oldDatabase(t, dir)) as Kysely<Database>
   await migrateToLatest(db, () => {})
-  // Down to 0001, through every later migration (0003 first, then 0002).
+  // Down to 0001, through every later migration (the newest first, 0002 last).
   const { error } = await createMigrator(db, () => {}).migrateTo('0001-init')
   assert.ifError(error)
   const columns = await sql<{ name: string }>`select name from pragma_table_info('users')`.execute(db)
@@ -217,6 +221,6 @@ test('0002 can be migrated down and up again', async (t) => {
     columns.rows.map((c) => c.name),
     ['id', 'username', 'email', 'password_hash', 'admin', 'registered_on'],
   )
-  assert.deepEqual(await migrateToLatest(db, () => {}), ['0002-identity-keys', '0003-database-identity'])
+  assert.deepEqual(await migrateToLatest(db, () => {}), ['0002-identity-keys', '0003-database-identity', '0004-revocation-notify'])
   assert.equal((await db.selectFrom('users').select('username_key').where('id', '=', 7).executeTakeFirstOrThrow()).username_key, 'carol#7')
 })

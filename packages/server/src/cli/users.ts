@@ -46,8 +46,9 @@ Deletes a user and revokes every one of their login sessions, as
 DELETE /admin/users/:id does. The username or email may be given in any case. Asks for confirmation on a terminal; without a
 terminal, pass --yes.
 
-A running server picks up the revocation within 5 seconds (their refresh
-tokens stop working at once). DELETE /admin/users/:id has no such delay.
+A running server picks up the revocation within about a second (at once on
+PostgreSQL; their refresh tokens stop working at once). DELETE /admin/users/:id
+has no such delay on the server that answers it.
 
 Options:
   -y, --yes     Do not ask for confirmation

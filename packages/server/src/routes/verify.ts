@@ -1,7 +1,8 @@
 /**
  * GET /auth/verify: forward-auth for nginx `auth_request`, Traefik ForwardAuth and Envoy ext_authz.
  * 200 with `X-User-Id`, `X-User-Admin` and `X-Session-Id` headers, or 401 with the token layer's
- * message. `X-User-Admin` is what the database says now (services.admins), not the token's claim; a
+ * message, or 503 `REVOCATION_VIEW_STALE` while this instance cannot confirm its revocation state
+ * (revocation-view.ts). `X-User-Admin` is what the database says now (services.admins), not the token's claim; a
  * token whose `sub` or `sid` is not one this server issues (a user id, a session id) is a 401, never
  * a header value that Node refuses to send. Bearer tokens only, never the account page's cookies (see below). Every token failure is
  * a 401 here (not FJE's 422): nginx turns any status other than 2xx/401/403 from an auth subrequest
@@ -17,6 +18,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, LogLevel } from 'fa
 import { isTokenError, NodeRequestView, type JwtContext } from 'keycard'
 import type { Services } from '../app.ts'
 import { SESSION_CLAIM } from '../revocations.ts'
+import { sendStale } from '../services.ts'
 
 /** The 200 body, for fast-json-stringify. */
 const VERIFIED_SCHEMA = {
@@ -48,7 +50,7 @@ function fail(reply: FastifyReply, err: unknown): void {
 }
 
 export function registerVerifyRoutes(app: FastifyInstance, s: Services): void {
-  const { keycard, auth, admins } = s
+  const { keycard, auth, admins, view } = s
   // Headers only, never cookies: nginx and Traefik ask with a GET whatever the original method, so a
   // cookie would authenticate a cross-site POST to the protected app without any CSRF check.
   const guard = keycard.guardOptions({ locations: ['headers'] })
@@ -100,6 +102,8 @@ export function registerVerifyRoutes(app: FastifyInstance, s: Services): void {
       schema: { response: { 200: VERIFIED_SCHEMA } },
     },
     function verify(request, reply) {
+      // Past the staleness bound nothing is vouched for, not even a token that was never revoked.
+      if (view.isStale()) return sendStale(reply)
       // Synchronous on the usual path (the revocation store is in memory): no promise per request.
       let result: ReturnType<typeof keycard.checkRequest>
       try {

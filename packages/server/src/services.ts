@@ -1,0 +1,262 @@
+/**
+ * `buildServices(config, db, log, deps)`: what the routes use, built once per app: the revocation
+ * state and admin set with what keeps them current (revocation-sync.ts) and their staleness bound
+ * (revocation-view.ts), keycard and its Fastify adapter, the guards, sessions and the password hasher.
+ * app.ts wires them to Fastify.
+ */
+
+import type { FastifyBaseLogger, FastifyReply } from 'fastify'
+import type { Kysely } from 'kysely'
+import { createKeycard, type Keycard } from 'keycard'
+import { fastifyKeycard, type FastifyKeycard, type KeycardHook } from 'keycard/fastify'
+import { Admins } from './admins.ts'
+import type { Config } from './config.ts'
+import { dialectOf } from './db/database.ts'
+import { postgresClientConfig } from './db/postgres.ts'
+import type { Database } from './db/schema.ts'
+import { TOKEN_ERROR_RESPONSES } from './http-errors.ts'
+import { createPasswordHasher, type PasswordHasher } from './passwords.ts'
+import { type RevocationEvent, RevocationSync } from './revocation-sync.ts'
+import { RevocationView, STALE_MESSAGE, STALE_RETRY_AFTER } from './revocation-view.ts'
+import { nowSeconds, Revocations, SESSION_CLAIM } from './revocations.ts'
+import { Sessions } from './sessions.ts'
+
+/** Path of the refresh-token cookie (its CSRF twin is at `/`). */
+export const REFRESH_COOKIE_PATH = '/auth/refresh'
+
+/** Token checks, as `onRequest` hooks: they run before the body is read, so auth errors come first. */
+export interface Guards {
+  access: KeycardHook
+  fresh: KeycardHook
+  refresh: KeycardHook
+  /** Access or refresh (logout). */
+  any: KeycardHook
+}
+
+/** What the route modules use. */
+export interface Services {
+  config: Config
+  db: Kysely<Database>
+  keycard: Keycard
+  auth: FastifyKeycard<unknown>
+  guards: Guards
+  hasher: PasswordHasher
+  sessions: Sessions
+  revocations: Revocations
+  /** Who is an admin now, for /auth/verify (kept current like revocations). */
+  admins: Admins
+  /** Whether the revocation state is known current; stale = token-checked requests answer 503. */
+  view: RevocationView
+  /** What keeps revocations and admins current (its `listening` says whether LISTEN/NOTIFY is healthy). */
+  sync: RevocationSync
+}
+
+export interface ServicesDeps {
+  /** The poll's interval in ms, instead of the default (see `pollIntervals`). */
+  revocationSyncMs?: number
+  /** Called after each successful poll. */
+  onSync?: () => void
+  /** Told of every revocation-view and listener event (after it is logged). */
+  onRevocationEvent?: (event: RevocationEvent) => void
+}
+
+/**
+ * Answers 503 `REVOCATION_VIEW_STALE` with Retry-After: the instance cannot vouch that a token is not
+ * revoked. Checked before the token itself, by every guard and by /auth/verify.
+ *
+ * @example
+ * if (view.isStale()) return sendStale(reply)
+ */
+export function sendStale(reply: FastifyReply): void {
+  reply.code(503).header('retry-after', String(STALE_RETRY_AFTER)).send({ msg: STALE_MESSAGE, code: 'REVOCATION_VIEW_STALE' })
+}
+
+/**
+ * The poll's intervals and look-back margin for `config`: about a second (a fifth of the staleness
+ * bound when that is shorter) on SQLite and while PostgreSQL's listener is down; `REVOCATION_POLL_INTERVAL`
+ * while it is up. The margin covers a `revoked_at` computed before its statement waited for a lock (the
+ * busy timeout on SQLite; two statements' timeouts on PostgreSQL), plus clock skew between instances.
+ *
+ * @example
+ * pollIntervals(loadConfig()) // { pollMs: 1000, slowPollMs: 5000, heartbeatMs: 1000, marginSeconds: 12 } on PostgreSQL
+ */
+export function pollIntervals(
+  config: Config,
+  override?: number,
+): { pollMs: number; slowPollMs: number; heartbeatMs: number; marginSeconds: number } {
+  const fast = Math.min(1000, (config.revocationMaxStaleness * 1000) / 5)
+  if (config.databaseDialect === 'sqlite') {
+    const pollMs = override ?? fast
+    return { pollMs, slowPollMs: pollMs, heartbeatMs: fast, marginSeconds: Math.ceil(config.databaseBusyTimeoutMs / 1000) + 2 }
+  }
+  const slowPollMs = override ?? config.revocationPollInterval * 1000
+  return {
+    pollMs: Math.min(fast, slowPollMs),
+    slowPollMs,
+    heartbeatMs: fast,
+    marginSeconds: Math.ceil((2 * config.databaseStatementTimeoutMs) / 1000) + 2,
+  }
+}
+
+/** Logs what the revocation machinery reports: failures once when they start (then at debug), and the recovery. */
+function eventLogger(log: FastifyBaseLogger, config: Config): (event: RevocationEvent) => void {
+  let pollFailing = false
+  let listenerDown = false
+  return (e) => {
+    if (e.type === 'stale')
+      log.error(
+        { staleMs: Math.round(e.sinceMs) },
+        `revocation view stale: not confirmed for over REVOCATION_MAX_STALENESS (${config.revocationMaxStaleness}s); token-checked requests answer 503 until it is`,
+      )
+    else if (e.type === 'confirmed' && e.wasStale)
+      log.warn({ via: e.via }, 'revocation view confirmed again: token-checked requests are served again')
+    else if (e.type === 'confirmed' && e.via === 'poll' && pollFailing) {
+      pollFailing = false
+      log.info('reading revocations works again')
+    } else if (e.type === 'poll-failed') {
+      log[pollFailing ? 'debug' : 'error']({ err: e.err }, 'reading revocations failed (retrying every poll)')
+      pollFailing = true
+    } else if (e.type === 'listener-lost') {
+      log[listenerDown ? 'debug' : 'warn'](
+        { reason: e.reason, retryInMs: e.retryInMs },
+        'the revocation listener (LISTEN/NOTIFY) lost its connection: reconnecting, and polling every second meanwhile',
+      )
+      listenerDown = true
+    } else if (e.type === 'listening') {
+      log.info(listenerDown ? 'the revocation listener is back (LISTEN/NOTIFY), resynced' : 'listening for revocations (LISTEN/NOTIFY)')
+      listenerDown = false
+    }
+  }
+}
+
+/**
+ * @example
+ * const services = await buildServices(config, db, app.log, secret, {})
+ * registerAuthRoutes(app, services)
+ * app.addHook('onClose', () => closeServices(services))
+ */
+export async function buildServices(
+  config: Config,
+  db: Kysely<Database>,
+  log: FastifyBaseLogger,
+  secret: string,
+  deps: ServicesDeps = {},
+): Promise<Services> {
+  const logEvent = eventLogger(log, config)
+  const onEvent = (event: RevocationEvent) => {
+    logEvent(event)
+    deps.onRevocationEvent?.(event)
+  }
+  // Made before the load: the view is confirmed as of the load's start.
+  const view = new RevocationView({ maxStalenessMs: config.revocationMaxStaleness * 1000, onEvent })
+  const loadedAt = nowSeconds()
+  let revocations: Revocations
+  let admins: Admins
+  try {
+    revocations = await Revocations.load(db)
+    admins = await Admins.load(db)
+  } catch (err) {
+    view.close()
+    throw err
+  }
+  const intervals = pollIntervals(config, deps.revocationSyncMs)
+  const sync = new RevocationSync({
+    db,
+    revocations,
+    admins,
+    view,
+    loadedAt,
+    ...intervals,
+    ...(dialectOf(db) === 'postgres'
+      ? { listen: { client: postgresClientConfig(config.databasePath, postgresOptions(config)), heartbeatMs: intervals.heartbeatMs } }
+      : {}),
+    ...(deps.onSync ? { onSync: deps.onSync } : {}),
+    onEvent,
+  })
+  await sync.start()
+  try {
+    return await withKeycard(config, db, secret, { revocations, admins, view, sync })
+  } catch (err) {
+    view.close()
+    await sync.close()
+    throw err
+  }
+}
+
+/** The rest of the services, on the revocation state `buildServices` has loaded and keeps current. */
+async function withKeycard(
+  config: Config,
+  db: Kysely<Database>,
+  secret: string,
+  { revocations, admins, view, sync }: Pick<Services, 'revocations' | 'admins' | 'view' | 'sync'>,
+): Promise<Services> {
+  const keycard = await createKeycard({
+    secret,
+    accessTokenExpires: config.accessTokenExpires,
+    refreshTokenExpires: config.refreshTokenExpires,
+    // API clients send `Authorization: Bearer`; the account page (cookie mode) sends cookies, and
+    // then must echo the CSRF cookie in X-CSRF-TOKEN on POST/PUT/PATCH/DELETE.
+    tokenLocation: ['headers', 'cookies'],
+    cookieSecure: config.cookieSecure,
+    cookieSameSite: 'Lax',
+    // Sent only to the refresh route; logout and the rest use the access cookie.
+    refreshCookiePath: REFRESH_COOKIE_PATH,
+    // Both CSRF cookies at `/`, so the page can read the refresh one too.
+    accessCsrfCookiePath: '/',
+    refreshCsrfCookiePath: '/',
+    // Memory only: no database round trip per request.
+    tokenInBlocklist: (_header, claims) => revocations.isRevoked(claims),
+    // FJE's statuses and messages, plus a stable `code` the account page decides on.
+    responses: TOKEN_ERROR_RESPONSES,
+  })
+  const sessions = new Sessions({
+    db,
+    keycard,
+    revocations,
+    admins,
+    refreshReuseInterval: config.refreshReuseInterval,
+    accessTokenExpires: config.accessTokenExpires,
+  })
+  const auth = fastifyKeycard(
+    keycard,
+    config.implicitRefreshWindow > 0
+      ? {
+          implicitRefresh: {
+            within: config.implicitRefreshWindow,
+            // The same login session (sid) and the current admin flag; nothing re-issued when the
+            // session has just ended or would end first.
+            mint: async ({ claims }) =>
+              await sessions.reissueAccess({ sid: String(claims[SESSION_CLAIM]), sub: String(claims.sub), exp: Number(claims.exp) }),
+          },
+        }
+      : undefined,
+  )
+  // Past the staleness bound a guard answers 503 before it even reads the token.
+  const guard = (hook: KeycardHook): KeycardHook =>
+    function staleAware(this: unknown, request, reply, done) {
+      if (view.isStale()) return sendStale(reply)
+      return (hook as (this: unknown, ...args: unknown[]) => void).call(this, request, reply, done)
+    } as KeycardHook
+  const guards: Guards = {
+    access: guard(auth.jwtRequired()),
+    fresh: guard(auth.jwtRequired({ fresh: true })),
+    refresh: guard(auth.jwtRequired({ refresh: true })),
+    any: guard(auth.jwtRequired({ verifyType: false })),
+  }
+  return { config, db, keycard, auth, guards, revocations, sessions, admins, view, sync, hasher: createPasswordHasher(config.argon2) }
+}
+
+/**
+ * Stops the timers and the listener's connection (the app is closing).
+ *
+ * @example
+ * app.addHook('onClose', () => closeServices(services))
+ */
+export async function closeServices(services: Services): Promise<void> {
+  services.view.close()
+  await services.sync.close()
+}
+
+function postgresOptions(config: Config) {
+  return { statementTimeoutMs: config.databaseStatementTimeoutMs, connectTimeoutMs: config.databaseConnectTimeoutMs }
+}
