@@ -19,6 +19,8 @@ export type { AuthResponse, ResponseBuilders, ResponseInit } from './responses.t
 export type { RevocationStore } from './stores/store.ts'
 export { MemoryRevocationStore } from './stores/memory.ts'
 export type { MemoryStoreOptions } from './stores/memory.ts'
+export { isStoreUnavailable, StoreUnavailableError, storeErrorResponse } from './stores/errors.ts'
+export type { StoreUnavailableReason } from './stores/errors.ts'
 export {
   KeycardError,
   TokenError,

@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { postgresBinary } from './binaries.ts'
 import { freePort } from './ports.ts'
-import { killGroup, startProcess, type Started } from './process.ts'
+import { groupGone, killGroup, startProcess, type Started } from './process.ts'
 
 export interface PostgresServer {
   readonly host: '127.0.0.1'
@@ -139,6 +139,8 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     if (signal === 'SIGKILL') killGroup(proc.child, signal)
     else proc.child.kill(signal)
     await proc.exited
+    // The leader's exit is not the group's: a killed server's workers may still hold its resources.
+    if (proc.child.pid !== undefined) await groupGone(proc.child.pid)
     current = undefined
   }
   await launch()

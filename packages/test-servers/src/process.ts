@@ -4,6 +4,7 @@
  */
 
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 
 const running = new Set<ChildProcess>()
 process.once('exit', () => {
@@ -77,4 +78,33 @@ export function startProcess(
     child.once('error', (err) => finish(err))
     exited.then((code) => finish(new Error(`${command} exited (${code}) before it was ready:\n${text}`)))
   })
+}
+
+/**
+ * Waits until every process of the group `pgid` has exited (a zombie counts as gone: it holds nothing),
+ * e.g. the backends of a killed PostgreSQL, which keep its shared memory until they are gone. Linux
+ * only (/proc); elsewhere it returns at once. Bounded: gives up after `maxChecks` looks.
+ */
+export async function groupGone(pgid: number, maxChecks = 2000): Promise<void> {
+  if (!existsSync('/proc/self/stat')) return
+  for (let i = 0; i < maxChecks; i++) {
+    if (!liveMember(pgid)) return
+    await new Promise<void>((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+function liveMember(pgid: number): boolean {
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    } catch {
+      continue // exited meanwhile
+    }
+    // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses, so split after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z') return true
+  }
+  return false
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { redisBinary } from './binaries.ts'
 import { freePort } from './ports.ts'
-import { killGroup, startProcess, type Started } from './process.ts'
+import { groupGone, killGroup, startProcess, type Started } from './process.ts'
 
 export interface RedisServer {
   readonly host: '127.0.0.1'
@@ -49,6 +49,8 @@ export async function startRedis(): Promise<RedisServer> {
     if (!proc || proc.child.exitCode !== null) return
     killGroup(proc.child, signal)
     await proc.exited
+    // The leader's exit is not the group's: a killed server's workers may still hold its resources.
+    if (proc.child.pid !== undefined) await groupGone(proc.child.pid)
     current = undefined
   }
   await launch()

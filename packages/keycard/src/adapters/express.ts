@@ -13,6 +13,7 @@ import { isTokenError, KeycardError } from '../errors.ts'
 import type { JwtRequiredOptions, Keycard } from '../keycard.ts'
 import { NodeRequestView } from '../request.ts'
 import type { AuthResponse } from '../responses.ts'
+import { isStoreUnavailable, storeErrorResponse } from '../stores/errors.ts'
 import type { JwtContext } from '../types.ts'
 import { implicitRefresher, needsBody, type AdapterOptions } from './shared.ts'
 
@@ -107,6 +108,8 @@ export function expressKeycard<User = unknown>(keycard: Keycard<User>, adapterOp
   const fail = (err: unknown, res: Response, next: NextFunction) => {
     // Rendered here, not passed on: an app's error handler can never turn it into a 500.
     if (isTokenError(err)) send(res, keycard.renderError(err))
+    // A shared store that cannot vouch for its view (keycard/stores/kysely, /redis): 503 in keycard's shape.
+    else if (isStoreUnavailable(err)) send(res, storeErrorResponse(err, keycard.options.errorMessageKey)!)
     else next(err)
   }
   const proceed = (context: JwtContext<User> | null, req: Request, res: Response, next: NextFunction) => {
