@@ -9,7 +9,7 @@
 
 import { type Kysely, sql } from 'kysely'
 import type { PublicUser } from './api-types.ts'
-import { dialectOf } from './db/database.ts'
+import { dialectOf, writeTransaction } from './db/database.ts'
 import { isUniqueViolation } from './db/errors.ts'
 import type { Database, UserRow } from './db/schema.ts'
 import { checkEmail, checkUsername, emailKey, loginKey, unicodeProblem, usernameKey } from './identity-rules.ts'
@@ -116,14 +116,30 @@ export function checkIdentity(username: string, email: string | null | undefined
   }
 }
 
+export interface CreateUserOptions {
+  /**
+   * More writes that belong with the new user (registration's first session), in the same transaction
+   * as its insert: if they fail, the user is not created either, so a registration answered 503 leaves
+   * nothing behind that would make its retry a 409.
+   */
+  andThen?: (trx: Kysely<Database>, user: UserRow) => Promise<void>
+}
+
 /**
- * Checks the rules, hashes the password and inserts the user. Throws InvalidUserError or
- * UserExistsError; a registration that loses a race for a name to another gets UserExistsError too.
+ * Checks the rules, hashes the password and inserts the user (and runs `options.andThen` in the same
+ * transaction). Throws InvalidUserError or UserExistsError; a registration that loses a race for a
+ * name to another gets UserExistsError too.
  *
  * @example
  * const user = await createUser(db, hasher, { username: 'Zoë', password: 'correct horse battery', email: 'zoe@example.com' })
+ * await createUser(db, hasher, input, { andThen: (trx, user) => sessions.start(user, { …, db: trx }) })
  */
-export async function createUser(db: Kysely<Database>, hasher: PasswordHasher, input: NewUser): Promise<UserRow> {
+export async function createUser(
+  db: Kysely<Database>,
+  hasher: PasswordHasher,
+  input: NewUser,
+  options: CreateUserOptions = {},
+): Promise<UserRow> {
   const identity = checkIdentity(input.username, input.email)
   const passwordIssue = unicodeProblem(input.password) ?? passwordProblem(input.password)
   if (passwordIssue) throw new InvalidUserError('password', passwordIssue)
@@ -132,8 +148,8 @@ export async function createUser(db: Kysely<Database>, hasher: PasswordHasher, i
   const taken = await takenField(db, identity)
   if (taken) throw new UserExistsError(taken)
   const passwordHash = await hasher.hash(input.password)
-  try {
-    return await db
+  const insert = (trx: Kysely<Database>) =>
+    trx
       .insertInto('users')
       .values({
         username: identity.username,
@@ -146,6 +162,14 @@ export async function createUser(db: Kysely<Database>, hasher: PasswordHasher, i
       })
       .returningAll()
       .executeTakeFirstOrThrow()
+  const { andThen } = options
+  try {
+    if (!andThen) return await insert(db)
+    return await writeTransaction(db, async (trx) => {
+      const user = await insert(trx)
+      await andThen(trx, user)
+      return user
+    })
   } catch (err) {
     if (!isUniqueViolation(err)) throw err
     // The race was lost between the check and the insert: ask again which field it was.
