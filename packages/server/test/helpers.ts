@@ -219,6 +219,36 @@ export function tempDir(t: TestContext): string {
   return dir
 }
 
+/**
+ * An HTTP client for one base URL: JSON bodies, an optional bearer token, the reply parsed when it is JSON.
+ *
+ * @example
+ * const res = await httpApi('http://127.0.0.1:4000')('GET', '/healthz') // res.status === 200
+ */
+export function httpApi(base: string): (method: string, path: string, options?: RequestOptions) => Promise<Reply> {
+  return async (method, path, o = {}) => {
+    const headers: Record<string, string> = { ...o.headers }
+    if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`
+    let body: string | undefined
+    if (o.raw !== undefined) {
+      body = o.raw
+      if (o.contentType) headers['content-type'] = o.contentType
+    } else if (o.body !== undefined) {
+      body = JSON.stringify(o.body)
+      headers['content-type'] = o.contentType ?? 'application/json'
+    }
+    const res = await fetch(base + path, { method, headers, ...(body !== undefined ? { body } : {}) })
+    const text = await res.text()
+    let parsed: unknown
+    try {
+      parsed = text ? JSON.parse(text) : undefined
+    } catch {
+      parsed = undefined
+    }
+    return { status: res.status, headers: res.headers, body: parsed, text }
+  }
+}
+
 export async function startServer(
   t: TestContext,
   envOverrides: Record<string, string | undefined> = {},
@@ -254,27 +284,7 @@ export async function startServer(
   }
   t.after(close)
 
-  const api = async (method: string, path: string, o: RequestOptions = {}): Promise<Reply> => {
-    const headers: Record<string, string> = { ...o.headers }
-    if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`
-    let body: string | undefined
-    if (o.raw !== undefined) {
-      body = o.raw
-      if (o.contentType) headers['content-type'] = o.contentType
-    } else if (o.body !== undefined) {
-      body = JSON.stringify(o.body)
-      headers['content-type'] = o.contentType ?? 'application/json'
-    }
-    const res = await fetch(url + path, { method, headers, ...(body !== undefined ? { body } : {}) })
-    const text = await res.text()
-    let parsed: unknown
-    try {
-      parsed = text ? JSON.parse(text) : undefined
-    } catch {
-      parsed = undefined
-    }
-    return { status: res.status, headers: res.headers, body: parsed, text }
-  }
+  const api = httpApi(url)
 
   const server: TestServer = {
     url,

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { join, resolve } from 'node:path'
 import type { TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { listeningUrl, type Reply, type RequestOptions, tempDir, testEnv } from './helpers.ts'
+import { httpApi, listeningUrl, type Reply, type RequestOptions, tempDir, testEnv } from './helpers.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
 const MAIN = join(ROOT, 'packages/server/src/cli/main.ts')
@@ -41,36 +41,6 @@ function childEnv(dir: string, overrides: Record<string, string | undefined>): N
   for (const name of ['NODE_ENV', 'HOST', 'NODE_TEST_CONTEXT']) if (!(name in overrides)) delete env[name]
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name]
   return env
-}
-
-/**
- * An HTTP client for one base URL: JSON bodies, an optional bearer token, the reply parsed when it is JSON.
- *
- * @example
- * const res = await httpApi('http://127.0.0.1:4000')('GET', '/healthz') // res.status === 200
- */
-export function httpApi(base: string): Instance['api'] {
-  return async (method, path, o = {}) => {
-    const headers: Record<string, string> = { ...o.headers }
-    if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`
-    let body: string | undefined
-    if (o.raw !== undefined) {
-      body = o.raw
-      if (o.contentType) headers['content-type'] = o.contentType
-    } else if (o.body !== undefined) {
-      body = JSON.stringify(o.body)
-      headers['content-type'] = o.contentType ?? 'application/json'
-    }
-    const res = await fetch(base + path, { method, headers, ...(body !== undefined ? { body } : {}) })
-    const text = await res.text()
-    let parsed: unknown
-    try {
-      parsed = text ? JSON.parse(text) : undefined
-    } catch {
-      parsed = undefined
-    }
-    return { status: res.status, headers: res.headers, body: parsed, text }
-  }
 }
 
 /** Keeps the tail of a child's stdout and stderr. */
