@@ -37,18 +37,20 @@ export interface SessionList {
 }
 
 /**
- * `GET /admin/users?limit=&offset=`.
+ * `GET /admin/users?limit=&after=`: users by id, a page at a time by key. `next` is the `after` of the
+ * following page (the last id on this one), or null on the last page.
  *
  * @example
  * ```ts
- * const page = await api<UserPage>('GET', '/admin/users?limit=50&offset=0') // page.users.length <= 50
+ * const first = await api<UserPage>('GET', '/admin/users?limit=50') // first.users.length <= 50
+ * if (first.next !== null) await api<UserPage>('GET', `/admin/users?limit=50&after=${first.next}`)
  * ```
  */
 export interface UserPage {
   users: PublicUser[]
   total: number
   limit: number
-  offset: number
+  next: number | null
 }
 
 /**

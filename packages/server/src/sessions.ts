@@ -148,18 +148,19 @@ export class Sessions {
 
   /**
    * Starts a login session for `user`: a fresh or non-fresh access token and, unless `withRefresh` is
-   * false (fresh-login), a refresh token.
+   * false (fresh-login), a refresh token. `options.db` is a transaction to insert the session in
+   * (registration's, with the new user).
    */
   async start(
     user: UserRow,
-    options: { fresh: boolean; withRefresh: boolean; userAgent?: string | undefined },
+    options: { fresh: boolean; withRefresh: boolean; userAgent?: string | undefined; db?: Kysely<Database> },
   ): Promise<SessionTokens & { sessionId: string }> {
     const sid = randomUUID()
     const jti = randomUUID()
     const access_token = await this.#access(user, sid, options.fresh)
     const refresh_token = options.withRefresh ? await this.#refresh(user, sid, jti) : undefined
     const now = nowSeconds()
-    await this.#db
+    await (options.db ?? this.#db)
       .insertInto('sessions')
       .values({
         id: sid,

@@ -7,8 +7,9 @@
  * match, so "ZOË" is taken by "Zoë" and logs in as her.
  */
 
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import type { PublicUser } from './api-types.ts'
+import { dialectOf, writeTransaction } from './db/database.ts'
 import { isUniqueViolation } from './db/errors.ts'
 import type { Database, UserRow } from './db/schema.ts'
 import { checkEmail, checkUsername, emailKey, loginKey, unicodeProblem, usernameKey } from './identity-rules.ts'
@@ -115,14 +116,30 @@ export function checkIdentity(username: string, email: string | null | undefined
   }
 }
 
+export interface CreateUserOptions {
+  /**
+   * More writes that belong with the new user (registration's first session), in the same transaction
+   * as its insert: if they fail, the user is not created either, so a registration answered 503 leaves
+   * nothing behind that would make its retry a 409.
+   */
+  andThen?: (trx: Kysely<Database>, user: UserRow) => Promise<void>
+}
+
 /**
- * Checks the rules, hashes the password and inserts the user. Throws InvalidUserError or
- * UserExistsError; a registration that loses a race for a name to another gets UserExistsError too.
+ * Checks the rules, hashes the password and inserts the user (and runs `options.andThen` in the same
+ * transaction). Throws InvalidUserError or UserExistsError; a registration that loses a race for a
+ * name to another gets UserExistsError too.
  *
  * @example
  * const user = await createUser(db, hasher, { username: 'Zoë', password: 'correct horse battery', email: 'zoe@example.com' })
+ * await createUser(db, hasher, input, { andThen: (trx, user) => sessions.start(user, { …, db: trx }) })
  */
-export async function createUser(db: Kysely<Database>, hasher: PasswordHasher, input: NewUser): Promise<UserRow> {
+export async function createUser(
+  db: Kysely<Database>,
+  hasher: PasswordHasher,
+  input: NewUser,
+  options: CreateUserOptions = {},
+): Promise<UserRow> {
   const identity = checkIdentity(input.username, input.email)
   const passwordIssue = unicodeProblem(input.password) ?? passwordProblem(input.password)
   if (passwordIssue) throw new InvalidUserError('password', passwordIssue)
@@ -131,8 +148,8 @@ export async function createUser(db: Kysely<Database>, hasher: PasswordHasher, i
   const taken = await takenField(db, identity)
   if (taken) throw new UserExistsError(taken)
   const passwordHash = await hasher.hash(input.password)
-  try {
-    return await db
+  const insert = (trx: Kysely<Database>) =>
+    trx
       .insertInto('users')
       .values({
         username: identity.username,
@@ -145,6 +162,14 @@ export async function createUser(db: Kysely<Database>, hasher: PasswordHasher, i
       })
       .returningAll()
       .executeTakeFirstOrThrow()
+  const { andThen } = options
+  try {
+    if (!andThen) return await insert(db)
+    return await writeTransaction(db, async (trx) => {
+      const user = await insert(trx)
+      await andThen(trx, user)
+      return user
+    })
   } catch (err) {
     if (!isUniqueViolation(err)) throw err
     // The race was lost between the check and the insert: ask again which field it was.
@@ -195,21 +220,48 @@ export async function findUserById(db: Kysely<Database>, id: number): Promise<Us
 }
 
 /**
- * A page of users by id, and how many there are in all.
+ * The largest id a user can have on `db`: PostgreSQL's ids are 32-bit (serial), so a larger number names
+ * no user there, and querying with it would be an error rather than "not found".
  *
  * @example
- * const { users, total } = await listUsers(db, { limit: 50, offset: 0 })
+ * const user = id <= maxUserId(db) ? await findUserById(db, id) : undefined
  */
-export async function listUsers(
-  db: Kysely<Database>,
-  page: { limit: number; offset: number } = { limit: 50, offset: 0 },
-): Promise<{ users: UserRow[]; total: number }> {
-  const users = await db.selectFrom('users').selectAll().orderBy('id').limit(page.limit).offset(page.offset).execute()
+export function maxUserId(db: Kysely<Database>): number {
+  return dialectOf(db) === 'postgres' ? 2 ** 31 - 1 : Number.MAX_SAFE_INTEGER
+}
+
+/** A page of `listUsers`: `next` is the `after` of the following page, null on the last one. */
+export interface UserRowPage {
+  users: UserRow[]
+  total: number
+  next: number | null
+}
+
+/**
+ * A page of users by id, from the first id above `after` (keyset paging: the primary key's index finds the
+ * page's start, so page 20 000 costs what page 1 does, where OFFSET reads and drops every row before it),
+ * and how many users there are in all.
+ *
+ * @example
+ * const first = await listUsers(db, { limit: 50 })
+ * const second = first.next === null ? undefined : await listUsers(db, { limit: 50, after: first.next })
+ */
+export async function listUsers(db: Kysely<Database>, page: { limit: number; after?: number } = { limit: 50 }): Promise<UserRowPage> {
+  let query = db
+    .selectFrom('users')
+    .selectAll()
+    .orderBy('id')
+    .limit(page.limit + 1)
+  // As a bigint: PostgreSQL's ids are 32-bit (serial), and a larger `after` is then past every user, not an error.
+  if (page.after !== undefined) query = query.where('id', '>', sql<number>`cast(${page.after} as bigint)`)
+  // One row more than the page says whether there is a next page.
+  const rows = await query.execute()
+  const users = rows.slice(0, page.limit)
   const { total } = await db
     .selectFrom('users')
     .select((eb) => eb.fn.countAll<number>().as('total'))
     .executeTakeFirstOrThrow()
-  return { users, total: Number(total) }
+  return { users, total: Number(total), next: rows.length > page.limit ? users[users.length - 1]!.id : null }
 }
 
 /**

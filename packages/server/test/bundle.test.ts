@@ -2,6 +2,8 @@
  * What `npm start` runs: the CLI compiled by scripts/bundle.ts into one JavaScript file and started
  * with plain `node` (no tsx). Built here into a scratch directory at the depth of dist/, so the
  * bundle's own file lookups (the account page, package.json) resolve as they do from dist/cli.
+ *
+ * SQLite-only: a smoke test of the bundled CLI; the database code it runs is the same on both dialects.
  */
 
 import assert from 'node:assert/strict'

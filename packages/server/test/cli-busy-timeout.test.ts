@@ -2,6 +2,9 @@
  * The CLI opens the database with the server's DATABASE_BUSY_TIMEOUT_MS (it used to keep
  * better-sqlite3's 5000 ms whatever the variable said), refuses a bad value as the server does, and
  * reports a lock held past it as the busy message, not a stack trace.
+ *
+ * SQLite-only: the busy timeout is a SQLite setting (PostgreSQL has DATABASE_STATEMENT_TIMEOUT_MS:
+ * faults-postgres.test.ts).
  */
 
 import assert from 'node:assert/strict'

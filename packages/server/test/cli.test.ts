@@ -1,7 +1,9 @@
 /**
  * The `keycard` CLI, run as real processes (`node --import tsx src/cli/main.ts …`) against a SQLite
- * file in a temp dir. The hidden password prompt is driven through a real pseudo-terminal with
- * util-linux `script`; the line editing and stdin reading of prompt.ts are also tested directly.
+ * file in a temp dir, and the commands that use the database (migrate, useradd, users) also against a
+ * PostgreSQL database of their own. The hidden password prompt is driven through a real
+ * pseudo-terminal with util-linux `script`; the line editing and stdin reading of prompt.ts are also
+ * tested directly.
  */
 
 import assert from 'node:assert/strict'
@@ -11,12 +13,13 @@ import { join, resolve } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { describe, test, type TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '@keycard/test-servers'
 import { HiddenLineEditor, readFirstLine } from '../src/cli/prompt.ts'
-import { loadConfig } from '../src/config.ts'
+import { loadConfig, redactUrl } from '../src/config.ts'
 import { migrations } from '../src/db/migrations/index.ts'
 import { createPasswordHasher } from '../src/passwords.ts'
 import { findUserByLogin } from '../src/users.ts'
-import { listeningUrl, openBeside, startServer, tempDir, testEnv } from './helpers.ts'
+import { dataDir, forEachDialect, listeningUrl, openBeside, startServer, tempDir, testEnv } from './helpers.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
 const MAIN = join(ROOT, 'packages/server/src/cli/main.ts')
@@ -163,7 +166,12 @@ describe('usage errors: one line, then the usage, exit 1', { concurrency: 4 }, (
     [['users'], 'keycard users: missing command: list, delete or rename'],
     [['users', 'show'], 'keycard users: unknown command "users show"'],
     [['users', 'list', '--limit', '0'], 'keycard users list: --limit must be an integer from 1 to 1000, got "0"'],
-    [['users', 'list', '--offset', '-1'], "keycard users list: Option '--offset' argument is ambiguous"],
+    [
+      ['users', 'list', '--offset', '1'],
+      'keycard users list: --offset is gone: pages are by key; pass --after <the last id of the previous page>',
+    ],
+    [['users', 'list', '--after', '-1'], "keycard users list: Option '--after' argument is ambiguous"],
+    [['users', 'list', '--after', 'x'], 'keycard users list: --after must be an integer from 0 to 9999999999, got "x"'],
     [['users', 'delete'], 'keycard users delete: missing <username|email|id>'],
   ]
   for (const [args, expected] of OTHERS) {
@@ -186,242 +194,274 @@ describe('configuration errors', { concurrency: 4 }, () => {
     ])
   })
 
-  test('a Postgres DATABASE_URL is refused in one line', async (t) => {
-    const r = await keycard(tempDir(t), ['migrate'], { env: { DATABASE_URL: 'postgres://localhost/keycard' } })
-    assert.equal(r.code, 1)
-    assert.match(r.stderr, /^keycard: invalid configuration: DATABASE_URL: PostgreSQL is not supported yet/)
-    assert.equal(r.stderr.trimEnd().split('\n').length, 1)
-  })
-})
-
-describe('keycard migrate', { concurrency: 4 }, () => {
-  test('on a fresh file it creates the database, runs every migration and says which', async (t) => {
-    const dir = tempDir(t)
-    const db = join(dir, 'nested', 'keycard.db')
-    const first = await keycard(dir, ['migrate'], { env: { DATABASE_URL: db } })
-    assert.equal(first.code, 0, first.stderr)
-    // Every migration the server knows, in order (the list grows; this test should not have to).
-    const names = Object.keys(migrations)
+  test('a PostgreSQL DATABASE_URL without JWT_SECRET, or naming no database, is refused in one line', async (t) => {
+    const noSecret = await keycard(tempDir(t), ['migrate'], {
+      env: { DATABASE_URL: 'postgres://keycard:hunter2@127.0.0.1/keycard', JWT_SECRET: undefined },
+    })
+    assert.equal(noSecret.code, 1)
+    assert.match(noSecret.stderr, /^keycard: invalid configuration: JWT_SECRET: required with a PostgreSQL DATABASE_URL/)
+    assert.equal(noSecret.stderr.trimEnd().split('\n').length, 1)
+    const noDatabase = await keycard(tempDir(t), ['migrate'], { env: { DATABASE_URL: 'postgres://keycard:hunter2@127.0.0.1:5432' } })
+    assert.equal(noDatabase.code, 1)
     assert.equal(
-      first.stdout,
-      `Database: ${db}\n${names.map((n) => `  applied ${n}\n`).join('')}Ran ${names.length} migration${names.length === 1 ? '' : 's'}.\n`,
+      noDatabase.stderr,
+      'keycard: invalid configuration: DATABASE_URL: names no database: expected postgres://user:password@host:port/database, got postgres://keycard:***@127.0.0.1:5432\n',
     )
-    assert.ok(existsSync(db))
-
-    const again = await keycard(dir, ['migrate'], { env: { DATABASE_URL: db } })
-    assert.equal(again.code, 0, again.stderr)
-    assert.equal(again.stdout, `Database: ${db}\nAlready up to date: no migration to run.\n`)
-
-    const status = await keycard(dir, ['migrate', '--status'], { env: { DATABASE_URL: `sqlite:${db}` } })
-    assert.equal(status.code, 0, status.stderr)
-    assert.match(status.stdout, /^ {2}ran \d{4}-\d\d-\d\dT[\d:.]+Z {2}0001-init$/m)
   })
 
-  test('--status on a fresh file lists the migrations as pending', async (t) => {
-    const r = await keycard(tempDir(t), ['migrate', '--status'])
-    assert.equal(r.code, 0, r.stderr)
-    assert.match(r.stdout, /^ {2}pending {23}0001-init$/m)
-  })
-})
-
-describe('keycard useradd and users list', { concurrency: 4 }, () => {
-  test('a user created with the password on stdin is listed, as a table and as JSON', async (t) => {
-    const dir = tempDir(t)
-    const created = await useradd(dir, 'Alice', ['--email', 'Alice@Example.com', '--admin'])
-    assert.equal(created.stdout, 'Created user Alice (id 1, Alice@example.com, admin).\n')
-    await useradd(dir, 'bob')
-
-    const list = await keycard(dir, ['users', 'list'])
-    assert.equal(list.code, 0, list.stderr)
-    const lines = list.stdout.split('\n')
-    assert.match(lines[0]!, /^ID +USERNAME +EMAIL +ADMIN +REGISTERED$/)
-    assert.match(lines[1]!, /^1 +Alice +Alice@example\.com +yes +\d{4}-\d\d-\d\dT/)
-    assert.match(lines[2]!, /^2 +bob +- +no +\d{4}-/)
-    assert.match(list.stdout, /\n1-2 of 2 users\n$/)
-
-    const json = await keycard(dir, ['users', 'list', '--json'])
-    assert.equal(json.code, 0, json.stderr)
-    const body = JSON.parse(json.stdout)
-    assert.equal(body.total, 2)
-    assert.equal(body.limit, 50)
-    assert.equal(body.offset, 0)
-    assert.deepEqual(
-      body.users.map((u: any) => [u.id, u.username, u.email, u.admin]),
-      [
-        [1, 'Alice', 'Alice@example.com', true],
-        [2, 'bob', null, false],
-      ],
-    )
-    assert.ok(!Number.isNaN(Date.parse(body.users[0].registered_on)))
-
-    const page = JSON.parse((await keycard(dir, ['users', 'list', '--json', '--limit', '1', '--offset', '1'])).stdout)
-    assert.deepEqual(
-      page.users.map((u: any) => u.username),
-      ['bob'],
-    )
-    assert.equal(page.total, 2)
-  })
-
-  test('the password is the first line of stdin, never printed, and verifies', async (t) => {
-    const dir = tempDir(t)
-    const r = await keycard(dir, ['useradd', 'carol'], { input: `${PASSWORD}\r\nsecond line\n` })
-    assert.equal(r.code, 0, r.stderr)
-    assert.ok(!r.stdout.includes(PASSWORD) && !r.stderr.includes(PASSWORD))
-    const db = openBeside(t, { dbPath: join(dir, 'keycard.db') })
-    const row = await findUserByLogin(db, 'carol')
-    const hasher = createPasswordHasher(loadConfig(testEnv(dir)).argon2)
-    assert.equal(await hasher.verify(row!.password_hash, PASSWORD), true)
-  })
-
-  test('an empty users list says how to add one', async (t) => {
-    const r = await keycard(tempDir(t), ['users', 'list'])
-    assert.equal(r.code, 0, r.stderr)
-    assert.equal(r.stdout, 'No users yet. Create one with: keycard useradd <username>\n')
-  })
-
-  test('a taken username or email is an error, exit 1', async (t) => {
-    const dir = tempDir(t)
-    await useradd(dir, 'alice', ['--email', 'alice@example.com'])
-    const name = await keycard(dir, ['useradd', 'ALICE'], { input: `${PASSWORD}\n` })
-    assert.equal(name.code, 1)
-    assert.equal(name.stderr, 'keycard useradd: username "ALICE" is already taken\n')
-    const email = await keycard(dir, ['useradd', 'alice2', '--email', 'ALICE@example.com'], { input: `${PASSWORD}\n` })
-    assert.equal(email.code, 1)
-    assert.equal(email.stderr, 'keycard useradd: email "ALICE@example.com" is already registered\n')
-  })
-
-  test('a short password is refused, naming the rule, and nothing is created', async (t) => {
-    const dir = tempDir(t)
-    const r = await keycard(dir, ['useradd', 'dave'], { input: 'short\n' })
+  test('a PostgreSQL server that cannot be reached is one line naming the problem, not the password, exit 1', async (t) => {
+    const url = `postgres://keycard:hunter2@127.0.0.1:${await freePort()}/keycard`
+    const r = await keycard(tempDir(t), ['migrate'], { env: { DATABASE_URL: url, DATABASE_CONNECT_TIMEOUT_MS: '2000' } })
     assert.equal(r.code, 1)
-    assert.equal(r.stderr, 'keycard useradd: password must be at least 8 characters\n')
-    const list = await keycard(dir, ['users', 'list', '--json'])
-    assert.equal(JSON.parse(list.stdout).total, 0)
-  })
-
-  test('an over-long password is refused, naming the limit', async (t) => {
-    const r = await keycard(tempDir(t), ['useradd', 'dave'], { input: `${'x'.repeat(1025)}\n` })
-    assert.equal(r.code, 1)
-    assert.equal(r.stderr, 'keycard useradd: password must be at most 1024 bytes\n')
-  })
-
-  test('no password on stdin is an error', async (t) => {
-    const r = await keycard(tempDir(t), ['useradd', 'dave'], { input: '' })
-    assert.equal(r.code, 1)
-    assert.match(r.stderr, /^keycard useradd: no password on stdin/)
-  })
-
-  test('a bad username or email is refused before the password is read', async (t) => {
-    const dir = tempDir(t)
-    const name = await keycard(dir, ['useradd', 'a b'], { input: `${PASSWORD}\n` })
-    assert.equal(name.code, 1)
-    assert.equal(
-      name.stderr,
-      "keycard useradd: username may hold only letters, digits, '_', '.' and '-' (any script): ' ' (U+0020) is not allowed\n",
-    )
-    const email = await keycard(dir, ['useradd', 'erin', '--email', 'not-an-email'], { input: `${PASSWORD}\n` })
-    assert.equal(email.code, 1)
-    assert.equal(email.stderr, 'keycard useradd: email must be an email address such as name@example.com\n')
-  })
-})
-
-describe('keycard users delete', { concurrency: 4 }, () => {
-  test('deletes a user by name or id; the others stay', async (t) => {
-    const dir = tempDir(t)
-    await useradd(dir, 'alice')
-    await useradd(dir, 'bob', ['--email', 'bob@example.com'])
-    await useradd(dir, 'carol')
-
-    const byName = await keycard(dir, ['users', 'delete', 'alice', '--yes'])
-    assert.equal(byName.code, 0, byName.stderr)
-    assert.equal(byName.stdout, 'Deleted user alice (id 1); revoked 0 active sessions.\n')
-    const byId = await keycard(dir, ['users', 'delete', '3', '-y'])
-    assert.equal(byId.code, 0, byId.stderr)
-    assert.equal(byId.stdout, 'Deleted user carol (id 3); revoked 0 active sessions.\n')
-
-    const list = JSON.parse((await keycard(dir, ['users', 'list', '--json'])).stdout)
-    assert.deepEqual(
-      list.users.map((u: any) => u.username),
-      ['bob'],
-    )
-
-    const byEmail = await keycard(dir, ['users', 'delete', 'bob@example.com', '--yes'])
-    assert.equal(byEmail.code, 0, byEmail.stderr)
-    assert.equal(JSON.parse((await keycard(dir, ['users', 'list', '--json'])).stdout).total, 0)
-  })
-
-  test('an unknown user is an error, exit 1', async (t) => {
-    const r = await keycard(tempDir(t), ['users', 'delete', 'nobody', '--yes'])
-    assert.equal(r.code, 1)
-    assert.equal(r.stderr, 'keycard users delete: no user "nobody"\n')
-  })
-
-  test('without --yes and without a terminal it refuses and deletes nothing', async (t) => {
-    const dir = tempDir(t)
-    await useradd(dir, 'alice')
-    const r = await keycard(dir, ['users', 'delete', 'alice'], { input: 'y\n' })
-    assert.equal(r.code, 1)
-    assert.equal(r.stderr, 'keycard users delete: not deleting alice without confirmation: stdin is not a terminal; pass --yes\n')
-    assert.equal(JSON.parse((await keycard(dir, ['users', 'list', '--json'])).stdout).total, 1)
-  })
-
-  test("a number that is one user's id and another's username is refused", async (t) => {
-    const dir = tempDir(t)
-    await useradd(dir, 'alice')
-    await useradd(dir, 'bob')
-    await useradd(dir, '002')
-    const r = await keycard(dir, ['users', 'delete', '002', '--yes'])
-    assert.equal(r.code, 1)
+    assert.equal(r.stdout, '')
     assert.equal(
       r.stderr,
-      'keycard users delete: "002" names two users: id 2 (bob) and username 002 (id 3); give the other one\'s username or id\n',
+      'keycard migrate: Database migration failed: The database is unavailable (PostgreSQL cannot be reached); retry in a moment\n',
     )
-    assert.equal(JSON.parse((await keycard(dir, ['users', 'list', '--json'])).stdout).total, 3)
+    assert.ok(!r.stderr.includes('hunter2'))
+  })
+})
+
+forEachDialect((dialect) => {
+  describe('keycard migrate', { concurrency: 4 }, () => {
+    test('on a fresh database it creates it, runs every migration and says which', async (t) => {
+      const dir = await dataDir(t, dialect)
+      // SQLite: a file in a directory that does not exist yet. PostgreSQL: an empty database, named without its password.
+      const db = dialect === 'sqlite' ? join(dir, 'nested', 'keycard.db') : testEnv(dir).DATABASE_URL!
+      const shown = redactUrl(db)
+      const first = await keycard(dir, ['migrate'], { env: { DATABASE_URL: db } })
+      assert.equal(first.code, 0, first.stderr)
+      // Every migration the server knows, in order (the list grows; this test should not have to).
+      const names = Object.keys(migrations)
+      assert.equal(
+        first.stdout,
+        `Database: ${shown}\n${names.map((n) => `  applied ${n}\n`).join('')}Ran ${names.length} migration${names.length === 1 ? '' : 's'}.\n`,
+      )
+      if (dialect === 'sqlite') assert.ok(existsSync(db))
+      else assert.ok(!shown.includes(new URL(db).password), 'the password is not printed')
+
+      const again = await keycard(dir, ['migrate'], { env: { DATABASE_URL: db } })
+      assert.equal(again.code, 0, again.stderr)
+      assert.equal(again.stdout, `Database: ${shown}\nAlready up to date: no migration to run.\n`)
+
+      const status = await keycard(dir, ['migrate', '--status'], { env: { DATABASE_URL: dialect === 'sqlite' ? `sqlite:${db}` : db } })
+      assert.equal(status.code, 0, status.stderr)
+      assert.match(status.stdout, /^ {2}ran \d{4}-\d\d-\d\dT[\d:.]+Z {2}0001-init$/m)
+    })
+
+    test('--status on a fresh database lists the migrations as pending', async (t) => {
+      const r = await keycard(await dataDir(t, dialect), ['migrate', '--status'])
+      assert.equal(r.code, 0, r.stderr)
+      assert.match(r.stdout, /^ {2}pending {23}0001-init$/m)
+    })
   })
 
-  test('a running server picks up the revocation on its next sync', async (t) => {
-    const dir = tempDir(t)
-    await useradd(dir, 'alice')
-    // The server's revocation poll runs on a mocked setInterval, driven by tick(); the rest stays real.
-    // Its staleness bound is on the real clock: long enough that the unticked poll does not trip it.
-    t.mock.timers.enable({ apis: ['setInterval'] })
-    const server = await startServer(t, { REVOCATION_MAX_STALENESS: '1h' }, { dir })
-    const tokens = await server.login('alice')
-    const verify = async () => (await server.api('GET', '/auth/verify', { token: tokens.access_token })).status
-    assert.equal(await verify(), 200)
-    const r = await keycard(dir, ['users', 'delete', 'alice', '--yes'])
-    assert.equal(r.code, 0, r.stderr)
-    assert.equal(await verify(), 200, 'not seen before the sync')
-    t.mock.timers.tick(5_000)
-    // The sync's reads are promises on a synchronous driver; give them a bounded number of turns.
-    let status = await verify()
-    for (let i = 0; i < 20 && status === 200; i++) {
-      await new Promise(setImmediate)
-      status = await verify()
-    }
-    assert.equal(status, 401)
+  describe('keycard useradd and users list', { concurrency: 4 }, () => {
+    test('a user created with the password on stdin is listed, as a table and as JSON', async (t) => {
+      const dir = await dataDir(t, dialect)
+      const created = await useradd(dir, 'Alice', ['--email', 'Alice@Example.com', '--admin'])
+      assert.equal(created.stdout, 'Created user Alice (id 1, Alice@example.com, admin).\n')
+      await useradd(dir, 'bob')
+
+      const list = await keycard(dir, ['users', 'list'])
+      assert.equal(list.code, 0, list.stderr)
+      const lines = list.stdout.split('\n')
+      assert.match(lines[0]!, /^ID +USERNAME +EMAIL +ADMIN +REGISTERED$/)
+      assert.match(lines[1]!, /^1 +Alice +Alice@example\.com +yes +\d{4}-\d\d-\d\dT/)
+      assert.match(lines[2]!, /^2 +bob +- +no +\d{4}-/)
+      assert.match(list.stdout, /\n2 of 2 users\n$/)
+
+      const json = await keycard(dir, ['users', 'list', '--json'])
+      assert.equal(json.code, 0, json.stderr)
+      const body = JSON.parse(json.stdout)
+      assert.equal(body.total, 2)
+      assert.equal(body.limit, 50)
+      assert.equal(body.next, null)
+      assert.deepEqual(
+        body.users.map((u: any) => [u.id, u.username, u.email, u.admin]),
+        [
+          [1, 'Alice', 'Alice@example.com', true],
+          [2, 'bob', null, false],
+        ],
+      )
+      assert.ok(!Number.isNaN(Date.parse(body.users[0].registered_on)))
+
+      const first = await keycard(dir, ['users', 'list', '--limit', '1'])
+      assert.match(first.stdout, /\n1 of 2 users\nNext page: keycard users list --limit 1 --after 1\n$/)
+      const page = JSON.parse((await keycard(dir, ['users', 'list', '--json', '--limit', '1', '--after', '1'])).stdout)
+      assert.deepEqual(
+        page.users.map((u: any) => u.username),
+        ['bob'],
+      )
+      assert.deepEqual([page.total, page.next], [2, null])
+      const past = await keycard(dir, ['users', 'list', '--after', '2'])
+      assert.equal(past.stdout, 'No users after id 2 (there are 2).\n')
+    })
+
+    test('the password is the first line of stdin, never printed, and verifies', async (t) => {
+      const dir = await dataDir(t, dialect)
+      const r = await keycard(dir, ['useradd', 'carol'], { input: `${PASSWORD}\r\nsecond line\n` })
+      assert.equal(r.code, 0, r.stderr)
+      assert.ok(!r.stdout.includes(PASSWORD) && !r.stderr.includes(PASSWORD))
+      const db = openBeside(t, { dbPath: testEnv(dir).DATABASE_URL! })
+      const row = await findUserByLogin(db, 'carol')
+      const hasher = createPasswordHasher(loadConfig(testEnv(dir)).argon2)
+      assert.equal(await hasher.verify(row!.password_hash, PASSWORD), true)
+    })
+
+    test('an empty users list says how to add one', async (t) => {
+      const r = await keycard(await dataDir(t, dialect), ['users', 'list'])
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.stdout, 'No users yet. Create one with: keycard useradd <username>\n')
+    })
+
+    test('a taken username or email is an error, exit 1', async (t) => {
+      const dir = await dataDir(t, dialect)
+      await useradd(dir, 'alice', ['--email', 'alice@example.com'])
+      const name = await keycard(dir, ['useradd', 'ALICE'], { input: `${PASSWORD}\n` })
+      assert.equal(name.code, 1)
+      assert.equal(name.stderr, 'keycard useradd: username "ALICE" is already taken\n')
+      const email = await keycard(dir, ['useradd', 'alice2', '--email', 'ALICE@example.com'], { input: `${PASSWORD}\n` })
+      assert.equal(email.code, 1)
+      assert.equal(email.stderr, 'keycard useradd: email "ALICE@example.com" is already registered\n')
+    })
+
+    test('a short password is refused, naming the rule, and nothing is created', async (t) => {
+      const dir = await dataDir(t, dialect)
+      const r = await keycard(dir, ['useradd', 'dave'], { input: 'short\n' })
+      assert.equal(r.code, 1)
+      assert.equal(r.stderr, 'keycard useradd: password must be at least 8 characters\n')
+      const list = await keycard(dir, ['users', 'list', '--json'])
+      assert.equal(JSON.parse(list.stdout).total, 0)
+    })
+
+    test('an over-long password is refused, naming the limit', async (t) => {
+      const r = await keycard(await dataDir(t, dialect), ['useradd', 'dave'], { input: `${'x'.repeat(1025)}\n` })
+      assert.equal(r.code, 1)
+      assert.equal(r.stderr, 'keycard useradd: password must be at most 1024 bytes\n')
+    })
+
+    test('no password on stdin is an error', async (t) => {
+      const r = await keycard(await dataDir(t, dialect), ['useradd', 'dave'], { input: '' })
+      assert.equal(r.code, 1)
+      assert.match(r.stderr, /^keycard useradd: no password on stdin/)
+    })
+
+    test('a bad username or email is refused before the password is read', async (t) => {
+      const dir = await dataDir(t, dialect)
+      const name = await keycard(dir, ['useradd', 'a b'], { input: `${PASSWORD}\n` })
+      assert.equal(name.code, 1)
+      assert.equal(
+        name.stderr,
+        "keycard useradd: username may hold only letters, digits, '_', '.' and '-' (any script): ' ' (U+0020) is not allowed\n",
+      )
+      const email = await keycard(dir, ['useradd', 'erin', '--email', 'not-an-email'], { input: `${PASSWORD}\n` })
+      assert.equal(email.code, 1)
+      assert.equal(email.stderr, 'keycard useradd: email must be an email address such as name@example.com\n')
+    })
   })
 
-  test('revokes every session of the user: their tokens fail after a restart, as after DELETE /admin/users/:id', async (t) => {
-    const dir = tempDir(t)
-    await useradd(dir, 'alice')
-    const first = await startServer(t, {}, { dir })
-    const tokens = await first.login('alice')
-    const second = await first.login('alice')
-    assert.equal((await first.api('GET', '/auth/verify', { token: tokens.access_token })).status, 200)
-    await first.close()
+  describe('keycard users delete', { concurrency: 4 }, () => {
+    test('deletes a user by name or id; the others stay', async (t) => {
+      const dir = await dataDir(t, dialect)
+      await useradd(dir, 'alice')
+      await useradd(dir, 'bob', ['--email', 'bob@example.com'])
+      await useradd(dir, 'carol')
 
-    const r = await keycard(dir, ['users', 'delete', 'alice', '--yes'])
-    assert.equal(r.code, 0, r.stderr)
-    assert.equal(r.stdout, 'Deleted user alice (id 1); revoked 2 active sessions.\n')
+      const byName = await keycard(dir, ['users', 'delete', 'alice', '--yes'])
+      assert.equal(byName.code, 0, byName.stderr)
+      assert.equal(byName.stdout, 'Deleted user alice (id 1); revoked 0 active sessions.\n')
+      const byId = await keycard(dir, ['users', 'delete', '3', '-y'])
+      assert.equal(byId.code, 0, byId.stderr)
+      assert.equal(byId.stdout, 'Deleted user carol (id 3); revoked 0 active sessions.\n')
 
-    const restarted = await startServer(t, {}, { dir })
-    for (const token of [tokens.access_token, second.access_token]) {
-      const verify = await restarted.api('GET', '/auth/verify', { token })
-      assert.equal(verify.status, 401)
-    }
-    const refresh = await restarted.api('POST', '/auth/refresh', { token: tokens.refresh_token })
-    assert.equal(refresh.status, 401)
+      const list = JSON.parse((await keycard(dir, ['users', 'list', '--json'])).stdout)
+      assert.deepEqual(
+        list.users.map((u: any) => u.username),
+        ['bob'],
+      )
+
+      const byEmail = await keycard(dir, ['users', 'delete', 'bob@example.com', '--yes'])
+      assert.equal(byEmail.code, 0, byEmail.stderr)
+      assert.equal(JSON.parse((await keycard(dir, ['users', 'list', '--json'])).stdout).total, 0)
+    })
+
+    test('an unknown user is an error, exit 1', async (t) => {
+      const r = await keycard(await dataDir(t, dialect), ['users', 'delete', 'nobody', '--yes'])
+      assert.equal(r.code, 1)
+      assert.equal(r.stderr, 'keycard users delete: no user "nobody"\n')
+    })
+
+    test('without --yes and without a terminal it refuses and deletes nothing', async (t) => {
+      const dir = await dataDir(t, dialect)
+      await useradd(dir, 'alice')
+      const r = await keycard(dir, ['users', 'delete', 'alice'], { input: 'y\n' })
+      assert.equal(r.code, 1)
+      assert.equal(r.stderr, 'keycard users delete: not deleting alice without confirmation: stdin is not a terminal; pass --yes\n')
+      assert.equal(JSON.parse((await keycard(dir, ['users', 'list', '--json'])).stdout).total, 1)
+    })
+
+    test("a number that is one user's id and another's username is refused", async (t) => {
+      const dir = await dataDir(t, dialect)
+      await useradd(dir, 'alice')
+      await useradd(dir, 'bob')
+      await useradd(dir, '002')
+      const r = await keycard(dir, ['users', 'delete', '002', '--yes'])
+      assert.equal(r.code, 1)
+      assert.equal(
+        r.stderr,
+        'keycard users delete: "002" names two users: id 2 (bob) and username 002 (id 3); give the other one\'s username or id\n',
+      )
+      assert.equal(JSON.parse((await keycard(dir, ['users', 'list', '--json'])).stdout).total, 3)
+    })
+
+    test('a running server picks up the revocation on its next sync (SQLite) or by NOTIFY (PostgreSQL)', async (t) => {
+      const dir = await dataDir(t, dialect)
+      await useradd(dir, 'alice')
+      // The server's revocation poll runs on a mocked setInterval, driven by tick(); the rest stays real.
+      // Its staleness bound is on the real clock: long enough that the unticked poll does not trip it.
+      t.mock.timers.enable({ apis: ['setInterval'] })
+      const server = await startServer(t, { REVOCATION_MAX_STALENESS: '1h' }, { dialect, dir })
+      const tokens = await server.login('alice')
+      const verify = async () => (await server.api('GET', '/auth/verify', { token: tokens.access_token })).status
+      assert.equal(await verify(), 200)
+      const r = await keycard(dir, ['users', 'delete', 'alice', '--yes'])
+      assert.equal(r.code, 0, r.stderr)
+      // SQLite: not seen before the poll. PostgreSQL: the delete's NOTIFY reaches the server with no poll at all.
+      if (dialect === 'sqlite') {
+        assert.equal(await verify(), 200, 'not seen before the sync')
+        t.mock.timers.tick(5_000)
+      }
+      // The sync's reads are promises on a synchronous driver (the notification a message on a socket); give them a bounded number of turns.
+      let status = await verify()
+      for (let i = 0; i < 200 && status === 200; i++) {
+        await new Promise(setImmediate)
+        status = await verify()
+      }
+      assert.equal(status, 401)
+    })
+
+    test('revokes every session of the user: their tokens fail after a restart, as after DELETE /admin/users/:id', async (t) => {
+      const dir = await dataDir(t, dialect)
+      await useradd(dir, 'alice')
+      const first = await startServer(t, {}, { dialect, dir })
+      const tokens = await first.login('alice')
+      const second = await first.login('alice')
+      assert.equal((await first.api('GET', '/auth/verify', { token: tokens.access_token })).status, 200)
+      await first.close()
+
+      const r = await keycard(dir, ['users', 'delete', 'alice', '--yes'])
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(r.stdout, 'Deleted user alice (id 1); revoked 2 active sessions.\n')
+
+      const restarted = await startServer(t, {}, { dialect, dir })
+      for (const token of [tokens.access_token, second.access_token]) {
+        const verify = await restarted.api('GET', '/auth/verify', { token })
+        assert.equal(verify.status, 401)
+      }
+      const refresh = await restarted.api('POST', '/auth/refresh', { token: tokens.refresh_token })
+      assert.equal(refresh.status, 401)
+    })
   })
 })
 

@@ -7,6 +7,9 @@
  * Every wait here, on the writer or on the server, is bounded (db-writer.ts) and fails saying what it
  * waited for: under load the writer once lost the lock for its whole busy timeout to the server's
  * back-to-back transactions, crashed, and the test waited for its answer forever.
+ *
+ * SQLite-only: about two processes on one SQLite file (its write lock and snapshots); on PostgreSQL
+ * the row locks of the multi-instance tests play this part.
  */
 
 import assert from 'node:assert/strict'

@@ -83,13 +83,19 @@ test('each bad variable gets a message naming it, what it expected and what it g
     [{ HOST: 'local host' }, 'HOST: expected a hostname or IP address such as 127.0.0.1 or 0.0.0.0, got "local host"'],
     [
       { DATABASE_URL: 'postgres://u:p@db/keycard' },
-      'DATABASE_URL: PostgreSQL is not supported yet; use a SQLite file path such as ./data/keycard.db',
+      "JWT_SECRET: required with a PostgreSQL DATABASE_URL (every instance must sign with the same secret, and a generated one would live in one machine's data dir); generate one with `openssl rand -base64 32`",
     ],
     [
-      { DATABASE_URL: 'postgresql://db/keycard' },
-      'DATABASE_URL: PostgreSQL is not supported yet; use a SQLite file path such as ./data/keycard.db',
+      { DATABASE_URL: 'postgresql://u:secret@db', JWT_SECRET: 'p'.repeat(32) },
+      'DATABASE_URL: names no database: expected postgres://user:password@host:port/database, got postgresql://u:***@db',
     ],
-    [{ DATABASE_URL: 'mysql://db/keycard' }, 'DATABASE_URL: unsupported scheme "mysql:"; use a file path, or a file: or sqlite: URL'],
+    [
+      { DATABASE_URL: 'mysql://db/keycard' },
+      'DATABASE_URL: unsupported scheme "mysql:"; use a file path, a file: or sqlite: URL, or postgres://user:password@host:port/database',
+    ],
+    [{ DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE: expected an integer from 1 to 1000, got "0"'],
+    [{ DATABASE_STATEMENT_TIMEOUT_MS: 'x' }, 'DATABASE_STATEMENT_TIMEOUT_MS: expected an integer from 100 to 600000, got "x"'],
+    [{ DATABASE_CONNECT_TIMEOUT_MS: '50' }, 'DATABASE_CONNECT_TIMEOUT_MS: expected an integer from 100 to 600000, got "50"'],
     [{ DATABASE_URL: 'sqlite:' }, 'DATABASE_URL: "sqlite:" names no file'],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET: must be at least 32 bytes (HS256), got 5; generate one with `openssl rand -base64 32`'],
     [
@@ -152,7 +158,7 @@ test('the server warns when it generates the secret, never logs it, and tokens s
   const { access_token } = await first.register('alice')
   await first.close()
   const second = await startServer(t, { JWT_SECRET: undefined }, { dir })
-  assert.ok(!second.logLines().some((l) => l.level === 40), 'no second warning')
+  assert.ok(!second.logLines().some((l) => l.level === 40), `no second warning: ${second.logText()}`)
   assert.equal((await second.api('GET', '/auth/me', { token: access_token })).status, 200)
 })
 

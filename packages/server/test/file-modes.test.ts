@@ -1,4 +1,8 @@
-/** The data dir, the SQLite file with its -wal and -shm, and the generated JWT secret are created private. */
+/**
+ * The data dir, the SQLite file with its -wal and -shm, and the generated JWT secret are created private.
+ *
+ * SQLite-only: about the files SQLite keeps.
+ */
 
 import assert from 'node:assert/strict'
 import { statSync } from 'node:fs'

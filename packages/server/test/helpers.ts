@@ -1,7 +1,8 @@
 /**
- * Test helpers: `startServer(t, env)` boots the real app on 127.0.0.1 port 0 over a SQLite file in a
- * fresh temp dir, with cheap argon2 parameters, captures its pino log lines, and closes it (and removes
- * the dir) when the test ends. `api` sends JSON over real HTTP.
+ * Test helpers: `startServer(t, env, { dialect })` boots the real app on 127.0.0.1 port 0 over a SQLite
+ * file in a fresh temp dir or a fresh database on the test run's PostgreSQL server, with cheap argon2
+ * parameters, captures its pino log lines, and closes it (and removes the dir or drops the database)
+ * when the test ends. `api` sends JSON over real HTTP. `forEachDialect` runs a file's tests on both.
  */
 
 import type { ChildProcess } from 'node:child_process'
@@ -9,7 +10,7 @@ import { createHmac, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { TestContext } from 'node:test'
+import { describe, type TestContext } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { sharedPostgres } from '@keycard/test-servers'
 import type { Kysely } from 'kysely'
@@ -51,7 +52,10 @@ export interface TestServer {
   url: string
   app: FastifyInstance
   config: Config
+  /** The database it runs on. */
+  dialect: Dialect
   dir: string
+  /** What `openDatabase` opens to reach the same database: the SQLite file, or the PostgreSQL URL. */
   dbPath: string
   /** Every log line so far, raw. */
   logText(): string
@@ -64,33 +68,90 @@ export interface TestServer {
   close(): Promise<void>
 }
 
-/** The databases every server test runs against (as Kysely's own tests loop over their dialects). */
-export const DIALECTS = ['sqlite', 'postgres'] as const
-export type Dialect = (typeof DIALECTS)[number]
+export type Dialect = 'sqlite' | 'postgres'
+const ALL_DIALECTS: readonly Dialect[] = ['sqlite', 'postgres']
+
+function dialectFilter(): readonly Dialect[] {
+  const given = process.env.KEYCARD_TEST_DIALECT?.trim()
+  if (!given) return ALL_DIALECTS
+  const picked = given.split(',').map((d) => d.trim())
+  const unknown = picked.filter((d) => !ALL_DIALECTS.includes(d as Dialect))
+  if (unknown.length > 0)
+    throw new Error(`KEYCARD_TEST_DIALECT: unknown dialect ${unknown.join(', ')}; use sqlite, postgres or both (comma-separated)`)
+  return ALL_DIALECTS.filter((d) => picked.includes(d))
+}
 
 /**
- * The dialect `startServer` uses when a test names none: KEYCARD_TEST_DIALECT, else SQLite.
+ * The databases every server test runs against, as Kysely's own tests loop over their dialects:
+ * SQLite and PostgreSQL. KEYCARD_TEST_DIALECT is a filter for a quick local run
+ * (`KEYCARD_TEST_DIALECT=postgres`, or `sqlite`); unset, as in CI, it is both.
+ *
+ * @example
+ * for (const dialect of DIALECTS) describe(dialect, () => { test('…', async (t) => { await startServer(t, {}, { dialect }) }) })
  */
-export const DEFAULT_DIALECT: Dialect = process.env.KEYCARD_TEST_DIALECT === 'postgres' ? 'postgres' : 'sqlite'
+export const DIALECTS: readonly Dialect[] = dialectFilter()
+
+/** The dialect `startServer` uses when a test names none: SQLite (the SQLite-only tests, whatever the filter). */
+export const DEFAULT_DIALECT: Dialect = 'sqlite'
 
 /**
- * A new, empty PostgreSQL database on the test run's server (@keycard/test-servers), dropped when
- * the test ends (after the servers it registered closed).
+ * Declares the tests `body` adds once per dialect of DIALECTS, each inside a `describe(dialect)`.
+ *
+ * @example
+ * forEachDialect((dialect) => {
+ *   test('register', async (t) => {
+ *     const server = await startServer(t, {}, { dialect })
+ *   })
+ * })
+ */
+export function forEachDialect(body: (dialect: Dialect) => void): void {
+  for (const dialect of DIALECTS) describe(dialect, () => body(dialect))
+}
+
+/** Databases of tests that ended, dropped before the next one is made (or when this process is done). */
+const endedDatabases: string[] = []
+
+async function dropEnded(): Promise<void> {
+  const shared = await sharedPostgres()
+  for (const url of endedDatabases.splice(0)) await shared.dropDatabase(url)
+}
+
+process.on('beforeExit', () => {
+  if (endedDatabases.length > 0) void dropEnded().catch(() => undefined)
+})
+
+/**
+ * A new, empty PostgreSQL database on the test run's server (@keycard/test-servers), dropped once
+ * the test has ended. Not in the test's own `after` hooks: those run in the order they were added,
+ * so the drop would come before the servers and connections the test opened later have closed.
  *
  * @example
  * const url = await postgresDatabase(t) // postgres://keycard:…@127.0.0.1:…/t_…
  */
 export async function postgresDatabase(t: TestContext): Promise<string> {
-  const shared = await sharedPostgres()
-  const url = await shared.createDatabase()
-  t.after(() => shared.dropDatabase(url))
+  await dropEnded()
+  const url = await (await sharedPostgres()).createDatabase()
+  t.after(() => void endedDatabases.push(url))
   return url
+}
+
+/**
+ * The DATABASE_URL override for servers that must share one database (a restart, a second instance):
+ * `{}` on SQLite (every server on the same `dir` opens its keycard.db), a fresh database on PostgreSQL.
+ *
+ * @example
+ * const env = await sharedDatabaseEnv(t, dialect)
+ * const a = await startServer(t, env, { dialect, dir })
+ * const b = await startServer(t, env, { dialect, dir })
+ */
+export async function sharedDatabaseEnv(t: TestContext, dialect: Dialect): Promise<Record<string, string>> {
+  return dialect === 'postgres' ? { DATABASE_URL: await postgresDatabase(t) } : {}
 }
 
 export interface StartOptions {
   /** The database to run on (default DEFAULT_DIALECT); ignored when DATABASE_URL is given. */
   dialect?: Dialect
-  /** Reuse a data dir (restart tests); it is then not removed by this server. */
+  /** Reuse a data dir (restart tests); it is then not removed by this server. On PostgreSQL, servers given the same dir share one database. */
   dir?: string
   db?: Kysely<Database>
   /** The account page's directory, instead of web/dist. */
@@ -101,10 +162,28 @@ export interface StartOptions {
   deps?: AppDeps
 }
 
+/** The PostgreSQL database of each data dir (`dataDir`, or a dir passed to startServer): a restart on the same dir finds its data. */
+const databaseOfDir = new Map<string, string>()
+
+/**
+ * A new temp dir standing for one database of `dialect`: its keycard.db on SQLite, a new database on
+ * PostgreSQL. `testEnv(dir)` names that database, so every server started on the dir and every CLI
+ * run with its environment share it.
+ *
+ * @example
+ * const dir = await dataDir(t, dialect)
+ * await startServer(t, {}, { dialect, dir }) // then `keycard useradd` with testEnv(dir)
+ */
+export async function dataDir(t: TestContext, dialect: Dialect): Promise<string> {
+  const dir = tempDir(t)
+  if (dialect === 'postgres') databaseOfDir.set(dir, await postgresDatabase(t))
+  return dir
+}
+
 /** The environment every test server starts from; `overrides` win, and `undefined` removes a variable. */
 export function testEnv(dir: string, overrides: Record<string, string | undefined> = {}): Record<string, string | undefined> {
   return {
-    DATABASE_URL: join(dir, 'keycard.db'),
+    DATABASE_URL: databaseOfDir.get(dir) ?? join(dir, 'keycard.db'),
     JWT_SECRET: TEST_SECRET,
     LOG_LEVEL: 'info',
     ARGON2_MEMORY_COST: '256',
@@ -140,6 +219,36 @@ export function tempDir(t: TestContext): string {
   return dir
 }
 
+/**
+ * An HTTP client for one base URL: JSON bodies, an optional bearer token, the reply parsed when it is JSON.
+ *
+ * @example
+ * const res = await httpApi('http://127.0.0.1:4000')('GET', '/healthz') // res.status === 200
+ */
+export function httpApi(base: string): (method: string, path: string, options?: RequestOptions) => Promise<Reply> {
+  return async (method, path, o = {}) => {
+    const headers: Record<string, string> = { ...o.headers }
+    if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`
+    let body: string | undefined
+    if (o.raw !== undefined) {
+      body = o.raw
+      if (o.contentType) headers['content-type'] = o.contentType
+    } else if (o.body !== undefined) {
+      body = JSON.stringify(o.body)
+      headers['content-type'] = o.contentType ?? 'application/json'
+    }
+    const res = await fetch(base + path, { method, headers, ...(body !== undefined ? { body } : {}) })
+    const text = await res.text()
+    let parsed: unknown
+    try {
+      parsed = text ? JSON.parse(text) : undefined
+    } catch {
+      parsed = undefined
+    }
+    return { status: res.status, headers: res.headers, body: parsed, text }
+  }
+}
+
 export async function startServer(
   t: TestContext,
   envOverrides: Record<string, string | undefined> = {},
@@ -147,8 +256,15 @@ export async function startServer(
 ): Promise<TestServer> {
   const dir = options.dir ?? tempDir(t)
   const dialect = options.dialect ?? DEFAULT_DIALECT
-  if (dialect === 'postgres' && !('DATABASE_URL' in envOverrides) && !options.db)
-    envOverrides = { ...envOverrides, DATABASE_URL: await postgresDatabase(t) }
+  if (dialect === 'postgres' && !('DATABASE_URL' in envOverrides) && !options.db) {
+    // Servers given the same `dir` share a database, as they share dir/keycard.db on SQLite.
+    let url = options.dir === undefined ? undefined : databaseOfDir.get(options.dir)
+    if (url === undefined) {
+      url = await postgresDatabase(t)
+      if (options.dir !== undefined) databaseOfDir.set(options.dir, url)
+    }
+    envOverrides = { ...envOverrides, DATABASE_URL: url }
+  }
   const config = loadConfig(testEnv(dir, envOverrides))
   const lines: string[] = []
   const logStream = { write: (chunk: string) => void lines.push(chunk) }
@@ -168,32 +284,13 @@ export async function startServer(
   }
   t.after(close)
 
-  const api = async (method: string, path: string, o: RequestOptions = {}): Promise<Reply> => {
-    const headers: Record<string, string> = { ...o.headers }
-    if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`
-    let body: string | undefined
-    if (o.raw !== undefined) {
-      body = o.raw
-      if (o.contentType) headers['content-type'] = o.contentType
-    } else if (o.body !== undefined) {
-      body = JSON.stringify(o.body)
-      headers['content-type'] = o.contentType ?? 'application/json'
-    }
-    const res = await fetch(url + path, { method, headers, ...(body !== undefined ? { body } : {}) })
-    const text = await res.text()
-    let parsed: unknown
-    try {
-      parsed = text ? JSON.parse(text) : undefined
-    } catch {
-      parsed = undefined
-    }
-    return { status: res.status, headers: res.headers, body: parsed, text }
-  }
+  const api = httpApi(url)
 
   const server: TestServer = {
     url,
     app,
     config,
+    dialect: config.databaseDialect,
     dir,
     dbPath: config.databasePath,
     close,
@@ -236,7 +333,33 @@ export function signToken(claims: Record<string, unknown>, secret = TEST_SECRET)
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`
 }
 
-/** Opens the server's SQLite file beside it (WAL allows it), closed when the test ends. */
+/**
+ * A fresh, migrated-or-not database of `dialect` opened directly (no server): a SQLite file in a temp
+ * dir, or a new database on the shared PostgreSQL. Closed (and removed) when the test ends.
+ *
+ * @example
+ * const { db, url } = await openTestDatabase(t, 'postgres')
+ * await migrateToLatest(db)
+ */
+export async function openTestDatabase(t: TestContext, dialect: Dialect): Promise<{ db: Kysely<Database>; url: string; dir: string }> {
+  const { url, dir } = await testDatabaseUrl(t, dialect)
+  return { db: openBeside(t, { dbPath: url }), url, dir }
+}
+
+/**
+ * Where a fresh database of `dialect` lives, for a test that opens (and closes) it itself: a SQLite
+ * file in a new temp dir, or a new database on the shared PostgreSQL (dropped when the test ends).
+ *
+ * @example
+ * const { url, dir } = await testDatabaseUrl(t, dialect)
+ * const db = openDatabase(url)
+ */
+export async function testDatabaseUrl(t: TestContext, dialect: Dialect): Promise<{ url: string; dir: string }> {
+  const dir = tempDir(t)
+  return { url: dialect === 'postgres' ? await postgresDatabase(t) : join(dir, 'keycard.db'), dir }
+}
+
+/** Opens the server's database beside it (its SQLite file, which WAL allows, or its PostgreSQL database), closed when the test ends. */
 export function openBeside(t: TestContext, server: { dbPath: string }): Kysely<Database> {
   const db = openDatabase(server.dbPath)
   t.after(() => db.destroy())

@@ -2,6 +2,9 @@
  * Migration 0002-identity-keys on a real SQLite file made with the old schema (0001 only) and rows the
  * old rules allowed, plus rows written by hand: keys filled, nothing lost, collisions kept and
  * reported (by the migration, the server's log and `keycard migrate`), a failure rolled back.
+ *
+ * SQLite-only: it migrates SQLite files made by the old schema; PostgreSQL databases start at the
+ * current migrations.
  */
 
 import assert from 'node:assert/strict'

@@ -1,6 +1,8 @@
 /**
  * `keycard serve`'s start-up line on stderr: the address actually bound (a real child process on port
  * 0), and a warning when Secure cookies are on while the server serves plain http.
+ *
+ * SQLite-only: the start-up lines do not depend on the database.
  */
 
 import assert from 'node:assert/strict'

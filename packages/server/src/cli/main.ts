@@ -25,7 +25,7 @@ const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Co
 const help = `Usage: keycard <command> [options]
 
 Keycard: a JWT auth server (register, login, refresh with rotation, logout,
-forward-auth) on SQLite.
+forward-auth) on SQLite or PostgreSQL.
 
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`).join('\n')}
@@ -35,7 +35,8 @@ Options:
   -v, --version   Print the version
 
 The CLI reads the same environment as the server: DATABASE_URL (default
-./data/keycard.db), ARGON2_* and the rest (see the keycard-server README).
+./data/keycard.db; or postgres://user:password@host:port/database), ARGON2_*
+and the rest (see the keycard-server README).
 
 Exit codes: 0 success; 1 error (bad arguments or configuration, a rule broken,
 a user not found); 130 cancelled at a prompt (Ctrl-C).

@@ -15,11 +15,14 @@ Options:
   --status      List every migration and when it ran; change nothing
   -h, --help    Show this message
 
-The database is the one DATABASE_URL names (default ./data/keycard.db).
+The database is the one DATABASE_URL names (default ./data/keycard.db): a
+SQLite file, or a PostgreSQL server (postgres://user:password@host:port/database,
+with JWT_SECRET set as for the server).
 
 Examples:
   keycard migrate
   DATABASE_URL=/var/lib/keycard/keycard.db keycard migrate --status
+  DATABASE_URL=postgres://keycard:secret@db:5432/keycard keycard migrate
 `
 
 export const migrate: Command = {

@@ -14,6 +14,7 @@ import {
   findUserByLogin,
   InvalidUserError,
   listUsers,
+  maxUserId,
   renameUser,
   toPublicUser,
   UserExistsError,
@@ -23,20 +24,22 @@ import { confirm } from './prompt.ts'
 
 const MAX_LIMIT = 1000
 
-const listHelp = `Usage: keycard users list [--limit <n>] [--offset <n>] [--json]
+const listHelp = `Usage: keycard users list [--limit <n>] [--after <id>] [--json]
 
 Lists users by id, as a table, or as JSON shaped like GET /admin/users:
-{"users": [{id, username, email, admin, registered_on}], "total", "limit", "offset"}.
+{"users": [{id, username, email, admin, registered_on}], "total", "limit", "next"}.
+Pages are by key: the next page starts after the last id shown (the JSON's "next",
+null on the last page).
 
 Options:
   --limit <n>    How many users to show, 1 to ${MAX_LIMIT} (default 50)
-  --offset <n>   How many to skip first (default 0)
+  --after <id>   Start after this user id (the previous page's last; default: the first user)
   --json         Print JSON instead of a table
   -h, --help     Show this message
 
 Examples:
   keycard users list
-  keycard users list --limit 100 --offset 100
+  keycard users list --limit 100 --after 100
   keycard users list --json | jq -r '.users[].username'
 `
 
@@ -95,7 +98,13 @@ export const usersList: Command = {
     const { values, positionals } = parseOrUsage(() =>
       parseArgs({
         args,
-        options: { limit: { type: 'string' }, offset: { type: 'string' }, json: { type: 'boolean' }, help: HELP_OPTION },
+        options: {
+          limit: { type: 'string' },
+          after: { type: 'string' },
+          offset: { type: 'string' },
+          json: { type: 'boolean' },
+          help: HELP_OPTION,
+        },
         allowPositionals: true,
       }),
     )
@@ -105,20 +114,23 @@ export const usersList: Command = {
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`)
     const limit = integerOption('limit', values.limit, 50, 1, MAX_LIMIT)
-    const offset = integerOption('offset', values.offset, 0, 0, 1e9)
+    // Known only to say what replaced it.
+    if (values.offset !== undefined)
+      throw new UsageError('--offset is gone: pages are by key; pass --after <the last id of the previous page>')
+    const after = values.after === undefined ? undefined : integerOption('after', values.after, 0, 0, 9_999_999_999)
     const config = loadConfig(process.env)
 
-    const page = await withDatabase(config, (db) => listUsers(db, { limit, offset }))
+    const page = await withDatabase(config, (db) => listUsers(db, after === undefined ? { limit } : { limit, after }))
     const users = page.users.map(toPublicUser)
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ users, total: page.total, limit, offset }, null, 2)}\n`)
+      process.stdout.write(`${JSON.stringify({ users, total: page.total, limit, next: page.next }, null, 2)}\n`)
       return 0
     }
     if (users.length === 0) {
       process.stdout.write(
         page.total === 0
           ? 'No users yet. Create one with: keycard useradd <username>\n'
-          : `No users at offset ${offset} (there are ${page.total}).\n`,
+          : `No users after id ${after} (there are ${page.total}).\n`,
       )
       return 0
     }
@@ -127,7 +139,9 @@ export const usersList: Command = {
       ...users.map((u) => [String(u.id), u.username, u.email ?? '-', u.admin ? 'yes' : 'no', u.registered_on]),
     ]
     process.stdout.write(table(rows))
-    process.stdout.write(`\n${offset + 1}-${offset + users.length} of ${page.total} user${page.total === 1 ? '' : 's'}\n`)
+    process.stdout.write(`\n${users.length} of ${page.total} user${page.total === 1 ? '' : 's'}\n`)
+    if (page.next !== null)
+      process.stdout.write(`Next page: keycard users list${values.limit === undefined ? '' : ` --limit ${limit}`} --after ${page.next}\n`)
     return 0
   },
 }
@@ -138,7 +152,7 @@ export const usersList: Command = {
  */
 async function resolveUser(db: Kysely<Database>, ref: string): Promise<UserRow> {
   const byLogin = await findUserByLogin(db, ref)
-  const byId = /^\d{1,15}$/.test(ref) ? await findUserById(db, Number(ref)) : undefined
+  const byId = /^\d{1,15}$/.test(ref) && Number(ref) <= maxUserId(db) ? await findUserById(db, Number(ref)) : undefined
   if (byLogin && byId && byLogin.id !== byId.id) {
     throw new CliError(
       `"${ref}" names two users: id ${byId.id} (${byId.username}) and username ${byLogin.username} (id ${byLogin.id}); give the other one's username or id`,

@@ -157,10 +157,21 @@ export async function probeWritable(db: Kysely<Database>): Promise<string | unde
     if (statSync(info.file).ino !== info.ino) return 'the database file was replaced'
   }
   try {
+    if (info?.dialect === 'sqlite' && (await sqliteAtMaxSize(db))) return 'the disk is full'
     // A no-op update is still a write: it takes the write lock and commits a page (WAL) on both dialects.
     await writeTransaction(db, (trx) => sql`update database_identity set created_at = created_at where singleton = 1`.execute(trx))
     return undefined
   } catch (err) {
     return err instanceof Error && 'status' in err ? err.message : 'the database cannot be written'
   }
+}
+
+/**
+ * A SQLite database that cannot grow by a page: at its `max_page_count` with no free page left. The
+ * probe's own write rewrites a page in place, so it would pass while every insert fails SQLITE_FULL.
+ */
+async function sqliteAtMaxSize(db: Kysely<Database>): Promise<boolean> {
+  const one = async (pragma: string) => Number(Object.values((await sql.raw(`pragma ${pragma}`).execute(db)).rows[0] ?? {})[0])
+  const [pages, max, free] = [await one('page_count'), await one('max_page_count'), await one('freelist_count')]
+  return pages >= max && free === 0
 }

@@ -84,6 +84,8 @@ export function sqliteToHttp(err: unknown): DatabaseError | undefined {
 /** node-postgres and socket failures (no SQLSTATE): the connection is gone, refused, or timed out. */
 const PG_CLIENT_MESSAGES: readonly [RegExp, string][] = [
   [/timeout exceeded when trying to connect/i, 'no connection was free or could be opened in time'],
+  // pg's own connectionTimeoutMillis: "Connection terminated due to connection timeout" (not a lost connection).
+  [/due to connection timeout/i, 'no connection was free or could be opened in time'],
   [/query read timeout/i, 'a query took too long'],
   [/connection terminated|not queryable|connection error|server closed the connection/i, 'the connection to PostgreSQL was lost'],
 ]

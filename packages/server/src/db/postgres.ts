@@ -56,7 +56,7 @@ export function postgresClientConfig(url: string, options: PostgresOptions = {})
 }
 
 /** A pool whose errors are the 503s of errors.ts; what Kysely's PostgresDialect is given. */
-function errorAware(pool: pg.Pool): PostgresPool {
+function errorAware(pool: pg.Pool, onIdleError: ((err: Error) => void) | undefined): PostgresPool {
   return {
     async connect(): Promise<PostgresPoolClient> {
       let client: pg.PoolClient
@@ -67,6 +67,13 @@ function errorAware(pool: pg.Pool): PostgresPool {
       }
       // A connection that failed (as opposed to a statement that failed) is closed, not pooled again.
       let broken = false
+      // pg-pool listens for a connection's errors only while it is idle: one lost while checked out
+      // between two statements (pg_terminate_backend, a restart) would be an uncaught 'error' event.
+      const onError = (err: Error) => {
+        broken = true
+        onIdleError?.(err)
+      }
+      client.on('error', onError)
       return {
         query: (async (...args: Parameters<pg.PoolClient['query']>) => {
           try {
@@ -77,7 +84,10 @@ function errorAware(pool: pg.Pool): PostgresPool {
             throw mapped ?? err
           }
         }) as PostgresPoolClient['query'],
-        release: () => client.release(broken || undefined),
+        release: () => {
+          client.removeListener('error', onError)
+          client.release(broken || undefined)
+        },
       }
     },
     end: () => pool.end(),
@@ -95,5 +105,5 @@ export function openPostgres(url: string, options: PostgresOptions = {}): { db: 
   const pool = new pg.Pool({ ...postgresClientConfig(url, options), max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 })
   // Without a listener an idle connection's error (the server restarted) would crash the process.
   pool.on('error', (err) => options.onIdleError?.(err))
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: errorAware(pool) }) }), pool }
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: errorAware(pool, options.onIdleError) }) }), pool }
 }

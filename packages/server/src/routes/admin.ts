@@ -1,24 +1,53 @@
-/** /admin/users: list (paginated) and delete users; admin access tokens only (403 otherwise). */
+/**
+ * /admin/users: list users a page at a time by key (`?limit=&after=<the previous page's next>`) and delete
+ * users; admin access tokens only (403 otherwise).
+ */
 
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Services } from '../app.ts'
+import type { UserPage } from '../api-types.ts'
 import { HttpError } from '../http-errors.ts'
-import { deleteUser, findUserById, listUsers, toPublicUser } from '../users.ts'
+import { deleteUser, findUserById, listUsers, maxUserId, toPublicUser } from '../users.ts'
 
 const MAX_LIMIT = 100
+/** A user id: at most 15 digits, as DELETE /admin/users/:id reads them. */
+const ID = /^\d{1,15}$/
 
-/** A non-negative integer query parameter within bounds, or a 400 naming it. */
-function intParam(query: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
+/** A query parameter given once, as a string (a repeated one arrives as an array), or undefined when absent or empty. */
+function single(query: Record<string, unknown>, name: string): string | undefined | null {
   const raw = query[name]
-  if (raw === undefined || raw === '') return fallback
-  if (typeof raw !== 'string' || !/^\d{1,9}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new HttpError(400, `Query parameter ${name} must be an integer from ${min} to ${max}`, 'INVALID_QUERY', name)
-  }
+  if (raw === undefined || raw === '') return undefined
+  return typeof raw === 'string' ? raw : null
+}
+
+/** The page size, 1 to MAX_LIMIT, or a 400 naming it. */
+function limitParam(query: Record<string, unknown>): number {
+  const raw = single(query, 'limit')
+  if (raw === undefined) return 50
+  if (raw === null || !/^\d{1,9}$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_LIMIT)
+    throw new HttpError(400, `Query parameter limit must be an integer from 1 to ${MAX_LIMIT}`, 'INVALID_QUERY', 'limit')
+  return Number(raw)
+}
+
+/** The id the page starts after (the previous page's `next`), or a 400 naming it. */
+function afterParam(query: Record<string, unknown>): number | undefined {
+  if (query.offset !== undefined)
+    throw new HttpError(
+      400,
+      "Query parameter offset is not supported: pages are by key; pass after=<the previous page's next> (omit it for the first page)",
+      'INVALID_QUERY',
+      'offset',
+    )
+  const raw = single(query, 'after')
+  if (raw === undefined) return undefined
+  if (raw === null || !ID.test(raw))
+    throw new HttpError(400, "Query parameter after must be a user id (the previous page's next)", 'INVALID_QUERY', 'after')
   return Number(raw)
 }
 
 export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
   const { db, auth, guards, revocations, admins } = s
+  const maxId = maxUserId(db)
 
   /** The admin flag is read from the database, not the token, so a demotion takes effect at once. */
   async function requireAdmin(request: FastifyRequest): Promise<number> {
@@ -31,17 +60,17 @@ export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
   app.get('/admin/users', { onRequest: guards.access }, async (request) => {
     await requireAdmin(request)
     const query = (request.query ?? {}) as Record<string, unknown>
-    const limit = intParam(query, 'limit', 50, 1, MAX_LIMIT)
-    const offset = intParam(query, 'offset', 0, 0, 1e9)
-    const page = await listUsers(db, { limit, offset })
-    return { users: page.users.map(toPublicUser), total: page.total, limit, offset }
+    const limit = limitParam(query)
+    const after = afterParam(query)
+    const page = await listUsers(db, after === undefined ? { limit } : { limit, after })
+    return { users: page.users.map(toPublicUser), total: page.total, limit, next: page.next } satisfies UserPage
   })
 
   app.delete<{ Params: { id: string } }>('/admin/users/:id', { onRequest: guards.access }, async (request, reply) => {
     const adminId = await requireAdmin(request)
     const raw = request.params.id
     const id = /^\d{1,15}$/.test(raw) ? Number(raw) : NaN
-    const revoked = Number.isSafeInteger(id) ? await deleteUser(db, id) : null
+    const revoked = Number.isSafeInteger(id) && id <= maxId ? await deleteUser(db, id) : null
     if (revoked === null) throw new HttpError(404, 'User not found', 'USER_NOT_FOUND')
     revocations.add(revoked)
     admins.set(id, false)

@@ -111,15 +111,26 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     const password = requiredString(body, 'password')
     const email = optionalString(body, 'email')
     let user: UserRow
+    let tokens: Awaited<ReturnType<typeof sessions.start>> | undefined
     try {
-      user = await createUser(db, hasher, { username, password, email })
+      // The user and its first session in one transaction: a 503 leaves no user behind to make the retry a 409.
+      user = await createUser(
+        db,
+        hasher,
+        { username, password, email },
+        {
+          andThen: async (trx, created) => {
+            tokens = await sessions.start(created, { fresh: true, withRefresh: true, userAgent: userAgent(request), db: trx })
+          },
+        },
+      )
     } catch (err) {
       if (err instanceof InvalidUserError) throw new HttpError(400, err.message, 'INVALID_FIELD', err.field)
       if (err instanceof UserExistsError) throw new HttpError(409, err.message, 'USER_EXISTS', err.field)
       throw err
     }
+    if (!tokens) throw new Error('registration committed without its session')
     request.log.info({ userId: user.id }, 'user registered')
-    const tokens = await sessions.start(user, { fresh: true, withRefresh: true, userAgent: userAgent(request) })
     if (mode === 'cookie') {
       auth.setAccessCookies(reply, tokens.access_token)
       auth.setRefreshCookies(reply, tokens.refresh_token!)

@@ -355,6 +355,29 @@ test('the account page, end to end in headless Chromium', { timeout: 180_000 }, 
     },
   )
 
+  await t.test('the user list pages by key: Next page and Previous page walk it, a page of 50 at a time', async () => {
+    // alice, carol and dave are left; 50 more make two pages (50 and 3).
+    for (let i = 0; i < 50; i++) await server.register(`paged${String(i).padStart(2, '0')}`)
+    await page.getByRole('link', { name: 'Sessions' }).click()
+    await page.getByRole('link', { name: 'Users' }).click()
+    const count = page.getByTestId('user-count')
+    await count.filter({ hasText: '53 user(s); showing 1–50.' }).waitFor()
+    const next = page.getByRole('button', { name: 'Next page' })
+    const prev = page.getByRole('button', { name: 'Previous page' })
+    assert.equal(await prev.isDisabled(), true)
+    await next.click()
+    await count.filter({ hasText: '53 user(s); showing 51–53.' }).waitFor()
+    assert.deepEqual(await page.getByTestId('user-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-username'))), [
+      'paged47',
+      'paged48',
+      'paged49',
+    ])
+    assert.equal(await next.isDisabled(), true)
+    await prev.click()
+    await count.filter({ hasText: '53 user(s); showing 1–50.' }).waitFor()
+    assert.equal(await page.getByTestId('user-row').first().getAttribute('data-username'), 'alice')
+  })
+
   await t.test('readable on a phone', async () => {
     await page.setViewportSize({ width: 375, height: 740 })
     await page.getByRole('link', { name: 'Sessions' }).click()

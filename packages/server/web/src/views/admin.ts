@@ -9,9 +9,12 @@ export function adminView(app: App): HTMLElement {
   const body = h('tbody', {})
   const status = h('p', { 'data-testid': 'user-count' }, 'Loading users…')
   const prev = h('button', { type: 'button', class: 'secondary', disabled: true }, 'Previous page')
-  const next = h('button', { type: 'button', class: 'secondary', disabled: true }, 'Next page')
-  const pager = h('div', { class: 'actions', hidden: true }, prev, next)
-  let offset = 0
+  const nextButton = h('button', { type: 'button', class: 'secondary', disabled: true }, 'Next page')
+  const pager = h('div', { class: 'actions', hidden: true }, prev, nextButton)
+  // Pages are by key: the `after` of every page up to the one shown (undefined for the first), so
+  // "Previous page" goes back without an offset.
+  const starts: (number | undefined)[] = [undefined]
+  let next: number | null = null
 
   function row(user: User): HTMLTableRowElement {
     const del = h(
@@ -43,24 +46,28 @@ export function adminView(app: App): HTMLElement {
   }
 
   async function load(): Promise<void> {
-    const page = await api<UserPage>('GET', `/admin/users?limit=${PAGE}&offset=${offset}`)
-    if (page.users.length === 0 && offset > 0) {
-      offset = Math.max(0, offset - PAGE)
+    const after = starts[starts.length - 1]
+    const page = await api<UserPage>('GET', `/admin/users?limit=${PAGE}${after === undefined ? '' : `&after=${after}`}`)
+    if (page.users.length === 0 && starts.length > 1) {
+      // The page's last users were deleted: show the one before.
+      starts.pop()
       return load()
     }
+    next = page.next
     body.replaceChildren(...page.users.map(row))
-    const last = Math.min(page.total, offset + page.users.length)
-    status.textContent = `${page.total} user(s); showing ${page.total ? offset + 1 : 0}–${last}.`
-    prev.disabled = offset === 0
-    next.disabled = last >= page.total
-    pager.hidden = page.total <= PAGE
+    const first = (starts.length - 1) * PAGE
+    status.textContent = `${page.total} user(s); showing ${page.users.length ? first + 1 : 0}–${first + page.users.length}.`
+    prev.disabled = starts.length === 1
+    nextButton.disabled = next === null
+    pager.hidden = starts.length === 1 && next === null
   }
-  const move = (by: number) => () => {
-    offset = Math.max(0, offset + by)
+  const move = (forward: boolean) => () => {
+    if (forward && next !== null) starts.push(next)
+    else if (!forward && starts.length > 1) starts.pop()
     load().catch(showError)
   }
-  prev.addEventListener('click', move(-PAGE))
-  next.addEventListener('click', move(PAGE))
+  prev.addEventListener('click', move(false))
+  nextButton.addEventListener('click', move(true))
   load().catch(showError)
 
   return screen(
