@@ -22,8 +22,11 @@ export const ADMINS_CHANNEL = 'keycard_admins'
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('sessions_revoked_at').on('sessions').column('revoked_at').execute()
-  // The same statement on both dialects (a partial index; no bound parameter, which DDL cannot take).
+  // The same statements on both dialects (partial indexes; no bound parameter, which DDL cannot take).
   await sql`create index users_admins on users (id) where admin = 1`.execute(db)
+  // What start-up loads (revoked, unexpired sessions), covered: without it SQLite walked the
+  // expires_at index over every session (1.5–5 s on 2 M sessions; bench/README.md, "Scale").
+  await sql`create index sessions_revoked_live on sessions (expires_at, id) where revoked_at is not null`.execute(db)
   if (dialectOf(db) !== 'postgres') return
   await sql`
     create function keycard_notify_revocation() returns trigger language plpgsql as $$
@@ -62,6 +65,7 @@ export async function down(db: Kysely<any>): Promise<void> {
     await sql`drop function keycard_notify_admin()`.execute(db)
     await sql`drop function keycard_notify_revocation()`.execute(db)
   }
+  await db.schema.dropIndex('sessions_revoked_live').execute()
   await db.schema.dropIndex('users_admins').execute()
   await db.schema.dropIndex('sessions_revoked_at').execute()
 }
