@@ -71,6 +71,7 @@ function errorsLogged(s: TestServer): Record<string, unknown>[] {
 
 async function adminQuery(pgServer: PostgresServer, database: string, text: string, values: unknown[] = []): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: pgServer.url(database) })
+  client.on('error', () => undefined) // the server is killed under some of these: the query rejects, no uncaught event
   await client.connect()
   try {
     return await client.query(text, values)
@@ -82,6 +83,7 @@ async function adminQuery(pgServer: PostgresServer, database: string, text: stri
 /** A connection of the test's own that holds `lock table <table>` (exclusive) until `release()`. */
 async function holdLock(t: TestContext, url: string, table: string): Promise<{ release(): Promise<void> }> {
   const client = new pg.Client({ connectionString: url, application_name: 'keycard-test-lock' })
+  client.on('error', () => undefined)
   await client.connect()
   await client.query('begin')
   await client.query(`lock table ${table} in access exclusive mode`)

@@ -32,6 +32,8 @@ let shared: Promise<SharedPostgres> | undefined
 
 async function onAdmin<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: adminUrl })
+  // A server killed under it: its queries reject; the 'error' event must not be an uncaught one.
+  client.on('error', () => undefined)
   await client.connect()
   try {
     return await fn(client)

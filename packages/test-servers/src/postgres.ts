@@ -160,6 +160,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     },
     async createDatabase(name = `t_${randomBytes(8).toString('hex')}`) {
       const client = new pg.Client({ connectionString: url() })
+      client.on('error', () => undefined) // its queries reject; the event must not be uncaught
       await client.connect()
       try {
         await client.query(`create database "${name.replaceAll('"', '""')}"`)

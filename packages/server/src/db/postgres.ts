@@ -102,7 +102,22 @@ function errorAware(pool: pg.Pool, onIdleError: ((err: Error) => void) | undefin
  * const { db } = openPostgres('postgres://keycard:secret@127.0.0.1:5432/keycard', { poolSize: 10 })
  */
 export function openPostgres(url: string, options: PostgresOptions = {}): { db: Kysely<Database>; pool: pg.Pool } {
-  const pool = new pg.Pool({ ...postgresClientConfig(url, options), max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 })
+  // Every connection has an error listener from birth to end: pg-pool listens only while a connection
+  // is idle, errorAware while it is checked out, and an error in between (a backend's "terminating
+  // connection" notice racing a hand-over) would otherwise be an uncaught 'error' event, a crash.
+  const onIdleError = options.onIdleError
+  class GuardedClient extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(config)
+      this.on('error', (err: Error) => onIdleError?.(err))
+    }
+  }
+  const pool = new pg.Pool({
+    ...postgresClientConfig(url, options),
+    max: options.poolSize ?? 10,
+    idleTimeoutMillis: 30_000,
+    Client: GuardedClient,
+  })
   // Without a listener an idle connection's error (the server restarted) would crash the process.
   pool.on('error', (err) => options.onIdleError?.(err))
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: errorAware(pool, options.onIdleError) }) }), pool }
