@@ -16,7 +16,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { postgresBinary } from './binaries.ts'
 import { freePort } from './ports.ts'
-import { groupGone, killGroup, startProcess, type Started } from './process.ts'
+import { childrenOf, groupGone, killGroup, pidsGone, startProcess, type Started } from './process.ts'
 
 export interface PostgresServer {
   readonly host: '127.0.0.1'
@@ -31,7 +31,7 @@ export interface PostgresServer {
   readonly pid: number | undefined
   /** Whether the server is running. */
   readonly running: boolean
-  /** Stops the server at once, as a crash does (SIGKILL); `start()` brings it back on the same port and data. */
+  /** Kills the postmaster at once (SIGKILL), as a crash does; its backends follow. `start()` brings it back on the same port and data. */
   kill(): Promise<void>
   /** Fast shutdown (SIGINT: active connections are terminated, as on a deploy or a restart). */
   shutdown(): Promise<void>
@@ -130,17 +130,20 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   const launch = async () => {
     current = await startProcess(postgres, args, READY, { ...ids, cwd: dir })
   }
-  // SIGKILL goes to the whole group (postmaster and backends at once, as a crash of the machine would
-  // leave it); SIGINT to the postmaster, which shuts its backends down itself.
+  // SIGKILL: the postmaster dies at once, as in a crash; its backends (each in a process group of its
+  // own: they call setsid) notice, tell their clients "terminating connection due to unexpected
+  // postmaster exit" and exit. SIGINT: a fast shutdown, the postmaster stops its backends itself.
+  // Either way the next start waits until they are gone: they hold the shared memory until then.
   const halt = async (signal: NodeJS.Signals) => {
     const proc = current
     if (!proc || proc.child.exitCode !== null) return
     proc.child.ref() // awaiting its exit must keep this process alive
+    const backends = proc.child.pid === undefined ? [] : childrenOf(proc.child.pid)
     if (signal === 'SIGKILL') killGroup(proc.child, signal)
     else proc.child.kill(signal)
     await proc.exited
-    // The leader's exit is not the group's: a killed server's workers may still hold its resources.
     if (proc.child.pid !== undefined) await groupGone(proc.child.pid)
+    await pidsGone(backends)
     current = undefined
   }
   await launch()

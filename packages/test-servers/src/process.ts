@@ -86,14 +86,32 @@ export function startProcess(
  * only (/proc); elsewhere it returns at once. Bounded: gives up after `maxChecks` looks.
  */
 export async function groupGone(pgid: number, maxChecks = 2000): Promise<void> {
-  if (!existsSync('/proc/self/stat')) return
-  for (let i = 0; i < maxChecks; i++) {
-    if (!liveMember(pgid)) return
-    await new Promise<void>((resolve) => setTimeout(resolve, 5))
-  }
+  await until(() => !processes().some((p) => p.pgrp === pgid && p.state !== 'Z'), maxChecks)
 }
 
-function liveMember(pgid: number): boolean {
+/**
+ * The live children of `pid`. PostgreSQL's backends call setsid(): they leave the postmaster's process
+ * group, so `groupGone` does not see them, and a killed postmaster's backends are found by parent.
+ */
+export function childrenOf(pid: number): number[] {
+  return processes()
+    .filter((p) => p.ppid === pid && p.state !== 'Z')
+    .map((p) => p.pid)
+}
+
+/** Waits until none of `pids` is alive (a zombie counts as gone). Bounded like groupGone. */
+export async function pidsGone(pids: readonly number[], maxChecks = 2000): Promise<void> {
+  const wanted = new Set(pids)
+  await until(() => !processes().some((p) => wanted.has(p.pid) && p.state !== 'Z'), maxChecks)
+}
+
+async function until(done: () => boolean, maxChecks: number): Promise<void> {
+  if (!existsSync('/proc/self/stat')) return
+  for (let i = 0; i < maxChecks && !done(); i++) await new Promise<void>((resolve) => setTimeout(resolve, 5))
+}
+
+function processes(): { pid: number; state: string; ppid: number; pgrp: number }[] {
+  const out: { pid: number; state: string; ppid: number; pgrp: number }[] = []
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue
     let stat: string
@@ -104,7 +122,7 @@ function liveMember(pgid: number): boolean {
     }
     // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses, so split after the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z') return true
+    out.push({ pid: Number(pid), state: fields[0]!, ppid: Number(fields[1]), pgrp: Number(fields[2]) })
   }
-  return false
+  return out
 }
