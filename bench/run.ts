@@ -665,17 +665,22 @@ export function renderMarkdown(result: BenchResult): string {
   return `${lines.join('\n')}\n`
 }
 
-const README_START = '<!-- bench:latest:start -->'
-const README_END = '<!-- bench:latest:end -->'
-
-function updateReadme(markdown: string): void {
+/**
+ * Replaces what stands between the markers `<!-- bench:<section>:start -->` and `…:end -->` in
+ * bench/README.md with `markdown` (nothing happens when the file or the markers are missing).
+ *
+ * @example
+ * updateReadmeSection('latest', markdown)
+ */
+export function updateReadmeSection(section: string, markdown: string): void {
   const path = join(BENCH_DIR, 'README.md')
   if (!existsSync(path)) return
+  const startMark = `<!-- bench:${section}:start -->`
   const text = readFileSync(path, 'utf8')
-  const start = text.indexOf(README_START)
-  const end = text.indexOf(README_END)
+  const start = text.indexOf(startMark)
+  const end = text.indexOf(`<!-- bench:${section}:end -->`)
   if (start === -1 || end < start) return
-  writeFileSync(path, `${text.slice(0, start + README_START.length)}\n${markdown}${text.slice(end)}`)
+  writeFileSync(path, `${text.slice(0, start + startMark.length)}\n${markdown}${text.slice(end)}`)
 }
 
 // ---- main -----------------------------------------------------------------------------------------
@@ -879,7 +884,7 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
   mkdirSync(outDir, { recursive: true })
   writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`)
   writeFileSync(join(outDir, 'latest.md'), markdown)
-  if (flags.readme && flags.out === undefined) updateReadme(markdown)
+  if (flags.readme && flags.out === undefined) updateReadmeSection('latest', markdown)
   process.stdout.write(markdown)
   log(`wrote ${join(outDir, 'latest.json')} and latest.md`)
   return result

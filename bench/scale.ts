@@ -18,12 +18,12 @@
  *        --pool <n> --startup-runs <n> --revocations <n> --loadgen wrk|autocannon --no-pin --out <dir> --no-readme --help
  */
 
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { BENCH_SECRET, mintTokens } from './lib.ts'
-import { cpuModel, has, launcher, nproc } from './run.ts'
+import { cpuModel, has, launcher, nproc, updateReadmeSection } from './run.ts'
 import { FULL_LAYOUT, liveSessions, type Layout } from './scale/layout.ts'
 import { parseScaleFlags, STEPS } from './scale/flags.ts'
 import { runOnDatabase, type DatabaseResult } from './scale/steps.ts'
@@ -95,7 +95,7 @@ export async function main(argv: readonly string[]): Promise<ScaleResult> {
   mkdirSync(outDir, { recursive: true })
   writeFileSync(join(outDir, 'scale.json'), `${JSON.stringify(result, null, 2)}\n`)
   writeFileSync(join(outDir, 'scale.md'), markdown)
-  if (flags.readme && flags.out === undefined && !flags.small) updateReadme(markdown)
+  if (flags.readme && flags.out === undefined && !flags.small) updateReadmeSection('scale', markdown)
   process.stdout.write(markdown)
   log(`wrote ${join(outDir, 'scale.json')} and scale.md`)
   return result
@@ -107,19 +107,6 @@ function readLoadavg(): string {
   } catch {
     return 'n/a'
   }
-}
-
-const README_START = '<!-- bench:scale:start -->'
-const README_END = '<!-- bench:scale:end -->'
-
-function updateReadme(markdown: string): void {
-  const path = join(BENCH_DIR, 'README.md')
-  if (!existsSync(path)) return
-  const text = readFileSync(path, 'utf8')
-  const start = text.indexOf(README_START)
-  const end = text.indexOf(README_END)
-  if (start === -1 || end < start) return
-  writeFileSync(path, `${text.slice(0, start + README_START.length)}\n${markdown}${text.slice(end)}`)
 }
 
 /** `--help`: this file's header comment. */
