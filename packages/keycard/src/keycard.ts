@@ -142,7 +142,9 @@ export class Keycard<User = unknown> {
    * Keys mode: replaces the keyring. The new keys are checked and imported first (async); then they
    * are swapped in at once (sync), with the new signer. Tokens of kids no longer present are refused
    * from then on, cached verifications included; unchanged keys keep theirs. Rejects with a
-   * KeycardOptionError (and changes nothing) when an entry or `signingKid` is wrong.
+   * KeycardOptionError (and changes nothing) when an entry or `signingKid` is wrong. Calls that
+   * overlap resolve in call order (a call finishing after a later one changes nothing), and a key
+   * removed with `removeKey` while a call was importing stays removed.
    *
    * @example
    * await keycard.setKeys([{ kid: 'k2', algorithm: 'ES256', privateKey: next }, { kid: 'k1', algorithm: 'ES256', publicKey: old }], 'k2')
@@ -150,15 +152,19 @@ export class Keycard<User = unknown> {
   async setKeys(keys: readonly KeyEntry[], signingKid?: string): Promise<void> {
     const set = this.#keySet('setKeys')
     const entries = copyOptions(keys)
-    const signer = checkKeyEntries(entries, signingKid, 'setKeys')
-    const imported = await importKeyEntries(entries, signer, 'setKeys', set.keys)
-    set.replace(imported.keys)
-    this.#minter = {
-      ...this.#minter,
-      signingKey: imported.signer?.key,
-      algorithm: imported.signer?.algorithm ?? this.#minter.algorithm,
-      kid: signer,
+    const signingEntry = checkKeyEntries(entries, signingKid, 'setKeys')
+    const ticket = set.begin()
+    let imported: Awaited<ReturnType<typeof importKeyEntries>>
+    try {
+      imported = await importKeyEntries(entries, signingEntry, 'setKeys', set.keys)
+    } catch (err) {
+      set.abort()
+      throw err
     }
+    const applied = set.commit(ticket, imported.keys)
+    if (applied === undefined) return
+    const signer = imported.signer !== undefined && applied.has(imported.signer.kid) ? imported.signer : undefined
+    this.#minter = { ...this.#minter, signingKey: signer?.key, algorithm: signer?.algorithm ?? this.#minter.algorithm, kid: signer?.kid }
   }
 
   /**
