@@ -2,7 +2,9 @@
  * `createKeycard(options)`: the one object that mints and verifies tokens (Flask-JWT-Extended's
  * `JWTManager`). Options are checked and keys imported here, once; the per-request path does no
  * option parsing and, for a token seen before, no cryptography. Minting and verifying are in
- * `tokens.ts`, the request pipeline in `guard.ts`, the option checks in `option-checks.ts`.
+ * `tokens.ts`, the request pipeline in `guard.ts`, the option checks in `option-checks.ts` (and
+ * `key-options.ts`), key import in `key-material.ts`, keys mode's keyring in `keyring.ts`, and the
+ * remote key set of jwks mode in `jwks/`.
  */
 
 import type { JWK } from 'jose'
