@@ -191,6 +191,16 @@ test('overlapping setKeys calls resolve in call order; a key removed during one 
   assert.equal((await keycard.decodeToken(edToken)).sub, '42')
 })
 
+test('an empty keyring refuses every token until setKeys gives it keys', async () => {
+  const keycard = await createKeycard({ keys: [] })
+  const token = await (await createKeycard({ keys: [ENTRIES[0]!] })).createAccessToken('42')
+  await refused(keycard.decodeToken(token), 'KEYCARD_JWT_KID_UNKNOWN')
+  await assert.rejects(keycard.createAccessToken('42'), { option: 'signingKid' })
+  assert.deepEqual(keycard.jwks(), { keys: [] })
+  await keycard.setKeys([ENTRIES[0]!])
+  assert.equal((await keycard.decodeToken(token)).sub, '42')
+})
+
 test('setKeys, removeKey refuse a keycard that is not in keys mode', async () => {
   const keycard = await createKeycard({ secret: SECRET })
   await assert.rejects(keycard.setKeys(ENTRIES, 'es'), { code: 'KEYCARD_OPTION_INVALID', option: 'keys' })
