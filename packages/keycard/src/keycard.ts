@@ -2,22 +2,18 @@
  * `createKeycard(options)`: the one object that mints and verifies tokens (Flask-JWT-Extended's
  * `JWTManager`). Options are checked and keys imported here, once; the per-request path does no
  * option parsing and, for a token seen before, no cryptography. Minting and verifying are in
- * `tokens.ts`, the request pipeline in `guard.ts`, the option checks in `option-checks.ts`.
+ * `tokens.ts`, the request pipeline in `guard.ts`, the option checks in `option-checks.ts` (and
+ * `key-options.ts`), key import in `key-material.ts`, keys mode's keyring in `keyring.ts`, and the
+ * remote key set of jwks mode in `jwks/`.
  */
 
+import type { JWK } from 'jose'
 import { KeycardError, KeycardOptionError, type TokenError } from './errors.ts'
 import { RequestGuard } from './guard.ts'
 import { unverifiedHeader } from './jws.ts'
-import {
-  asymmetricVerifier,
-  hmacVerifier,
-  importSignKey,
-  importVerifyKey,
-  isHmac,
-  secretBytes,
-  type SignatureVerifier,
-  type SigningKey,
-} from './keys.ts'
+import { importKeyMaterial, type KeyMaterial } from './key-material.ts'
+import { resolveKeyMode } from './key-options.ts'
+import { checkKeyEntries, importKeyEntries, StaticKeySet, type KeyEntry } from './keyring.ts'
 import { copyOptions, isResolvedGuard, resolveGuard, resolveOptions } from './option-checks.ts'
 import type { JwtRequiredOptions, KeycardOptions, ResolvedGuard, ResolvedOptions } from './options.ts'
 import type { RequestView } from './request.ts'
@@ -27,6 +23,7 @@ import type { JwtClaims, JwtContext, JwtHeader } from './types.ts'
 
 export type { CreateAccessTokenOptions, CreateRefreshTokenOptions } from './tokens.ts'
 export type { JwtRequiredOptions, ResolvedGuard } from './options.ts'
+export type { KeyMaterial } from './key-material.ts'
 
 /**
  * Mints and verifies tokens for one configuration; made by `createKeycard`, handed to the adapters.
@@ -38,23 +35,28 @@ export type { JwtRequiredOptions, ResolvedGuard } from './options.ts'
 export class Keycard<User = unknown> {
   readonly options: ResolvedOptions
   readonly #loaders: KeycardOptions<User>
-  readonly #minter: Minter
+  #minter: Minter
+  readonly #material: KeyMaterial
   readonly #verifier: TokenVerifier
   readonly #guard: RequestGuard<User>
   readonly #render: (error: TokenError) => AuthResponse
   readonly #defaultGuard: ResolvedGuard
 
   /** Use `createKeycard`, which imports the keys first. */
-  constructor(
-    options: ResolvedOptions,
-    raw: KeycardOptions<User>,
-    verifiers: Map<string, SignatureVerifier>,
-    signingKey: SigningKey | undefined,
-  ) {
+  constructor(options: ResolvedOptions, raw: KeycardOptions<User>, material: KeyMaterial) {
     this.options = options
     this.#loaders = raw
-    this.#minter = { options, loaders: raw, signingKey }
-    this.#verifier = new TokenVerifier(options, raw.decodeKey, verifiers)
+    this.#material = material
+    const { signer, mode } = material
+    this.#minter = {
+      options,
+      loaders: raw,
+      signingKey: signer?.key,
+      algorithm: signer?.algorithm ?? options.algorithm,
+      kid: signer?.kid,
+      mode,
+    }
+    this.#verifier = new TokenVerifier(options, raw.decodeKey, material.verifiers, material.source)
     this.#guard = new RequestGuard(options, raw, this.#verifier)
     this.#render = createRenderer(options, raw.responses)
     this.#defaultGuard = this.guardOptions()
@@ -135,6 +137,78 @@ export class Keycard<User = unknown> {
   clearCache(): void {
     this.#verifier.clear()
   }
+
+  // ---- keys -----------------------------------------------------------------------------------
+
+  /**
+   * Keys mode: replaces the keyring. The new keys are checked and imported first (async); then they
+   * are swapped in at once (sync), with the new signer. Tokens of kids no longer present are refused
+   * from then on, cached verifications included; unchanged keys keep theirs. Rejects with a
+   * KeycardOptionError (and changes nothing) when an entry or `signingKid` is wrong. Calls that
+   * overlap resolve in call order (a call finishing after a later one changes nothing), and a key
+   * removed with `removeKey` while a call was importing stays removed.
+   *
+   * @example
+   * await keycard.setKeys([{ kid: 'k2', algorithm: 'ES256', privateKey: next }, { kid: 'k1', algorithm: 'ES256', publicKey: old }], 'k2')
+   */
+  async setKeys(keys: readonly KeyEntry[], signingKid?: string): Promise<void> {
+    const set = this.#keySet('setKeys')
+    const entries = copyOptions(keys)
+    const signingEntry = checkKeyEntries(entries, signingKid, 'setKeys')
+    const ticket = set.begin()
+    let imported: Awaited<ReturnType<typeof importKeyEntries>>
+    try {
+      imported = await importKeyEntries(entries, signingEntry, 'setKeys', set.keys)
+    } catch (err) {
+      set.abort()
+      throw err
+    }
+    const applied = set.commit(ticket, imported.keys)
+    if (applied === undefined) return
+    const signer = imported.signer !== undefined && applied.has(imported.signer.kid) ? imported.signer : undefined
+    this.#minter = { ...this.#minter, signingKey: signer?.key, algorithm: signer?.algorithm ?? this.#minter.algorithm, kid: signer?.kid }
+  }
+
+  /**
+   * Keys mode: drops the key `kid` at once (the emergency retire): tokens signed with it are refused
+   * from the next verification on, even those verified (and cached) a moment before. Removing the
+   * signing key leaves the keycard verify-only until `setKeys` names another. Returns whether it was there.
+   *
+   * @example
+   * if (!keycard.removeKey('2025-10')) console.warn('no such key')
+   */
+  removeKey(kid: string): boolean {
+    const set = this.#keySet('removeKey')
+    if (!set.remove(kid)) return false
+    if (this.#minter.kid === kid) this.#minter = { ...this.#minter, signingKey: undefined, kid: undefined }
+    return true
+  }
+
+  /**
+   * The public half of every asymmetric key this keycard verifies with, as a JWK Set to serve at
+   * `/.well-known/jwks.json`: kty and public members, kid, alg, `use: 'sig'`; never a private member,
+   * and HMAC keys are left out. A jwks-mode keycard gives the keys of its current cached set; a
+   * single-key keycard its one public key, with its RFC 7638 thumbprint as kid (its tokens carry no
+   * kid: publish with `keys` instead).
+   *
+   * @example
+   * app.get('/.well-known/jwks.json', (_req, reply) => reply.header('cache-control', 'public, max-age=600').send(keycard.jwks()))
+   */
+  jwks(): { keys: JWK[] } {
+    const { source, publicJwk } = this.#material
+    if (source !== undefined) return source.jwks()
+    return { keys: publicJwk ? [{ ...publicJwk }] : [] }
+  }
+
+  #keySet(method: string): StaticKeySet {
+    const source = this.#material.source
+    if (this.#material.mode !== 'keys' || !(source instanceof StaticKeySet))
+      throw new KeycardOptionError(
+        'keys',
+        `${method} works on a keycard created with "keys" (several keys with kids); this one was created with ${this.#material.mode === 'jwks' ? '"jwks"' : 'a single key'}.`,
+      )
+    return source
+  }
 }
 
 /**
@@ -149,36 +223,6 @@ export class Keycard<User = unknown> {
 export async function createKeycard<User = unknown>(given: KeycardOptions<User>): Promise<Keycard<User>> {
   const options = copyOptions(given)
   const resolved = resolveOptions(options)
-  const verifiers = new Map<string, SignatureVerifier>()
-  const needsSecret = resolved.decodeAlgorithms.some(isHmac) || isHmac(resolved.algorithm)
-  const needsKeys = resolved.decodeAlgorithms.some((a) => !isHmac(a))
-
-  if (needsSecret && options.secret === undefined && !(options.decodeKey && options.encodeKey)) {
-    throw new KeycardOptionError(
-      'secret',
-      `${resolved.algorithm} needs a secret of at least 32 bytes; pass secret: process.env.JWT_SECRET (generate one with \`openssl rand -base64 32\`), or set "algorithm" to an asymmetric algorithm.`,
-    )
-  }
-  if (needsKeys && options.publicKey === undefined && options.privateKey === undefined && !options.decodeKey) {
-    const asym = resolved.decodeAlgorithms.find((a) => !isHmac(a))!
-    throw new KeycardOptionError(
-      'publicKey',
-      `${asym} needs "publicKey" (to verify) and, to sign, "privateKey": PEM strings, JWKs, CryptoKeys or KeyObjects.`,
-    )
-  }
-  for (const alg of resolved.decodeAlgorithms) {
-    if (isHmac(alg)) {
-      if (options.secret !== undefined) verifiers.set(alg, hmacVerifier(alg, secretBytes('secret', options.secret, alg)))
-    } else if (options.publicKey !== undefined || options.privateKey !== undefined) {
-      const name = options.publicKey !== undefined ? 'publicKey' : 'privateKey'
-      verifiers.set(alg, asymmetricVerifier(alg, await importVerifyKey(name, options.publicKey ?? options.privateKey, alg)))
-    }
-  }
-
-  let signingKey: SigningKey | undefined
-  if (!options.encodeKey) {
-    if (isHmac(resolved.algorithm)) signingKey = secretBytes('secret', options.secret, resolved.algorithm)
-    else if (options.privateKey !== undefined) signingKey = await importSignKey('privateKey', options.privateKey, resolved.algorithm)
-  }
-  return new Keycard<User>(resolved, options, verifiers, signingKey)
+  const material = await importKeyMaterial(options, resolved, resolveKeyMode(options))
+  return new Keycard<User>(resolved, options, material)
 }
