@@ -96,6 +96,25 @@ test('Cache-Control max-age: no fetch before it ends; after, a known kid still v
   assert.equal((await keycard.decodeToken(await tokenOf(K2))).sub, '42')
 })
 
+test('a max-age shorter than the cooldown: the set is refetched when it expires, so a key published one max-age ahead is known when it signs', async (t) => {
+  freezeClock(t)
+  const auth = await issuer(K1)
+  const server = await startKeySetServer(t, auth.jwks(), { 'cache-control': 'public, max-age=1' })
+  const keycard = await createKeycard({ jwks: server.url }) // the default cooldown: 30 s
+  const token = await auth.createAccessToken('42')
+  await keycard.decodeToken(token)
+  // The auth server publishes k2 as its next key; one max-age later the set has expired.
+  server.answer.body = (await issuer(K1, K2)).jwks()
+  mock.timers.tick(1_500)
+  const answered = server.answered()
+  assert.equal(checkSync(keycard, token)?.identity, '42')
+  await answered
+  await pollUntil(() => keycard.jwks().keys.length === 2, 'the expired set is refetched within the cooldown')
+  // k2 starts signing: its first token is of a known kid, verified without waiting.
+  assert.equal(checkSync(keycard, await tokenOf(K2, '43'))?.identity, '43')
+  assert.equal(server.requests.length, 2)
+})
+
 test('ETag: the refetch sends If-None-Match, a 304 keeps the keys and starts a new max-age', async (t) => {
   freezeClock(t)
   const auth = await issuer(K1)

@@ -78,14 +78,15 @@ export class RemoteKeySet implements KeySource {
     if (now >= this.#expiresAt) {
       // Too stale to vouch for: resolve() must fetch (or fail).
       if (now >= this.#expiresAt + this.#options.maxStale * 1000) return undefined
-      if (this.#inFlight === undefined && this.#coolingUntil() <= now) this.#start()
+      if (this.#inFlight === undefined && this.#mayFetch(now)) this.#start()
     }
     return keys.get(kid)
   }
 
   resolve(kid: string): VerificationKey | Promise<VerificationKey> {
     if (this.#inFlight !== undefined) return this.#inFlight.then(() => this.#after(kid))
-    if (this.#coolingUntil() <= Date.now()) return this.#start().then(() => this.#after(kid))
+    const now = Date.now()
+    if (this.#mayFetch(now) || this.#coolingUntil() <= now) return this.#start().then(() => this.#after(kid))
     return this.#after(kid)
   }
 
@@ -111,6 +112,16 @@ export class RemoteKeySet implements KeySource {
       throw new JwksUnavailableError(this.#printable, reason, (this.#coolingUntil() - now) / 1000)
     }
     throw unknownKid()
+  }
+
+  /**
+   * A set past its max-age is refetched whatever the cooldown: the server's max-age is the rate it
+   * asked for, and an auth server publishes a next key one max-age ahead, so waiting out a longer
+   * cooldown would show its first tokens an unknown kid. Only after a failed fetch does the cooldown
+   * space out the retries.
+   */
+  #mayFetch(now: number): boolean {
+    return now >= this.#expiresAt && (this.#lastError === undefined || this.#coolingUntil() <= now)
   }
 
   #coolingUntil(): number {
