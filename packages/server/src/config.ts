@@ -8,6 +8,19 @@ import { toSeconds } from 'keycard'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { checkIssuer, checkKeysSecret, isLoopbackHost, SECRET_FILE, type Signing, signingMode } from './config-signing.ts'
+
+export {
+  defaultIssuer,
+  isLoopbackHost,
+  SECRET_FILE,
+  describeSigning,
+  JWT_ALGORITHMS,
+  KEY_ALGORITHMS,
+  type Signing,
+  type SigningAlgorithm,
+  type SigningSource,
+} from './config-signing.ts'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -71,11 +84,28 @@ export interface Config {
    * (REVOCATION_POLL_INTERVAL, default 5); while it is not, and always on SQLite, the poll runs every second.
    */
   readonly revocationPollInterval: number
+  /**
+   * How tokens are signed: `hmac` (HS256 with JWT_SECRET or the data dir's jwt-secret, exactly as before
+   * the keyring) or `keyring` (an asymmetric key pair from the database's keyring, rotated). `source` says
+   * what decided it, for the start-up log (`describeSigning`).
+   */
+  readonly signing: Signing
+  /** KEYS_SECRET (keyring mode), or undefined when it has to come from (or be generated into) the data dir: `loadKeysSecret`. */
+  readonly keysSecret: string | undefined
+  /** Seconds a key signs before the next one replaces it (KEY_ROTATION_INTERVAL, default 90 days). */
+  readonly keyRotationInterval: number
+  /** Seconds verifiers may cache the JWKS (JWKS_MAX_AGE, default 600): its `Cache-Control: max-age`. */
+  readonly jwksMaxAge: number
+  /** Seconds a new key is published before it signs: two JWKS cache lifetimes (2 × JWKS_MAX_AGE). */
+  readonly keyPublishLead: number
+  /** ISSUER: the `iss` of keyring-mode tokens and of the openid-configuration; no trailing slash. */
+  readonly issuer: string
 }
 
 export const DEFAULT_DATABASE_URL = './data/keycard.db'
 export type DatabaseDialect = 'sqlite' | 'postgres'
-export const SECRET_FILE = 'jwt-secret'
+/** The file in the data dir holding a generated KEYS_SECRET (keyring mode). */
+export const KEYS_SECRET_FILE = 'keys-secret'
 /** Every variable the server reads, for `--help` texts and docs. */
 export const ENV_VARS = [
   'PORT',
@@ -98,6 +128,11 @@ export const ENV_VARS = [
   'DATABASE_CONNECT_TIMEOUT_MS',
   'REVOCATION_MAX_STALENESS',
   'REVOCATION_POLL_INTERVAL',
+  'JWT_ALGORITHM',
+  'KEYS_SECRET',
+  'KEY_ROTATION_INTERVAL',
+  'JWKS_MAX_AGE',
+  'ISSUER',
 ] as const
 
 /** Thrown by `loadConfig`; `problems` has one line per bad variable. */
@@ -214,14 +249,6 @@ function boolean(problems: string[], env: Env, name: string, fallback: boolean):
   return fallback
 }
 
-/** `localhost`, `127.x.x.x` or `::1`: only this machine can connect. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '')
-  return (
-    h === 'localhost' || h.endsWith('.localhost') || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === '::1' || h === '::ffff:127.0.0.1'
-  )
-}
-
 /**
  * The default of COOKIE_SECURE: Secure outside development. Development is NODE_ENV=development, or
  * no NODE_ENV=production and a loopback HOST (the default `npm start` on http://127.0.0.1:3000: some
@@ -261,11 +288,14 @@ export function loadConfig(env: Env = process.env): Config {
     databaseDialect === 'postgres' || databasePath === ':memory:' ? resolve(env.INIT_CWD || process.cwd(), 'data') : dirname(databasePath)
 
   let jwtSecret = env.JWT_SECRET === '' ? undefined : env.JWT_SECRET
+  const signing = signingMode(problems, env, jwtSecret, dataDir)
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
     problems.push(
       `JWT_SECRET: must be at least 32 bytes (HS256), got ${Buffer.byteLength(jwtSecret)}; generate one with \`openssl rand -base64 32\``,
     )
     jwtSecret = undefined
+  } else if (signing.mode === 'keyring') {
+    // No HMAC secret in keyring mode (signingMode has refused JWT_SECRET with an asymmetric JWT_ALGORITHM).
   } else if (jwtSecret === undefined && production) {
     problems.push(
       'JWT_SECRET: required when NODE_ENV=production (a generated secret would be lost with the data dir); generate one with `openssl rand -base64 32`',
@@ -275,6 +305,7 @@ export function loadConfig(env: Env = process.env): Config {
       "JWT_SECRET: required with a PostgreSQL DATABASE_URL (every instance must sign with the same secret, and a generated one would live in one machine's data dir); generate one with `openssl rand -base64 32`",
     )
   }
+  const keysSecret = signing.mode === 'keyring' ? checkKeysSecret(problems, env, production, databaseDialect) : undefined
 
   const accessTokenExpires = duration(problems, env, 'ACCESS_TOKEN_EXPIRES', 15 * 60, 1)
   const refreshTokenExpires = duration(problems, env, 'REFRESH_TOKEN_EXPIRES', 30 * 86400, 1)
@@ -318,6 +349,21 @@ export function loadConfig(env: Env = process.env): Config {
     )
   const revocationPollInterval = duration(problems, env, 'REVOCATION_POLL_INTERVAL', 5, 1)
 
+  let jwksMaxAge = duration(problems, env, 'JWKS_MAX_AGE', 600, 1)
+  if (jwksMaxAge > 7 * 86400) {
+    jwksMaxAge = 600 // so that KEY_ROTATION_INTERVAL is not also reported for it
+    problems.push(
+      `JWKS_MAX_AGE: at most 7 days (a new key waits two of these before it signs, and a retired key stays cached that long by verifiers that ignore retirement), got ${JSON.stringify(env.JWKS_MAX_AGE)}`,
+    )
+  }
+  const keyPublishLead = 2 * jwksMaxAge
+  const keyRotationInterval = duration(problems, env, 'KEY_ROTATION_INTERVAL', 90 * 86400, 1)
+  if (keyRotationInterval <= keyPublishLead)
+    problems.push(
+      `KEY_ROTATION_INTERVAL: must be longer than two JWKS cache lifetimes (2 × JWKS_MAX_AGE = ${keyPublishLead}s: a new key is published that long before it signs); got ${JSON.stringify(env.KEY_ROTATION_INTERVAL ?? '90d')}`,
+    )
+  const issuer = checkIssuer(problems, env, host, port, signing.mode === 'keyring' && production)
+
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze({
     port,
@@ -341,6 +387,12 @@ export function loadConfig(env: Env = process.env): Config {
     databaseBusyTimeoutMs,
     revocationMaxStaleness,
     revocationPollInterval,
+    signing: Object.freeze(signing),
+    keysSecret,
+    keyRotationInterval,
+    jwksMaxAge,
+    keyPublishLead,
+    issuer,
   })
 }
 
@@ -352,18 +404,49 @@ export interface ResolvedSecret {
 }
 
 /**
- * The JWT signing secret: JWT_SECRET, else the one kept in `<dataDir>/jwt-secret`, else a new 256-bit
- * secret written there with mode 0600. Refuses in production (loadConfig already does).
+ * The JWT signing secret (HMAC mode): JWT_SECRET, else the one kept in `<dataDir>/jwt-secret`, else a
+ * new 256-bit secret written there with mode 0600. Refuses in production (loadConfig already does), and
+ * in keyring mode: a jwt-secret file would make the next start an HS256 one.
+ *
+ * @example
+ * const { secret, source } = resolveJwtSecret(config) // source: 'env' | 'file' | 'generated'
  */
 export function resolveJwtSecret(config: Config): ResolvedSecret {
+  if (config.signing.mode === 'keyring')
+    throw new ConfigError([
+      `JWT_SECRET: not used in keyring mode (JWT_ALGORITHM=${config.signing.algorithm}); the signing keys are in the database`,
+    ])
   if (config.jwtSecret !== undefined) return { secret: config.jwtSecret, source: 'env' }
   if (config.production) throw new ConfigError(['JWT_SECRET: required when NODE_ENV=production'])
-  const path = join(config.dataDir, SECRET_FILE)
+  return secretFromDataDir(config, SECRET_FILE, 'JWT_SECRET')
+}
+
+/**
+ * The secret that encrypts the keyring's private keys (keyring mode): KEYS_SECRET, else the one kept in
+ * `<dataDir>/keys-secret`, else a new 256-bit secret written there with mode 0600. Refuses in production
+ * and with PostgreSQL (loadConfig already does), and in HMAC mode, which has no keyring.
+ *
+ * @example
+ * const keys = loadKeysSecret(config)
+ * if (keys.source === 'generated') log.warn({ path: keys.path }, 'KEYS_SECRET is not set: generated one')
+ */
+export function loadKeysSecret(config: Config): ResolvedSecret {
+  if (config.signing.mode !== 'keyring')
+    throw new ConfigError(['KEYS_SECRET: not used in HMAC mode (HS256 with JWT_SECRET): there is no keyring to encrypt'])
+  if (config.keysSecret !== undefined) return { secret: config.keysSecret, source: 'env' }
+  if (config.production) throw new ConfigError(['KEYS_SECRET: required when NODE_ENV=production'])
+  if (config.databaseDialect === 'postgres') throw new ConfigError(['KEYS_SECRET: required with a PostgreSQL DATABASE_URL'])
+  return secretFromDataDir(config, KEYS_SECRET_FILE, 'KEYS_SECRET')
+}
+
+/** `<dataDir>/<file>`: read (at least 32 bytes), or generated (256 random bits, mode 0600, never overwritten). */
+function secretFromDataDir(config: Config, file: string, variable: string): ResolvedSecret {
+  const path = join(config.dataDir, file)
   if (existsSync(path)) {
     const secret = readFileSync(path, 'utf8').trim()
     if (Buffer.byteLength(secret) < 32)
       throw new ConfigError([
-        `JWT_SECRET: the secret kept in ${path} is shorter than 32 bytes; delete the file to generate a new one, or set JWT_SECRET`,
+        `${variable}: the secret kept in ${path} is shorter than 32 bytes; delete the file to generate a new one, or set ${variable}`,
       ])
     return { secret, source: 'file', path }
   }
