@@ -99,6 +99,10 @@ export class KeySync {
   #loaded = 0
   #reloading: Promise<void> | undefined
   #timer: NodeJS.Timeout | undefined
+  /** A scheduled advance (and its re-arm) in flight: close() waits for it, so nothing queries a closed database. */
+  #ticking: Promise<void> | undefined
+  /** Ends a retry pause early (close). */
+  #wake: (() => void) | undefined
   #closed = false
 
   constructor(options: KeySyncOptions) {
@@ -123,7 +127,8 @@ export class KeySync {
   async close(): Promise<void> {
     this.#closed = true
     clearTimeout(this.#timer)
-    await this.#reloading
+    this.#wake?.()
+    await Promise.all([this.#reloading, this.#ticking])
   }
 
   /**
@@ -194,17 +199,25 @@ export class KeySync {
     await this.#arm(false)
   }
 
-  /** Waits `ms` unless closed meanwhile; false when closed. */
+  /** Waits `ms`, or until close(); false when closed. */
   #pause(ms: number): Promise<boolean> {
     return new Promise((done) => {
       if (this.#closed) return done(false)
-      const timer = setTimeout(() => done(!this.#closed), ms)
+      const timer = setTimeout(() => {
+        this.#wake = undefined
+        done(!this.#closed)
+      }, ms)
       timer.unref()
+      this.#wake = () => {
+        clearTimeout(timer)
+        done(false)
+      }
     })
   }
 
   /** Sets the timer for the ring's next due time. `idle`: the last advance changed nothing, so a past due time waits a retry. */
   async #arm(idle: boolean): Promise<void> {
+    if (this.#closed) return
     let due: number | null
     try {
       due = await this.#o.keyring.nextDue()
@@ -220,7 +233,11 @@ export class KeySync {
   #setTimer(ms: number): void {
     if (this.#closed) return
     clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => void this.#tick(), ms)
+    this.#timer = setTimeout(() => {
+      this.#ticking = this.#tick().finally(() => {
+        this.#ticking = undefined
+      })
+    }, ms)
     this.#timer.unref()
   }
 

@@ -15,6 +15,7 @@
 
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { ErrorBody, OpenIdConfiguration } from '../api-types.ts'
 import type { Services } from '../app.ts'
 
 export const JWKS_PATH = '/.well-known/jwks.json'
@@ -52,7 +53,8 @@ export function noneMatch(header: string | undefined, etag: string): boolean {
 export function registerWellKnownRoutes(app: FastifyInstance, s: Services): void {
   const { signing, keycard } = s
   if (signing.mode === 'hmac') {
-    const none = (_request: FastifyRequest, reply: FastifyReply) => reply.code(404).send({ msg: NO_PUBLIC_KEYS, code: 'NO_PUBLIC_KEYS' })
+    const body: ErrorBody = { msg: NO_PUBLIC_KEYS, code: 'NO_PUBLIC_KEYS' }
+    const none = (_request: FastifyRequest, reply: FastifyReply) => reply.code(404).send(body)
     app.get(JWKS_PATH, none)
     app.get(OPENID_CONFIGURATION_PATH, none)
     return
@@ -75,6 +77,7 @@ export function registerWellKnownRoutes(app: FastifyInstance, s: Services): void
     return reply.send(last.body)
   })
 
-  const discovery = JSON.stringify({ issuer: signing.issuer, jwks_uri: `${signing.issuer}${JWKS_PATH}` })
+  const configuration: OpenIdConfiguration = { issuer: signing.issuer, jwks_uri: `${signing.issuer}${JWKS_PATH}` }
+  const discovery = JSON.stringify(configuration)
   app.get(OPENID_CONFIGURATION_PATH, (_request, reply) => publicHeaders(reply).send(discovery))
 }
