@@ -108,6 +108,7 @@ export type ServerErrorCode =
   | 'REVOCATION_VIEW_STALE'
   | 'PAGE_NOT_BUILT'
   | 'NO_PUBLIC_KEYS'
+  | 'SIGNING_KEY_UNAVAILABLE'
 
 /** keycard's token error codes (its `KeycardErrorCode`; test/api-types.test.ts keeps the two in step). */
 export type TokenErrorCode = `KEYCARD_${string}`

@@ -14,7 +14,7 @@ import type { Database } from './db/schema.ts'
 import { installJsonBodyParser } from './body.ts'
 import { installErrorHandlers } from './http-errors.ts'
 import type { KeySyncEvent } from './keys/key-sync.ts'
-import { signingLogLine, type SigningSecret } from './keys/signing.ts'
+import { SigningKeyUnavailableError, signingLogLine, type SigningSecret } from './keys/signing.ts'
 import { purgeExpired } from './revocations.ts'
 import type { RevocationEvent } from './revocation-sync.ts'
 import { buildServices, closeServices, type Services } from './services.ts'
@@ -149,6 +149,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     } else if (error instanceof DatabaseUnavailableError) {
       reply.header('retry-after', String(error.retryAfter))
       request.log.error({ err: error.cause }, `database unavailable: ${error.message}`)
+    } else if (error instanceof SigningKeyUnavailableError) {
+      reply.header('retry-after', String(error.retryAfter))
+      request.log.warn('a token was asked for while the retired signing key was being replaced')
     }
     done()
   })

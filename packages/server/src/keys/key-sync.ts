@@ -119,6 +119,14 @@ export class KeySync {
     return this.#signingKid
   }
 
+  /**
+   * `false` between the retirement of the signing key and the re-read that brings its successor
+   * (milliseconds): the keycard cannot mint then, and minting answers 503 (`guardMinting`).
+   */
+  get canSign(): boolean {
+    return this.#held.has(this.#signingKid)
+  }
+
   /** Arms the scheduler (resolves once the first due time is known, or its read failed and is retried). */
   async start(): Promise<void> {
     await this.#arm(false)
