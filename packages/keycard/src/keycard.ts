@@ -5,24 +5,13 @@
  * `tokens.ts`, the request pipeline in `guard.ts`, the option checks in `option-checks.ts`.
  */
 
-import { calculateJwkThumbprint, type JWK } from 'jose'
+import type { JWK } from 'jose'
 import { KeycardError, KeycardOptionError, type TokenError } from './errors.ts'
 import { RequestGuard } from './guard.ts'
-import { createKeySet } from './jwks/key-set.ts'
 import { unverifiedHeader } from './jws.ts'
+import { importKeyMaterial, type KeyMaterial } from './key-material.ts'
 import { resolveKeyMode } from './key-options.ts'
-import { checkKeyEntries, importKeyEntries, publicJwk, StaticKeySet, type KeyEntry, type KeySource } from './keyring.ts'
-import {
-  asymmetricVerifier,
-  hmacVerifier,
-  importSignKey,
-  importVerifyKey,
-  isHmac,
-  secretBytes,
-  type Algorithm,
-  type SignatureVerifier,
-  type SigningKey,
-} from './keys.ts'
+import { checkKeyEntries, importKeyEntries, StaticKeySet, type KeyEntry } from './keyring.ts'
 import { copyOptions, isResolvedGuard, resolveGuard, resolveOptions } from './option-checks.ts'
 import type { JwtRequiredOptions, KeycardOptions, ResolvedGuard, ResolvedOptions } from './options.ts'
 import type { RequestView } from './request.ts'
@@ -32,21 +21,7 @@ import type { JwtClaims, JwtContext, JwtHeader } from './types.ts'
 
 export type { CreateAccessTokenOptions, CreateRefreshTokenOptions } from './tokens.ts'
 export type { JwtRequiredOptions, ResolvedGuard } from './options.ts'
-
-/**
- * What `createKeycard` imported, handed to the Keycard: the single-key verifiers by algorithm, or the
- * key source of keys/jwks mode; the signer; and, single-key mode, the public JWK `jwks()` publishes.
- *
- * @example
- * new Keycard(resolved, options, { mode: 'keys', verifiers: new Map(), source, signer, publicJwk: undefined })
- */
-export interface KeyMaterial {
-  readonly mode: 'single' | 'keys' | 'jwks'
-  readonly verifiers: ReadonlyMap<string, SignatureVerifier>
-  readonly source: KeySource | undefined
-  readonly signer: { key: SigningKey; algorithm: Algorithm; kid: string | undefined } | undefined
-  readonly publicJwk: JWK | undefined
-}
+export type { KeyMaterial } from './key-material.ts'
 
 /**
  * Mints and verifies tokens for one configuration; made by `createKeycard`, handed to the adapters.
@@ -240,66 +215,6 @@ export class Keycard<User = unknown> {
 export async function createKeycard<User = unknown>(given: KeycardOptions<User>): Promise<Keycard<User>> {
   const options = copyOptions(given)
   const resolved = resolveOptions(options)
-  const mode = resolveKeyMode(options)
-  let material: KeyMaterial
-  if (mode.mode === 'keys') {
-    const imported = await importKeyEntries(options.keys!, mode.signingKid, 'keys')
-    material = {
-      mode: 'keys',
-      verifiers: new Map(),
-      source: new StaticKeySet(imported.keys),
-      signer: imported.signer,
-      publicJwk: undefined,
-    }
-  } else if (mode.mode === 'jwks') {
-    const source = await createKeySet(options.jwks!, mode.url, mode.jwks)
-    material = { mode: 'jwks', verifiers: new Map(), source, signer: undefined, publicJwk: undefined }
-  } else {
-    material = await importSingleKey(options, resolved)
-  }
+  const material = await importKeyMaterial(options, resolved, resolveKeyMode(options))
   return new Keycard<User>(resolved, options, material)
-}
-
-/** Single-key mode: a verifier per accepted algorithm, and the signing key. */
-// biome-ignore lint/suspicious/noExplicitAny: it takes a keycard's options whatever its User type
-async function importSingleKey(options: KeycardOptions<any>, resolved: ResolvedOptions): Promise<KeyMaterial> {
-  const verifiers = new Map<string, SignatureVerifier>()
-  const needsSecret = resolved.decodeAlgorithms.some(isHmac) || isHmac(resolved.algorithm)
-  const needsKeys = resolved.decodeAlgorithms.some((a) => !isHmac(a))
-
-  if (needsSecret && options.secret === undefined && !(options.decodeKey && options.encodeKey)) {
-    throw new KeycardOptionError(
-      'secret',
-      `${resolved.algorithm} needs a secret of at least 32 bytes; pass secret: process.env.JWT_SECRET (generate one with \`openssl rand -base64 32\`), or set "algorithm" to an asymmetric algorithm.`,
-    )
-  }
-  if (needsKeys && options.publicKey === undefined && options.privateKey === undefined && !options.decodeKey) {
-    const asym = resolved.decodeAlgorithms.find((a) => !isHmac(a))!
-    throw new KeycardOptionError(
-      'publicKey',
-      `${asym} needs "publicKey" (to verify) and, to sign, "privateKey": PEM strings, JWKs, CryptoKeys or KeyObjects.`,
-    )
-  }
-  let jwk: JWK | undefined
-  for (const alg of resolved.decodeAlgorithms) {
-    if (isHmac(alg)) {
-      if (options.secret !== undefined) verifiers.set(alg, hmacVerifier(alg, secretBytes('secret', options.secret, alg)))
-    } else if (options.publicKey !== undefined || options.privateKey !== undefined) {
-      const name = options.publicKey !== undefined ? 'publicKey' : 'privateKey'
-      const key = await importVerifyKey(name, options.publicKey ?? options.privateKey, alg)
-      verifiers.set(alg, asymmetricVerifier(alg, key))
-      if (jwk === undefined) {
-        const published = publicJwk(key, '', alg)
-        jwk = { ...published, kid: await calculateJwkThumbprint(published) }
-      }
-    }
-  }
-
-  let signingKey: SigningKey | undefined
-  if (!options.encodeKey) {
-    if (isHmac(resolved.algorithm)) signingKey = secretBytes('secret', options.secret, resolved.algorithm)
-    else if (options.privateKey !== undefined) signingKey = await importSignKey('privateKey', options.privateKey, resolved.algorithm)
-  }
-  const signer = signingKey && { key: signingKey, algorithm: resolved.algorithm, kid: undefined }
-  return { mode: 'single', verifiers, source: undefined, signer, publicJwk: jwk }
 }

@@ -75,7 +75,12 @@ export interface KeySource {
   jwks(): { keys: JWK[] }
 }
 
-/** The error for a kid no key has; it never echoes the kid (client text). */
+/**
+ * The error for a kid no key has; it never echoes the kid (client text).
+ *
+ * @example
+ * throw unknownKid() // 422 KEYCARD_JWT_KID_UNKNOWN
+ */
 export function unknownKid(): JWTDecodeError {
   return new JWTDecodeError('KEYCARD_JWT_KID_UNKNOWN', 'The token\'s "kid" does not match any known key')
 }
