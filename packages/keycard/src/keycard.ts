@@ -2,7 +2,9 @@
  * `createKeycard(options)`: the one object that mints and verifies tokens (Flask-JWT-Extended's
  * `JWTManager`). Options are checked and keys imported here, once; the per-request path does no
  * option parsing and, for a token seen before, no cryptography. Minting and verifying are in
- * `tokens.ts`, the request pipeline in `guard.ts`, the option checks in `option-checks.ts`.
+ * `tokens.ts`, the request pipeline in `guard.ts`, the option checks in `option-checks.ts` (and
+ * `key-options.ts`), key import in `key-material.ts`, keys mode's keyring in `keyring.ts`, and the
+ * remote key set of jwks mode in `jwks/`.
  */
 
 import type { JWK } from 'jose'
@@ -142,7 +144,9 @@ export class Keycard<User = unknown> {
    * Keys mode: replaces the keyring. The new keys are checked and imported first (async); then they
    * are swapped in at once (sync), with the new signer. Tokens of kids no longer present are refused
    * from then on, cached verifications included; unchanged keys keep theirs. Rejects with a
-   * KeycardOptionError (and changes nothing) when an entry or `signingKid` is wrong.
+   * KeycardOptionError (and changes nothing) when an entry or `signingKid` is wrong. Calls that
+   * overlap resolve in call order (a call finishing after a later one changes nothing), and a key
+   * removed with `removeKey` while a call was importing stays removed.
    *
    * @example
    * await keycard.setKeys([{ kid: 'k2', algorithm: 'ES256', privateKey: next }, { kid: 'k1', algorithm: 'ES256', publicKey: old }], 'k2')
@@ -150,15 +154,19 @@ export class Keycard<User = unknown> {
   async setKeys(keys: readonly KeyEntry[], signingKid?: string): Promise<void> {
     const set = this.#keySet('setKeys')
     const entries = copyOptions(keys)
-    const signer = checkKeyEntries(entries, signingKid, 'setKeys')
-    const imported = await importKeyEntries(entries, signer, 'setKeys', set.keys)
-    set.replace(imported.keys)
-    this.#minter = {
-      ...this.#minter,
-      signingKey: imported.signer?.key,
-      algorithm: imported.signer?.algorithm ?? this.#minter.algorithm,
-      kid: signer,
+    const signingEntry = checkKeyEntries(entries, signingKid, 'setKeys')
+    const ticket = set.begin()
+    let imported: Awaited<ReturnType<typeof importKeyEntries>>
+    try {
+      imported = await importKeyEntries(entries, signingEntry, 'setKeys', set.keys)
+    } catch (err) {
+      set.abort()
+      throw err
     }
+    const applied = set.commit(ticket, imported.keys)
+    if (applied === undefined) return
+    const signer = imported.signer !== undefined && applied.has(imported.signer.kid) ? imported.signer : undefined
+    this.#minter = { ...this.#minter, signingKey: signer?.key, algorithm: signer?.algorithm ?? this.#minter.algorithm, kid: signer?.kid }
   }
 
   /**
