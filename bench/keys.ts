@@ -196,7 +196,9 @@ export async function main(argv: readonly string[]): Promise<KeysResult> {
         // keycard's row is the one this bench is about: a keycard without `jwks` is reported, and the peers still run.
         if (c.id !== KEYCARD_JWKS) throw new Error(`${c.id}: ${message}`)
         log(`skipping ${c.id}: ${message}`)
-        result.skipped.push({ id: c.id, reason: `did not start or answer correctly: ${message.split('\n')[0]}` })
+        // The server's own error line (e.g. a KeycardOptionError) says more than "exited with 1".
+        const cause = message.split('\n').find((l) => /^\w*Error\b.*: /.test(l))
+        result.skipped.push({ id: c.id, reason: `did not start or answer correctly: ${message.split('\n')[0]}${cause ? ` ${cause}` : ''}` })
       }
     }
 
