@@ -1,7 +1,7 @@
 /** The result of `npm run bench -- --keys` and its markdown (bench/results/keys.md, bench/README.md). */
 
 import type { Mode } from '../contenders.ts'
-import { fmtInt, fmtMs, fmtRatio, fmtSpread, markdownTable, type Spread } from '../lib.ts'
+import { fmtInt, fmtMs, fmtRatio, fmtSpread, markdownTable, spread, type Spread } from '../lib.ts'
 import type { RowResult } from '../run.ts'
 import { keysMicroTable, type KeysMicroResult } from './micro.ts'
 
@@ -35,6 +35,12 @@ export interface KeysResult {
   micro: KeysMicroResult | null
 }
 
+/** Server CPU seconds ÷ wall seconds per round, median (min–max): how much of a core the server got. */
+function coresUsed(r: RowResult): string {
+  const used = r.rounds.filter((x) => x.serverCpuSeconds !== undefined && x.seconds > 0).map((x) => x.serverCpuSeconds! / x.seconds)
+  return used.length === r.rounds.length ? fmtSpread(spread(used), (n) => n.toFixed(2)) : 'n/a'
+}
+
 /**
  * The markdown of one run: resource servers, keycard vs each peer, the in-process table.
  *
@@ -58,12 +64,25 @@ export function renderKeys(result: KeysResult): string {
       `\`iss\` the JWKS server's origin, issuer checked) against a local JWKS server (node:http, ${result.jwks.keys} ${result.jwks.algorithm} keys, ` +
       `\`Cache-Control: public, max-age=${result.jwks.maxAge}\`, ETag), which answered ${fmtInt(result.jwks.fetches)} GET(s) in the whole run ` +
       '(preflights included: each server is first sent a token, no token, and a token of an unpublished key). ' +
-      'Ratios are per round, same mode; keycard\'s "Ratio" is to bare Fastify, the peers\' to keycard.',
+      'Ratios are per round, same mode; keycard\'s "Ratio" is to bare Fastify, the peers\' to keycard. ' +
+      '"Server cores used" is the server\'s CPU seconds (all threads) over the round\'s wall seconds: below 1, the server was not ' +
+      'saturated (the load generator, or other processes on a busy machine, held it back) and its req/s says less than its CPU per request.',
   )
   lines.push('')
   lines.push(
     markdownTable(
-      ['Resource server', 'Token', 'req/s', 'p50 ms', 'p99 ms', 'Ratio (req/s)', 'Server CPU µs/req', 'Ratio (CPU)', 'All 2xx'],
+      [
+        'Resource server',
+        'Token',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'Ratio (req/s)',
+        'Server CPU µs/req',
+        'Ratio (CPU)',
+        'Server cores used',
+        'All 2xx',
+      ],
       result.http.map((r) => [
         r.label,
         r.mode,
@@ -73,6 +92,7 @@ export function renderKeys(result: KeysResult): string {
         r.ratio ? `${fmtSpread(r.ratio, fmtRatio)} of ${r.baseline}` : '—',
         r.cpuUsPerRequest ? fmtSpread(r.cpuUsPerRequest, fmtMs) : 'n/a',
         r.cpuRatio ? fmtSpread(r.cpuRatio, fmtRatio) : '—',
+        coresUsed(r),
         r.allOk ? 'yes' : 'NO',
       ]),
       2,
