@@ -9,7 +9,7 @@
  * the same ES256 tokens (FJE claim layout, kid in the header, iss = the JWKS server's origin). Writes
  * bench/results/keys.{json,md} and the "Asymmetric keys and JWKS" section of bench/README.md.
  *
- *   npm run bench -- --keys                         # the full run (~5 min here)
+ *   npm run bench -- --keys                         # the full run (~7 min here)
  *   npm run bench -- --keys --smoke                 # 1 round of 1 s, autocannon, temp dir (checks the bench, not a measurement)
  *   npm run bench -- --keys --rounds 7 --duration 3 --no-micro
  *
