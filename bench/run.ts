@@ -8,6 +8,7 @@
  *   npm run bench                               # full run, writes bench/results/latest.{json,md} and bench/README.md's table
  *   npm run bench -- --smoke                    # ~1 s per contender and mode, 1 round (what CI runs)
  *   npm run bench -- --contenders fastify-bare,fastify-keycard --rounds 3 --duration 5
+ *   npm run bench -- --keys                     # asymmetric keys and JWKS (issue 14) instead: bench/keys.ts, its flags in --keys --help
  *
  * Servers run as plain JavaScript (`node <bundle>.mjs`, bundled by bench/build.ts first), as they would
  * in production; `--tsx` runs their TypeScript through `node --import tsx` instead (see build.ts for why
@@ -15,7 +16,7 @@
  *
  * Flags: --duration <s> --rounds <n> --warmup <s> --connections <n> --contenders <ids> --modes repeated,fresh
  *        --loadgen wrk|autocannon|auto --pool <n> --no-pin --server-cpu <n> --load-cpu <n>
- *        --out <dir> --no-micro --micro-ms <ms> --no-readme --smoke --list --tsx --help
+ *        --out <dir> --no-micro --micro-ms <ms> --no-readme --smoke --list --tsx --keys --help
  */
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -902,6 +903,13 @@ function usage(): string {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  if (process.argv.includes('--keys')) {
+    // The issue-14 bench has flags of its own: bench/keys.ts runs it (its --help, its exit status).
+    const keys = spawnSync(process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'keys.ts'), ...process.argv.slice(2)], {
+      stdio: 'inherit',
+    })
+    process.exit(keys.status ?? 1)
+  }
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     process.stdout.write(usage())
     process.exit(0)

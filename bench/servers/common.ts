@@ -24,3 +24,11 @@ export function exitOnSignal(close: () => unknown): void {
   process.once('SIGTERM', stop)
   process.once('SIGINT', stop)
 }
+
+/** The issue-14 resource servers: the key set's URL (BENCH_JWKS_URL) and the tokens' issuer (BENCH_ISSUER). */
+export function jwksEnv(): { jwksUrl: string; issuer: string } {
+  const jwksUrl = process.env.BENCH_JWKS_URL
+  const issuer = process.env.BENCH_ISSUER
+  if (!jwksUrl || !issuer) throw new Error('BENCH_JWKS_URL and BENCH_ISSUER must be set (bench/keys.ts sets them)')
+  return { jwksUrl, issuer }
+}

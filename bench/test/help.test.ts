@@ -12,3 +12,19 @@ test('bench --help prints the usage and every flag, and exits 0', () => {
   assert.doesNotMatch(run.stdout, /^\s*\*/m, 'comment markers are stripped')
   assert.doesNotMatch(run.stdout, /bench: /, 'nothing ran')
 })
+
+test('bench --keys --help prints the issue-14 bench usage and its flags, and exits 0', () => {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--keys', '--help'], { encoding: 'utf8', timeout: 60_000 })
+  assert.equal(run.status, 0, run.stderr)
+  assert.match(run.stdout, /^`npm run bench -- --keys`: asymmetric keys and JWKS/)
+  for (const flag of ['--smoke', '--rounds', '--no-micro', '--micro-ms', '--micro-pool', '--pool', '--help'])
+    assert.ok(run.stdout.includes(flag), flag)
+  assert.doesNotMatch(run.stdout, /^\s*\*/m, 'comment markers are stripped')
+  assert.doesNotMatch(run.stdout, /bench:keys: /, 'nothing ran')
+})
+
+test('bench --help names --keys', () => {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--help'], { encoding: 'utf8', timeout: 60_000 })
+  assert.equal(run.status, 0, run.stderr)
+  assert.ok(run.stdout.includes('--keys'))
+})
