@@ -17,7 +17,7 @@ import { postgresClientConfig } from './db/postgres.ts'
 import type { Database } from './db/schema.ts'
 import { TOKEN_ERROR_RESPONSES } from './http-errors.ts'
 import { KeySync, type KeySyncEvent } from './keys/key-sync.ts'
-import { guardMinting, keycardKeyOptions, keyEventLogger, loadSigningKeys, type SigningKeys, type SigningSecret } from './keys/signing.ts'
+import { keycardKeyOptions, keyEventLogger, loadSigningKeys, type SigningKeys, type SigningSecret } from './keys/signing.ts'
 import { createPasswordHasher, type PasswordHasher } from './passwords.ts'
 import { type RevocationEvent, RevocationSync, revocationEventLogger } from './revocation-sync.ts'
 import { RevocationView, STALE_MESSAGE, STALE_RETRY_AFTER } from './revocation-view.ts'
@@ -157,7 +157,6 @@ export async function buildServices(
           ...(deps.keyRetryMs !== undefined ? { retryMs: deps.keyRetryMs } : {}),
         })
       : undefined
-  if (keys) guardMinting(keycard, keys)
   const intervals = pollIntervals(config, deps.revocationSyncMs)
   const sync = new RevocationSync({
     db,
@@ -223,6 +222,7 @@ function withKeycard(
     admins,
     refreshReuseInterval: config.refreshReuseInterval,
     accessTokenExpires: config.accessTokenExpires,
+    ...(keys ? { canSign: () => keys.canSign } : {}),
   })
   const auth = fastifyKeycard(
     keycard,

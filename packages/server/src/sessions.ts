@@ -14,6 +14,7 @@ import type { Admins } from './admins.ts'
 import { lockForUpdate, writeTransaction } from './db/database.ts'
 import type { Database, SessionRow, UserRow } from './db/schema.ts'
 import { DATABASE_CLAIM, nowSeconds, SESSION_CLAIM, type Revocations } from './revocations.ts'
+import { SigningKeyUnavailableError } from './keys/signing.ts'
 
 export interface SessionTokens {
   access_token: string
@@ -40,6 +41,11 @@ export interface SessionsOptions {
   refreshReuseInterval: number
   /** Seconds an access token lives (ACCESS_TOKEN_EXPIRES). */
   accessTokenExpires: number
+  /**
+   * Keyring mode: whether the keycard holds its signing key. It does not for the moments between the
+   * retirement of the current key and the re-read that brings its successor; minting then answers 503.
+   */
+  canSign?: () => boolean
 }
 
 /** The claims `reissueAccess` needs from a verified access token. */
@@ -66,10 +72,12 @@ export class Sessions {
   readonly #admins: Admins
   readonly #reuseInterval: number
   readonly #accessLifetime: number
+  readonly #canSign: (() => boolean) | undefined
 
   constructor(options: SessionsOptions) {
     this.#db = options.db
     this.#keycard = options.keycard
+    this.#canSign = options.canSign
     this.#revocations = options.revocations
     this.#admins = options.admins
     this.#reuseInterval = options.refreshReuseInterval
@@ -85,6 +93,7 @@ export class Sessions {
 
   #access(user: UserRow, sid: string, fresh: boolean, expiresIn?: number): Promise<string> {
     this.#admins.set(user.id, user.admin === 1)
+    if (this.#canSign?.() === false) return Promise.reject(new SigningKeyUnavailableError())
     return this.#keycard.createAccessToken(String(user.id), {
       fresh,
       additionalClaims: { ...this.#claims(sid), admin: user.admin === 1 },
@@ -140,6 +149,7 @@ export class Sessions {
   }
 
   #refresh(user: UserRow, sid: string, jti: string, expiresIn?: number): Promise<string> {
+    if (this.#canSign?.() === false) return Promise.reject(new SigningKeyUnavailableError())
     return this.#keycard.createRefreshToken(String(user.id), {
       additionalClaims: { ...this.#claims(sid), jti },
       ...(expiresIn ? { expiresIn } : {}),

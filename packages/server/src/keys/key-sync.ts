@@ -121,7 +121,7 @@ export class KeySync {
 
   /**
    * `false` between the retirement of the signing key and the re-read that brings its successor
-   * (milliseconds): the keycard cannot mint then, and minting answers 503 (`guardMinting`).
+   * (milliseconds): the keycard cannot mint then, and minting answers 503 (Sessions checks this first).
    */
   get canSign(): boolean {
     return this.#held.has(this.#signingKid)

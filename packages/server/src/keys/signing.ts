@@ -6,12 +6,12 @@
  */
 
 import type { FastifyBaseLogger } from 'fastify'
-import type { Keycard, KeyEntry, KeycardOptions } from 'keycard'
+import type { KeyEntry, KeycardOptions } from 'keycard'
 import type { Kysely } from 'kysely'
 import { type Config, describeSigning } from '../config.ts'
 import type { Database } from '../db/schema.ts'
 import { HttpError } from '../http-errors.ts'
-import { type KeySync, type KeySyncEvent, readKeyTable } from './key-sync.ts'
+import { type KeySyncEvent, readKeyTable } from './key-sync.ts'
 import { Keyring } from './keyring.ts'
 
 /** The secret each mode starts from (app.ts resolves it: environment, data-dir file, or generated). */
@@ -131,21 +131,4 @@ export class SigningKeyUnavailableError extends HttpError {
     super(503, 'The signing key was just retired and its successor is being loaded; retry in a moment', 'SIGNING_KEY_UNAVAILABLE')
     this.name = 'SigningKeyUnavailableError'
   }
-}
-
-/**
- * Makes `keycard`'s minting answer 503 (SigningKeyUnavailableError) instead of the library's
- * verify-only error (a 500) while `keys` holds no signing key: after `keycard keys retire` of the
- * current key, until the re-read that brings the new one (milliseconds).
- *
- * @example
- * guardMinting(keycard, keySync)
- */
-export function guardMinting(keycard: Keycard, keys: Pick<KeySync, 'canSign'>): void {
-  const access = keycard.createAccessToken.bind(keycard)
-  const refresh = keycard.createRefreshToken.bind(keycard)
-  keycard.createAccessToken = (identity, options) =>
-    keys.canSign ? access(identity, options) : Promise.reject(new SigningKeyUnavailableError())
-  keycard.createRefreshToken = (identity, options) =>
-    keys.canSign ? refresh(identity, options) : Promise.reject(new SigningKeyUnavailableError())
 }
