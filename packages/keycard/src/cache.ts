@@ -19,11 +19,14 @@
  * fingerprint collision there only admits a token one sighting early.
  */
 
+import type { VerificationKey } from './keyring.ts'
 import type { JwtClaims, JwtHeader } from './types.ts'
 
 export interface Verified {
   header: JwtHeader
   claims: JwtClaims
+  /** Keys and jwks mode: the key that verified it (a hit is served only while it is still its kid's key). */
+  key?: VerificationKey
 }
 
 interface Entry {

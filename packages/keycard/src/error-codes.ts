@@ -19,6 +19,7 @@ import type {
   UserLookupError,
   WrongTokenError,
 } from './errors.ts'
+import type { JwksUnavailableError } from './jwks/errors.ts'
 
 /**
  * Every code a keycard error can carry; stable across versions.
@@ -34,6 +35,8 @@ export type KeycardErrorCode =
   | 'KEYCARD_JWT_MALFORMED'
   | 'KEYCARD_JWT_TOO_LARGE'
   | 'KEYCARD_JWT_ALG_NOT_ALLOWED'
+  | 'KEYCARD_JWT_KID_MISSING'
+  | 'KEYCARD_JWT_KID_UNKNOWN'
   | 'KEYCARD_JWT_SIGNATURE_INVALID'
   | 'KEYCARD_JWT_NOT_YET_VALID'
   | 'KEYCARD_JWT_EXPIRED'
@@ -46,6 +49,7 @@ export type KeycardErrorCode =
   | 'KEYCARD_OPTION_INVALID'
   | 'KEYCARD_IDENTITY_INVALID'
   | 'KEYCARD_NO_CONTEXT'
+  | 'KEYCARD_JWKS_UNAVAILABLE'
 
 /**
  * The codes of `TokenError`s: answers to a request's bad or missing token.
@@ -53,7 +57,10 @@ export type KeycardErrorCode =
  * @example
  * const code: TokenErrorCode = 'KEYCARD_TOKEN_REVOKED'
  */
-export type TokenErrorCode = Exclude<KeycardErrorCode, 'KEYCARD_OPTION_INVALID' | 'KEYCARD_IDENTITY_INVALID' | 'KEYCARD_NO_CONTEXT'>
+export type TokenErrorCode = Exclude<
+  KeycardErrorCode,
+  'KEYCARD_OPTION_INVALID' | 'KEYCARD_IDENTITY_INVALID' | 'KEYCARD_NO_CONTEXT' | 'KEYCARD_JWKS_UNAVAILABLE'
+>
 
 /**
  * Which overridable response builder renders an error (Flask-JWT-Extended's `*_loader` callbacks).
@@ -71,6 +78,8 @@ export type DecodeCode =
   | 'KEYCARD_JWT_MALFORMED'
   | 'KEYCARD_JWT_TOO_LARGE'
   | 'KEYCARD_JWT_ALG_NOT_ALLOWED'
+  | 'KEYCARD_JWT_KID_MISSING'
+  | 'KEYCARD_JWT_KID_UNKNOWN'
   | 'KEYCARD_JWT_SIGNATURE_INVALID'
   | 'KEYCARD_JWT_NOT_YET_VALID'
   | 'KEYCARD_JWT_CLAIM_INVALID'
@@ -117,4 +126,9 @@ type PlainCode = 'KEYCARD_NO_CONTEXT' | 'KEYCARD_JWT_MALFORMED' | 'KEYCARD_JWT_C
  *   }
  * }
  */
-export type AnyKeycardError = AnyTokenError | KeycardOptionError | IdentityError | { [C in PlainCode]: KeycardError<C> }[PlainCode]
+export type AnyKeycardError =
+  | AnyTokenError
+  | KeycardOptionError
+  | IdentityError
+  | JwksUnavailableError
+  | { [C in PlainCode]: KeycardError<C> }[PlainCode]

@@ -5,9 +5,13 @@
  * `tokens.ts`, the request pipeline in `guard.ts`, the option checks in `option-checks.ts`.
  */
 
+import { calculateJwkThumbprint, type JWK } from 'jose'
 import { KeycardError, KeycardOptionError, type TokenError } from './errors.ts'
 import { RequestGuard } from './guard.ts'
+import { createKeySet } from './jwks/key-set.ts'
 import { unverifiedHeader } from './jws.ts'
+import { resolveKeyMode } from './key-options.ts'
+import { checkKeyEntries, importKeyEntries, publicJwk, StaticKeySet, type KeyEntry, type KeySource } from './keyring.ts'
 import {
   asymmetricVerifier,
   hmacVerifier,
@@ -15,6 +19,7 @@ import {
   importVerifyKey,
   isHmac,
   secretBytes,
+  type Algorithm,
   type SignatureVerifier,
   type SigningKey,
 } from './keys.ts'
@@ -29,6 +34,21 @@ export type { CreateAccessTokenOptions, CreateRefreshTokenOptions } from './toke
 export type { JwtRequiredOptions, ResolvedGuard } from './options.ts'
 
 /**
+ * What `createKeycard` imported, handed to the Keycard: the single-key verifiers by algorithm, or the
+ * key source of keys/jwks mode; the signer; and, single-key mode, the public JWK `jwks()` publishes.
+ *
+ * @example
+ * new Keycard(resolved, options, { mode: 'keys', verifiers: new Map(), source, signer, publicJwk: undefined })
+ */
+export interface KeyMaterial {
+  readonly mode: 'single' | 'keys' | 'jwks'
+  readonly verifiers: ReadonlyMap<string, SignatureVerifier>
+  readonly source: KeySource | undefined
+  readonly signer: { key: SigningKey; algorithm: Algorithm; kid: string | undefined } | undefined
+  readonly publicJwk: JWK | undefined
+}
+
+/**
  * Mints and verifies tokens for one configuration; made by `createKeycard`, handed to the adapters.
  *
  * @example
@@ -38,23 +58,28 @@ export type { JwtRequiredOptions, ResolvedGuard } from './options.ts'
 export class Keycard<User = unknown> {
   readonly options: ResolvedOptions
   readonly #loaders: KeycardOptions<User>
-  readonly #minter: Minter
+  #minter: Minter
+  readonly #material: KeyMaterial
   readonly #verifier: TokenVerifier
   readonly #guard: RequestGuard<User>
   readonly #render: (error: TokenError) => AuthResponse
   readonly #defaultGuard: ResolvedGuard
 
   /** Use `createKeycard`, which imports the keys first. */
-  constructor(
-    options: ResolvedOptions,
-    raw: KeycardOptions<User>,
-    verifiers: Map<string, SignatureVerifier>,
-    signingKey: SigningKey | undefined,
-  ) {
+  constructor(options: ResolvedOptions, raw: KeycardOptions<User>, material: KeyMaterial) {
     this.options = options
     this.#loaders = raw
-    this.#minter = { options, loaders: raw, signingKey }
-    this.#verifier = new TokenVerifier(options, raw.decodeKey, verifiers)
+    this.#material = material
+    const { signer, mode } = material
+    this.#minter = {
+      options,
+      loaders: raw,
+      signingKey: signer?.key,
+      algorithm: signer?.algorithm ?? options.algorithm,
+      kid: signer?.kid,
+      mode,
+    }
+    this.#verifier = new TokenVerifier(options, raw.decodeKey, material.verifiers, material.source)
     this.#guard = new RequestGuard(options, raw, this.#verifier)
     this.#render = createRenderer(options, raw.responses)
     this.#defaultGuard = this.guardOptions()
@@ -135,6 +160,72 @@ export class Keycard<User = unknown> {
   clearCache(): void {
     this.#verifier.clear()
   }
+
+  // ---- keys -----------------------------------------------------------------------------------
+
+  /**
+   * Keys mode: replaces the keyring. The new keys are checked and imported first (async); then they
+   * are swapped in at once (sync), with the new signer. Tokens of kids no longer present are refused
+   * from then on, cached verifications included; unchanged keys keep theirs. Rejects with a
+   * KeycardOptionError (and changes nothing) when an entry or `signingKid` is wrong.
+   *
+   * @example
+   * await keycard.setKeys([{ kid: 'k2', algorithm: 'ES256', privateKey: next }, { kid: 'k1', algorithm: 'ES256', publicKey: old }], 'k2')
+   */
+  async setKeys(keys: readonly KeyEntry[], signingKid?: string): Promise<void> {
+    const set = this.#keySet('setKeys')
+    const entries = copyOptions(keys)
+    const signer = checkKeyEntries(entries, signingKid, 'setKeys')
+    const imported = await importKeyEntries(entries, signer, 'setKeys', set.keys)
+    set.replace(imported.keys)
+    this.#minter = {
+      ...this.#minter,
+      signingKey: imported.signer?.key,
+      algorithm: imported.signer?.algorithm ?? this.#minter.algorithm,
+      kid: signer,
+    }
+  }
+
+  /**
+   * Keys mode: drops the key `kid` at once (the emergency retire): tokens signed with it are refused
+   * from the next verification on, even those verified (and cached) a moment before. Removing the
+   * signing key leaves the keycard verify-only until `setKeys` names another. Returns whether it was there.
+   *
+   * @example
+   * if (!keycard.removeKey('2025-10')) console.warn('no such key')
+   */
+  removeKey(kid: string): boolean {
+    const set = this.#keySet('removeKey')
+    if (!set.remove(kid)) return false
+    if (this.#minter.kid === kid) this.#minter = { ...this.#minter, signingKey: undefined, kid: undefined }
+    return true
+  }
+
+  /**
+   * The public half of every asymmetric key this keycard verifies with, as a JWK Set to serve at
+   * `/.well-known/jwks.json`: kty and public members, kid, alg, `use: 'sig'`; never a private member,
+   * and HMAC keys are left out. A jwks-mode keycard gives the keys of its current cached set; a
+   * single-key keycard its one public key, with its RFC 7638 thumbprint as kid (its tokens carry no
+   * kid: publish with `keys` instead).
+   *
+   * @example
+   * app.get('/.well-known/jwks.json', (_req, reply) => reply.header('cache-control', 'public, max-age=600').send(keycard.jwks()))
+   */
+  jwks(): { keys: JWK[] } {
+    const { source, publicJwk } = this.#material
+    if (source !== undefined) return source.jwks()
+    return { keys: publicJwk ? [{ ...publicJwk }] : [] }
+  }
+
+  #keySet(method: string): StaticKeySet {
+    const source = this.#material.source
+    if (this.#material.mode !== 'keys' || !(source instanceof StaticKeySet))
+      throw new KeycardOptionError(
+        'keys',
+        `${method} works on a keycard created with "keys" (several keys with kids); this one was created with ${this.#material.mode === 'jwks' ? '"jwks"' : 'a single key'}.`,
+      )
+    return source
+  }
 }
 
 /**
@@ -149,6 +240,29 @@ export class Keycard<User = unknown> {
 export async function createKeycard<User = unknown>(given: KeycardOptions<User>): Promise<Keycard<User>> {
   const options = copyOptions(given)
   const resolved = resolveOptions(options)
+  const mode = resolveKeyMode(options)
+  let material: KeyMaterial
+  if (mode.mode === 'keys') {
+    const imported = await importKeyEntries(options.keys!, mode.signingKid, 'keys')
+    material = {
+      mode: 'keys',
+      verifiers: new Map(),
+      source: new StaticKeySet(imported.keys),
+      signer: imported.signer,
+      publicJwk: undefined,
+    }
+  } else if (mode.mode === 'jwks') {
+    const source = await createKeySet(options.jwks!, mode.url, mode.jwks)
+    material = { mode: 'jwks', verifiers: new Map(), source, signer: undefined, publicJwk: undefined }
+  } else {
+    material = await importSingleKey(options, resolved)
+  }
+  return new Keycard<User>(resolved, options, material)
+}
+
+/** Single-key mode: a verifier per accepted algorithm, and the signing key. */
+// biome-ignore lint/suspicious/noExplicitAny: it takes a keycard's options whatever its User type
+async function importSingleKey(options: KeycardOptions<any>, resolved: ResolvedOptions): Promise<KeyMaterial> {
   const verifiers = new Map<string, SignatureVerifier>()
   const needsSecret = resolved.decodeAlgorithms.some(isHmac) || isHmac(resolved.algorithm)
   const needsKeys = resolved.decodeAlgorithms.some((a) => !isHmac(a))
@@ -166,12 +280,18 @@ export async function createKeycard<User = unknown>(given: KeycardOptions<User>)
       `${asym} needs "publicKey" (to verify) and, to sign, "privateKey": PEM strings, JWKs, CryptoKeys or KeyObjects.`,
     )
   }
+  let jwk: JWK | undefined
   for (const alg of resolved.decodeAlgorithms) {
     if (isHmac(alg)) {
       if (options.secret !== undefined) verifiers.set(alg, hmacVerifier(alg, secretBytes('secret', options.secret, alg)))
     } else if (options.publicKey !== undefined || options.privateKey !== undefined) {
       const name = options.publicKey !== undefined ? 'publicKey' : 'privateKey'
-      verifiers.set(alg, asymmetricVerifier(alg, await importVerifyKey(name, options.publicKey ?? options.privateKey, alg)))
+      const key = await importVerifyKey(name, options.publicKey ?? options.privateKey, alg)
+      verifiers.set(alg, asymmetricVerifier(alg, key))
+      if (jwk === undefined) {
+        const published = publicJwk(key, '', alg)
+        jwk = { ...published, kid: await calculateJwkThumbprint(published) }
+      }
     }
   }
 
@@ -180,5 +300,6 @@ export async function createKeycard<User = unknown>(given: KeycardOptions<User>)
     if (isHmac(resolved.algorithm)) signingKey = secretBytes('secret', options.secret, resolved.algorithm)
     else if (options.privateKey !== undefined) signingKey = await importSignKey('privateKey', options.privateKey, resolved.algorithm)
   }
-  return new Keycard<User>(resolved, options, verifiers, signingKey)
+  const signer = signingKey && { key: signingKey, algorithm: resolved.algorithm, kid: undefined }
+  return { mode: 'single', verifiers, source: undefined, signer, publicJwk: jwk }
 }

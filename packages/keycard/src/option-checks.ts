@@ -6,7 +6,8 @@
 
 import { toSeconds } from './duration.ts'
 import { KeycardOptionError } from './errors.ts'
-import { isAlgorithm, isHmac } from './keys.ts'
+import { resolveKeyMode } from './key-options.ts'
+import { isAlgorithm, isHmac, type Algorithm } from './keys.ts'
 import type { JwtRequiredOptions, KeycardOptions, ResolvedGuard, ResolvedOptions } from './options.ts'
 import type { TokenLocation } from './types.ts'
 
@@ -73,6 +74,10 @@ const KNOWN_OPTIONS = new Set<string>([
   'refreshCsrfFieldName',
   'revocationStore',
   'responses',
+  'keys',
+  'signingKid',
+  'jwks',
+  'jwksOptions',
   ...LOADERS,
 ])
 const RESPONSE_KINDS = new Set(['unauthorized', 'invalid', 'expired', 'needsFresh', 'revoked', 'userLookup', 'verificationFailed'])
@@ -169,34 +174,9 @@ function headerName(name: string, value: unknown, fallback: string): string {
   return v
 }
 
-/**
- * Checks every option and fills FJE's defaults; throws a KeycardOptionError naming the option and the fix.
- *
- * @example
- * const resolved = resolveOptions({ secret: process.env.JWT_SECRET, tokenLocation: 'cookies' })
- * resolved.accessTokenExpires // 900
- */
+/** `algorithm` and `decodeAlgorithms` of a single-key keycard, checked against the key options given. */
 // biome-ignore lint/suspicious/noExplicitAny: it takes a keycard's options whatever its User type
-export function resolveOptions(options: KeycardOptions<any>): ResolvedOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new KeycardOptionError(
-      'options',
-      'createKeycard needs an options object, e.g. createKeycard({ secret: process.env.JWT_SECRET }).',
-    )
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) throw new KeycardOptionError(key, 'is not a keycard option; see the option table in the keycard README.')
-  }
-  for (const loader of LOADERS) {
-    const fn = options[loader]
-    if (fn !== undefined && typeof fn !== 'function') throw new KeycardOptionError(loader, `expected a function, got ${typeof fn}.`)
-  }
-  for (const [kind, fn] of Object.entries(options.responses ?? {})) {
-    if (!RESPONSE_KINDS.has(kind))
-      throw new KeycardOptionError(`responses.${kind}`, `is not a response builder; use one of ${[...RESPONSE_KINDS].join(', ')}.`)
-    if (typeof fn !== 'function') throw new KeycardOptionError(`responses.${kind}`, `expected a function, got ${typeof fn}.`)
-  }
-
+function singleKeyAlgorithms(options: KeycardOptions<any>): { algorithm: Algorithm; decodeAlgorithms: readonly Algorithm[] } {
   const algorithm = options.algorithm ?? 'HS256'
   if (!isAlgorithm(algorithm)) {
     throw new KeycardOptionError(
@@ -237,6 +217,42 @@ export function resolveOptions(options: KeycardOptions<any>): ResolvedOptions {
       `no asymmetric algorithm is accepted (decodeAlgorithms is ${decodeAlgorithms.join(', ')}), so the public key would never be used; add e.g. 'RS256' to decodeAlgorithms, or drop publicKey.`,
     )
   }
+
+  return { algorithm, decodeAlgorithms }
+}
+
+/**
+ * Checks every option and fills FJE's defaults; throws a KeycardOptionError naming the option and the fix.
+ * In keys and jwks mode (see `resolveKeyMode`) `algorithm` is the signing entry's (or the first
+ * entry's) and `decodeAlgorithms` those the keys pin; verification goes by each key's pinned algorithm.
+ *
+ * @example
+ * const resolved = resolveOptions({ secret: process.env.JWT_SECRET, tokenLocation: 'cookies' })
+ * resolved.accessTokenExpires // 900
+ */
+// biome-ignore lint/suspicious/noExplicitAny: it takes a keycard's options whatever its User type
+export function resolveOptions(options: KeycardOptions<any>): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new KeycardOptionError(
+      'options',
+      'createKeycard needs an options object, e.g. createKeycard({ secret: process.env.JWT_SECRET }).',
+    )
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) throw new KeycardOptionError(key, 'is not a keycard option; see the option table in the keycard README.')
+  }
+  for (const loader of LOADERS) {
+    const fn = options[loader]
+    if (fn !== undefined && typeof fn !== 'function') throw new KeycardOptionError(loader, `expected a function, got ${typeof fn}.`)
+  }
+  for (const [kind, fn] of Object.entries(options.responses ?? {})) {
+    if (!RESPONSE_KINDS.has(kind))
+      throw new KeycardOptionError(`responses.${kind}`, `is not a response builder; use one of ${[...RESPONSE_KINDS].join(', ')}.`)
+    if (typeof fn !== 'function') throw new KeycardOptionError(`responses.${kind}`, `expected a function, got ${typeof fn}.`)
+  }
+
+  const mode = resolveKeyMode(options)
+  const { algorithm, decodeAlgorithms } = mode.mode === 'single' ? singleKeyAlgorithms(options) : mode
 
   const leeway = options.leeway === undefined ? 0 : toSeconds(options.leeway)
   if (leeway === undefined)

@@ -5,6 +5,9 @@
  */
 
 import type { Duration } from './duration.ts'
+import type { JSONWebKeySet } from 'jose'
+import type { JwksOptions } from './key-options.ts'
+import type { KeyEntry } from './keyring.ts'
 import type { Algorithm, KeyInput } from './keys.ts'
 import type { ResponseBuilders } from './responses.ts'
 import type { RevocationStore } from './stores/store.ts'
@@ -150,6 +153,21 @@ export interface KeycardOptions<User = unknown> extends KeycardLoaders<User> {
   revocationStore?: RevocationStore
   /** Replace any default error response (FJE `unauthorized_loader`, `expired_token_loader`, …). */
   responses?: Partial<ResponseBuilders>
+  /**
+   * Several keys with kids, instead of secret/privateKey/publicKey: verification picks the key by the
+   * token's `kid` (required) and its pinned algorithm; new tokens carry the signing entry's `kid`.
+   * Change them later with `keycard.setKeys` / `keycard.removeKey`.
+   */
+  keys?: readonly KeyEntry[]
+  /** The entry of `keys` that signs; default: the only one that can (none: verify-only; several: name one). */
+  signingKid?: string
+  /**
+   * Verify-only, with a key set: its URL (fetched and cached, see `jwksOptions`) or the set itself
+   * (`{ keys: [...] }`). Tokens need a `kid`; each key's algorithm is pinned.
+   */
+  jwks?: string | URL | JSONWebKeySet
+  /** How the `jwks` URL is fetched and cached. */
+  jwksOptions?: JwksOptions
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   hmacVerifier,
   importSignKey,
   importVerifyKey,
+  isAlgorithm,
   isHmac,
   secretBytes,
   type Algorithm,
@@ -23,6 +24,7 @@ import {
   type SignatureVerifier,
   type SigningKey,
 } from './keys.ts'
+import type { KeySource, VerificationKey } from './keyring.ts'
 import type { KeycardOptions, ResolvedOptions } from './options.ts'
 import type { JwtClaims, TokenType } from './types.ts'
 
@@ -54,16 +56,30 @@ export type CreateRefreshTokenOptions = Omit<CreateAccessTokenOptions, 'fresh'>
 const RESERVED_HEADERS = new Set(['alg', 'crit', 'b64'])
 
 /**
- * What minting reads: the checked options, the loaders, and the key imported at startup (if any).
+ * What minting reads: the checked options, the loaders, and the key imported at startup (if any),
+ * with its algorithm and, in keys mode, its kid (a keys-mode keycard swaps its whole Minter on `setKeys`).
  *
  * @example
- * const minter: Minter = { options: resolveOptions(raw), loaders: raw, signingKey: secretBytes('secret', raw.secret, 'HS256') }
+ * const minter: Minter = { options, loaders: raw, signingKey: secretBytes('secret', raw.secret, 'HS256'), algorithm: 'HS256', kid: undefined, mode: 'single' }
  */
 export interface Minter {
   readonly options: ResolvedOptions
   // biome-ignore lint/suspicious/noExplicitAny: minting reads only the loaders that do not depend on the User type
   readonly loaders: KeycardOptions<any>
   readonly signingKey: SigningKey | undefined
+  readonly algorithm: Algorithm
+  /** Put in every header in keys mode (and then not overridable by `additionalHeaders`). */
+  readonly kid: string | undefined
+  readonly mode: 'single' | 'keys' | 'jwks'
+}
+
+const VERIFY_ONLY: Record<Minter['mode'], (alg: Algorithm) => [string, string]> = {
+  single: (alg) => ['privateKey', `this keycard only verifies; pass "privateKey" to mint ${alg} tokens.`],
+  keys: () => [
+    'signingKid',
+    'this keycard only verifies: no entry of "keys" can sign. Give one a privateKey (or an HS* secret), and name it in signingKid if several can.',
+  ],
+  jwks: () => ['jwks', 'a keycard made with "jwks" only verifies tokens; mint them where the private keys are (the auth server).'],
 }
 
 /**
@@ -83,7 +99,8 @@ export async function mintToken(
   const loaders = minter.loaders
   if (!minter.signingKey && !loaders.encodeKey) {
     // Verify-only (a resource server holding only the public key): say why it cannot mint.
-    throw new KeycardOptionError('privateKey', `this keycard only verifies; pass "privateKey" to mint ${minter.options.algorithm} tokens.`)
+    const [option, message] = VERIFY_ONLY[minter.mode](minter.algorithm)
+    throw new KeycardOptionError(option, message)
   }
   const subject = loaders.userIdentity ? await loaders.userIdentity(identity) : identity
   if (typeof subject !== 'string' || subject.length === 0) {
@@ -137,15 +154,16 @@ export async function mintToken(
     ...options.additionalHeaders,
   }
   for (const name of Object.keys(extra)) {
-    if (RESERVED_HEADERS.has(name))
+    if (RESERVED_HEADERS.has(name) || (name === 'kid' && minter.kid !== undefined))
       throw new KeycardOptionError('additionalHeaders', `"${name}" is set by keycard and cannot be overridden.`)
   }
   // PyJWT writes header keys sorted.
-  const fields: Record<string, unknown> = { alg: o.algorithm, typ: 'JWT', ...extra }
+  const fields: Record<string, unknown> = { alg: minter.algorithm, typ: 'JWT', ...extra }
+  if (minter.kid !== undefined) fields.kid = minter.kid
   const header: Record<string, unknown> = {}
   for (const name of Object.keys(fields).sort()) header[name] = fields[name]
 
-  const key = loaders.encodeKey ? await importLoadedSignKey(o.algorithm, await loaders.encodeKey(identity)) : minter.signingKey!
+  const key = loaders.encodeKey ? await importLoadedSignKey(minter.algorithm, await loaders.encodeKey(identity)) : minter.signingKey!
   const payload = new TextEncoder().encode(JSON.stringify(claims))
   return new CompactSign(payload).setProtectedHeader(header as { alg: string }).sign(key)
 }
@@ -165,7 +183,9 @@ async function importLoadedSignKey(alg: Algorithm, input: KeyInput): Promise<Sig
 
 /**
  * Signature and claim checks of one keycard (FJE `_decode_jwt`), with the cache of verified tokens.
- * Synchronous when keys are static, which is the hot path.
+ * Synchronous when keys are static, which is the hot path. With a key source (keys or jwks mode) the
+ * key is picked by the token's `kid` and its pinned algorithm must be the token's `alg`; a cached
+ * verification is served only while the key it was verified with is still the kid's current key.
  *
  * @example
  * const verifier = new TokenVerifier(options, undefined, verifiers)
@@ -175,25 +195,36 @@ export class TokenVerifier {
   readonly #options: ResolvedOptions
   readonly #decodeKey: KeycardOptions['decodeKey']
   readonly #verifiers: ReadonlyMap<string, SignatureVerifier>
+  readonly #keys: KeySource | undefined
   readonly #cache: VerifiedCache
 
-  constructor(options: ResolvedOptions, decodeKey: KeycardOptions['decodeKey'], verifiers: ReadonlyMap<string, SignatureVerifier>) {
+  constructor(
+    options: ResolvedOptions,
+    decodeKey: KeycardOptions['decodeKey'],
+    verifiers: ReadonlyMap<string, SignatureVerifier>,
+    keys?: KeySource,
+  ) {
     this.#options = options
     this.#decodeKey = decodeKey
     this.#verifiers = verifiers
+    this.#keys = keys
     // Keys chosen per token by a loader could change between calls: never serve those from cache.
     this.#cache = new VerifiedCache(decodeKey ? 0 : options.cacheSize)
   }
 
   /** Verified header and claims; synchronous when keys are static, which is the hot path. */
   verify(token: string, allowExpired: boolean): Verified | Promise<Verified> {
-    const hit = this.#cache.get(token)
+    const hit = this.cached(token)
     return hit !== undefined ? this.checkHit(hit, allowExpired) : this.verifyUncached(token, allowExpired, false)
   }
 
   /** The cached verification of exactly this token, if any (its time claims still unchecked). */
   cached(token: string): Verified | undefined {
-    return this.#cache.get(token)
+    const hit = this.#cache.get(token)
+    // A removed or replaced key (setKeys, removeKey, a refetched set) makes its tokens' entries dead at once.
+    if (hit !== undefined && this.#keys !== undefined && (hit.key === undefined || this.#keys.current(hit.key.kid) !== hit.key))
+      return undefined
+    return hit
   }
 
   /** A cached token: only its time claims can have changed. */
@@ -210,6 +241,7 @@ export class TokenVerifier {
     }
     const parsed = parseToken(token, this.#options.strict, shapeChecked)
     const alg = parsed.header.alg
+    if (this.#keys !== undefined) return this.#verifyByKid(token, parsed, now, allowExpired)
     if (typeof alg !== 'string' || !this.#options.decodeAlgorithms.includes(alg as Algorithm)) {
       throw new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'The specified alg value is not allowed')
     }
@@ -218,6 +250,31 @@ export class TokenVerifier {
       throw new JWTDecodeError('KEYCARD_JWT_SIGNATURE_INVALID', 'Signature verification failed')
     }
     return this.#accept(token, parsed, now, allowExpired)
+  }
+
+  #verifyByKid(token: string, parsed: ParsedToken, now: number, allowExpired: boolean): Verified | Promise<Verified> {
+    const keys = this.#keys!
+    const { alg, kid } = parsed.header
+    if (!isAlgorithm(alg)) throw new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'The specified alg value is not allowed')
+    if (kid === undefined)
+      throw new JWTDecodeError('KEYCARD_JWT_KID_MISSING', 'The token has no "kid" header; this keycard needs it to pick the key')
+    let key: VerificationKey | Promise<VerificationKey> | undefined = keys.current(kid)
+    if (key === undefined) {
+      // An alg no key of this source could pin (HS* against a fetched set) is refused before any refetch.
+      if (!keys.accepts(alg)) throw new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'The specified alg value is not allowed')
+      key = keys.resolve(kid)
+    }
+    if (key instanceof Promise) return key.then((found) => this.#verifyWithKey(token, parsed, found, Date.now() / 1000, allowExpired))
+    return this.#verifyWithKey(token, parsed, key, now, allowExpired)
+  }
+
+  #verifyWithKey(token: string, parsed: ParsedToken, key: VerificationKey, now: number, allowExpired: boolean): Verified {
+    if (parsed.header.alg !== key.algorithm)
+      throw new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'The specified alg value is not allowed')
+    if (!key.verify(parsed.signingInput, parsed.signature)) {
+      throw new JWTDecodeError('KEYCARD_JWT_SIGNATURE_INVALID', 'Signature verification failed')
+    }
+    return this.#accept(token, parsed, now, allowExpired, key)
   }
 
   async #verifyWithLoader(token: string, parsed: ParsedToken, alg: Algorithm, now: number, allowExpired: boolean): Promise<Verified> {
@@ -231,7 +288,7 @@ export class TokenVerifier {
     return this.#accept(token, parsed, now, allowExpired)
   }
 
-  #accept(token: string, parsed: ParsedToken, now: number, allowExpired: boolean): Verified {
+  #accept(token: string, parsed: ParsedToken, now: number, allowExpired: boolean, key?: VerificationKey): Verified {
     const { header } = parsed
     // Strict mode must see the claims as sent (a missing `type` is an error, not "access"); the
     // defaults are filled in place afterwards, also on the claims an ExpiredSignatureError carries.
@@ -241,7 +298,7 @@ export class TokenVerifier {
     } finally {
       claims = withDefaults(parsed.claims)
     }
-    const verified = { header, claims }
+    const verified: Verified = key === undefined ? { header, claims } : { header, claims, key }
     // An expired token passed only because of allowExpired must not be served to a strict caller.
     if (claims.exp === undefined || claims.exp > now - this.#options.leeway) this.#cache.set(token, verified)
     return verified

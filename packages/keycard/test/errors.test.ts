@@ -21,6 +21,7 @@ import {
   isTokenError,
   JWTDecodeError,
   KeycardError,
+  JwksUnavailableError,
   KeycardOptionError,
   NoAuthorizationError,
   RevokedTokenError,
@@ -108,6 +109,11 @@ const SAMPLES: { [C in KeycardErrorCode]: Extract<AnyKeycardError, { code: C }> 
   KEYCARD_JWT_MALFORMED: new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Not enough segments'),
   KEYCARD_JWT_TOO_LARGE: new JWTDecodeError('KEYCARD_JWT_TOO_LARGE', 'Token is too large (over 8192 characters)'),
   KEYCARD_JWT_ALG_NOT_ALLOWED: new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'The specified alg value is not allowed'),
+  KEYCARD_JWT_KID_MISSING: new JWTDecodeError(
+    'KEYCARD_JWT_KID_MISSING',
+    'The token has no "kid" header; this keycard needs it to pick the key',
+  ),
+  KEYCARD_JWT_KID_UNKNOWN: new JWTDecodeError('KEYCARD_JWT_KID_UNKNOWN', 'The token\'s "kid" does not match any known key'),
   KEYCARD_JWT_SIGNATURE_INVALID: new JWTDecodeError('KEYCARD_JWT_SIGNATURE_INVALID', 'Signature verification failed'),
   KEYCARD_JWT_NOT_YET_VALID: new JWTDecodeError('KEYCARD_JWT_NOT_YET_VALID', 'The token is not yet valid (nbf)', 'nbf'),
   KEYCARD_JWT_EXPIRED: new ExpiredSignatureError(header, claims),
@@ -120,6 +126,7 @@ const SAMPLES: { [C in KeycardErrorCode]: Extract<AnyKeycardError, { code: C }> 
   KEYCARD_OPTION_INVALID: new KeycardOptionError('secret', 'too short.'),
   KEYCARD_IDENTITY_INVALID: new IdentityError('The identity must be a non-empty string'),
   KEYCARD_NO_CONTEXT: new KeycardError('KEYCARD_NO_CONTEXT', 'No verified token on this request'),
+  KEYCARD_JWKS_UNAVAILABLE: new JwksUnavailableError('https://auth.example.com/.well-known/jwks.json', 'HTTP 500', 30),
 }
 
 test('the README error table has one row per code, naming the exported class that carries it', () => {

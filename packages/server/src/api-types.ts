@@ -68,6 +68,19 @@ export interface RevokedSessions {
 }
 
 /**
+ * `GET /.well-known/openid-configuration` (keyring mode): the tokens' `iss` and where their public keys are.
+ *
+ * @example
+ * ```ts
+ * const { issuer, jwks_uri } = await (await fetch(`${base}/.well-known/openid-configuration`)).json() as OpenIdConfiguration
+ * ```
+ */
+export interface OpenIdConfiguration {
+  issuer: string
+  jwks_uri: string
+}
+
+/**
  * The server's own error codes; the server README's "Errors" table says what each means. keycard's
  * token errors answer with their `KEYCARD_*` codes instead.
  */
@@ -94,6 +107,8 @@ export type ServerErrorCode =
   | 'DATABASE_BUSY'
   | 'REVOCATION_VIEW_STALE'
   | 'PAGE_NOT_BUILT'
+  | 'NO_PUBLIC_KEYS'
+  | 'SIGNING_KEY_UNAVAILABLE'
 
 /** keycard's token error codes (its `KeycardErrorCode`; test/api-types.test.ts keeps the two in step). */
 export type TokenErrorCode = `KEYCARD_${string}`

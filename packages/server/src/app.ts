@@ -4,15 +4,17 @@
  * here, explicitly.
  */
 
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyBaseLogger, LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { DestinationStream, Logger } from 'pino'
-import { resolveJwtSecret, type Config } from './config.ts'
+import { loadKeysSecret, resolveJwtSecret, type Config } from './config.ts'
 import { DatabaseBusyError, DatabaseUnavailableError, databaseOptions, openDatabase } from './db/database.ts'
 import { migrateToLatest } from './db/migrations/index.ts'
 import type { Database } from './db/schema.ts'
 import { installJsonBodyParser } from './body.ts'
 import { installErrorHandlers } from './http-errors.ts'
+import type { KeySyncEvent } from './keys/key-sync.ts'
+import { SigningKeyUnavailableError, signingLogLine, type SigningSecret } from './keys/signing.ts'
 import { purgeExpired } from './revocations.ts'
 import type { RevocationEvent } from './revocation-sync.ts'
 import { buildServices, closeServices, type Services } from './services.ts'
@@ -20,11 +22,13 @@ import { registerAdminRoutes } from './routes/admin.ts'
 import { registerAuthRoutes } from './routes/auth.ts'
 import { registerHealthRoutes } from './routes/health.ts'
 import { registerVerifyRoutes } from './routes/verify.ts'
+import { registerWellKnownRoutes } from './routes/well-known.ts'
 import { PAGE_NOT_BUILT, registerWebRoutes, WEB_DIST } from './routes/web.ts'
 
 export type { Guards, Services } from './services.ts'
 export { REFRESH_COOKIE_PATH } from './services.ts'
 export type { RevocationEvent } from './revocation-sync.ts'
+export type { KeySyncEvent } from './keys/key-sync.ts'
 
 /** Largest request body accepted; larger ones get 413. */
 export const BODY_LIMIT = 64 * 1024
@@ -47,6 +51,10 @@ export interface AppDeps {
   onSync?: () => void
   /** Told of the revocation view's and the listener's events: confirmed, stale, listening, lost (tests wait on them). */
   onRevocationEvent?: (event: RevocationEvent) => void
+  /** Keyring mode: told of every key-sync event (keys loaded, a key retired, a failure); tests wait on them. */
+  onKeyEvent?: (event: KeySyncEvent) => void
+  /** Keyring mode: how long a failed advance or key re-read waits before it is retried (ms; default 5 s). */
+  keyRetryMs?: number
   /** The built account page (default `web/dist` of this package). */
   webDir?: string
 }
@@ -76,6 +84,37 @@ class RequestLogController extends LogController {
   }
 }
 
+/**
+ * The secret of the active signing mode: JWT_SECRET (or the generated `jwt-secret`) in HMAC mode,
+ * KEYS_SECRET (or the generated `keys-secret`) in keyring mode; says where it came from, never what it is.
+ */
+function resolveSigningSecret(config: Config, log: FastifyBaseLogger): SigningSecret {
+  if (config.signing.mode === 'hmac') {
+    const secret = resolveJwtSecret(config)
+    if (secret.source === 'generated')
+      log.warn(
+        { path: secret.path },
+        'JWT_SECRET is not set: generated a new secret and saved it (mode 0600); set JWT_SECRET in production',
+      )
+    else if (secret.source === 'file')
+      log.info({ path: secret.path }, 'JWT_SECRET is not set: using the secret saved in the data directory')
+    return { mode: 'hmac', secret: secret.secret }
+  }
+  const secret = loadKeysSecret(config)
+  if (secret.source === 'generated')
+    log.warn(
+      { path: secret.path },
+      'KEYS_SECRET is not set: generated a new one to encrypt the keyring and saved it (mode 0600); set KEYS_SECRET in production and keep it with your backups',
+    )
+  else if (secret.source === 'file') log.info({ path: secret.path }, 'KEYS_SECRET is not set: using the one saved in the data directory')
+  return { mode: 'keyring', keysSecret: secret.secret }
+}
+
+/**
+ * @example
+ * const app = await buildApp(loadConfig())
+ * await app.listen({ port: 3000 })
+ */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
@@ -110,6 +149,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     } else if (error instanceof DatabaseUnavailableError) {
       reply.header('retry-after', String(error.retryAfter))
       request.log.error({ err: error.cause }, `database unavailable: ${error.message}`)
+    } else if (error instanceof SigningKeyUnavailableError) {
+      reply.header('retry-after', String(error.retryAfter))
+      request.log.warn('a token was asked for while the retired signing key was being replaced')
     }
     done()
   })
@@ -127,20 +169,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       app.log.warn({ field: c.field, userId: c.userId, keptUserId: c.keptUserId }, c.message),
     )
     if (applied.length > 0) app.log.info({ migrations: applied }, 'database migrated')
-    const secret = resolveJwtSecret(config)
-    if (secret.source === 'generated')
-      app.log.warn(
-        { path: secret.path },
-        'JWT_SECRET is not set: generated a new secret and saved it (mode 0600); set JWT_SECRET in production',
-      )
-    else if (secret.source === 'file')
-      app.log.info({ path: secret.path }, 'JWT_SECRET is not set: using the secret saved in the data directory')
-
-    services = await buildServices(config, db, app.log, secret.secret, {
+    const secret = resolveSigningSecret(config, app.log)
+    services = await buildServices(config, db, app.log, secret, {
       ...(deps.revocationSyncMs !== undefined ? { revocationSyncMs: deps.revocationSyncMs } : {}),
       ...(deps.onSync ? { onSync: deps.onSync } : {}),
       ...(deps.onRevocationEvent ? { onRevocationEvent: deps.onRevocationEvent } : {}),
+      ...(deps.onKeyEvent ? { onKeyEvent: deps.onKeyEvent } : {}),
+      ...(deps.keyRetryMs !== undefined ? { keyRetryMs: deps.keyRetryMs } : {}),
     })
+    app.log.info(...signingLogLine(config, services.signing))
     app.log.info(
       { cookieSecure: config.cookieSecure, implicitRefreshWindow: config.implicitRefreshWindow },
       config.cookieSecure
@@ -152,6 +189,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     registerVerifyRoutes(app, services)
     registerAdminRoutes(app, services)
     registerHealthRoutes(app, services)
+    registerWellKnownRoutes(app, services)
     const web = registerWebRoutes(app, deps.webDir ?? WEB_DIST)
     if (!web.built) app.log.warn({ dir: web.dir }, `the account page is not built: ${PAGE_NOT_BUILT}`)
 

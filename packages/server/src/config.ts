@@ -71,11 +71,41 @@ export interface Config {
    * (REVOCATION_POLL_INTERVAL, default 5); while it is not, and always on SQLite, the poll runs every second.
    */
   readonly revocationPollInterval: number
+  /**
+   * How tokens are signed: `hmac` (HS256 with JWT_SECRET or the data dir's jwt-secret, exactly as before
+   * the keyring) or `keyring` (an asymmetric key pair from the database's keyring, rotated). `source` says
+   * what decided it, for the start-up log (`describeSigning`).
+   */
+  readonly signing: Signing
+  /** KEYS_SECRET (keyring mode), or undefined when it has to come from (or be generated into) the data dir: `loadKeysSecret`. */
+  readonly keysSecret: string | undefined
+  /** Seconds a key signs before the next one replaces it (KEY_ROTATION_INTERVAL, default 90 days). */
+  readonly keyRotationInterval: number
+  /** Seconds verifiers may cache the JWKS (JWKS_MAX_AGE, default 600): its `Cache-Control: max-age`. */
+  readonly jwksMaxAge: number
+  /** Seconds a new key is published before it signs: two JWKS cache lifetimes (2 × JWKS_MAX_AGE). */
+  readonly keyPublishLead: number
+  /** ISSUER: the `iss` of keyring-mode tokens and of the openid-configuration; no trailing slash. */
+  readonly issuer: string
 }
+
+/** The asymmetric algorithms the keyring signs with (JWT_ALGORITHM other than HS256). */
+export const KEY_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const
+export type SigningAlgorithm = (typeof KEY_ALGORITHMS)[number]
+/** Every JWT_ALGORITHM value. */
+export const JWT_ALGORITHMS = [...KEY_ALGORITHMS, 'HS256'] as const
+
+/** What decided the signing mode: JWT_ALGORITHM, JWT_SECRET, a jwt-secret file of an existing installation, or the default. */
+export type SigningSource = 'JWT_ALGORITHM' | 'JWT_SECRET' | 'jwt-secret file' | 'default'
+export type Signing =
+  | { readonly mode: 'hmac'; readonly algorithm: 'HS256'; readonly source: SigningSource }
+  | { readonly mode: 'keyring'; readonly algorithm: SigningAlgorithm; readonly source: SigningSource }
 
 export const DEFAULT_DATABASE_URL = './data/keycard.db'
 export type DatabaseDialect = 'sqlite' | 'postgres'
 export const SECRET_FILE = 'jwt-secret'
+/** The file in the data dir holding a generated KEYS_SECRET (keyring mode). */
+export const KEYS_SECRET_FILE = 'keys-secret'
 /** Every variable the server reads, for `--help` texts and docs. */
 export const ENV_VARS = [
   'PORT',
@@ -98,6 +128,11 @@ export const ENV_VARS = [
   'DATABASE_CONNECT_TIMEOUT_MS',
   'REVOCATION_MAX_STALENESS',
   'REVOCATION_POLL_INTERVAL',
+  'JWT_ALGORITHM',
+  'KEYS_SECRET',
+  'KEY_ROTATION_INTERVAL',
+  'JWKS_MAX_AGE',
+  'ISSUER',
 ] as const
 
 /** Thrown by `loadConfig`; `problems` has one line per bad variable. */
@@ -261,11 +296,14 @@ export function loadConfig(env: Env = process.env): Config {
     databaseDialect === 'postgres' || databasePath === ':memory:' ? resolve(env.INIT_CWD || process.cwd(), 'data') : dirname(databasePath)
 
   let jwtSecret = env.JWT_SECRET === '' ? undefined : env.JWT_SECRET
+  const signing = signingMode(problems, env, jwtSecret, dataDir)
   if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
     problems.push(
       `JWT_SECRET: must be at least 32 bytes (HS256), got ${Buffer.byteLength(jwtSecret)}; generate one with \`openssl rand -base64 32\``,
     )
     jwtSecret = undefined
+  } else if (signing.mode === 'keyring') {
+    // No HMAC secret in keyring mode (signingMode has refused JWT_SECRET with an asymmetric JWT_ALGORITHM).
   } else if (jwtSecret === undefined && production) {
     problems.push(
       'JWT_SECRET: required when NODE_ENV=production (a generated secret would be lost with the data dir); generate one with `openssl rand -base64 32`',
@@ -275,6 +313,7 @@ export function loadConfig(env: Env = process.env): Config {
       "JWT_SECRET: required with a PostgreSQL DATABASE_URL (every instance must sign with the same secret, and a generated one would live in one machine's data dir); generate one with `openssl rand -base64 32`",
     )
   }
+  const keysSecret = signing.mode === 'keyring' ? checkKeysSecret(problems, env, production, databaseDialect) : undefined
 
   const accessTokenExpires = duration(problems, env, 'ACCESS_TOKEN_EXPIRES', 15 * 60, 1)
   const refreshTokenExpires = duration(problems, env, 'REFRESH_TOKEN_EXPIRES', 30 * 86400, 1)
@@ -318,6 +357,21 @@ export function loadConfig(env: Env = process.env): Config {
     )
   const revocationPollInterval = duration(problems, env, 'REVOCATION_POLL_INTERVAL', 5, 1)
 
+  let jwksMaxAge = duration(problems, env, 'JWKS_MAX_AGE', 600, 1)
+  if (jwksMaxAge > 7 * 86400) {
+    jwksMaxAge = 600 // so that KEY_ROTATION_INTERVAL is not also reported for it
+    problems.push(
+      `JWKS_MAX_AGE: at most 7 days (a new key waits two of these before it signs, and a retired key stays cached that long by verifiers that ignore retirement), got ${JSON.stringify(env.JWKS_MAX_AGE)}`,
+    )
+  }
+  const keyPublishLead = 2 * jwksMaxAge
+  const keyRotationInterval = duration(problems, env, 'KEY_ROTATION_INTERVAL', 90 * 86400, 1)
+  if (keyRotationInterval <= keyPublishLead)
+    problems.push(
+      `KEY_ROTATION_INTERVAL: must be longer than two JWKS cache lifetimes (2 × JWKS_MAX_AGE = ${keyPublishLead}s: a new key is published that long before it signs); got ${JSON.stringify(env.KEY_ROTATION_INTERVAL ?? '90d')}`,
+    )
+  const issuer = checkIssuer(problems, env, host, port, signing.mode === 'keyring' && production)
+
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze({
     port,
@@ -341,7 +395,117 @@ export function loadConfig(env: Env = process.env): Config {
     databaseBusyTimeoutMs,
     revocationMaxStaleness,
     revocationPollInterval,
+    signing: Object.freeze(signing),
+    keysSecret,
+    keyRotationInterval,
+    jwksMaxAge,
+    keyPublishLead,
+    issuer,
   })
+}
+
+/**
+ * JWT_ALGORITHM, or its default: HS256 when JWT_SECRET is set or the data dir holds a generated
+ * jwt-secret (an existing installation: switching would sign everyone out), ES256 otherwise.
+ */
+function signingMode(problems: string[], env: Env, jwtSecret: string | undefined, dataDir: string): Signing {
+  const raw = env.JWT_ALGORITHM?.trim()
+  if (raw !== undefined && raw !== '') {
+    const algorithm = JWT_ALGORITHMS.find((a) => a.toLowerCase() === raw.toLowerCase())
+    if (algorithm === undefined) {
+      problems.push(`JWT_ALGORITHM: expected one of ${JWT_ALGORITHMS.join(', ')}; got ${JSON.stringify(env.JWT_ALGORITHM)}`)
+      return { mode: 'hmac', algorithm: 'HS256', source: 'JWT_ALGORITHM' }
+    }
+    if (algorithm === 'HS256') return { mode: 'hmac', algorithm, source: 'JWT_ALGORITHM' }
+    if (jwtSecret !== undefined)
+      problems.push(
+        `JWT_SECRET: set, but JWT_ALGORITHM=${algorithm} signs with the keyring's key pairs, not a shared secret; unset JWT_SECRET to use the keyring, or unset JWT_ALGORITHM (or set it to HS256) to keep signing with JWT_SECRET`,
+      )
+    return { mode: 'keyring', algorithm, source: 'JWT_ALGORITHM' }
+  }
+  if (jwtSecret !== undefined) return { mode: 'hmac', algorithm: 'HS256', source: 'JWT_SECRET' }
+  if (existsSync(join(dataDir, SECRET_FILE))) return { mode: 'hmac', algorithm: 'HS256', source: 'jwt-secret file' }
+  return { mode: 'keyring', algorithm: 'ES256', source: 'default' }
+}
+
+/** KEYS_SECRET: at least 32 bytes; required where a generated one would be lost or differ between instances. */
+function checkKeysSecret(problems: string[], env: Env, production: boolean, dialect: DatabaseDialect): string | undefined {
+  const secret = env.KEYS_SECRET === '' ? undefined : env.KEYS_SECRET
+  const how = 'generate one with `openssl rand -base64 32`'
+  if (secret !== undefined && Buffer.byteLength(secret) < 32) {
+    problems.push(`KEYS_SECRET: must be at least 32 bytes, got ${Buffer.byteLength(secret)}; ${how}`)
+    return undefined
+  }
+  if (secret === undefined && production)
+    problems.push(
+      `KEYS_SECRET: required when NODE_ENV=production (it encrypts the signing keys in the database; a generated one would be lost with the data dir); ${how}`,
+    )
+  else if (secret === undefined && dialect === 'postgres')
+    problems.push(
+      `KEYS_SECRET: required with a PostgreSQL DATABASE_URL (every instance must decrypt the same signing keys, and a generated secret would live in one machine's data dir); ${how}`,
+    )
+  return secret
+}
+
+/** ISSUER, checked and without a trailing slash; else the server's own address. */
+function checkIssuer(problems: string[], env: Env, host: string, port: number, required: boolean): string {
+  const fallback = defaultIssuer(host, port)
+  const raw = env.ISSUER?.trim()
+  if (raw === undefined || raw === '') {
+    if (required)
+      problems.push(
+        `ISSUER: required in keyring mode when NODE_ENV=production (every token carries it as \`iss\` and resource servers check it); set the server's public URL, such as https://auth.example.com`,
+      )
+    return fallback
+  }
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    problems.push(`ISSUER: expected an http or https URL such as https://auth.example.com, got ${JSON.stringify(env.ISSUER)}`)
+    return fallback
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    problems.push(`ISSUER: must be an http or https URL, such as https://auth.example.com; got ${JSON.stringify(env.ISSUER)}`)
+  else if (url.username !== '' || url.password !== '')
+    problems.push('ISSUER: must not hold a user name or password (it is published in every token), such as https://auth.example.com')
+  else if (url.search !== '' || url.hash !== '' || /[?#]/.test(raw))
+    problems.push(`ISSUER: must not have a query string or a fragment, such as https://auth.example.com; got ${JSON.stringify(env.ISSUER)}`)
+  else return url.toString().replace(/\/+$/, '')
+  return fallback
+}
+
+/**
+ * The ISSUER default: `http://localhost:<PORT>` when HOST is loopback or a wildcard, else `http://<HOST>:<PORT>`.
+ *
+ * @example
+ * defaultIssuer('0.0.0.0', 3000) // 'http://localhost:3000'
+ */
+export function defaultIssuer(host: string, port: number): string {
+  const h = host.replace(/^\[|\]$/g, '')
+  if (isLoopbackHost(h) || h === '0.0.0.0' || h === '::' || h === '') return `http://localhost:${port}`
+  return `http://${h.includes(':') ? `[${h}]` : h}:${port}`
+}
+
+/**
+ * One line for the start-up log saying which signing mode is active and why, and how to switch.
+ * Holds no secret.
+ *
+ * @example
+ * app.log.info({ signing: config.signing }, describeSigning(config))
+ */
+export function describeSigning(config: Pick<Config, 'signing'>): string {
+  const { signing } = config
+  if (signing.mode === 'keyring')
+    return `signing ${signing.algorithm} tokens with the keyring's keys (${signing.source === 'default' ? 'the default for a new installation' : 'JWT_ALGORITHM'}); public keys at /.well-known/jwks.json`
+  switch (signing.source) {
+    case 'jwt-secret file':
+      return 'signing HS256 tokens with the secret saved in the data directory (an existing installation keeps HS256: switching signs everyone out); to switch to asymmetric keys, set JWT_ALGORITHM=ES256'
+    case 'JWT_SECRET':
+      return 'signing HS256 tokens with JWT_SECRET; to switch to asymmetric keys (a JWKS for resource servers), unset JWT_SECRET and set JWT_ALGORITHM=ES256'
+    default:
+      return 'signing HS256 tokens (JWT_ALGORITHM=HS256)'
+  }
 }
 
 export interface ResolvedSecret {
@@ -352,18 +516,49 @@ export interface ResolvedSecret {
 }
 
 /**
- * The JWT signing secret: JWT_SECRET, else the one kept in `<dataDir>/jwt-secret`, else a new 256-bit
- * secret written there with mode 0600. Refuses in production (loadConfig already does).
+ * The JWT signing secret (HMAC mode): JWT_SECRET, else the one kept in `<dataDir>/jwt-secret`, else a
+ * new 256-bit secret written there with mode 0600. Refuses in production (loadConfig already does), and
+ * in keyring mode: a jwt-secret file would make the next start an HS256 one.
+ *
+ * @example
+ * const { secret, source } = resolveJwtSecret(config) // source: 'env' | 'file' | 'generated'
  */
 export function resolveJwtSecret(config: Config): ResolvedSecret {
+  if (config.signing.mode === 'keyring')
+    throw new ConfigError([
+      `JWT_SECRET: not used in keyring mode (JWT_ALGORITHM=${config.signing.algorithm}); the signing keys are in the database`,
+    ])
   if (config.jwtSecret !== undefined) return { secret: config.jwtSecret, source: 'env' }
   if (config.production) throw new ConfigError(['JWT_SECRET: required when NODE_ENV=production'])
-  const path = join(config.dataDir, SECRET_FILE)
+  return secretFromDataDir(config, SECRET_FILE, 'JWT_SECRET')
+}
+
+/**
+ * The secret that encrypts the keyring's private keys (keyring mode): KEYS_SECRET, else the one kept in
+ * `<dataDir>/keys-secret`, else a new 256-bit secret written there with mode 0600. Refuses in production
+ * and with PostgreSQL (loadConfig already does), and in HMAC mode, which has no keyring.
+ *
+ * @example
+ * const keys = loadKeysSecret(config)
+ * if (keys.source === 'generated') log.warn({ path: keys.path }, 'KEYS_SECRET is not set: generated one')
+ */
+export function loadKeysSecret(config: Config): ResolvedSecret {
+  if (config.signing.mode !== 'keyring')
+    throw new ConfigError(['KEYS_SECRET: not used in HMAC mode (HS256 with JWT_SECRET): there is no keyring to encrypt'])
+  if (config.keysSecret !== undefined) return { secret: config.keysSecret, source: 'env' }
+  if (config.production) throw new ConfigError(['KEYS_SECRET: required when NODE_ENV=production'])
+  if (config.databaseDialect === 'postgres') throw new ConfigError(['KEYS_SECRET: required with a PostgreSQL DATABASE_URL'])
+  return secretFromDataDir(config, KEYS_SECRET_FILE, 'KEYS_SECRET')
+}
+
+/** `<dataDir>/<file>`: read (at least 32 bytes), or generated (256 random bits, mode 0600, never overwritten). */
+function secretFromDataDir(config: Config, file: string, variable: string): ResolvedSecret {
+  const path = join(config.dataDir, file)
   if (existsSync(path)) {
     const secret = readFileSync(path, 'utf8').trim()
     if (Buffer.byteLength(secret) < 32)
       throw new ConfigError([
-        `JWT_SECRET: the secret kept in ${path} is shorter than 32 bytes; delete the file to generate a new one, or set JWT_SECRET`,
+        `${variable}: the secret kept in ${path} is shorter than 32 bytes; delete the file to generate a new one, or set ${variable}`,
       ])
     return { secret, source: 'file', path }
   }

@@ -11,9 +11,14 @@
  * A poll re-reads the sessions revoked since the start of the last successful poll, less `marginSeconds`
  * (a `revoked_at` is computed in JS before its statement may wait for a lock, so it can be older than
  * its commit), and the whole admin set; when it succeeds, the view is confirmed as of its start.
+ *
+ * In keyring mode the same machinery carries signing-key changes (keys/key-sync.ts): the listener hands
+ * every key notification over, and every poll also reads the small `signing_keys` table, so a
+ * confirmed view covers key retirements as it covers revocations.
  */
 
 import { performance } from 'node:perf_hooks'
+import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import type { Admins } from './admins.ts'
 import { type ListenerEvent, RevocationListener } from './db/listener.ts'
@@ -38,6 +43,8 @@ export interface RevocationSyncOptions {
   slowPollMs: number
   /** PostgreSQL: the listener's connection settings and heartbeat interval; undefined on SQLite. */
   listen?: { client: ClientConfig; heartbeatMs: number }
+  /** Keyring mode: what keeps the keycard's keys current (keys/key-sync.ts `KeySync`). */
+  keys?: { notified(state: string, kid: string): void; poll(db: Kysely<Database>): Promise<void> }
   /** When the state was loaded (epoch seconds): the first poll looks back from there. */
   loadedAt: number
   /** After each successful poll (tests wait on it). */
@@ -67,13 +74,14 @@ export class RevocationSync {
   constructor(options: RevocationSyncOptions) {
     this.#o = options
     this.#since = options.loadedAt
-    const { revocations, admins, view } = options
+    const { revocations, admins, view, keys } = options
     this.#listener = options.listen
       ? new RevocationListener({
           client: options.listen.client,
           heartbeatMs: options.listen.heartbeatMs,
           onRevoked: (session) => revocations.add([session]),
           onAdmin: (userId, admin) => admins.set(userId, admin),
+          ...(keys ? { onKey: (state: string, kid: string) => keys.notified(state, kid) } : {}),
           resync: () => this.poll(),
           onConfirmed: (asOf) => view.confirm(asOf, 'heartbeat'),
           ...(options.onEvent ? { onEvent: options.onEvent } : {}),
@@ -115,13 +123,49 @@ export class RevocationSync {
   }
 
   async #pollOnce(): Promise<void> {
-    const { db, revocations, admins, view, marginSeconds } = this.#o
+    const { db, revocations, admins, view, marginSeconds, keys } = this.#o
     const startedAt = performance.now()
     const startedWall = nowSeconds()
-    await Promise.all([revocations.sync(db, this.#since - marginSeconds), admins.reload(db)])
+    await Promise.all([revocations.sync(db, this.#since - marginSeconds), admins.reload(db), keys?.poll(db)])
     this.#since = startedWall
     this.#lastPoll = startedAt
     view.confirm(startedAt, 'poll')
     this.#o.onSync?.()
+  }
+}
+
+/**
+ * Logs what the revocation machinery reports: failures once when they start (then at debug), and the recovery.
+ *
+ * @example
+ * new RevocationSync({ ...options, onEvent: revocationEventLogger(app.log, config.revocationMaxStaleness) })
+ */
+export function revocationEventLogger(log: FastifyBaseLogger, maxStaleness: number): (event: RevocationEvent) => void {
+  let pollFailing = false
+  let listenerDown = false
+  return (e) => {
+    if (e.type === 'stale')
+      log.error(
+        { staleMs: Math.round(e.sinceMs) },
+        `revocation view stale: not confirmed for over REVOCATION_MAX_STALENESS (${maxStaleness}s); token-checked requests answer 503 until it is`,
+      )
+    else if (e.type === 'confirmed' && e.wasStale)
+      log.warn({ via: e.via }, 'revocation view confirmed again: token-checked requests are served again')
+    else if (e.type === 'confirmed' && e.via === 'poll' && pollFailing) {
+      pollFailing = false
+      log.info('reading revocations works again')
+    } else if (e.type === 'poll-failed') {
+      log[pollFailing ? 'debug' : 'error']({ err: e.err }, 'reading revocations failed (retrying every poll)')
+      pollFailing = true
+    } else if (e.type === 'listener-lost') {
+      log[listenerDown ? 'debug' : 'warn'](
+        { reason: e.reason, retryInMs: e.retryInMs },
+        'the revocation listener (LISTEN/NOTIFY) lost its connection: reconnecting, and polling every second meanwhile',
+      )
+      listenerDown = true
+    } else if (e.type === 'listening') {
+      log.info(listenerDown ? 'the revocation listener is back (LISTEN/NOTIFY), resynced' : 'listening for revocations (LISTEN/NOTIFY)')
+      listenerDown = false
+    }
   }
 }

@@ -1,7 +1,8 @@
 /**
  * `buildServices(config, db, log, deps)`: what the routes use, built once per app: the revocation
  * state and admin set with what keeps them current (revocation-sync.ts) and their staleness bound
- * (revocation-view.ts), keycard and its Fastify adapter, the guards, sessions and the password hasher.
+ * (revocation-view.ts), keycard (HMAC or keyring mode, keys/signing.ts; in keyring mode kept in step
+ * with the ring by keys/key-sync.ts) and its Fastify adapter, the guards, sessions and the password hasher.
  * app.ts wires them to Fastify.
  */
 
@@ -15,8 +16,10 @@ import { dialectOf } from './db/database.ts'
 import { postgresClientConfig } from './db/postgres.ts'
 import type { Database } from './db/schema.ts'
 import { TOKEN_ERROR_RESPONSES } from './http-errors.ts'
+import { KeySync, type KeySyncEvent } from './keys/key-sync.ts'
+import { guardMinting, keycardKeyOptions, keyEventLogger, loadSigningKeys, type SigningKeys, type SigningSecret } from './keys/signing.ts'
 import { createPasswordHasher, type PasswordHasher } from './passwords.ts'
-import { type RevocationEvent, RevocationSync } from './revocation-sync.ts'
+import { type RevocationEvent, RevocationSync, revocationEventLogger } from './revocation-sync.ts'
 import { RevocationView, STALE_MESSAGE, STALE_RETRY_AFTER } from './revocation-view.ts'
 import { nowSeconds, Revocations, SESSION_CLAIM } from './revocations.ts'
 import { Sessions } from './sessions.ts'
@@ -38,6 +41,10 @@ export interface Services {
   config: Config
   db: Kysely<Database>
   keycard: Keycard
+  /** Which mode signs (HMAC or the keyring) and with what; routes/well-known.ts publishes the keyring's public half. */
+  signing: SigningKeys
+  /** Keyring mode: what keeps the keycard's keys in step with the ring (scheduler, notifications, polls). */
+  keys?: KeySync
   auth: FastifyKeycard<unknown>
   guards: Guards
   hasher: PasswordHasher
@@ -58,6 +65,10 @@ export interface ServicesDeps {
   onSync?: () => void
   /** Told of every revocation-view and listener event (after it is logged). */
   onRevocationEvent?: (event: RevocationEvent) => void
+  /** Keyring mode: told of every key-sync event (after it is logged). */
+  onKeyEvent?: (event: KeySyncEvent) => void
+  /** Keyring mode: how long a failed advance or key re-read waits before it is retried (ms; default 5 s). */
+  keyRetryMs?: number
 }
 
 /**
@@ -98,40 +109,9 @@ export function pollIntervals(
   }
 }
 
-/** Logs what the revocation machinery reports: failures once when they start (then at debug), and the recovery. */
-function eventLogger(log: FastifyBaseLogger, config: Config): (event: RevocationEvent) => void {
-  let pollFailing = false
-  let listenerDown = false
-  return (e) => {
-    if (e.type === 'stale')
-      log.error(
-        { staleMs: Math.round(e.sinceMs) },
-        `revocation view stale: not confirmed for over REVOCATION_MAX_STALENESS (${config.revocationMaxStaleness}s); token-checked requests answer 503 until it is`,
-      )
-    else if (e.type === 'confirmed' && e.wasStale)
-      log.warn({ via: e.via }, 'revocation view confirmed again: token-checked requests are served again')
-    else if (e.type === 'confirmed' && e.via === 'poll' && pollFailing) {
-      pollFailing = false
-      log.info('reading revocations works again')
-    } else if (e.type === 'poll-failed') {
-      log[pollFailing ? 'debug' : 'error']({ err: e.err }, 'reading revocations failed (retrying every poll)')
-      pollFailing = true
-    } else if (e.type === 'listener-lost') {
-      log[listenerDown ? 'debug' : 'warn'](
-        { reason: e.reason, retryInMs: e.retryInMs },
-        'the revocation listener (LISTEN/NOTIFY) lost its connection: reconnecting, and polling every second meanwhile',
-      )
-      listenerDown = true
-    } else if (e.type === 'listening') {
-      log.info(listenerDown ? 'the revocation listener is back (LISTEN/NOTIFY), resynced' : 'listening for revocations (LISTEN/NOTIFY)')
-      listenerDown = false
-    }
-  }
-}
-
 /**
  * @example
- * const services = await buildServices(config, db, app.log, secret, {})
+ * const services = await buildServices(config, db, app.log, { mode: 'hmac', secret }, {})
  * registerAuthRoutes(app, services)
  * app.addHook('onClose', () => closeServices(services))
  */
@@ -139,10 +119,10 @@ export async function buildServices(
   config: Config,
   db: Kysely<Database>,
   log: FastifyBaseLogger,
-  secret: string,
+  secret: SigningSecret,
   deps: ServicesDeps = {},
 ): Promise<Services> {
-  const logEvent = eventLogger(log, config)
+  const logEvent = revocationEventLogger(log, config.revocationMaxStaleness)
   const onEvent = (event: RevocationEvent) => {
     logEvent(event)
     deps.onRevocationEvent?.(event)
@@ -152,13 +132,32 @@ export async function buildServices(
   const loadedAt = nowSeconds()
   let revocations: Revocations
   let admins: Admins
+  let signing: SigningKeys
+  let keycard: Keycard
   try {
     revocations = await Revocations.load(db)
     admins = await Admins.load(db)
+    signing = await loadSigningKeys(config, db, secret)
+    keycard = await createServerKeycard(config, signing, revocations)
   } catch (err) {
     view.close()
     throw err
   }
+  const logKeys = keyEventLogger(log)
+  const keys =
+    signing.mode === 'keyring'
+      ? new KeySync({
+          keyring: signing.keyring,
+          keycard,
+          initial: signing,
+          onEvent: (event) => {
+            logKeys(event)
+            deps.onKeyEvent?.(event)
+          },
+          ...(deps.keyRetryMs !== undefined ? { retryMs: deps.keyRetryMs } : {}),
+        })
+      : undefined
+  if (keys) guardMinting(keycard, keys)
   const intervals = pollIntervals(config, deps.revocationSyncMs)
   const sync = new RevocationSync({
     db,
@@ -170,28 +169,26 @@ export async function buildServices(
     ...(dialectOf(db) === 'postgres'
       ? { listen: { client: postgresClientConfig(config.databasePath, postgresOptions(config)), heartbeatMs: intervals.heartbeatMs } }
       : {}),
+    ...(keys ? { keys } : {}),
     ...(deps.onSync ? { onSync: deps.onSync } : {}),
     onEvent,
   })
-  await sync.start()
   try {
-    return await withKeycard(config, db, secret, { revocations, admins, view, sync })
+    await sync.start()
+    await keys?.start()
+    return withKeycard(config, db, keycard, signing, { revocations, admins, view, sync, keys })
   } catch (err) {
     view.close()
+    await keys?.close()
     await sync.close()
     throw err
   }
 }
 
-/** The rest of the services, on the revocation state `buildServices` has loaded and keeps current. */
-async function withKeycard(
-  config: Config,
-  db: Kysely<Database>,
-  secret: string,
-  { revocations, admins, view, sync }: Pick<Services, 'revocations' | 'admins' | 'view' | 'sync'>,
-): Promise<Services> {
-  const keycard = await createKeycard({
-    secret,
+/** The keycard of either signing mode, on the revocation state `buildServices` has loaded and keeps current. */
+function createServerKeycard(config: Config, signing: SigningKeys, revocations: Revocations): Promise<Keycard> {
+  return createKeycard({
+    ...keycardKeyOptions(signing),
     accessTokenExpires: config.accessTokenExpires,
     refreshTokenExpires: config.refreshTokenExpires,
     // API clients send `Authorization: Bearer`; the account page (cookie mode) sends cookies, and
@@ -209,6 +206,16 @@ async function withKeycard(
     // FJE's statuses and messages, plus a stable `code` the account page decides on.
     responses: TOKEN_ERROR_RESPONSES,
   })
+}
+
+/** The rest of the services, around the keycard. */
+function withKeycard(
+  config: Config,
+  db: Kysely<Database>,
+  keycard: Keycard,
+  signing: SigningKeys,
+  { revocations, admins, view, sync, keys }: Pick<Services, 'revocations' | 'admins' | 'view' | 'sync' | 'keys'>,
+): Services {
   const sessions = new Sessions({
     db,
     keycard,
@@ -243,17 +250,32 @@ async function withKeycard(
     refresh: guard(auth.jwtRequired({ refresh: true })),
     any: guard(auth.jwtRequired({ verifyType: false })),
   }
-  return { config, db, keycard, auth, guards, revocations, sessions, admins, view, sync, hasher: createPasswordHasher(config.argon2) }
+  return {
+    config,
+    db,
+    keycard,
+    signing,
+    ...(keys ? { keys } : {}),
+    auth,
+    guards,
+    revocations,
+    sessions,
+    admins,
+    view,
+    sync,
+    hasher: createPasswordHasher(config.argon2),
+  }
 }
 
 /**
- * Stops the timers and the listener's connection (the app is closing).
+ * Stops the timers (the view's, the keyring scheduler's) and the listener's connection (the app is closing).
  *
  * @example
  * app.addHook('onClose', () => closeServices(services))
  */
 export async function closeServices(services: Services): Promise<void> {
   services.view.close()
+  await services.keys?.close()
   await services.sync.close()
 }
 

@@ -196,7 +196,7 @@ describe('configuration errors', { concurrency: 4 }, () => {
 
   test('a PostgreSQL DATABASE_URL without JWT_SECRET, or naming no database, is refused in one line', async (t) => {
     const noSecret = await keycard(tempDir(t), ['migrate'], {
-      env: { DATABASE_URL: 'postgres://keycard:hunter2@127.0.0.1/keycard', JWT_SECRET: undefined },
+      env: { DATABASE_URL: 'postgres://keycard:hunter2@127.0.0.1/keycard', JWT_SECRET: undefined, JWT_ALGORITHM: 'HS256' },
     })
     assert.equal(noSecret.code, 1)
     assert.match(noSecret.stderr, /^keycard: invalid configuration: JWT_SECRET: required with a PostgreSQL DATABASE_URL/)

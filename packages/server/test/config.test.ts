@@ -82,7 +82,7 @@ test('each bad variable gets a message naming it, what it expected and what it g
     [{ PORT: '70000' }, 'PORT: expected an integer from 0 to 65535, got "70000"'],
     [{ HOST: 'local host' }, 'HOST: expected a hostname or IP address such as 127.0.0.1 or 0.0.0.0, got "local host"'],
     [
-      { DATABASE_URL: 'postgres://u:p@db/keycard' },
+      { DATABASE_URL: 'postgres://u:p@db/keycard', JWT_ALGORITHM: 'HS256' },
       "JWT_SECRET: required with a PostgreSQL DATABASE_URL (every instance must sign with the same secret, and a generated one would live in one machine's data dir); generate one with `openssl rand -base64 32`",
     ],
     [
@@ -123,7 +123,7 @@ test('each bad variable gets a message naming it, what it expected and what it g
     [{ ARGON2_TIME_COST: '0' }, 'ARGON2_TIME_COST: expected an integer from 1 to 100, got "0"'],
     [{ ARGON2_PARALLELISM: '0' }, 'ARGON2_PARALLELISM: expected an integer from 1 to 255, got "0"'],
     [
-      { NODE_ENV: 'production' },
+      { NODE_ENV: 'production', JWT_ALGORITHM: 'HS256' },
       'JWT_SECRET: required when NODE_ENV=production (a generated secret would be lost with the data dir); generate one with `openssl rand -base64 32`',
     ],
   ]
@@ -134,7 +134,7 @@ test('each bad variable gets a message naming it, what it expected and what it g
 
 test('without JWT_SECRET a 256-bit secret is generated into the data dir with mode 0600 and reused', (t) => {
   const dir = tempDir(t)
-  const config = loadConfig({ DATABASE_URL: join(dir, 'sub', 'keycard.db') })
+  const config = loadConfig({ DATABASE_URL: join(dir, 'sub', 'keycard.db'), JWT_ALGORITHM: 'HS256' })
   const first = resolveJwtSecret(config)
   assert.equal(first.source, 'generated')
   const file = join(dir, 'sub', 'jwt-secret')
@@ -149,7 +149,7 @@ test('without JWT_SECRET a 256-bit secret is generated into the data dir with mo
 
 test('the server warns when it generates the secret, never logs it, and tokens survive a restart', async (t) => {
   const dir = tempDir(t)
-  const first = await startServer(t, { JWT_SECRET: undefined }, { dir })
+  const first = await startServer(t, { JWT_SECRET: undefined, JWT_ALGORITHM: 'HS256' }, { dir })
   const warning = first.logLines().find((l) => l.level === 40)
   assert.equal(warning?.msg, 'JWT_SECRET is not set: generated a new secret and saved it (mode 0600); set JWT_SECRET in production')
   assert.equal(warning?.path, join(dir, 'jwt-secret'))

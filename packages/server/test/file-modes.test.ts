@@ -16,7 +16,7 @@ test('a new data dir is 0700; the database, -wal, -shm and jwt-secret are 0600',
   const root = tempDir(t)
   const dataDir = join(root, 'data', 'nested')
   // No JWT_SECRET: the server generates one into the data dir.
-  const s = await startServer(t, { DATABASE_URL: join(dataDir, 'keycard.db'), JWT_SECRET: undefined })
+  const s = await startServer(t, { DATABASE_URL: join(dataDir, 'keycard.db'), JWT_SECRET: undefined, JWT_ALGORITHM: 'HS256' })
   await s.register('alice') // a write: the -wal and -shm files exist from here
   assert.equal(mode(dataDir), '700')
   assert.equal(mode(join(root, 'data')), '700')

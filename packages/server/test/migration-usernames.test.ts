@@ -72,6 +72,7 @@ test('0002 fills the keys of old rows, keeps every row, and reports the rows who
     '0002-identity-keys',
     '0003-database-identity',
     '0004-revocation-notify',
+    '0005-keyring',
   ])
 
   const after = await db.selectFrom('users').selectAll().orderBy('id').execute()
@@ -206,7 +207,12 @@ test('a failing 0002 is rolled back whole, so it can run again once the cause is
   const columns = await sql<{ name: string }>`select name from pragma_table_info('users')`.execute(db)
   assert.ok(!columns.rows.some((c) => c.name === 'username_key'), 'the columns were added and left behind')
   await sql`drop index users_email_key`.execute(db)
-  assert.deepEqual(await migrateToLatest(db, () => {}), ['0002-identity-keys', '0003-database-identity', '0004-revocation-notify'])
+  assert.deepEqual(await migrateToLatest(db, () => {}), [
+    '0002-identity-keys',
+    '0003-database-identity',
+    '0004-revocation-notify',
+    '0005-keyring',
+  ])
 })
 
 test('0002 can be migrated down and up again', async (t) => {
@@ -221,6 +227,11 @@ test('0002 can be migrated down and up again', async (t) => {
     columns.rows.map((c) => c.name),
     ['id', 'username', 'email', 'password_hash', 'admin', 'registered_on'],
   )
-  assert.deepEqual(await migrateToLatest(db, () => {}), ['0002-identity-keys', '0003-database-identity', '0004-revocation-notify'])
+  assert.deepEqual(await migrateToLatest(db, () => {}), [
+    '0002-identity-keys',
+    '0003-database-identity',
+    '0004-revocation-notify',
+    '0005-keyring',
+  ])
   assert.equal((await db.selectFrom('users').select('username_key').where('id', '=', 7).executeTakeFirstOrThrow()).username_key, 'carol#7')
 })

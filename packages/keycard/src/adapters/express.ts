@@ -13,6 +13,7 @@ import { isTokenError, KeycardError } from '../errors.ts'
 import type { JwtRequiredOptions, Keycard } from '../keycard.ts'
 import { NodeRequestView } from '../request.ts'
 import type { AuthResponse } from '../responses.ts'
+import { isJwksUnavailable, jwksErrorResponse } from '../jwks/errors.ts'
 import { isStoreUnavailable, storeErrorResponse } from '../stores/errors.ts'
 import type { JwtContext } from '../types.ts'
 import { implicitRefresher, needsBody, type AdapterOptions } from './shared.ts'
@@ -110,6 +111,8 @@ export function expressKeycard<User = unknown>(keycard: Keycard<User>, adapterOp
     if (isTokenError(err)) send(res, keycard.renderError(err))
     // A shared store that cannot vouch for its view (keycard/stores/kysely, /redis): 503 in keycard's shape.
     else if (isStoreUnavailable(err)) send(res, storeErrorResponse(err, keycard.options.errorMessageKey)!)
+    // A jwks-mode key set that cannot be fetched: 503 + Retry-After, never an accepted token.
+    else if (isJwksUnavailable(err)) send(res, jwksErrorResponse(err, keycard.options.errorMessageKey)!)
     else next(err)
   }
   const proceed = (context: JwtContext<User> | null, req: Request, res: Response, next: NextFunction) => {

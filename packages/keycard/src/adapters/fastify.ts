@@ -20,6 +20,7 @@ import { isTokenError, KeycardError } from '../errors.ts'
 import type { JwtRequiredOptions, Keycard } from '../keycard.ts'
 import { NodeRequestView } from '../request.ts'
 import type { AuthResponse } from '../responses.ts'
+import { isJwksUnavailable, jwksErrorResponse } from '../jwks/errors.ts'
 import { isStoreUnavailable, storeErrorResponse } from '../stores/errors.ts'
 import type { JwtContext } from '../types.ts'
 import { implicitRefresher, needsBody, type AdapterOptions } from './shared.ts'
@@ -94,6 +95,8 @@ export function fastifyKeycard<User = unknown>(keycard: Keycard<User>, adapterOp
     if (isTokenError(err)) send(reply, keycard.renderError(err))
     // A shared store that cannot vouch for its view (keycard/stores/kysely, /redis): 503 in keycard's shape.
     else if (isStoreUnavailable(err)) send(reply, storeErrorResponse(err, keycard.options.errorMessageKey)!)
+    // A jwks-mode key set that cannot be fetched: 503 + Retry-After, never an accepted token.
+    else if (isJwksUnavailable(err)) send(reply, jwksErrorResponse(err, keycard.options.errorMessageKey)!)
     else done(err as Error)
   }
   const proceed = (context: JwtContext<User> | null, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {

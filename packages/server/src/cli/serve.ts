@@ -8,7 +8,9 @@ import { HELP_OPTION, parseOrUsage, UsageError, type Command } from './command.t
 
 const help = `Usage: keycard serve [--port <port>] [--host <host>]
 
-Starts the Keycard auth server: runs pending migrations, then listens. Logs are
+Starts the Keycard auth server: runs pending migrations, then listens. Its first
+log lines say how it signs: HS256 with JWT_SECRET, or a keyring (algorithm,
+current kid, issuer; public keys at /.well-known/jwks.json). Logs are
 JSON lines (pino) on stdout; the address it actually bound is printed on stderr
 as "Keycard listening on http://HOST:PORT" (useful with PORT=0), followed by a
 warning when its cookies are Secure while it serves plain http. SIGTERM or
@@ -20,6 +22,7 @@ Options:
   -h, --help      Show this message
 
 Every other setting comes from the environment: DATABASE_URL, JWT_SECRET,
+JWT_ALGORITHM, KEYS_SECRET, KEY_ROTATION_INTERVAL, JWKS_MAX_AGE, ISSUER,
 ACCESS_TOKEN_EXPIRES, REFRESH_TOKEN_EXPIRES, REFRESH_REUSE_INTERVAL, LOG_LEVEL,
 ARGON2_MEMORY_COST, ARGON2_TIME_COST, ARGON2_PARALLELISM, NODE_ENV,
 COOKIE_SECURE, IMPLICIT_REFRESH_WINDOW, DATABASE_BUSY_TIMEOUT_MS,

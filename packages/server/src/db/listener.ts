@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL side of revocation propagation: one dedicated connection (not from the pool) that
- * LISTENs on the channels migration 0004's triggers notify, so every instance hears every revocation
- * and admin change within milliseconds of its commit, whoever wrote it.
+ * LISTENs on the channels migration 0004's triggers notify (and, in keyring mode, 0005's), so every
+ * instance hears every revocation, admin and signing-key change within milliseconds of its commit,
+ * whoever wrote it.
  *
  * It also proves its view current. Every `heartbeatMs` it NOTIFYs a channel of its own; PostgreSQL
  * delivers notifications in commit order, so when that heartbeat comes back every revocation committed
@@ -15,6 +16,7 @@ import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import pg from 'pg'
 import { ADMINS_CHANNEL, REVOCATIONS_CHANNEL } from './migrations/0004-revocation-notify.ts'
+import { KEYS_CHANNEL, parseKeyNotification } from './migrations/0005-keyring.ts'
 
 /** The listener's `application_name` in pg_stat_activity (fault tests terminate it by this name). */
 export const LISTENER_APPLICATION_NAME = 'keycard-listener'
@@ -30,7 +32,7 @@ export type ListenerEvent =
   /** The connection failed or could not be made; `reason` names why (no URL, no password). */
   | { type: 'listener-lost'; reason: string; retryInMs: number }
   /** A notification from another writer (or this one) was applied. */
-  | { type: 'notified'; channel: 'revocations' | 'admins' }
+  | { type: 'notified'; channel: 'revocations' | 'admins' | 'keys' }
 
 export interface ListenerOptions {
   /** The pool's settings (db/postgres.ts `postgresClientConfig`); the listener gets its own application_name. */
@@ -41,6 +43,11 @@ export interface ListenerOptions {
   onRevoked(session: { id: string; expires_at: number }): void
   /** A user's admin flag changed, or the user was deleted (`admin` false). */
   onAdmin(userId: string, admin: boolean): void
+  /**
+   * Keyring mode: a signing key changed state (migration 0005's trigger); the channel is listened on
+   * only when given. Called synchronously as the notification arrives, before later heartbeats.
+   */
+  onKey?(state: string, kid: string): void
   /**
    * Re-reads what may have been missed while not listening; called after LISTEN on every new
    * connection. Must read only what was committed after it was called; a rejection drops the connection.
@@ -114,7 +121,8 @@ export class RevocationListener {
     client.on('notification', (msg) => this.#notified(client, msg))
     try {
       await client.connect()
-      await client.query(`listen ${REVOCATIONS_CHANNEL}; listen ${ADMINS_CHANNEL}; listen ${this.#heartbeat}`)
+      const keys = this.#options.onKey ? ` listen ${KEYS_CHANNEL};` : ''
+      await client.query(`listen ${REVOCATIONS_CHANNEL}; listen ${ADMINS_CHANNEL};${keys} listen ${this.#heartbeat}`)
       await this.#options.resync()
     } catch (err) {
       this.#lost(client, err)
@@ -166,6 +174,11 @@ export class RevocationListener {
     } else if (msg.channel === ADMINS_CHANNEL && space > 0) {
       this.#options.onAdmin(payload.slice(0, space), payload.slice(space + 1) === '1')
       this.#options.onEvent?.({ type: 'notified', channel: 'admins' })
+    } else if (msg.channel === KEYS_CHANNEL && this.#options.onKey) {
+      const key = parseKeyNotification(payload)
+      if (!key) return
+      this.#options.onKey(key.state, key.kid)
+      this.#options.onEvent?.({ type: 'notified', channel: 'keys' })
     }
   }
 }

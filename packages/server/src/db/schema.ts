@@ -43,12 +43,38 @@ export interface SessionsTable {
   revoked_at: number | null
 }
 
+/** One key pair of the signing keyring (keyring mode; migration 0005, src/keys/keyring.ts). */
+export interface SigningKeysTable {
+  /** RFC 7638 thumbprint of the public key; every token it signs carries it as `kid`. */
+  kid: string
+  /** ES256, EdDSA, RS256 or PS256. */
+  algorithm: string
+  /** next (published, not signing), current (signs; one at most), previous (verifies), retired (refused). */
+  state: string
+  /** The public JWK, JSON: kty and public parameters, kid, alg, use: 'sig'. */
+  public_jwk: string
+  /** The private key, AES-256-GCM sealed with KEYS_SECRET (src/keys/crypto.ts); NULL once retired. */
+  private_key: string | null
+  created_at: number
+  /** next: when it becomes current. */
+  activate_at: number | null
+  /** When it became current. */
+  activated_at: number | null
+  /** When it stopped signing. */
+  deactivated_at: number | null
+  /** previous: when it retires (its last token has expired, plus a margin). */
+  verify_until: number | null
+  retired_at: number | null
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
+  signing_keys: SigningKeysTable
 }
 
 export type UserRow = Selectable<UsersTable>
 export type NewUserRow = Insertable<UsersTable>
 export type UserUpdate = Updateable<UsersTable>
 export type SessionRow = Selectable<SessionsTable>
+export type SigningKeyRow = Selectable<SigningKeysTable>

@@ -12,6 +12,7 @@ import type { CollisionReport, KeyCollision } from './0002-identity-keys.ts'
 export type { KeyCollision } from './0002-identity-keys.ts'
 import * as m0003 from './0003-database-identity.ts'
 import * as m0004 from './0004-revocation-notify.ts'
+import * as m0005 from './0005-keyring.ts'
 
 /** Names sort in the order they run. */
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
@@ -19,6 +20,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0002-identity-keys': m0002,
   '0003-database-identity': m0003,
   '0004-revocation-notify': m0004,
+  '0005-keyring': m0005,
 })
 
 /** Without a handler, what a migration reports goes to stderr (the CLI); the server passes its logger. */
