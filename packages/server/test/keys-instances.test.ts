@@ -35,12 +35,12 @@ interface KeyRow {
 
 /** The signing_keys table, read straight from the database (bigints come back as strings). */
 async function readKeys(sql: Awaited<ReturnType<typeof connect>>): Promise<KeyRow[]> {
-  const { rows } = await sql.query<Record<string, string | null>>(
-    'select kid, state, created_at, activate_at, activated_at, private_key from signing_keys order by created_at, kid',
-  )
+  const { rows } = await sql.query<
+    { [column in 'kid' | 'state' | 'created_at']: string } & { [column in 'activate_at' | 'activated_at' | 'private_key']: string | null }
+  >('select kid, state, created_at, activate_at, activated_at, private_key from signing_keys order by created_at, kid')
   const num = (v: string | null) => (v === null ? null : Number(v))
   return rows.map((r) => ({
-    kid: r.kid!,
+    kid: r.kid,
     state: r.state as KeyState,
     createdAt: Number(r.created_at),
     activateAt: num(r.activate_at),
