@@ -11,7 +11,7 @@
  */
 
 import assert from 'node:assert/strict'
-import { test, type TestContext } from 'node:test'
+import { describe, test, type TestContext } from 'node:test'
 import { decodeProtectedHeader, type JWK } from 'jose'
 import { PASSWORD, postgresDatabase } from './helpers.ts'
 import { type Instance, keycardCli, pollUntil, startInstances } from './instances.ts'
@@ -100,161 +100,164 @@ async function database(t: TestContext): Promise<{ url: string; sql: Awaited<Ret
   return { url, sql }
 }
 
-test('two instances started at once on an empty database end with exactly one current key, and both sign with it', {
-  timeout: 120_000,
-}, async (t) => {
-  const { url, sql } = await database(t)
-  const [a, b] = (await startInstances(t, { databaseUrl: url, env: KEYRING_ENV })) as [Instance, Instance]
-  const rows = await readKeys(sql)
-  assert.equal(inState(rows, 'current').length, 1, `one current key: ${JSON.stringify(rows)}`)
-  assert.equal(rows.length, 1, `no other key minted by the race: ${JSON.stringify(rows)}`)
-  const current = rows[0]!.kid
-
-  const listed = await keycardCli(t, url, ['keys', 'list', '--json'], KEYRING_ENV)
-  assert.equal(listed.code, 0, `keycard keys list --json: ${listed.stderr}`)
-  const parsed = JSON.parse(listed.stdout) as { kid: string; state: string }[] | { keys: { kid: string; state: string }[] }
-  const keys = Array.isArray(parsed) ? parsed : parsed.keys
-  assert.deepEqual(
-    keys.map((k) => [k.kid, k.state]),
-    [[current, 'current']],
-    'the CLI lists the same one key',
-  )
-
-  assert.equal((await a.api('POST', '/auth/register', { body: { username: 'alice', password: PASSWORD } })).status, 201)
-  for (const i of [a, b]) {
-    const token = (await login(i)).access_token
-    assert.equal(kidOf(token), current, `${i.name} signs with the one current key`)
-    assert.deepEqual(await jwksKids(i), [current], `${i.name} publishes it`)
-    for (const j of [a, b]) assert.equal((await j.api('GET', '/auth/verify', { token })).status, 200, `${i.name}'s token on ${j.name}`)
-  }
-})
-
-test('two instances with a rotation interval of 4 s rotate twice: one current, at most one next, no key current twice or minted twice', {
-  timeout: 120_000,
-}, async (t) => {
-  const { url, sql } = await database(t)
-  // JWKS_MAX_AGE=1: a next key is published 2 s before it signs; a rotation every 4 s.
-  const interval = 4
-  const lead = 2
-  const [a, b] = (await startInstances(t, {
-    databaseUrl: url,
-    env: { ...KEYRING_ENV, KEY_ROTATION_INTERVAL: String(interval), JWKS_MAX_AGE: '1' },
-  })) as [Instance, Instance]
-  assert.equal((await a.api('POST', '/auth/register', { body: { username: 'alice', password: PASSWORD } })).status, 201)
-  const before = { a: (await login(a)).access_token, b: (await login(b)).access_token }
-
-  // Every sample: the invariants hold; across samples: each key's state only moves forward.
-  const rank = new Map<string, number>()
-  const currents: string[] = []
-  let samples = 0
-  const sample = async () => {
+// The three at once, each on its own database: most of their time is processes starting and keys coming due.
+describe('the keyring with several instances', { concurrency: true }, () => {
+  test('two instances started at once on an empty database end with exactly one current key, and both sign with it', {
+    timeout: 120_000,
+  }, async (t) => {
+    const { url, sql } = await database(t)
+    const [a, b] = (await startInstances(t, { databaseUrl: url, env: KEYRING_ENV })) as [Instance, Instance]
     const rows = await readKeys(sql)
-    samples++
-    const what = `sample ${samples}: ${JSON.stringify(rows.map((r) => [r.kid.slice(0, 8), r.state]))}`
-    assert.equal(inState(rows, 'current').length, 1, `exactly one current key, ${what}`)
-    assert.ok(inState(rows, 'next').length <= 1, `at most one next key, ${what}`)
-    for (const r of rows) {
-      const now = STATE_ORDER.indexOf(r.state)
-      assert.ok(now >= (rank.get(r.kid) ?? 0), `${r.kid} went back from ${STATE_ORDER[rank.get(r.kid)!]} to ${r.state}, ${what}`)
-      rank.set(r.kid, now)
+    assert.equal(inState(rows, 'current').length, 1, `one current key: ${JSON.stringify(rows)}`)
+    assert.equal(rows.length, 1, `no other key minted by the race: ${JSON.stringify(rows)}`)
+    const current = rows[0]!.kid
+
+    const listed = await keycardCli(t, url, ['keys', 'list', '--json'], KEYRING_ENV)
+    assert.equal(listed.code, 0, `keycard keys list --json: ${listed.stderr}`)
+    const parsed = JSON.parse(listed.stdout) as { kid: string; state: string }[] | { keys: { kid: string; state: string }[] }
+    const keys = Array.isArray(parsed) ? parsed : parsed.keys
+    assert.deepEqual(
+      keys.map((k) => [k.kid, k.state]),
+      [[current, 'current']],
+      'the CLI lists the same one key',
+    )
+
+    assert.equal((await a.api('POST', '/auth/register', { body: { username: 'alice', password: PASSWORD } })).status, 201)
+    for (const i of [a, b]) {
+      const token = (await login(i)).access_token
+      assert.equal(kidOf(token), current, `${i.name} signs with the one current key`)
+      assert.deepEqual(await jwksKids(i), [current], `${i.name} publishes it`)
+      for (const j of [a, b]) assert.equal((await j.api('GET', '/auth/verify', { token })).status, 200, `${i.name}'s token on ${j.name}`)
     }
+  })
+
+  test('two instances with a rotation interval of 4 s rotate twice: one current, at most one next, no key current twice or minted twice', {
+    timeout: 120_000,
+  }, async (t) => {
+    const { url, sql } = await database(t)
+    // JWKS_MAX_AGE=1: a next key is published 2 s before it signs; a rotation every 4 s.
+    const interval = 4
+    const lead = 2
+    const [a, b] = (await startInstances(t, {
+      databaseUrl: url,
+      env: { ...KEYRING_ENV, KEY_ROTATION_INTERVAL: String(interval), JWKS_MAX_AGE: '1' },
+    })) as [Instance, Instance]
+    assert.equal((await a.api('POST', '/auth/register', { body: { username: 'alice', password: PASSWORD } })).status, 201)
+    const before = { a: (await login(a)).access_token, b: (await login(b)).access_token }
+
+    // Every sample: the invariants hold; across samples: each key's state only moves forward.
+    const rank = new Map<string, number>()
+    const currents: string[] = []
+    let samples = 0
+    const sample = async () => {
+      const rows = await readKeys(sql)
+      samples++
+      const what = `sample ${samples}: ${JSON.stringify(rows.map((r) => [r.kid.slice(0, 8), r.state]))}`
+      assert.equal(inState(rows, 'current').length, 1, `exactly one current key, ${what}`)
+      assert.ok(inState(rows, 'next').length <= 1, `at most one next key, ${what}`)
+      for (const r of rows) {
+        const now = STATE_ORDER.indexOf(r.state)
+        assert.ok(now >= (rank.get(r.kid) ?? 0), `${r.kid} went back from ${STATE_ORDER[rank.get(r.kid)!]} to ${r.state}, ${what}`)
+        rank.set(r.kid, now)
+      }
+      const current = inState(rows, 'current')[0]!.kid
+      if (currents.at(-1) !== current) {
+        assert.ok(!currents.includes(current), `${current} is current a second time, ${what}`)
+        currents.push(current)
+      }
+      return rows
+    }
+    const { result: rows } = await pollUntil(sample, () => currents.length >= 3, { tries: 1000, gapMs: 50 })
+    assert.ok(currents.length >= 3, `two rotations within the polling bound; current keys seen: ${currents}\n${a.output()}\n${b.output()}`)
+
+    // Each key made current once, by a rotation, and no key minted that no rotation used.
+    const activated = rows.filter((r) => r.activatedAt !== null).sort((x, y) => x.activatedAt! - y.activatedAt!)
+    assert.deepEqual(
+      activated.map((r) => r.kid),
+      currents,
+      'the keys became current in the order observed',
+    )
+    const next = inState(rows, 'next')
+    assert.equal(rows.length, currents.length + next.length, `keys = rotations + 1 + the next: ${JSON.stringify(rows)}`)
+    for (let n = 1; n < activated.length; n++) {
+      const [prior, key] = [activated[n - 1]!, activated[n]!]
+      assert.ok(key.activatedAt! >= prior.activatedAt! + interval, `${key.kid} became current a rotation interval after ${prior.kid}`)
+      assert.ok(key.activatedAt! >= key.createdAt + lead, `${key.kid} was published ${lead} s (2 × JWKS_MAX_AGE) before it signed`)
+    }
+
+    // Both instances sign with the current key (which goes on rotating), publish it with the next one,
+    // and still accept the tokens of the first key (now previous).
+    await Promise.all([signsWithCurrent(a, sql), signsWithCurrent(b, sql)])
+    for (const i of [a, b]) {
+      const { result } = await pollUntil(
+        async () => ({ rows: await readKeys(sql), kids: await jwksKids(i) }),
+        ({ rows, kids }) => rows.every((r) => r.state === 'retired' || kids.includes(r.kid)),
+        POLL,
+      )
+      for (const r of result.rows)
+        if (r.state !== 'retired') assert.ok(result.kids.includes(r.kid), `${i.name}'s JWKS has the ${r.state} key ${r.kid}`)
+      for (const token of Object.values(before)) {
+        const res = await i.api('GET', '/auth/verify', { token })
+        assert.equal(res.status, 200, `a token of the first key (now previous) on ${i.name}: ${res.text}`)
+      }
+    }
+  })
+
+  test('keys retire <kid> by the CLI: both instances refuse its tokens, drop it from their JWKS and sign with the new current key', {
+    timeout: 120_000,
+  }, async (t) => {
+    const { url, sql } = await database(t)
+    const [a, b] = (await startInstances(t, { databaseUrl: url, env: KEYRING_ENV })) as [Instance, Instance]
+    assert.equal((await a.api('POST', '/auth/register', { body: { username: 'alice', password: PASSWORD } })).status, 201)
+    const tokens = { A: (await login(a)).access_token, B: (await login(b)).access_token }
+    const old = kidOf(tokens.A)!
+    assert.equal(kidOf(tokens.B), old)
+    // Verified once on each instance first, so a cached verification must be forgotten too.
+    for (const i of [a, b])
+      for (const token of Object.values(tokens)) assert.equal((await i.api('GET', '/auth/verify', { token })).status, 200)
+
+    const res = await keycardCli(t, url, ['keys', 'retire', old], KEYRING_ENV)
+    assert.equal(res.code, 0, `keycard keys retire: ${res.stderr}`)
+    assert.match(res.stdout, new RegExp(old), 'the CLI names the retired key')
+    const rows = await readKeys(sql)
+    const retired = rows.find((r) => r.kid === old)!
+    assert.equal(retired.state, 'retired')
+    assert.equal(retired.privateKey, null, 'a retired key keeps no private key')
+    assert.equal(inState(rows, 'current').length, 1, `a new current key: ${JSON.stringify(rows)}`)
     const current = inState(rows, 'current')[0]!.kid
-    if (currents.at(-1) !== current) {
-      assert.ok(!currents.includes(current), `${current} is current a second time, ${what}`)
-      currents.push(current)
-    }
-    return rows
-  }
-  const { result: rows } = await pollUntil(sample, () => currents.length >= 3, { tries: 1000, gapMs: 50 })
-  assert.ok(currents.length >= 3, `two rotations within the polling bound; current keys seen: ${currents}\n${a.output()}\n${b.output()}`)
+    assert.notEqual(current, old)
+    assert.match(res.stdout, new RegExp(current), 'the CLI names the new current key')
 
-  // Each key made current once, by a rotation, and no key minted that no rotation used.
-  const activated = rows.filter((r) => r.activatedAt !== null).sort((x, y) => x.activatedAt! - y.activatedAt!)
-  assert.deepEqual(
-    activated.map((r) => r.kid),
-    currents,
-    'the keys became current in the order observed',
-  )
-  const next = inState(rows, 'next')
-  assert.equal(rows.length, currents.length + next.length, `keys = rotations + 1 + the next: ${JSON.stringify(rows)}`)
-  for (let n = 1; n < activated.length; n++) {
-    const [prior, key] = [activated[n - 1]!, activated[n]!]
-    assert.ok(key.activatedAt! >= prior.activatedAt! + interval, `${key.kid} became current a rotation interval after ${prior.kid}`)
-    assert.ok(key.activatedAt! >= key.createdAt + lead, `${key.kid} was published ${lead} s (2 × JWKS_MAX_AGE) before it signed`)
-  }
-
-  // Both instances sign with the current key (which goes on rotating), publish it with the next one,
-  // and still accept the tokens of the first key (now previous).
-  await Promise.all([signsWithCurrent(a, sql), signsWithCurrent(b, sql)])
-  for (const i of [a, b]) {
-    const { result } = await pollUntil(
-      async () => ({ rows: await readKeys(sql), kids: await jwksKids(i) }),
-      ({ rows, kids }) => rows.every((r) => r.state === 'retired' || kids.includes(r.kid)),
-      POLL,
+    await Promise.all(
+      [a, b].flatMap((i) =>
+        Object.entries(tokens).map(async ([minter, token]) => {
+          const { result } = await pollUntil(
+            () => i.api('GET', '/auth/verify', { token }),
+            (r) => r.status !== 200,
+            POLL,
+          )
+          assert.ok(
+            [401, 422].includes(result.status),
+            `${minter}'s token of the retired key on ${i.name}: ${result.status} ${result.text}\n${i.output()}`,
+          )
+          assert.equal(typeof result.body?.msg, 'string', result.text)
+          assert.ok(!result.text.includes(old), 'the refusal does not echo the kid')
+        }),
+      ),
     )
-    for (const r of result.rows)
-      if (r.state !== 'retired') assert.ok(result.kids.includes(r.kid), `${i.name}'s JWKS has the ${r.state} key ${r.kid}`)
-    for (const token of Object.values(before)) {
-      const res = await i.api('GET', '/auth/verify', { token })
-      assert.equal(res.status, 200, `a token of the first key (now previous) on ${i.name}: ${res.text}`)
+    for (const i of [a, b]) {
+      const { result: kids } = await pollUntil(
+        () => jwksKids(i),
+        (k) => !k.includes(old),
+        POLL,
+      )
+      assert.ok(!kids.includes(old), `${i.name}'s JWKS drops the retired key: ${kids}`)
+      assert.ok(kids.includes(current), `${i.name}'s JWKS has the new current key: ${kids}`)
     }
-  }
-})
-
-test('keys retire <kid> by the CLI: both instances refuse its tokens, drop it from their JWKS and sign with the new current key', {
-  timeout: 120_000,
-}, async (t) => {
-  const { url, sql } = await database(t)
-  const [a, b] = (await startInstances(t, { databaseUrl: url, env: KEYRING_ENV })) as [Instance, Instance]
-  assert.equal((await a.api('POST', '/auth/register', { body: { username: 'alice', password: PASSWORD } })).status, 201)
-  const tokens = { A: (await login(a)).access_token, B: (await login(b)).access_token }
-  const old = kidOf(tokens.A)!
-  assert.equal(kidOf(tokens.B), old)
-  // Verified once on each instance first, so a cached verification must be forgotten too.
-  for (const i of [a, b])
-    for (const token of Object.values(tokens)) assert.equal((await i.api('GET', '/auth/verify', { token })).status, 200)
-
-  const res = await keycardCli(t, url, ['keys', 'retire', old], KEYRING_ENV)
-  assert.equal(res.code, 0, `keycard keys retire: ${res.stderr}`)
-  assert.match(res.stdout, new RegExp(old), 'the CLI names the retired key')
-  const rows = await readKeys(sql)
-  const retired = rows.find((r) => r.kid === old)!
-  assert.equal(retired.state, 'retired')
-  assert.equal(retired.privateKey, null, 'a retired key keeps no private key')
-  assert.equal(inState(rows, 'current').length, 1, `a new current key: ${JSON.stringify(rows)}`)
-  const current = inState(rows, 'current')[0]!.kid
-  assert.notEqual(current, old)
-  assert.match(res.stdout, new RegExp(current), 'the CLI names the new current key')
-
-  await Promise.all(
-    [a, b].flatMap((i) =>
-      Object.entries(tokens).map(async ([minter, token]) => {
-        const { result } = await pollUntil(
-          () => i.api('GET', '/auth/verify', { token }),
-          (r) => r.status !== 200,
-          POLL,
-        )
-        assert.ok(
-          [401, 422].includes(result.status),
-          `${minter}'s token of the retired key on ${i.name}: ${result.status} ${result.text}\n${i.output()}`,
-        )
-        assert.equal(typeof result.body?.msg, 'string', result.text)
-        assert.ok(!result.text.includes(old), 'the refusal does not echo the kid')
-      }),
-    ),
-  )
-  for (const i of [a, b]) {
-    const { result: kids } = await pollUntil(
-      () => jwksKids(i),
-      (k) => !k.includes(old),
-      POLL,
-    )
-    assert.ok(!kids.includes(old), `${i.name}'s JWKS drops the retired key: ${kids}`)
-    assert.ok(kids.includes(current), `${i.name}'s JWKS has the new current key: ${kids}`)
-  }
-  await Promise.all([signsWith(a, current), signsWith(b, current)])
-  const fresh = { A: (await login(a)).access_token, B: (await login(b)).access_token }
-  for (const i of [a, b])
-    for (const [minter, token] of Object.entries(fresh))
-      assert.equal((await i.api('GET', '/auth/verify', { token })).status, 200, `${minter}'s new token on ${i.name}`)
+    await Promise.all([signsWith(a, current), signsWith(b, current)])
+    const fresh = { A: (await login(a)).access_token, B: (await login(b)).access_token }
+    for (const i of [a, b])
+      for (const [minter, token] of Object.entries(fresh))
+        assert.equal((await i.api('GET', '/auth/verify', { token })).status, 200, `${minter}'s new token on ${i.name}`)
+  })
 })

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { createPublicKey } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { test } from 'node:test'
+import { describe, test } from 'node:test'
 import { calculateJwkThumbprint, createRemoteJWKSet, decodeProtectedHeader, type JWK, jwtVerify } from 'jose'
 import { claimsOf, startServer, type TestServer } from './helpers.ts'
 import { keycardCli } from './instances.ts'
@@ -109,91 +109,94 @@ function checkFjeLayout(claims: Record<string, unknown>, type: 'access' | 'refre
   assert.equal(claims.iss, issuer, `${what}: iss`)
 }
 
-for (const alg of ALGORITHMS) {
-  test(`${alg}: the tokens verify with jose's createRemoteJWKSet, PyJWT's PyJWKClient and FJE's decode with the public key`, {
-    timeout: 60_000,
-  }, async (t) => {
-    requirePyjwt()
-    // A new installation: no JWT_SECRET, so keyring mode; PS256 with an explicit ISSUER, the others with the default.
-    const server = await startServer(t, {
-      JWT_SECRET: undefined,
-      JWT_ALGORITHM: alg,
-      ...(alg === 'PS256' ? { ISSUER: 'https://auth.example.test' } : {}),
-    })
-    const discovery = await server.api('GET', '/.well-known/openid-configuration')
-    assert.equal(discovery.status, 200, discovery.text)
-    const issuer: string = discovery.body.issuer
-    assert.equal(typeof issuer, 'string', discovery.text)
-    if (alg === 'PS256') assert.equal(issuer, 'https://auth.example.test')
-    assert.equal(new URL(discovery.body.jwks_uri).pathname, '/.well-known/jwks.json', discovery.text)
-    const jwksUrl = new URL('/.well-known/jwks.json', server.url)
+// The four servers at once: most of each test's time is its `keycard keys list` process starting.
+describe('keyring-mode tokens in other verifiers', { concurrency: true }, () => {
+  for (const alg of ALGORITHMS) {
+    test(`${alg}: the tokens verify with jose's createRemoteJWKSet, PyJWT's PyJWKClient and FJE's decode with the public key`, {
+      timeout: 60_000,
+    }, async (t) => {
+      requirePyjwt()
+      // A new installation: no JWT_SECRET, so keyring mode; PS256 with an explicit ISSUER, the others with the default.
+      const server = await startServer(t, {
+        JWT_SECRET: undefined,
+        JWT_ALGORITHM: alg,
+        ...(alg === 'PS256' ? { ISSUER: 'https://auth.example.test' } : {}),
+      })
+      const discovery = await server.api('GET', '/.well-known/openid-configuration')
+      assert.equal(discovery.status, 200, discovery.text)
+      const issuer: string = discovery.body.issuer
+      assert.equal(typeof issuer, 'string', discovery.text)
+      if (alg === 'PS256') assert.equal(issuer, 'https://auth.example.test')
+      assert.equal(new URL(discovery.body.jwks_uri).pathname, '/.well-known/jwks.json', discovery.text)
+      const jwksUrl = new URL('/.well-known/jwks.json', server.url)
 
-    const registered = await server.register('alice')
-    const login = await server.login('alice')
-    const tokens = [
-      { token: registered.access_token, type: 'access', what: 'register access' },
-      { token: registered.refresh_token, type: 'refresh', what: 'register refresh' },
-      { token: login.access_token, type: 'access', what: 'login access' },
-      { token: login.refresh_token, type: 'refresh', what: 'login refresh' },
-    ] as const
-    const header = decodeProtectedHeader(login.access_token)
-    assert.equal(header.alg, alg)
-    const kid = header.kid
-    assert.ok(typeof kid === 'string', 'every token carries its kid')
-    for (const { token, what } of tokens) {
-      const { alg: signedWith, kid: signedBy } = decodeProtectedHeader(token)
-      assert.deepEqual({ alg: signedWith, kid: signedBy }, { alg, kid }, what)
-    }
+      const registered = await server.register('alice')
+      const login = await server.login('alice')
+      const tokens = [
+        { token: registered.access_token, type: 'access', what: 'register access' },
+        { token: registered.refresh_token, type: 'refresh', what: 'register refresh' },
+        { token: login.access_token, type: 'access', what: 'login access' },
+        { token: login.refresh_token, type: 'refresh', what: 'login refresh' },
+      ] as const
+      const header = decodeProtectedHeader(login.access_token)
+      assert.equal(header.alg, alg)
+      const kid = header.kid
+      assert.ok(typeof kid === 'string', 'every token carries its kid')
+      for (const { token, what } of tokens) {
+        const { alg: signedWith, kid: signedBy } = decodeProtectedHeader(token)
+        assert.deepEqual({ alg: signedWith, kid: signedBy }, { alg, kid }, what)
+      }
 
-    const set = await server.api('GET', '/.well-known/jwks.json')
-    assert.equal(set.status, 200, set.text)
-    const published = (set.body.keys as JWK[]).find((k) => k.kid === kid)
-    assert.ok(published, `the signing key ${kid} is in the JWKS: ${set.text}`)
-    assert.equal(published.alg, alg)
-    assert.equal(published.use, 'sig')
+      const set = await server.api('GET', '/.well-known/jwks.json')
+      assert.equal(set.status, 200, set.text)
+      const published = (set.body.keys as JWK[]).find((k) => k.kid === kid)
+      assert.ok(published, `the signing key ${kid} is in the JWKS: ${set.text}`)
+      assert.equal(published.alg, alg)
+      assert.equal(published.use, 'sig')
 
-    // jose, as a Node resource server does it.
-    const remote = createRemoteJWKSet(jwksUrl)
-    for (const { token, type, what } of tokens) {
-      const { payload, protectedHeader } = await jwtVerify(token, remote, { issuer, algorithms: [alg] })
-      assert.equal(protectedHeader.kid, kid, what)
-      assert.equal(payload.type, type, what)
-    }
-    await assert.rejects(jwtVerify(tampered(login.access_token), remote, { issuer, algorithms: [alg] }), {
-      code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
-    })
-    await assert.rejects(jwtVerify(login.access_token, remote, { issuer: 'https://other.example.test', algorithms: [alg] }), {
-      code: 'ERR_JWT_CLAIM_VALIDATION_FAILED',
-    })
+      // jose, as a Node resource server does it.
+      const remote = createRemoteJWKSet(jwksUrl)
+      for (const { token, type, what } of tokens) {
+        const { payload, protectedHeader } = await jwtVerify(token, remote, { issuer, algorithms: [alg] })
+        assert.equal(protectedHeader.kid, kid, what)
+        assert.equal(payload.type, type, what)
+      }
+      await assert.rejects(jwtVerify(tampered(login.access_token), remote, { issuer, algorithms: [alg] }), {
+        code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED',
+      })
+      await assert.rejects(jwtVerify(login.access_token, remote, { issuer: 'https://other.example.test', algorithms: [alg] }), {
+        code: 'ERR_JWT_CLAIM_VALIDATION_FAILED',
+      })
 
-    // PyJWT: PyJWKClient on the JWKS URL, and FJE's decode with JWT_PUBLIC_KEY from the CLI.
-    const pem = await pemOfKid(t, server, alg, kid)
-    assert.equal(
-      await calculateJwkThumbprint(createPublicKey(pem).export({ format: 'jwk' }) as JWK),
-      await calculateJwkThumbprint(published),
-      'the CLI and the JWKS publish the same key',
-    )
-    const items: PyItem[] = tokens.map(({ token }) => ({ token, alg, issuer, pem }))
-    items.push({ token: tampered(login.access_token), alg, issuer, pem })
-    items.push({ token: login.access_token, alg, issuer: 'https://other.example.test', pem })
-    const results = await verifyWithPython(jwksUrl.href, items)
-    assert.equal(results.length, items.length)
-    tokens.forEach(({ token, type, what }, n) => {
-      const { jwks, fje } = results[n]!
-      assert.ok(jwks.ok, `${what} with PyJWKClient: ${jwks.error}`)
-      assert.ok(fje.ok, `${what} with FJE's decode and JWT_PUBLIC_KEY: ${fje.error}`)
-      assert.equal(jwks.kid, kid, `${what}: PyJWKClient picked the key by kid`)
-      assert.deepEqual(jwks.claims, claimsOf(token), `${what}: PyJWKClient's claims`)
-      assert.deepEqual(fje.claims, claimsOf(token), `${what}: FJE's claims (nothing defaulted: every claim FJE fills is there)`)
-      checkFjeLayout(fje.claims!, type, issuer, what)
+      // PyJWT: PyJWKClient on the JWKS URL, and FJE's decode with JWT_PUBLIC_KEY from the CLI.
+      const pem = await pemOfKid(t, server, alg, kid)
+      assert.equal(
+        await calculateJwkThumbprint(createPublicKey(pem).export({ format: 'jwk' }) as JWK),
+        await calculateJwkThumbprint(published),
+        'the CLI and the JWKS publish the same key',
+      )
+      const items: PyItem[] = tokens.map(({ token }) => ({ token, alg, issuer, pem }))
+      items.push({ token: tampered(login.access_token), alg, issuer, pem })
+      items.push({ token: login.access_token, alg, issuer: 'https://other.example.test', pem })
+      const results = await verifyWithPython(jwksUrl.href, items)
+      assert.equal(results.length, items.length)
+      tokens.forEach(({ token, type, what }, n) => {
+        const { jwks, fje } = results[n]!
+        assert.ok(jwks.ok, `${what} with PyJWKClient: ${jwks.error}`)
+        assert.ok(fje.ok, `${what} with FJE's decode and JWT_PUBLIC_KEY: ${fje.error}`)
+        assert.equal(jwks.kid, kid, `${what}: PyJWKClient picked the key by kid`)
+        assert.deepEqual(jwks.claims, claimsOf(token), `${what}: PyJWKClient's claims`)
+        assert.deepEqual(fje.claims, claimsOf(token), `${what}: FJE's claims (nothing defaulted: every claim FJE fills is there)`)
+        checkFjeLayout(fje.claims!, type, issuer, what)
+      })
+      const [badSignature, badIssuer] = results.slice(tokens.length) as [
+        { jwks: PyOutcome; fje: PyOutcome },
+        { jwks: PyOutcome; fje: PyOutcome },
+      ]
+      assert.match(String(badSignature.jwks.error), /^InvalidSignatureError/, 'a tampered token, PyJWKClient')
+      assert.match(String(badSignature.fje.error), /^InvalidSignatureError/, 'a tampered token, FJE')
+      assert.match(String(badIssuer.jwks.error), /^InvalidIssuerError/, 'another issuer, PyJWKClient')
+      assert.match(String(badIssuer.fje.error), /^InvalidIssuerError/, 'another issuer, FJE')
     })
-    const [badSignature, badIssuer] = results.slice(tokens.length) as [
-      { jwks: PyOutcome; fje: PyOutcome },
-      { jwks: PyOutcome; fje: PyOutcome },
-    ]
-    assert.match(String(badSignature.jwks.error), /^InvalidSignatureError/, 'a tampered token, PyJWKClient')
-    assert.match(String(badSignature.fje.error), /^InvalidSignatureError/, 'a tampered token, FJE')
-    assert.match(String(badIssuer.jwks.error), /^InvalidIssuerError/, 'another issuer, PyJWKClient')
-    assert.match(String(badIssuer.fje.error), /^InvalidIssuerError/, 'another issuer, FJE')
-  })
-}
+  }
+})
