@@ -9,7 +9,7 @@
 
 import assert from 'node:assert/strict'
 import { createHmac, randomUUID } from 'node:crypto'
-import { request as httpRequest } from 'node:http'
+import { createServer, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { TestContext } from 'node:test'
 import express, { type Express, type Response as ExpressResponse } from 'express'
@@ -427,4 +427,84 @@ export function signSegments(headerSegment: string, payloadSegment: string, secr
 /** HS256 over JSON values given raw (anything JSON.stringify takes, or a raw string). */
 export function signRaw(header: unknown, payload: unknown, secret: string = SECRET): string {
   return signSegments(b64url(header), b64url(payload), secret)
+}
+
+// ---- key sets -------------------------------------------------------------------------------------
+
+/** What a `KeySetServer` answers; change it between requests. */
+export interface KeySetAnswer {
+  status: number
+  /** A string is sent as it is; anything else as JSON. */
+  body: unknown
+  headers: Record<string, string>
+  /** Never answer (the client's timeout must fire). */
+  hang?: boolean
+  /** Answer 304 when the request's If-None-Match equals the ETag header given. */
+  honourEtag?: boolean
+  /** Send the body in 64 KiB chunks without Content-Length. */
+  chunked?: boolean
+}
+
+/** A JWKS endpoint over real HTTP on 127.0.0.1:0, counting the requests it gets. */
+export interface KeySetServer {
+  url: string
+  answer: KeySetAnswer
+  /** Requests received so far, with the headers that matter here. */
+  requests: { ifNoneMatch: string | undefined; authorization: string | undefined; path: string }[]
+  /** Resolves when the server has sent its next complete answer. */
+  answered(): Promise<void>
+  /** Closes the server (later fetches get ECONNREFUSED). */
+  close(): Promise<void>
+}
+
+/** Starts a JWKS endpoint serving `body`; closed when the test ends. */
+export async function startKeySetServer(t: TestContext, body: unknown, headers: Record<string, string> = {}): Promise<KeySetServer> {
+  const waiting: (() => void)[] = []
+  const server = createServer((req, res) => {
+    const answer = state.answer
+    state.requests.push({
+      ifNoneMatch: req.headers['if-none-match'],
+      authorization: req.headers.authorization,
+      path: req.url ?? '',
+    })
+    if (answer.hang) return
+    // A client that stops reading a huge body resets the connection: not this server's failure.
+    res.on('error', () => {})
+    res.on('finish', () => {
+      for (const resolve of waiting.splice(0)) resolve()
+    })
+    if (answer.honourEtag && req.headers['if-none-match'] !== undefined && req.headers['if-none-match'] === answer.headers.etag) {
+      res.writeHead(304, answer.headers).end()
+      return
+    }
+    const text = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body)
+    res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers })
+    if (!answer.chunked) return void res.end(text)
+    for (let i = 0; i < text.length; i += 65536) res.write(text.slice(i, i + 65536))
+    res.end()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    })
+  t.after(() => (server.listening ? close() : undefined))
+  const state: KeySetServer = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`,
+    answer: { status: 200, body, headers },
+    requests: [],
+    answered: () => new Promise((resolve) => waiting.push(resolve)),
+    close,
+  }
+  return state
+}
+
+/** Yields to the event loop until `condition()` holds (at most `turns` times): no sleeping, no clock. */
+export async function pollUntil(condition: () => boolean, what: string, turns = 100_000): Promise<void> {
+  for (let i = 0; i < turns; i++) {
+    if (condition()) return
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  assert.fail(`timed out waiting until ${what}`)
 }

@@ -34,11 +34,16 @@ function pinnedAlgorithm(jwk: Record<string, unknown>): Algorithm | undefined {
 
 /**
  * The usable keys of a set, by kid (the first of a repeated kid wins); `keys` not an array → undefined.
+ * A key of `previous` with the same kid, algorithm and material is kept as it was, so the tokens it
+ * verified stay in the cache across a refetch.
  *
  * @example
  * const keys = await importKeySet(await (await fetch(url)).json())
  */
-export async function importKeySet(set: unknown): Promise<Map<string, VerificationKey> | undefined> {
+export async function importKeySet(
+  set: unknown,
+  previous?: ReadonlyMap<string, VerificationKey>,
+): Promise<Map<string, VerificationKey> | undefined> {
   const list = set !== null && typeof set === 'object' ? (set as { keys?: unknown }).keys : undefined
   if (!Array.isArray(list)) return undefined
   const keys = new Map<string, VerificationKey>()
@@ -52,7 +57,9 @@ export async function importKeySet(set: unknown): Promise<Map<string, Verificati
     const alg = pinnedAlgorithm(jwk)
     if (alg === undefined) continue
     const key = await publicKeyOf(jwk, alg)
-    if (key !== undefined) keys.set(kid, key)
+    if (key === undefined) continue
+    const old = previous?.get(kid)
+    keys.set(kid, old !== undefined && old.algorithm === key.algorithm && old.material === key.material ? old : key)
   }
   return keys
 }

@@ -8,6 +8,7 @@ import { KeycardOptionError } from '../errors.ts'
 import type { ResolvedJwksOptions } from '../key-options.ts'
 import { StaticKeySet, type KeySource } from '../keyring.ts'
 import { importKeySet } from './import.ts'
+import { RemoteKeySet } from './remote.ts'
 
 /**
  * The key source for the `jwks` option (`url` is its checked URL, undefined for a set object).
@@ -25,6 +26,5 @@ export async function createKeySet(
     if (keys === undefined) throw new KeycardOptionError('jwks', 'expected a key set object { keys: [...] }.')
     return new StaticKeySet(keys)
   }
-  void options
-  throw new KeycardOptionError('jwks', 'a key set URL is not supported yet; pass the key set object.')
+  return new RemoteKeySet(url, options)
 }
