@@ -93,6 +93,20 @@ async function signsWithCurrent(i: Instance, sql: Awaited<ReturnType<typeof conn
   )
 }
 
+/** The log lines of level error or worse (pino: 50+) in what `i` wrote. */
+function errorLines(i: Instance): string[] {
+  return i
+    .output()
+    .split('\n')
+    .filter((line) => {
+      try {
+        return (JSON.parse(line) as { level?: number }).level! >= 50
+      } catch {
+        return false
+      }
+    })
+}
+
 async function database(t: TestContext): Promise<{ url: string; sql: Awaited<ReturnType<typeof connect>> }> {
   const url = await postgresDatabase(t)
   const sql = await connect(url)
@@ -200,6 +214,8 @@ describe('the keyring with several instances', { concurrency: true }, () => {
         const res = await i.api('GET', '/auth/verify', { token })
         assert.equal(res.status, 200, `a token of the first key (now previous) on ${i.name}: ${res.text}`)
       }
+      // The lock serialized the two schedulers: neither ran into the unique indexes (an error logged and retried).
+      assert.deepEqual(errorLines(i), [], `${i.name} logged no error while rotating`)
     }
   })
 
