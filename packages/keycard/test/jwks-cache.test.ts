@@ -241,6 +241,19 @@ test('import rules: keys without kid, with use enc, of kty oct, RSA without alg,
   assert.equal(published[0]!.alg, 'ES256')
 })
 
+test('jwksOptions.fetch replaces the global fetch', async (t) => {
+  const auth = await issuer(K1)
+  const server = await startKeySetServer(t, auth.jwks())
+  const seen: string[] = []
+  const custom: typeof fetch = (input, init) => {
+    seen.push(String(input))
+    return fetch(input, init)
+  }
+  const keycard = await createKeycard({ jwks: server.url, jwksOptions: { fetch: custom } })
+  assert.equal((await keycard.decodeToken(await auth.createAccessToken('42'))).sub, '42')
+  assert.deepEqual(seen, [server.url])
+})
+
 test('a key set object: verify-only from the keys given, no fetch', async () => {
   const auth = await issuer(K1)
   const keycard = await createKeycard({ jwks: auth.jwks() })

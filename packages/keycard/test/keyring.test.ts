@@ -220,6 +220,36 @@ const OPTION_ERRORS: [string, Record<string, unknown>, string, RegExp][] = [
   ],
   ['signingKid without keys', { secret: SECRET, signingKid: 'es' }, 'signingKid', /only applies with "keys"/],
   ['jwksOptions without jwks', { secret: SECRET, jwksOptions: {} }, 'jwksOptions', /only applies with "jwks"/],
+  ['jwks with secret', { jwks: 'https://auth.example.com/jwks.json', secret: SECRET }, 'secret', /cannot be combined with "jwks"/],
+  [
+    'jwks with publicKey',
+    { jwks: 'https://auth.example.com/jwks.json', publicKey: es.publicKey },
+    'publicKey',
+    /the key set gives the keys/,
+  ],
+  ['jwks with signingKid', { jwks: 'https://auth.example.com/jwks.json', signingKid: 'k' }, 'signingKid', /only verifies/],
+  ['jwks not a URL', { jwks: 'auth.example.com/jwks.json' }, 'jwks', /expected the URL of a key set/],
+  ['jwks not http(s)', { jwks: 'file:///etc/jwks.json' }, 'jwks', /must be http: or https:, got file:/],
+  ['a jwks object without keys', { jwks: { key: [] } }, 'jwks', /no "keys" array/],
+  [
+    'an unknown jwksOptions field',
+    { jwks: 'https://a.example/jwks.json', jwksOptions: { ttl: 5 } },
+    'jwksOptions.ttl',
+    /not a jwksOptions field/,
+  ],
+  [
+    'a bad duration',
+    { jwks: 'https://a.example/jwks.json', jwksOptions: { cooldown: '30 seconds' } },
+    'jwksOptions.cooldown',
+    /duration such as/,
+  ],
+  ['a zero timeout', { jwks: 'https://a.example/jwks.json', jwksOptions: { timeout: 0 } }, 'jwksOptions.timeout', /a positive number/],
+  [
+    'fetch not a function',
+    { jwks: 'https://a.example/jwks.json', jwksOptions: { fetch: 'curl' } },
+    'jwksOptions.fetch',
+    /expected a function/,
+  ],
 ]
 
 for (const [name, options, option, message] of OPTION_ERRORS) {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { test, type TestContext } from 'node:test'
 import { decodeProtectedHeader, type JSONWebKeySet } from 'jose'
 import type { KeySyncEvent } from '../src/app.ts'
-import { type Dialect, forEachDialect, startServer, type TestServer } from './helpers.ts'
+import { type Dialect, forEachDialect, PASSWORD, type Reply, startServer, type TestServer } from './helpers.ts'
 import { keycardCli, pollUntil } from './instances.ts'
 import { keyringEnv } from './keyring-env.ts'
 
@@ -109,12 +109,23 @@ forEachDialect((dialect) => {
       WAIT,
     )
     assert.equal(refused.result.status, 401)
+    const answers: Reply[] = []
     const next = await pollUntil(
-      () => s.api('POST', '/auth/login', { body: { username: 'alice', password: 'correct horse battery' } }),
+      async () => {
+        const r = await s.api('POST', '/auth/login', { body: { username: 'alice', password: PASSWORD } })
+        answers.push(r)
+        return r
+      },
       (r) => r.status === 200 && kidOf(r.body.access_token) !== oldKid,
       WAIT,
     )
     assert.equal(next.result.status, 200, next.result.text)
+    // While the new key loads a login may be told to retry (503 with Retry-After), never a 500.
+    for (const r of answers.filter((a) => a.status !== 200)) {
+      assert.equal(r.status, 503, r.text)
+      assert.equal(r.body.code, 'SIGNING_KEY_UNAVAILABLE')
+      assert.equal(r.headers.get('retry-after'), '1')
+    }
     const newKid = kidOf(next.result.body.access_token)!
     assert.deepEqual(await kids(s), [newKid])
     assert.equal((await s.api('GET', '/auth/verify', { token: next.result.body.access_token })).status, 200)

@@ -20,6 +20,7 @@ const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Co
     load: async () => (await import('./useradd.ts')).useradd,
   },
   { name: 'users', summary: 'List, delete or rename users', load: async () => (await import('./users.ts')).users },
+  { name: 'keys', summary: 'List, rotate or retire the signing keys', load: async () => (await import('./keys.ts')).keys },
 ]
 
 const help = `Usage: keycard <command> [options]
@@ -45,6 +46,7 @@ Examples:
   keycard migrate
   keycard useradd alice --email alice@example.com --admin
   keycard users list
+  keycard keys rotate
   keycard serve --port 8080
 `
 

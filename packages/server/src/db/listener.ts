@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import pg from 'pg'
 import { ADMINS_CHANNEL, REVOCATIONS_CHANNEL } from './migrations/0004-revocation-notify.ts'
-import { KEYS_CHANNEL, parseKeyNotification } from './migrations/0005-keyring.ts'
+import { KEYS_CHANNEL, parseKeyNotification } from '../keys/notifications.ts'
 
 /** The listener's `application_name` in pg_stat_activity (fault tests terminate it by this name). */
 export const LISTENER_APPLICATION_NAME = 'keycard-listener'

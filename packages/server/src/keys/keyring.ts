@@ -56,6 +56,18 @@ function checkNow(now: number): number {
 }
 
 /**
+ * Every key of the ring in `db`, retired ones included, newest first: what `Keyring.list()` returns,
+ * for readers that hold no KEYS_SECRET (`keycard keys list`).
+ *
+ * @example
+ * const current = (await listKeys(db)).find((k) => k.state === 'current')
+ */
+export async function listKeys(db: Kysely<Database>): Promise<KeyInfo[]> {
+  const rows = await db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').orderBy('kid').execute()
+  return rows.map(toKeyInfo)
+}
+
+/**
  * @example
  * const keyring = new Keyring({ db, keysSecret: loadKeysSecret(config).secret, algorithm: 'ES256',
  *   rotationInterval: config.keyRotationInterval, publishLead: config.keyPublishLead,
@@ -87,8 +99,7 @@ export class Keyring {
 
   /** Every key, retired ones included, newest first. */
   async list(): Promise<KeyInfo[]> {
-    const rows = await this.#db.selectFrom('signing_keys').selectAll().orderBy('created_at', 'desc').orderBy('kid').execute()
-    return rows.map(toKeyInfo)
+    return listKeys(this.#db)
   }
 
   /**

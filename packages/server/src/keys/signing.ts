@@ -138,6 +138,8 @@ export class SigningKeyUnavailableError extends HttpError {
 export function guardMinting(keycard: Keycard, keys: Pick<KeySync, 'canSign'>): void {
   const access = keycard.createAccessToken.bind(keycard)
   const refresh = keycard.createRefreshToken.bind(keycard)
-  keycard.createAccessToken = (identity, options) => (keys.canSign ? access(identity, options) : Promise.reject(new SigningKeyUnavailableError()))
-  keycard.createRefreshToken = (identity, options) => (keys.canSign ? refresh(identity, options) : Promise.reject(new SigningKeyUnavailableError()))
+  keycard.createAccessToken = (identity, options) =>
+    keys.canSign ? access(identity, options) : Promise.reject(new SigningKeyUnavailableError())
+  keycard.createRefreshToken = (identity, options) =>
+    keys.canSign ? refresh(identity, options) : Promise.reject(new SigningKeyUnavailableError())
 }
