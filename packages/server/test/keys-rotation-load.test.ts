@@ -30,6 +30,13 @@ const POLL = { tries: 3000, gapMs: 10 }
 test('a resource server on keycard({ jwks }) verifies a steady stream of tokens while the auth server rotates twice: zero failures', {
   timeout: 120_000,
 }, async (t) => {
+  // Registered first, so it runs first when the test ends: the loops stop before the servers close.
+  let stop = false
+  let loops: Promise<unknown> = Promise.resolve()
+  t.after(async () => {
+    stop = true
+    await loops.catch(() => undefined)
+  })
   const server = await startServer(t, { JWT_SECRET: undefined, JWT_ALGORITHM: 'ES256', JWKS_MAX_AGE: '1' }, { revocationSyncMs: 100 })
   const discovery = await server.api('GET', '/.well-known/openid-configuration')
   assert.equal(discovery.status, 200, discovery.text)
@@ -54,35 +61,33 @@ test('a resource server on keycard({ jwks }) verifies a steady stream of tokens 
   const failures: string[] = []
   const verifiedByKid = new Map<string, number>()
   let requests = 0
-  let stop = false
   const started = performance.now()
   const client = async (n: number) => {
     const username = `client${n}`
     let { refresh_token: refresh } = await server.register(username)
     while (!stop && requests < MAX_REQUESTS) {
       requests += 2
-      const refreshed = await server.api('POST', '/auth/refresh', { token: refresh })
-      if (refreshed.status !== 200) {
-        failures.push(`auth server refresh: ${refreshed.status} ${refreshed.text}`)
-        refresh = (await server.login(username)).refresh_token
-        continue
+      try {
+        const refreshed = await server.api('POST', '/auth/refresh', { token: refresh })
+        if (refreshed.status !== 200) {
+          failures.push(`auth server refresh: ${refreshed.status} ${refreshed.text}`)
+          refresh = (await server.login(username)).refresh_token
+          continue
+        }
+        refresh = refreshed.body.refresh_token
+        const access: string = refreshed.body.access_token
+        const kid = decodeProtectedHeader(access).kid!
+        const res = await callResource('GET', '/resource', { token: access })
+        if (res.status !== 200 || res.body.kid !== kid) failures.push(`resource server, a token of ${kid}: ${res.status} ${res.text}`)
+        else verifiedByKid.set(kid, (verifiedByKid.get(kid) ?? 0) + 1)
+      } catch (err) {
+        failures.push(`a request failed: ${(err as Error).message}`)
       }
-      refresh = refreshed.body.refresh_token
-      const access: string = refreshed.body.access_token
-      const kid = decodeProtectedHeader(access).kid!
-      const res = await callResource('GET', '/resource', { token: access })
-      if (res.status !== 200 || res.body.kid !== kid) failures.push(`resource server, a token of ${kid}: ${res.status} ${res.text}`)
-      else verifiedByKid.set(kid, (verifiedByKid.get(kid) ?? 0) + 1)
     }
   }
-  const loops = Promise.all(Array.from({ length: CLIENTS }, (_, n) => client(n)))
   let loopsEnded = false
-  void loops.finally(() => {
+  loops = Promise.all(Array.from({ length: CLIENTS }, (_, n) => client(n))).finally(() => {
     loopsEnded = true
-  })
-  t.after(async () => {
-    stop = true
-    await loops.catch(() => undefined)
   })
 
   /** Fails at once, with the first few, when a request has failed (the loops keep running until the test ends). */
