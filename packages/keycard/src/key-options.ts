@@ -29,7 +29,12 @@ export interface JwksOptions {
   fetch?: typeof fetch
 }
 
-/** `jwksOptions` after defaults, in seconds. */
+/**
+ * `jwksOptions` after defaults, in seconds.
+ *
+ * @example
+ * const resolved: ResolvedJwksOptions = { cooldown: 30, maxAge: 600, maxStale: 3600, timeout: 5, fetch: undefined }
+ */
 export interface ResolvedJwksOptions {
   readonly cooldown: number
   readonly maxAge: number
@@ -38,7 +43,12 @@ export interface ResolvedJwksOptions {
   readonly fetch: typeof fetch | undefined
 }
 
-/** What the keyed-mode checks found: the mode, and the algorithms `ResolvedOptions` reports. */
+/**
+ * What the keyed-mode checks found: the mode, and the algorithms `ResolvedOptions` reports.
+ *
+ * @example
+ * const mode: KeyMode = resolveKeyMode({ jwks: 'https://auth.example.com/.well-known/jwks.json' }) // { mode: 'jwks', … }
+ */
 export type KeyMode =
   | { mode: 'single' }
   | { mode: 'keys'; algorithm: Algorithm; decodeAlgorithms: readonly Algorithm[]; signingKid: string | undefined }

@@ -2,27 +2,18 @@
  * `createKeycard(options)`: the one object that mints and verifies tokens (Flask-JWT-Extended's
  * `JWTManager`). Options are checked and keys imported here, once; the per-request path does no
  * option parsing and, for a token seen before, no cryptography. Minting and verifying are in
- * `tokens.ts`, the request pipeline in `guard.ts`, the option checks in `option-checks.ts`.
+ * `tokens.ts`, the request pipeline in `guard.ts`, the option checks in `option-checks.ts` (and
+ * `key-options.ts`), key import in `key-material.ts`, keys mode's keyring in `keyring.ts`, and the
+ * remote key set of jwks mode in `jwks/`.
  */
 
-import { calculateJwkThumbprint, type JWK } from 'jose'
+import type { JWK } from 'jose'
 import { KeycardError, KeycardOptionError, type TokenError } from './errors.ts'
 import { RequestGuard } from './guard.ts'
-import { createKeySet } from './jwks/key-set.ts'
 import { unverifiedHeader } from './jws.ts'
+import { importKeyMaterial, type KeyMaterial } from './key-material.ts'
 import { resolveKeyMode } from './key-options.ts'
-import { checkKeyEntries, importKeyEntries, publicJwk, StaticKeySet, type KeyEntry, type KeySource } from './keyring.ts'
-import {
-  asymmetricVerifier,
-  hmacVerifier,
-  importSignKey,
-  importVerifyKey,
-  isHmac,
-  secretBytes,
-  type Algorithm,
-  type SignatureVerifier,
-  type SigningKey,
-} from './keys.ts'
+import { checkKeyEntries, importKeyEntries, StaticKeySet, type KeyEntry } from './keyring.ts'
 import { copyOptions, isResolvedGuard, resolveGuard, resolveOptions } from './option-checks.ts'
 import type { JwtRequiredOptions, KeycardOptions, ResolvedGuard, ResolvedOptions } from './options.ts'
 import type { RequestView } from './request.ts'
@@ -32,21 +23,7 @@ import type { JwtClaims, JwtContext, JwtHeader } from './types.ts'
 
 export type { CreateAccessTokenOptions, CreateRefreshTokenOptions } from './tokens.ts'
 export type { JwtRequiredOptions, ResolvedGuard } from './options.ts'
-
-/**
- * What `createKeycard` imported, handed to the Keycard: the single-key verifiers by algorithm, or the
- * key source of keys/jwks mode; the signer; and, single-key mode, the public JWK `jwks()` publishes.
- *
- * @example
- * new Keycard(resolved, options, { mode: 'keys', verifiers: new Map(), source, signer, publicJwk: undefined })
- */
-export interface KeyMaterial {
-  readonly mode: 'single' | 'keys' | 'jwks'
-  readonly verifiers: ReadonlyMap<string, SignatureVerifier>
-  readonly source: KeySource | undefined
-  readonly signer: { key: SigningKey; algorithm: Algorithm; kid: string | undefined } | undefined
-  readonly publicJwk: JWK | undefined
-}
+export type { KeyMaterial } from './key-material.ts'
 
 /**
  * Mints and verifies tokens for one configuration; made by `createKeycard`, handed to the adapters.
@@ -167,7 +144,9 @@ export class Keycard<User = unknown> {
    * Keys mode: replaces the keyring. The new keys are checked and imported first (async); then they
    * are swapped in at once (sync), with the new signer. Tokens of kids no longer present are refused
    * from then on, cached verifications included; unchanged keys keep theirs. Rejects with a
-   * KeycardOptionError (and changes nothing) when an entry or `signingKid` is wrong.
+   * KeycardOptionError (and changes nothing) when an entry or `signingKid` is wrong. Calls that
+   * overlap resolve in call order (a call finishing after a later one changes nothing), and a key
+   * removed with `removeKey` while a call was importing stays removed.
    *
    * @example
    * await keycard.setKeys([{ kid: 'k2', algorithm: 'ES256', privateKey: next }, { kid: 'k1', algorithm: 'ES256', publicKey: old }], 'k2')
@@ -175,15 +154,19 @@ export class Keycard<User = unknown> {
   async setKeys(keys: readonly KeyEntry[], signingKid?: string): Promise<void> {
     const set = this.#keySet('setKeys')
     const entries = copyOptions(keys)
-    const signer = checkKeyEntries(entries, signingKid, 'setKeys')
-    const imported = await importKeyEntries(entries, signer, 'setKeys', set.keys)
-    set.replace(imported.keys)
-    this.#minter = {
-      ...this.#minter,
-      signingKey: imported.signer?.key,
-      algorithm: imported.signer?.algorithm ?? this.#minter.algorithm,
-      kid: signer,
+    const signingEntry = checkKeyEntries(entries, signingKid, 'setKeys')
+    const ticket = set.begin()
+    let imported: Awaited<ReturnType<typeof importKeyEntries>>
+    try {
+      imported = await importKeyEntries(entries, signingEntry, 'setKeys', set.keys)
+    } catch (err) {
+      set.abort()
+      throw err
     }
+    const applied = set.commit(ticket, imported.keys)
+    if (applied === undefined) return
+    const signer = imported.signer !== undefined && applied.has(imported.signer.kid) ? imported.signer : undefined
+    this.#minter = { ...this.#minter, signingKey: signer?.key, algorithm: signer?.algorithm ?? this.#minter.algorithm, kid: signer?.kid }
   }
 
   /**
@@ -240,66 +223,6 @@ export class Keycard<User = unknown> {
 export async function createKeycard<User = unknown>(given: KeycardOptions<User>): Promise<Keycard<User>> {
   const options = copyOptions(given)
   const resolved = resolveOptions(options)
-  const mode = resolveKeyMode(options)
-  let material: KeyMaterial
-  if (mode.mode === 'keys') {
-    const imported = await importKeyEntries(options.keys!, mode.signingKid, 'keys')
-    material = {
-      mode: 'keys',
-      verifiers: new Map(),
-      source: new StaticKeySet(imported.keys),
-      signer: imported.signer,
-      publicJwk: undefined,
-    }
-  } else if (mode.mode === 'jwks') {
-    const source = await createKeySet(options.jwks!, mode.url, mode.jwks)
-    material = { mode: 'jwks', verifiers: new Map(), source, signer: undefined, publicJwk: undefined }
-  } else {
-    material = await importSingleKey(options, resolved)
-  }
+  const material = await importKeyMaterial(options, resolved, resolveKeyMode(options))
   return new Keycard<User>(resolved, options, material)
-}
-
-/** Single-key mode: a verifier per accepted algorithm, and the signing key. */
-// biome-ignore lint/suspicious/noExplicitAny: it takes a keycard's options whatever its User type
-async function importSingleKey(options: KeycardOptions<any>, resolved: ResolvedOptions): Promise<KeyMaterial> {
-  const verifiers = new Map<string, SignatureVerifier>()
-  const needsSecret = resolved.decodeAlgorithms.some(isHmac) || isHmac(resolved.algorithm)
-  const needsKeys = resolved.decodeAlgorithms.some((a) => !isHmac(a))
-
-  if (needsSecret && options.secret === undefined && !(options.decodeKey && options.encodeKey)) {
-    throw new KeycardOptionError(
-      'secret',
-      `${resolved.algorithm} needs a secret of at least 32 bytes; pass secret: process.env.JWT_SECRET (generate one with \`openssl rand -base64 32\`), or set "algorithm" to an asymmetric algorithm.`,
-    )
-  }
-  if (needsKeys && options.publicKey === undefined && options.privateKey === undefined && !options.decodeKey) {
-    const asym = resolved.decodeAlgorithms.find((a) => !isHmac(a))!
-    throw new KeycardOptionError(
-      'publicKey',
-      `${asym} needs "publicKey" (to verify) and, to sign, "privateKey": PEM strings, JWKs, CryptoKeys or KeyObjects.`,
-    )
-  }
-  let jwk: JWK | undefined
-  for (const alg of resolved.decodeAlgorithms) {
-    if (isHmac(alg)) {
-      if (options.secret !== undefined) verifiers.set(alg, hmacVerifier(alg, secretBytes('secret', options.secret, alg)))
-    } else if (options.publicKey !== undefined || options.privateKey !== undefined) {
-      const name = options.publicKey !== undefined ? 'publicKey' : 'privateKey'
-      const key = await importVerifyKey(name, options.publicKey ?? options.privateKey, alg)
-      verifiers.set(alg, asymmetricVerifier(alg, key))
-      if (jwk === undefined) {
-        const published = publicJwk(key, '', alg)
-        jwk = { ...published, kid: await calculateJwkThumbprint(published) }
-      }
-    }
-  }
-
-  let signingKey: SigningKey | undefined
-  if (!options.encodeKey) {
-    if (isHmac(resolved.algorithm)) signingKey = secretBytes('secret', options.secret, resolved.algorithm)
-    else if (options.privateKey !== undefined) signingKey = await importSignKey('privateKey', options.privateKey, resolved.algorithm)
-  }
-  const signer = signingKey && { key: signingKey, algorithm: resolved.algorithm, kid: undefined }
-  return { mode: 'single', verifiers, source: undefined, signer, publicJwk: jwk }
 }

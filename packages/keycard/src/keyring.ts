@@ -75,7 +75,12 @@ export interface KeySource {
   jwks(): { keys: JWK[] }
 }
 
-/** The error for a kid no key has; it never echoes the kid (client text). */
+/**
+ * The error for a kid no key has; it never echoes the kid (client text).
+ *
+ * @example
+ * throw unknownKid() // 422 KEYCARD_JWT_KID_UNKNOWN
+ */
 export function unknownKid(): JWTDecodeError {
   return new JWTDecodeError('KEYCARD_JWT_KID_UNKNOWN', 'The token\'s "kid" does not match any known key')
 }
@@ -90,6 +95,12 @@ export function unknownKid(): JWTDecodeError {
  */
 export class StaticKeySet implements KeySource {
   #keys: ReadonlyMap<string, VerificationKey>
+  /** Tickets of replacements (`begin`), the last one committed, and how many are importing. */
+  #issued = 0
+  #committed = 0
+  #pending = 0
+  /** Kids removed while replacements were importing, with the last ticket issued then. */
+  readonly #removedAt = new Map<string, number>()
 
   constructor(keys: ReadonlyMap<string, VerificationKey>) {
     this.#keys = keys
@@ -124,15 +135,45 @@ export class StaticKeySet implements KeySource {
     return this.#keys
   }
 
-  replace(keys: ReadonlyMap<string, VerificationKey>): void {
-    this.#keys = keys
+  /** Starts a replacement (the keys are imported after this): its ticket for `commit`. */
+  begin(): number {
+    this.#pending++
+    return ++this.#issued
+  }
+
+  /** A replacement that failed to import. */
+  abort(): void {
+    this.#settle()
+  }
+
+  #settle(): void {
+    if (--this.#pending === 0) this.#removedAt.clear()
+  }
+
+  /**
+   * Swaps in `keys` for the replacement `ticket`, without the kids removed since it began; returns
+   * what was swapped in, or undefined when a later replacement was committed first (it wins).
+   */
+  commit(ticket: number, keys: ReadonlyMap<string, VerificationKey>): ReadonlyMap<string, VerificationKey> | undefined {
+    try {
+      if (ticket < this.#committed) return undefined
+      const kept = new Map(keys)
+      for (const [kid, at] of this.#removedAt) if (at >= ticket) kept.delete(kid)
+      this.#keys = kept
+      this.#committed = ticket
+      return kept
+    } finally {
+      this.#settle()
+    }
   }
 
   remove(kid: string): boolean {
+    // A replacement importing now began before this removal: it must not bring the key back.
+    if (this.#pending > 0) this.#removedAt.set(kid, this.#issued)
     if (!this.#keys.has(kid)) return false
     const next = new Map(this.#keys)
     next.delete(kid)
-    this.replace(next)
+    this.#keys = next
     return true
   }
 }

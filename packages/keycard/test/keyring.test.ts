@@ -172,6 +172,25 @@ test('setKeys with a bad entry rejects and changes nothing', async () => {
   assert.equal(header(await keycard.createAccessToken('42')).kid, 'es')
 })
 
+test('overlapping setKeys calls resolve in call order; a key removed during one stays removed', async () => {
+  const keycard = await createKeycard({ keys: ENTRIES, signingKid: 'es' })
+  const edToken = await (await createKeycard({ keys: [ENTRIES[1]!] })).createAccessToken('42')
+  // The first call imports JWKs (more awaits), the second a KeyObject: whichever finishes first, the second wins.
+  const asJwk = ENTRIES.map((e) => ({ ...e, privateKey: (e.privateKey as KeyObject).export({ format: 'jwk' }) }))
+  await Promise.all([keycard.setKeys(asJwk, 'ed'), keycard.setKeys([ENTRIES[0]!], 'es')])
+  assert.equal(header(await keycard.createAccessToken('42')).kid, 'es')
+  await refused(keycard.decodeToken(edToken), 'KEYCARD_JWT_KID_UNKNOWN')
+
+  const pending = keycard.setKeys(ENTRIES, 'ed')
+  assert.equal(keycard.removeKey('ed'), false, 'not there yet')
+  await pending
+  await refused(keycard.decodeToken(edToken), 'KEYCARD_JWT_KID_UNKNOWN')
+  await assert.rejects(keycard.createAccessToken('42'), { option: 'signingKid' }, 'its signer was removed: verify-only')
+  // A call made after the removal brings it back: that is the caller's choice.
+  await keycard.setKeys(ENTRIES, 'ed')
+  assert.equal((await keycard.decodeToken(edToken)).sub, '42')
+})
+
 test('setKeys, removeKey refuse a keycard that is not in keys mode', async () => {
   const keycard = await createKeycard({ secret: SECRET })
   await assert.rejects(keycard.setKeys(ENTRIES, 'es'), { code: 'KEYCARD_OPTION_INVALID', option: 'keys' })

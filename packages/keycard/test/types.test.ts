@@ -7,6 +7,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { FastifyRequest } from 'fastify'
+import type { JWK } from 'jose'
 import type { Request as ExpressRequest } from 'express'
 import {
   createKeycard,
@@ -27,6 +28,8 @@ import {
   type JwtHeader,
   type JwtRequiredOptions,
   type Keycard,
+  type KeyEntry,
+  type JwksUnavailableError,
   type KeycardErrorCode,
   type KeycardOptions,
   type TokenLocation,
@@ -132,6 +135,20 @@ async function optionTypes(kc: Keycard<User>): Promise<void> {
   await createKeycard({ secret: SECRET, tokenLocation: ['header'] })
   const options: KeycardOptions<User> = { secret: SECRET, accessTokenExpires: false, refreshTokenExpires: '30d', leeway: 5 }
   void options
+
+  // Keys mode and jwks mode.
+  const entries: KeyEntry[] = [{ kid: 'k1', algorithm: 'ES256', privateKey: 'PEM' }]
+  // @ts-expect-error an entry needs its algorithm
+  const noAlg: KeyEntry = { kid: 'k1', publicKey: 'PEM' }
+  void noAlg
+  const keyed: KeycardOptions = { keys: entries, signingKid: 'k1' }
+  const remote: KeycardOptions = { jwks: new URL('https://a.example/jwks.json'), jwksOptions: { cooldown: '30s', maxStale: 3600 } }
+  void [keyed, remote]
+  // @ts-expect-error not a duration
+  await createKeycard({ jwks: 'https://a.example/jwks.json', jwksOptions: { timeout: '5 seconds' } })
+  expectType<Equals<Parameters<Keycard['setKeys']>, [keys: readonly KeyEntry[], signingKid?: string]>>()
+  expectType<Equals<ReturnType<Keycard['removeKey']>, boolean>>()
+  expectType<Equals<ReturnType<Keycard['jwks']>, { keys: JWK[] }>>()
   expectType<
     Equals<
       Algorithm,
@@ -183,6 +200,13 @@ function narrowing(err: AnyKeycardError): string {
       expectType<Equals<typeof err, JWTDecodeError<'KEYCARD_JWT_SIGNATURE_INVALID'>>>()
       expectType<Equals<typeof err.status, 422>>()
       return err.claim ?? ''
+    case 'KEYCARD_JWT_KID_UNKNOWN':
+      expectType<Equals<typeof err, JWTDecodeError<'KEYCARD_JWT_KID_UNKNOWN'>>>()
+      return err.message
+    case 'KEYCARD_JWKS_UNAVAILABLE':
+      expectType<Equals<typeof err, JwksUnavailableError>>()
+      expectType<Equals<typeof err.status, 503>>()
+      return `${err.url} ${err.reason} ${err.retryAfter}`
     case 'KEYCARD_NO_CONTEXT':
       expectType<Equals<typeof err, KeycardError<'KEYCARD_NO_CONTEXT'>>>()
       // @ts-expect-error a plain KeycardError has no status

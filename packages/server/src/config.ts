@@ -412,16 +412,17 @@ function signingMode(problems: string[], env: Env, jwtSecret: string | undefined
   const raw = env.JWT_ALGORITHM?.trim()
   if (raw !== undefined && raw !== '') {
     const algorithm = JWT_ALGORITHMS.find((a) => a.toLowerCase() === raw.toLowerCase())
-    if (algorithm === undefined) {
+    // Unknown: reported, and the default below stands in, so that no problem follows from the typo alone.
+    if (algorithm === undefined)
       problems.push(`JWT_ALGORITHM: expected one of ${JWT_ALGORITHMS.join(', ')}; got ${JSON.stringify(env.JWT_ALGORITHM)}`)
-      return { mode: 'hmac', algorithm: 'HS256', source: 'JWT_ALGORITHM' }
+    else if (algorithm === 'HS256') return { mode: 'hmac', algorithm, source: 'JWT_ALGORITHM' }
+    else {
+      if (jwtSecret !== undefined)
+        problems.push(
+          `JWT_SECRET: set, but JWT_ALGORITHM=${algorithm} signs with the keyring's key pairs, not a shared secret; unset JWT_SECRET to use the keyring, or unset JWT_ALGORITHM (or set it to HS256) to keep signing with JWT_SECRET`,
+        )
+      return { mode: 'keyring', algorithm, source: 'JWT_ALGORITHM' }
     }
-    if (algorithm === 'HS256') return { mode: 'hmac', algorithm, source: 'JWT_ALGORITHM' }
-    if (jwtSecret !== undefined)
-      problems.push(
-        `JWT_SECRET: set, but JWT_ALGORITHM=${algorithm} signs with the keyring's key pairs, not a shared secret; unset JWT_SECRET to use the keyring, or unset JWT_ALGORITHM (or set it to HS256) to keep signing with JWT_SECRET`,
-      )
-    return { mode: 'keyring', algorithm, source: 'JWT_ALGORITHM' }
   }
   if (jwtSecret !== undefined) return { mode: 'hmac', algorithm: 'HS256', source: 'JWT_SECRET' }
   if (existsSync(join(dataDir, SECRET_FILE))) return { mode: 'hmac', algorithm: 'HS256', source: 'jwt-secret file' }

@@ -57,6 +57,10 @@ test('JWT_ALGORITHM takes each algorithm in any case; anything else, or JWT_SECR
   })
   assert.deepEqual(problems({ JWT_ALGORITHM: 'ES512' }), ['JWT_ALGORITHM: expected one of ES256, EdDSA, RS256, PS256, HS256; got "ES512"'])
   assert.deepEqual(problems({ JWT_ALGORITHM: 'none' }), ['JWT_ALGORITHM: expected one of ES256, EdDSA, RS256, PS256, HS256; got "none"'])
+  // A typo is one problem, not also those of a mode nobody asked for.
+  assert.deepEqual(problems({ JWT_ALGORITHM: 'ES-256', NODE_ENV: 'production', KEYS_SECRET: SECRET, ISSUER: 'https://a.example' }), [
+    'JWT_ALGORITHM: expected one of ES256, EdDSA, RS256, PS256, HS256; got "ES-256"',
+  ])
   assert.deepEqual(problems({ JWT_ALGORITHM: 'EdDSA', JWT_SECRET: SECRET }), [
     "JWT_SECRET: set, but JWT_ALGORITHM=EdDSA signs with the keyring's key pairs, not a shared secret; unset JWT_SECRET to use the keyring, or unset JWT_ALGORITHM (or set it to HS256) to keep signing with JWT_SECRET",
   ])

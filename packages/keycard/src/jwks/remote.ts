@@ -20,7 +20,12 @@ import type { ResolvedJwksOptions } from '../key-options.ts'
 import { JwksUnavailableError } from './errors.ts'
 import { importKeySet } from './import.ts'
 
-/** A key set larger than this is refused (a real one is a few kilobytes). */
+/**
+ * A key set larger than this is refused (a real one is a few kilobytes).
+ *
+ * @example
+ * if (body.length > MAX_JWKS_BYTES) throw new Error('too large')
+ */
 export const MAX_JWKS_BYTES = 1024 * 1024
 
 const ASYMMETRIC = new Set<string>(ALGORITHMS.filter((alg) => !isHmac(alg)))

@@ -105,7 +105,8 @@ function policyOf(config: Config) {
 }
 
 function keyringOf(config: Config, db: Kysely<Database>): Keyring {
-  return new Keyring({ db, keysSecret: loadKeysSecret(config).secret, ...policyOf(config) })
+  const policy = policyOf(config)
+  return new Keyring({ db, keysSecret: loadKeysSecret(config).secret, ...policy })
 }
 
 /** KeyringErrors are the user's to act on: one line, no stack. */
@@ -205,12 +206,12 @@ export const keysRetire: Command = {
   name: 'keys retire',
   help: retireHelp,
   async run(args) {
-    const { values, positionals } = parseOrUsage(() => parseArgs({ args, options: { help: HELP_OPTION }, allowPositionals: true }))
-    if (values.help) {
+    // Not parseArgs: a kid is base64url and may begin with '-' (1 in 64 do), which it would take for an option.
+    if (args.includes('-h') || args.includes('--help')) {
       process.stdout.write(retireHelp)
       return 0
     }
-    const [kid, extra] = positionals
+    const [kid, extra] = args.filter((a) => a !== '--')
     if (kid === undefined) throw new UsageError('missing <kid> (`keycard keys list` shows them)')
     if (extra !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(extra)}`)
     const config = loadConfig(process.env)

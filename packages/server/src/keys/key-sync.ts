@@ -175,6 +175,11 @@ export class KeySync {
     if (this.#closed || this.#reloading) return
     this.#reloading = this.#reloadLoop().finally(() => {
       this.#reloading = undefined
+      // Asked for during the loop's last step (its re-arm), after it had checked: one more round.
+      if (!this.#closed && this.#loaded < this.#wanted) {
+        this.#wanted--
+        this.#request()
+      }
     })
   }
 
