@@ -117,7 +117,7 @@ async function database(t: TestContext): Promise<{ url: string; sql: Awaited<Ret
 // The three at once, each on its own database: most of their time is processes starting and keys coming due.
 describe('the keyring with several instances', { concurrency: true }, () => {
   test('two instances started at once on an empty database end with exactly one current key, and both sign with it', {
-    timeout: 120_000,
+    timeout: 180_000,
   }, async (t) => {
     const { url, sql } = await database(t)
     const [a, b] = (await startInstances(t, { databaseUrl: url, env: KEYRING_ENV })) as [Instance, Instance]
@@ -146,7 +146,7 @@ describe('the keyring with several instances', { concurrency: true }, () => {
   })
 
   test('two instances with a rotation interval of 4 s rotate twice: one current, at most one next, no key current twice or minted twice', {
-    timeout: 120_000,
+    timeout: 180_000,
   }, async (t) => {
     const { url, sql } = await database(t)
     // JWKS_MAX_AGE=1: a next key is published 2 s before it signs; a rotation every 4 s.
@@ -220,7 +220,7 @@ describe('the keyring with several instances', { concurrency: true }, () => {
   })
 
   test('keys retire <kid> by the CLI: both instances refuse its tokens, drop it from their JWKS and sign with the new current key', {
-    timeout: 120_000,
+    timeout: 180_000,
   }, async (t) => {
     const { url, sql } = await database(t)
     const [a, b] = (await startInstances(t, { databaseUrl: url, env: KEYRING_ENV })) as [Instance, Instance]

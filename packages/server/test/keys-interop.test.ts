@@ -113,7 +113,7 @@ function checkFjeLayout(claims: Record<string, unknown>, type: 'access' | 'refre
 describe('keyring-mode tokens in other verifiers', { concurrency: true }, () => {
   for (const alg of ALGORITHMS) {
     test(`${alg}: the tokens verify with jose's createRemoteJWKSet, PyJWT's PyJWKClient and FJE's decode with the public key`, {
-      timeout: 60_000,
+      timeout: 180_000,
     }, async (t) => {
       requirePyjwt()
       // A new installation: no JWT_SECRET, so keyring mode; PS256 with an explicit ISSUER, the others with the default.
