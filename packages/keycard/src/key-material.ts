@@ -8,7 +8,7 @@ import { calculateJwkThumbprint, type JWK } from 'jose'
 import { KeycardOptionError } from './errors.ts'
 import { createKeySet } from './jwks/key-set.ts'
 import type { KeyMode } from './key-options.ts'
-import { importKeyEntries, publicJwk, StaticKeySet, type KeySource } from './keyring.ts'
+import { importKeyEntries, jwkIfExportable, StaticKeySet, type KeySource } from './keyring.ts'
 import {
   asymmetricVerifier,
   hmacVerifier,
@@ -84,10 +84,8 @@ async function importSingleKey(options: KeycardOptions<any>, resolved: ResolvedO
       const name = options.publicKey !== undefined ? 'publicKey' : 'privateKey'
       const key = await importVerifyKey(name, options.publicKey ?? options.privateKey, alg)
       verifiers.set(alg, asymmetricVerifier(alg, key))
-      if (jwk === undefined) {
-        const published = publicJwk(key, '', alg)
-        jwk = { ...published, kid: await calculateJwkThumbprint(published) }
-      }
+      const published = jwk === undefined ? jwkIfExportable(key, '', alg) : undefined
+      if (published !== undefined) jwk = { ...published, kid: await calculateJwkThumbprint(published) }
     }
   }
 

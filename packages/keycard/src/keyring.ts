@@ -332,8 +332,24 @@ export async function importKeyEntries(
  * const key = verificationKey(createPublicKey(pem), 'k1', 'ES256')
  */
 export function verificationKey(publicKey: KeyObject, kid: string, algorithm: Algorithm): VerificationKey {
-  const jwk = publicJwk(publicKey, kid, algorithm)
-  return Object.freeze({ kid, algorithm, verify: asymmetricVerifier(algorithm, publicKey), jwk, material: JSON.stringify(jwk) })
+  const jwk = jwkIfExportable(publicKey, kid, algorithm)
+  const material = jwk ? JSON.stringify(jwk) : `spki:${publicKey.export({ format: 'der', type: 'spki' }).toString('base64url')}`
+  return Object.freeze({ kid, algorithm, verify: asymmetricVerifier(algorithm, publicKey), jwk, material })
+}
+
+/**
+ * `publicJwk`, or undefined for a key node:crypto cannot write as a JWK (an RSA-PSS "id-RSASSA-PSS"
+ * key): such a key verifies but is not published by `jwks()`.
+ *
+ * @example
+ * const jwk = jwkIfExportable(key, 'k1', 'PS256') // undefined for an rsa-pss KeyObject
+ */
+export function jwkIfExportable(key: KeyObject, kid: string, alg: Algorithm): JWK | undefined {
+  try {
+    return publicJwk(key, kid, alg)
+  } catch {
+    return undefined
+  }
 }
 
 function sameKey(a: KeyObject, b: KeyObject): boolean {

@@ -5,7 +5,7 @@
  */
 
 import assert from 'node:assert/strict'
-import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto'
+import { constants, createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
 import { test } from 'node:test'
 import { CompactSign, createLocalJWKSet, jwtVerify } from 'jose'
 import { createKeycard, type Algorithm, type KeyEntry } from 'keycard'
@@ -191,6 +191,16 @@ test('overlapping setKeys calls resolve in call order; a key removed during one 
   assert.equal((await keycard.decodeToken(edToken)).sub, '42')
 })
 
+test('an empty keyring refuses every token until setKeys gives it keys', async () => {
+  const keycard = await createKeycard({ keys: [] })
+  const token = await (await createKeycard({ keys: [ENTRIES[0]!] })).createAccessToken('42')
+  await refused(keycard.decodeToken(token), 'KEYCARD_JWT_KID_UNKNOWN')
+  await assert.rejects(keycard.createAccessToken('42'), { option: 'signingKid' })
+  assert.deepEqual(keycard.jwks(), { keys: [] })
+  await keycard.setKeys([ENTRIES[0]!])
+  assert.equal((await keycard.decodeToken(token)).sub, '42')
+})
+
 test('setKeys, removeKey refuse a keycard that is not in keys mode', async () => {
   const keycard = await createKeycard({ secret: SECRET })
   await assert.rejects(keycard.setKeys(ENTRIES, 'es'), { code: 'KEYCARD_OPTION_INVALID', option: 'keys' })
@@ -321,6 +331,25 @@ test('jwks(): only public halves, with kid, alg and use; HMAC entries absent; jo
     assert.equal(protectedHeader.kid, kid)
   }
 })
+
+test('an RSA-PSS (id-RSASSA-PSS) key verifies but is not published: node cannot write it as a JWK', async () => {
+  const pss = generateKeyPairSync('rsa-pss', { modulusLength: 2048 })
+  const now = Math.floor(Date.now() / 1000)
+  const input = `${b64({ alg: 'PS256', kid: 'pss', typ: 'JWT' })}.${b64({ fresh: false, iat: now, jti: 'j', type: 'access', sub: '42', nbf: now, exp: now + 600 })}`
+  const signature = sign('sha256', Buffer.from(input), { key: pss.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 })
+  const token = `${input}.${signature.toString('base64url')}`
+  const keycard = await createKeycard({ keys: [{ kid: 'pss', algorithm: 'PS256', publicKey: pss.publicKey }, ENTRIES[0]!] })
+  assert.equal((await keycard.decodeToken(token)).sub, '42')
+  assert.deepEqual(
+    keycard.jwks().keys.map((k) => k.kid),
+    ['es'],
+  )
+  const single = await createKeycard({ algorithm: 'PS256', publicKey: pss.publicKey })
+  assert.equal((await single.decodeToken(token)).sub, '42')
+  assert.deepEqual(single.jwks(), { keys: [] })
+})
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
 test('jwks() of a single-key keycard: its public key under its RFC 7638 thumbprint; of an HMAC keycard: empty', async () => {
   const single = await createKeycard({ algorithm: 'ES256', privateKey: es.privateKey })
