@@ -36,7 +36,7 @@ async function cli(t: TestContext, s: TestServer, args: string[]): Promise<strin
 
 forEachDialect((dialect) => {
   test('keys rotate: the server publishes the next key, then signs with it; the old one still verifies', async (t) => {
-    const { s } = await start(t, dialect)
+    const { s, events } = await start(t, dialect)
     const before = await s.login('alice')
     const oldKid = kidOf(before.access_token)!
     assert.deepEqual(await kids(s), [oldKid])
@@ -58,6 +58,11 @@ forEachDialect((dialect) => {
     )
     assert.equal(kidOf(signing.result.access_token), newKid, 'new tokens are signed with the rotated key')
     assert.equal(kidOf(signing.result.refresh_token), newKid)
+    // Nobody else promoted it: the CLI only published it, and this server's scheduler did the rest.
+    assert.ok(
+      events.some((e) => e.type === 'keys-advanced'),
+      'the scheduled advance promoted the next key',
+    )
     assert.equal((await s.api('GET', '/auth/me', { token: signing.result.access_token })).status, 200)
     // The previous key verifies until its tokens have expired, and stays in the JWKS.
     assert.equal((await s.api('GET', '/auth/me', { token: before.access_token })).status, 200)

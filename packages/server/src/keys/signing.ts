@@ -117,7 +117,13 @@ export function keyEventLogger(log: FastifyBaseLogger): (event: KeySyncEvent) =>
   }
 }
 
-/** Minting in the moment between the retirement of the signing key and the arrival of its successor. */
+/**
+ * Minting in the moment between the retirement of the signing key and the arrival of its successor:
+ * 503 `SIGNING_KEY_UNAVAILABLE`, with `Retry-After` (app.ts adds it).
+ *
+ * @example
+ * if (!keySync.canSign) throw new SigningKeyUnavailableError()
+ */
 export class SigningKeyUnavailableError extends HttpError {
   /** Seconds, for Retry-After. */
   readonly retryAfter = 1
