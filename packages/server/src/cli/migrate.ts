@@ -17,7 +17,7 @@ Options:
 
 The database is the one DATABASE_URL names (default ./data/keycard.db): a
 SQLite file, or a PostgreSQL server (postgres://user:password@host:port/database,
-with JWT_SECRET set as for the server).
+with KEYS_SECRET, or JWT_SECRET for HS256, set as for the server).
 
 Examples:
   keycard migrate

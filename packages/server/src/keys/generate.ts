@@ -21,7 +21,12 @@ export interface GeneratedKey {
   privatePem: string
 }
 
-/** `true` for ES256, EdDSA, RS256 and PS256. */
+/**
+ * `true` for ES256, EdDSA, RS256 and PS256.
+ *
+ * @example
+ * if (!isSigningAlgorithm(row.algorithm)) throw new Error('unknown algorithm')
+ */
 export function isSigningAlgorithm(value: unknown): value is SigningAlgorithm {
   return typeof value === 'string' && (KEY_ALGORITHMS as readonly string[]).includes(value)
 }

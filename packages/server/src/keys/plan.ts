@@ -91,7 +91,12 @@ export function dueAt(keys: readonly Live[], now: number, policy: RotationPolicy
   return Math.max(now, Math.min(...times))
 }
 
-/** How many new key pairs the steps make. */
+/**
+ * How many new key pairs the steps make.
+ *
+ * @example
+ * const spare = await Promise.all(Array.from({ length: keysToMake(steps) }, () => generateSigningKey('ES256')))
+ */
 export function keysToMake(steps: readonly Step[]): number {
   return steps.filter((s) => s.kind === 'create-current' || s.kind === 'publish-next').length
 }

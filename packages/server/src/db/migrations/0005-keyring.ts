@@ -13,6 +13,12 @@
 import { sql, type Kysely } from 'kysely'
 import { dialectOf } from '../database.ts'
 
+/**
+ * The channel the trigger notifies, payload `'<state>:<kid>'` (src/keys/notifications.ts parses it).
+ *
+ * @example
+ * await listener.query(`LISTEN ${KEYS_CHANNEL}`)
+ */
 export const KEYS_CHANNEL = 'keycard_keys'
 
 export async function up(db: Kysely<any>): Promise<void> {
