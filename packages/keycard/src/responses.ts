@@ -14,6 +14,17 @@ export interface AuthResponse {
   body: unknown
 }
 
+/**
+ * The 503 of an error that says a backend is unavailable (a revocation store, a key set): its
+ * `Retry-After` and its message under `messageKey`. The token may be fine, so never a 401.
+ *
+ * @example
+ * unavailableResponse({ retryAfter: 2, message: 'The revocation store is closed' }) // { status: 503, headers: { 'Retry-After': '2' }, body: { msg: '…' } }
+ */
+export function unavailableResponse(err: { retryAfter: number; message: string }, messageKey = 'msg'): AuthResponse {
+  return { status: 503, headers: { 'Retry-After': String(err.retryAfter) }, body: { [messageKey]: err.message } }
+}
+
 /** What a builder returns; `headers` is optional and `WWW-Authenticate` is added to 401s. */
 export interface ResponseInit {
   status: number

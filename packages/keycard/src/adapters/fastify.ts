@@ -19,9 +19,9 @@ import { cookieNames, setCookieLines, unsetCookieLines, withoutCookies, type Coo
 import { isTokenError, KeycardError } from '../errors.ts'
 import type { JwtRequiredOptions, Keycard } from '../keycard.ts'
 import { NodeRequestView } from '../request.ts'
-import type { AuthResponse } from '../responses.ts'
-import { isJwksUnavailable, jwksErrorResponse } from '../jwks/errors.ts'
-import { isStoreUnavailable, storeErrorResponse } from '../stores/errors.ts'
+import { type AuthResponse, unavailableResponse } from '../responses.ts'
+import { isJwksUnavailable } from '../jwks/errors.ts'
+import { isStoreUnavailable } from '../stores/errors.ts'
 import type { JwtContext } from '../types.ts'
 import { implicitRefresher, needsBody, type AdapterOptions } from './shared.ts'
 
@@ -93,10 +93,9 @@ export function fastifyKeycard<User = unknown>(keycard: Keycard<User>, adapterOp
     // Rendered here (a hook that replies does not call done), not passed on: another plugin's error
     // handler can never turn it into a 500.
     if (isTokenError(err)) send(reply, keycard.renderError(err))
-    // A shared store that cannot vouch for its view (keycard/stores/kysely, /redis): 503 in keycard's shape.
-    else if (isStoreUnavailable(err)) send(reply, storeErrorResponse(err, keycard.options.errorMessageKey)!)
-    // A jwks-mode key set that cannot be fetched: 503 + Retry-After, never an accepted token.
-    else if (isJwksUnavailable(err)) send(reply, jwksErrorResponse(err, keycard.options.errorMessageKey)!)
+    // A shared store that cannot vouch for its view (keycard/stores/kysely, /redis), or a jwks-mode key
+    // set that cannot be fetched: 503 + Retry-After in keycard's shape, never an accepted token.
+    else if (isStoreUnavailable(err) || isJwksUnavailable(err)) send(reply, unavailableResponse(err, keycard.options.errorMessageKey))
     else done(err as Error)
   }
   const proceed = (context: JwtContext<User> | null, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {

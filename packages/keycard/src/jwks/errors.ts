@@ -7,7 +7,7 @@
  */
 
 import { KeycardError } from '../errors.ts'
-import type { AuthResponse } from '../responses.ts'
+import { type AuthResponse, unavailableResponse } from '../responses.ts'
 
 /**
  * The key set could not be fetched; `url` (no credentials, no query) and `reason` say what failed.
@@ -63,6 +63,5 @@ export function isJwksUnavailable(err: unknown): err is JwksUnavailableError {
  * if (response) return auth.sendError(reply, response)
  */
 export function jwksErrorResponse(err: unknown, messageKey = 'msg'): AuthResponse | undefined {
-  if (!isJwksUnavailable(err)) return undefined
-  return { status: 503, headers: { 'Retry-After': String(err.retryAfter) }, body: { [messageKey]: err.message } }
+  return isJwksUnavailable(err) ? unavailableResponse(err, messageKey) : undefined
 }

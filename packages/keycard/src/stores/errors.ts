@@ -5,7 +5,7 @@
  * make clients drop good tokens and log everyone out when the store's backend blips).
  */
 
-import type { AuthResponse } from '../responses.ts'
+import { type AuthResponse, unavailableResponse } from '../responses.ts'
 
 /**
  * Why a store is unavailable: it has not finished its first sync, its view is older than
@@ -81,6 +81,5 @@ export function isStoreUnavailable(err: unknown): err is StoreUnavailableError {
  * })
  */
 export function storeErrorResponse(err: unknown, messageKey = 'msg'): AuthResponse | undefined {
-  if (!isStoreUnavailable(err)) return undefined
-  return { status: 503, headers: { 'Retry-After': String(err.retryAfter) }, body: { [messageKey]: err.message } }
+  return isStoreUnavailable(err) ? unavailableResponse(err, messageKey) : undefined
 }
