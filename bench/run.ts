@@ -24,6 +24,7 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { forEachArg, loadFlagDefaults, readLoadFlag, type LoadFlags } from './args.ts'
 import { bundleEntries } from './build.ts'
 import { CORE_CONTENDERS, type Contender, type Mode } from './contenders.ts'
 import type { LoadResult, LoadSpec } from './loadgen/spec.ts'
@@ -48,117 +49,18 @@ const ROOT = dirname(BENCH_DIR)
 
 // ---- flags ----------------------------------------------------------------------------------------
 
-interface Flags {
-  smoke: boolean
-  duration: number
-  rounds: number
-  warmup: number
-  connections: number
+interface Flags extends LoadFlags {
   contenders: string[] | undefined
-  modes: Mode[]
-  loadgen: 'wrk' | 'autocannon' | 'auto'
-  pool: number
-  pin: boolean
-  serverCpu: number
-  loadCpu: number
-  out: string | undefined
-  micro: boolean
-  /** Run the servers' TypeScript under `node --import tsx` instead of bundled JavaScript. */
-  tsx: boolean
-  microMs: number
-  readme: boolean
   list: boolean
 }
 
 function parseFlags(argv: readonly string[]): Flags {
-  const smoke = argv.includes('--smoke')
-  const flags: Flags = {
-    smoke,
-    duration: smoke ? 1 : 5,
-    rounds: smoke ? 1 : 5,
-    warmup: smoke ? 0 : 2,
-    connections: smoke ? 8 : 50,
-    contenders: undefined,
-    modes: ['repeated', 'fresh'],
-    loadgen: smoke ? 'autocannon' : 'auto',
-    // Fresh mode must miss keycard's verified-token cache (bench/README.md, "What it does"): with
-    // 25 000 tokens cycling, about a fifth of its requests were cache hits.
-    pool: smoke ? 2_000 : 100_000,
-    pin: true,
-    serverCpu: 0,
-    loadCpu: 1,
-    out: undefined,
-    micro: true,
-    tsx: false,
-    microMs: smoke ? 20 : 300,
-    readme: !smoke,
-    list: false,
-  }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    const next = () => {
-      const v = argv[++i]
-      if (v === undefined) throw new Error(`${arg} needs a value`)
-      return v
-    }
-    const int = (min: number) => {
-      const v = Number(next())
-      if (!Number.isInteger(v) || v < min) throw new Error(`${arg} expects an integer ≥ ${min}`)
-      return v
-    }
+  const flags: Flags = { ...loadFlagDefaults(argv), contenders: undefined, list: false }
+  forEachArg(argv, (arg, read) => {
+    if (readLoadFlag(flags, arg, read)) return
     switch (arg) {
-      case '--smoke':
-        break
-      case '--duration':
-        flags.duration = int(1)
-        break
-      case '--rounds':
-        flags.rounds = int(1)
-        break
-      case '--warmup':
-        flags.warmup = int(0)
-        break
-      case '--connections':
-        flags.connections = int(1)
-        break
       case '--contenders':
-        flags.contenders = next().split(',').filter(Boolean)
-        break
-      case '--modes':
-        flags.modes = next().split(',').filter(Boolean) as Mode[]
-        break
-      case '--loadgen': {
-        const v = next()
-        if (v !== 'wrk' && v !== 'autocannon' && v !== 'auto') throw new Error('--loadgen is wrk, autocannon or auto')
-        flags.loadgen = v
-        break
-      }
-      case '--pool':
-        flags.pool = int(1)
-        break
-      case '--no-pin':
-        flags.pin = false
-        break
-      case '--server-cpu':
-        flags.serverCpu = int(0)
-        break
-      case '--load-cpu':
-        flags.loadCpu = int(0)
-        break
-      case '--out':
-        flags.out = next()
-        break
-      case '--no-micro':
-        flags.micro = false
-        break
-      case '--tsx':
-        flags.tsx = true
-        break
-      case '--micro-ms':
-        flags.microMs = int(1)
-        break
-      case '--no-readme':
-        flags.readme = false
+        flags.contenders = read.next().split(',').filter(Boolean)
         break
       case '--list':
         flags.list = true
@@ -166,7 +68,7 @@ function parseFlags(argv: readonly string[]): Flags {
       default:
         throw new Error(`unknown flag ${arg}; see the header of bench/run.ts`)
     }
-  }
+  })
   for (const mode of flags.modes) if (mode !== 'repeated' && mode !== 'fresh') throw new Error(`--modes: unknown mode ${mode}`)
   return flags
 }
