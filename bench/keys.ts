@@ -19,7 +19,7 @@
  */
 
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -31,6 +31,7 @@ import { generateBenchKey, jwksOf, mintSigned, startJwksServer } from './keys/ma
 import type { KeysMicroResult } from './keys/micro.ts'
 import { renderKeys, type KeysResult } from './keys/report.ts'
 import type { LoadSpec } from './loadgen/spec.ts'
+import { loadavg, loadConfig, writeResult } from './output.ts'
 import {
   cpuModel,
   cpuSeconds,
@@ -41,7 +42,6 @@ import {
   runLoad,
   startServer,
   stopServer,
-  updateReadmeSection,
   type RoundResult,
   type RowResult,
   type RunningServer,
@@ -139,19 +139,7 @@ export async function main(argv: readonly string[]): Promise<KeysResult> {
       platform: `${process.platform} ${process.arch}`,
       loadavg: loadavg(),
     },
-    config: {
-      loadgen,
-      pinned: pin,
-      serverCpu: serverCpu ?? null,
-      loadCpu: loadCpu ?? null,
-      duration: flags.duration,
-      rounds: flags.rounds,
-      warmup: flags.warmup,
-      connections: flags.connections,
-      pool: flags.pool,
-      modes: flags.modes,
-      servers: flags.tsx ? 'tsx' : 'bundled',
-    },
+    config: loadConfig(flags, { loadgen, pinned: pin, serverCpu, loadCpu }),
     jwks: { keys: 2, algorithm: 'ES256', maxAge: JWKS_MAX_AGE, fetches: 0 },
     skipped: [],
     http: [],
@@ -265,21 +253,8 @@ export async function main(argv: readonly string[]): Promise<KeysResult> {
   result.machine.loadavgAfter = loadavg()
   const markdown = renderKeys(result)
   const outDir = flags.out ?? (flags.smoke ? mkdtempSync(join(tmpdir(), 'keycard-bench-keys-out-')) : join(BENCH_DIR, 'results'))
-  mkdirSync(outDir, { recursive: true })
-  writeFileSync(join(outDir, 'keys.json'), `${JSON.stringify(result, null, 2)}\n`)
-  writeFileSync(join(outDir, 'keys.md'), markdown)
-  if (flags.readme && flags.out === undefined) updateReadmeSection('keys', markdown)
-  process.stdout.write(markdown)
-  log(`wrote ${join(outDir, 'keys.json')} and keys.md`)
+  writeResult({ outDir, name: 'keys', result, markdown, readme: flags.readme && flags.out === undefined, log })
   return result
-}
-
-function loadavg(): string {
-  try {
-    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
-  } catch {
-    return 'n/a'
-  }
 }
 
 /** `--help`: this file's header comment. */

@@ -20,7 +20,7 @@
  */
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -41,6 +41,7 @@ import {
   spread,
   type Spread,
 } from './lib.ts'
+import { loadConfig, type LoadConfig, writeResult } from './output.ts'
 import { microTable, type MicroResult } from './run-micro.ts'
 import { serverContenders, type ServerContenderSetup } from './server-contenders.ts'
 
@@ -341,20 +342,8 @@ export interface BenchResult {
   date: string
   smoke: boolean
   machine: { nproc: number; cpuModel: string; node: string; platform: string }
-  config: {
-    loadgen: 'wrk' | 'autocannon'
-    pinned: boolean
-    serverCpu: number | null
-    loadCpu: number | null
-    duration: number
-    rounds: number
-    warmup: number
-    connections: number
-    pool: number
-    modes: Mode[]
-    /** `bundled`: servers ran as plain JavaScript (bench/build.ts); `tsx`: their source under tsx. Absent in older results. */
-    servers?: 'bundled' | 'tsx'
-  }
+  /** `servers` is absent in older results. */
+  config: Omit<LoadConfig, 'servers'> & Partial<Pick<LoadConfig, 'servers'>>
   contenders: { id: string; label: string; baseline: string | null }[]
   skipped: { id: string; reason: string }[]
   http: RowResult[]
@@ -568,24 +557,6 @@ export function renderMarkdown(result: BenchResult): string {
   return `${lines.join('\n')}\n`
 }
 
-/**
- * Replaces what stands between the markers `<!-- bench:<section>:start -->` and `…:end -->` in
- * bench/README.md with `markdown` (nothing happens when the file or the markers are missing).
- *
- * @example
- * updateReadmeSection('latest', markdown)
- */
-export function updateReadmeSection(section: string, markdown: string): void {
-  const path = join(BENCH_DIR, 'README.md')
-  if (!existsSync(path)) return
-  const startMark = `<!-- bench:${section}:start -->`
-  const text = readFileSync(path, 'utf8')
-  const start = text.indexOf(startMark)
-  const end = text.indexOf(`<!-- bench:${section}:end -->`)
-  if (start === -1 || end < start) return
-  writeFileSync(path, `${text.slice(0, start + startMark.length)}\n${markdown}${text.slice(end)}`)
-}
-
 // ---- main -----------------------------------------------------------------------------------------
 
 export async function main(argv: readonly string[]): Promise<BenchResult> {
@@ -624,19 +595,7 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
     date: new Date().toISOString(),
     smoke: flags.smoke,
     machine: { nproc: cores, cpuModel: cpuModel(), node: process.version, platform: `${process.platform} ${process.arch}` },
-    config: {
-      loadgen,
-      pinned: pin,
-      serverCpu: serverCpu ?? null,
-      loadCpu: loadCpu ?? null,
-      duration: flags.duration,
-      rounds: flags.rounds,
-      warmup: flags.warmup,
-      connections: flags.connections,
-      pool: flags.pool,
-      modes: flags.modes,
-      servers: flags.tsx ? 'tsx' : 'bundled',
-    },
+    config: loadConfig(flags, { loadgen, pinned: pin, serverCpu, loadCpu }),
     contenders: contenders.map((c) => ({ id: c.id, label: c.label, baseline: c.baseline ?? null })),
     skipped: [...skipped],
     http: [],
@@ -784,12 +743,7 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
   // A smoke run proves the bench works; its figures are not measurements, so no target is judged.
   if (flags.smoke) for (const t of result.targets) Object.assign(t, { met: null, note: 'smoke run: not judged' })
   const markdown = renderMarkdown(result)
-  mkdirSync(outDir, { recursive: true })
-  writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`)
-  writeFileSync(join(outDir, 'latest.md'), markdown)
-  if (flags.readme && flags.out === undefined) updateReadmeSection('latest', markdown)
-  process.stdout.write(markdown)
-  log(`wrote ${join(outDir, 'latest.json')} and latest.md`)
+  writeResult({ outDir, name: 'latest', result, markdown, readme: flags.readme && flags.out === undefined, log })
   return result
 }
 
