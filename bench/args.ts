@@ -1,8 +1,10 @@
 /**
- * The argv reader every bench entry point uses, and the load flags `bench/run.ts` and `bench/keys.ts`
+ * The argv reader (and `--help` text) every bench entry point uses, and the load flags `bench/run.ts` and `bench/keys.ts`
  * share (same names, same defaults, same checks), so the two cannot drift apart.
  */
 
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import type { Mode } from './contenders.ts'
 
 /** Reads the value of the flag being handled; both throw an Error naming the flag. */
@@ -161,4 +163,21 @@ export function readLoadFlag(flags: LoadFlags, arg: string, read: ArgReader): bo
       return false
   }
   return true
+}
+
+/**
+ * `--help` text: the header comment of the module at `moduleUrl`, read from the file itself so the
+ * usage it documents cannot drift from it.
+ *
+ * @example
+ * process.stdout.write(headerUsage(import.meta.url))
+ */
+export function headerUsage(moduleUrl: string): string {
+  const header = readFileSync(fileURLToPath(moduleUrl), 'utf8').split('*/', 1)[0]!
+  return `${header
+    .split('\n')
+    .slice(1)
+    .map((l) => l.replace(/^ \*\s?/, ''))
+    .join('\n')
+    .trim()}\n`
 }

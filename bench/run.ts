@@ -24,6 +24,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { headerUsage } from './args.ts'
 import { forEachArg, loadFlagDefaults, readLoadFlag, type LoadFlags } from './args.ts'
 import { bundleEntries } from './build.ts'
 import { CORE_CONTENDERS, type Contender, type Mode } from './contenders.ts'
@@ -323,6 +324,36 @@ export interface RowResult {
   /** Every response of every round was 2xx and no socket errors. */
   allOk: boolean
   eventLoopDelayMs?: { p50: Spread; p99: Spread; max: Spread }
+}
+
+/**
+ * One contender's row in one mode from its rounds and, where it has one, its baseline's rounds.
+ *
+ * @example
+ * rowResult(contender, 'fresh', rounds, baselineRounds).ratio // { median: 0.93, min: 0.9, max: 0.95 }
+ */
+export function rowResult(c: Contender, mode: Mode, rs: RoundResult[], base: RoundResult[] | undefined): RowResult {
+  const cpu = (r: RoundResult[]) => r.map((x) => x.serverCpuUsPerRequest ?? Number.NaN)
+  const hasCpu = (r: RoundResult[]) => r.every((x) => x.serverCpuUsPerRequest)
+  return {
+    contender: c.id,
+    label: c.label,
+    mode,
+    baseline: base ? c.baseline! : null,
+    rounds: rs,
+    rps: spread(rs.map((r) => r.rps)),
+    p50Ms: spread(rs.map((r) => r.latencyMs.p50)),
+    p99Ms: spread(rs.map((r) => r.latencyMs.p99)),
+    ratio: base
+      ? roundRatios(
+          rs.map((r) => r.rps),
+          base.map((r) => r.rps),
+        )
+      : null,
+    cpuUsPerRequest: hasCpu(rs) ? spread(cpu(rs)) : null,
+    cpuRatio: base && hasCpu(rs) && hasCpu(base) ? roundRatios(cpu(base), cpu(rs)) : null,
+    allOk: rs.every((r) => r.non2xx === 0 && r.errors === 0 && r.requests > 0),
+  }
 }
 
 export interface TargetResult {
@@ -706,29 +737,7 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
       const base = c.baseline ? rounds.get(`${c.baseline}/${p.mode}`) : undefined
       const d = eld.get(`${c.id}/${p.mode}`)
       result.http.push({
-        contender: c.id,
-        label: c.label,
-        mode: p.mode,
-        baseline: base ? c.baseline! : null,
-        rounds: rs,
-        rps: spread(rs.map((r) => r.rps)),
-        p50Ms: spread(rs.map((r) => r.latencyMs.p50)),
-        p99Ms: spread(rs.map((r) => r.latencyMs.p99)),
-        ratio: base
-          ? roundRatios(
-              rs.map((r) => r.rps),
-              base.map((r) => r.rps),
-            )
-          : null,
-        cpuUsPerRequest: rs.every((r) => r.serverCpuUsPerRequest) ? spread(rs.map((r) => r.serverCpuUsPerRequest!)) : null,
-        cpuRatio:
-          base && rs.every((r) => r.serverCpuUsPerRequest) && base.every((r) => r.serverCpuUsPerRequest)
-            ? roundRatios(
-                base.map((r) => r.serverCpuUsPerRequest!),
-                rs.map((r) => r.serverCpuUsPerRequest!),
-              )
-            : null,
-        allOk: rs.every((r) => r.non2xx === 0 && r.errors === 0 && r.requests > 0),
+        ...rowResult(c, p.mode, rs, base),
         ...(d
           ? { eventLoopDelayMs: { p50: spread(d.map((x) => x.p50)), p99: spread(d.map((x) => x.p99)), max: spread(d.map((x) => x.max)) } }
           : {}),
@@ -749,13 +758,7 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
 
 /** `--help`: the usage lines of this file's header comment, from the file itself so they cannot drift. */
 function usage(): string {
-  const header = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/', 1)[0]!
-  return `${header
-    .split('\n')
-    .slice(1)
-    .map((l) => l.replace(/^ \*\s?/, ''))
-    .join('\n')
-    .trim()}\n`
+  return headerUsage(import.meta.url)
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

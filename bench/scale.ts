@@ -18,10 +18,11 @@
  *        --pool <n> --startup-runs <n> --revocations <n> --loadgen wrk|autocannon --no-pin --out <dir> --no-readme --help
  */
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { headerUsage } from './args.ts'
 import { BENCH_SECRET, mintTokens } from './lib.ts'
 import { loadavg, writeResult } from './output.ts'
 import { cpuModel, has, launcher, nproc } from './run.ts'
@@ -99,13 +100,7 @@ export async function main(argv: readonly string[]): Promise<ScaleResult> {
 
 /** `--help`: this file's header comment. */
 function usage(): string {
-  const header = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/', 1)[0]!
-  return `${header
-    .split('\n')
-    .slice(1)
-    .map((l) => l.replace(/^ \*\s?/, ''))
-    .join('\n')
-    .trim()}\n`
+  return headerUsage(import.meta.url)
 }
 
 export { FULL_LAYOUT, SERVER_ENTRY, STEPS }
