@@ -511,6 +511,25 @@ function computeTargets(result: BenchResult): TargetResult[] {
   return targets
 }
 
+/**
+ * The cells an HTTP row's markdown starts with (contender to CPU ratio), in run.ts's and keys.ts's tables alike.
+ *
+ * @example
+ * markdownTable(head, result.http.map((r) => [...httpRowCells(r), r.allOk ? 'yes' : 'NO']), 2)
+ */
+export function httpRowCells(r: RowResult): string[] {
+  return [
+    r.label,
+    r.mode,
+    fmtSpread(r.rps, fmtInt),
+    fmtSpread(r.p50Ms, fmtMs),
+    fmtSpread(r.p99Ms, fmtMs),
+    r.ratio ? `${fmtSpread(r.ratio, fmtRatio)} of ${r.baseline}` : '—',
+    r.cpuUsPerRequest ? fmtSpread(r.cpuUsPerRequest, fmtMs) : 'n/a',
+    r.cpuRatio ? fmtSpread(r.cpuRatio, fmtRatio) : '—',
+  ]
+}
+
 export function renderMarkdown(result: BenchResult): string {
   const c = result.config
   const m = result.machine
@@ -528,17 +547,7 @@ export function renderMarkdown(result: BenchResult): string {
       '"Server CPU µs/req" is the server process\'s CPU time (all threads, /proc) over the requests it served; "Ratio (CPU)" is the baseline\'s CPU per request over this row\'s, the throughput ratio a quiet, saturated core would show. "Met" judges the req/s ratio.',
   )
   lines.push('')
-  const rows = result.http.map((r) => [
-    r.label,
-    r.mode,
-    fmtSpread(r.rps, fmtInt),
-    fmtSpread(r.p50Ms, fmtMs),
-    fmtSpread(r.p99Ms, fmtMs),
-    r.ratio ? `${fmtSpread(r.ratio, fmtRatio)} of ${r.baseline}` : '—',
-    r.cpuUsPerRequest ? fmtSpread(r.cpuUsPerRequest, fmtMs) : 'n/a',
-    r.cpuRatio ? fmtSpread(r.cpuRatio, fmtRatio) : '—',
-    r.allOk ? 'yes' : 'NO',
-  ])
+  const rows = result.http.map((r) => [...httpRowCells(r), r.allOk ? 'yes' : 'NO'])
   lines.push(
     markdownTable(
       ['Contender', 'Token', 'req/s', 'p50 ms', 'p99 ms', 'Ratio (req/s)', 'Server CPU µs/req', 'Ratio (CPU)', 'All 2xx'],

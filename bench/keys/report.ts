@@ -2,8 +2,8 @@
 
 import type { Mode } from '../contenders.ts'
 import type { LoadConfig } from '../output.ts'
-import { fmtInt, fmtMs, fmtRatio, fmtSpread, markdownTable, spread, type Spread } from '../lib.ts'
-import type { RowResult } from '../run.ts'
+import { fmtInt, fmtRatio, fmtSpread, markdownTable, spread, type Spread } from '../lib.ts'
+import { httpRowCells, type RowResult } from '../run.ts'
 import { keysMicroTable, type KeysMicroResult } from './micro.ts'
 
 export interface KeysResult {
@@ -72,18 +72,7 @@ export function renderKeys(result: KeysResult): string {
         'Server cores used',
         'All 2xx',
       ],
-      result.http.map((r) => [
-        r.label,
-        r.mode,
-        fmtSpread(r.rps, fmtInt),
-        fmtSpread(r.p50Ms, fmtMs),
-        fmtSpread(r.p99Ms, fmtMs),
-        r.ratio ? `${fmtSpread(r.ratio, fmtRatio)} of ${r.baseline}` : '—',
-        r.cpuUsPerRequest ? fmtSpread(r.cpuUsPerRequest, fmtMs) : 'n/a',
-        r.cpuRatio ? fmtSpread(r.cpuRatio, fmtRatio) : '—',
-        coresUsed(r),
-        r.allOk ? 'yes' : 'NO',
-      ]),
+      result.http.map((r) => [...httpRowCells(r), coresUsed(r), r.allOk ? 'yes' : 'NO']),
       2,
     ),
   )
