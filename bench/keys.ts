@@ -19,18 +19,20 @@
  */
 
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { headerUsage } from './args.ts'
 import type { Mode } from './contenders.ts'
-import { BENCH_SUBJECT, roundRatios, spread } from './lib.ts'
+import { BENCH_SUBJECT, roundRatios } from './lib.ts'
 import { parseKeysFlags, type KeysFlags } from './keys/flags.ts'
 import { JWKS_PEERS, jwksContenders, KEYCARD_JWKS } from './keys/contenders.ts'
 import { generateBenchKey, jwksOf, mintSigned, startJwksServer } from './keys/material.ts'
 import type { KeysMicroResult } from './keys/micro.ts'
 import { renderKeys, type KeysResult } from './keys/report.ts'
 import type { LoadSpec } from './loadgen/spec.ts'
+import { loadavg, loadConfig, writeResult } from './output.ts'
 import {
   cpuModel,
   cpuSeconds,
@@ -38,12 +40,11 @@ import {
   launcher,
   nproc,
   pinned,
+  rowResult,
   runLoad,
   startServer,
   stopServer,
-  updateReadmeSection,
   type RoundResult,
-  type RowResult,
   type RunningServer,
 } from './run.ts'
 
@@ -91,31 +92,6 @@ function runMicroProcess(flags: KeysFlags, cpu: number | undefined): Promise<Key
   })
 }
 
-function row(server: RunningServer, mode: Mode, rs: RoundResult[], base: RoundResult[] | undefined): RowResult {
-  const c = server.contender
-  const cpu = (r: RoundResult[]) => r.map((x) => x.serverCpuUsPerRequest ?? Number.NaN)
-  const hasCpu = (r: RoundResult[]) => r.every((x) => x.serverCpuUsPerRequest)
-  return {
-    contender: c.id,
-    label: c.label,
-    mode,
-    baseline: base ? c.baseline! : null,
-    rounds: rs,
-    rps: spread(rs.map((r) => r.rps)),
-    p50Ms: spread(rs.map((r) => r.latencyMs.p50)),
-    p99Ms: spread(rs.map((r) => r.latencyMs.p99)),
-    ratio: base
-      ? roundRatios(
-          rs.map((r) => r.rps),
-          base.map((r) => r.rps),
-        )
-      : null,
-    cpuUsPerRequest: hasCpu(rs) ? spread(cpu(rs)) : null,
-    cpuRatio: base && hasCpu(rs) && hasCpu(base) ? roundRatios(cpu(base), cpu(rs)) : null,
-    allOk: rs.every((r) => r.non2xx === 0 && r.errors === 0 && r.requests > 0),
-  }
-}
-
 export async function main(argv: readonly string[]): Promise<KeysResult> {
   const flags = parseKeysFlags(argv)
   const log = (msg: string) => process.stderr.write(`bench:keys: ${msg}\n`)
@@ -139,19 +115,7 @@ export async function main(argv: readonly string[]): Promise<KeysResult> {
       platform: `${process.platform} ${process.arch}`,
       loadavg: loadavg(),
     },
-    config: {
-      loadgen,
-      pinned: pin,
-      serverCpu: serverCpu ?? null,
-      loadCpu: loadCpu ?? null,
-      duration: flags.duration,
-      rounds: flags.rounds,
-      warmup: flags.warmup,
-      connections: flags.connections,
-      pool: flags.pool,
-      modes: flags.modes,
-      servers: flags.tsx ? 'tsx' : 'bundled',
-    },
+    config: loadConfig(flags, { loadgen, pinned: pin, serverCpu, loadCpu }),
     jwks: { keys: 2, algorithm: 'ES256', maxAge: JWKS_MAX_AGE, fetches: 0 },
     skipped: [],
     http: [],
@@ -233,7 +197,12 @@ export async function main(argv: readonly string[]): Promise<KeysResult> {
     for (const p of plan) {
       const c = p.server.contender
       result.http.push(
-        row(p.server, p.mode, rounds.get(`${c.id}/${p.mode}`)!, c.baseline ? rounds.get(`${c.baseline}/${p.mode}`) : undefined),
+        rowResult(
+          p.server.contender,
+          p.mode,
+          rounds.get(`${c.id}/${p.mode}`)!,
+          c.baseline ? rounds.get(`${c.baseline}/${p.mode}`) : undefined,
+        ),
       )
     }
     // keycard ÷ each peer, per round: "keycard is N× the peer".
@@ -265,32 +234,13 @@ export async function main(argv: readonly string[]): Promise<KeysResult> {
   result.machine.loadavgAfter = loadavg()
   const markdown = renderKeys(result)
   const outDir = flags.out ?? (flags.smoke ? mkdtempSync(join(tmpdir(), 'keycard-bench-keys-out-')) : join(BENCH_DIR, 'results'))
-  mkdirSync(outDir, { recursive: true })
-  writeFileSync(join(outDir, 'keys.json'), `${JSON.stringify(result, null, 2)}\n`)
-  writeFileSync(join(outDir, 'keys.md'), markdown)
-  if (flags.readme && flags.out === undefined) updateReadmeSection('keys', markdown)
-  process.stdout.write(markdown)
-  log(`wrote ${join(outDir, 'keys.json')} and keys.md`)
+  writeResult({ outDir, name: 'keys', result, markdown, readme: flags.readme && flags.out === undefined, log })
   return result
-}
-
-function loadavg(): string {
-  try {
-    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
-  } catch {
-    return 'n/a'
-  }
 }
 
 /** `--help`: this file's header comment. */
 export function keysUsage(): string {
-  const header = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/', 1)[0]!
-  return `${header
-    .split('\n')
-    .slice(1)
-    .map((l) => l.replace(/^ \*\s?/, ''))
-    .join('\n')
-    .trim()}\n`
+  return headerUsage(import.meta.url)
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

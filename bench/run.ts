@@ -20,10 +20,12 @@
  */
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { headerUsage } from './args.ts'
+import { forEachArg, loadFlagDefaults, readLoadFlag, type LoadFlags } from './args.ts'
 import { bundleEntries } from './build.ts'
 import { CORE_CONTENDERS, type Contender, type Mode } from './contenders.ts'
 import type { LoadResult, LoadSpec } from './loadgen/spec.ts'
@@ -40,6 +42,7 @@ import {
   spread,
   type Spread,
 } from './lib.ts'
+import { loadConfig, type LoadConfig, writeResult } from './output.ts'
 import { microTable, type MicroResult } from './run-micro.ts'
 import { serverContenders, type ServerContenderSetup } from './server-contenders.ts'
 
@@ -48,117 +51,18 @@ const ROOT = dirname(BENCH_DIR)
 
 // ---- flags ----------------------------------------------------------------------------------------
 
-interface Flags {
-  smoke: boolean
-  duration: number
-  rounds: number
-  warmup: number
-  connections: number
+interface Flags extends LoadFlags {
   contenders: string[] | undefined
-  modes: Mode[]
-  loadgen: 'wrk' | 'autocannon' | 'auto'
-  pool: number
-  pin: boolean
-  serverCpu: number
-  loadCpu: number
-  out: string | undefined
-  micro: boolean
-  /** Run the servers' TypeScript under `node --import tsx` instead of bundled JavaScript. */
-  tsx: boolean
-  microMs: number
-  readme: boolean
   list: boolean
 }
 
 function parseFlags(argv: readonly string[]): Flags {
-  const smoke = argv.includes('--smoke')
-  const flags: Flags = {
-    smoke,
-    duration: smoke ? 1 : 5,
-    rounds: smoke ? 1 : 5,
-    warmup: smoke ? 0 : 2,
-    connections: smoke ? 8 : 50,
-    contenders: undefined,
-    modes: ['repeated', 'fresh'],
-    loadgen: smoke ? 'autocannon' : 'auto',
-    // Fresh mode must miss keycard's verified-token cache (bench/README.md, "What it does"): with
-    // 25 000 tokens cycling, about a fifth of its requests were cache hits.
-    pool: smoke ? 2_000 : 100_000,
-    pin: true,
-    serverCpu: 0,
-    loadCpu: 1,
-    out: undefined,
-    micro: true,
-    tsx: false,
-    microMs: smoke ? 20 : 300,
-    readme: !smoke,
-    list: false,
-  }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    const next = () => {
-      const v = argv[++i]
-      if (v === undefined) throw new Error(`${arg} needs a value`)
-      return v
-    }
-    const int = (min: number) => {
-      const v = Number(next())
-      if (!Number.isInteger(v) || v < min) throw new Error(`${arg} expects an integer ≥ ${min}`)
-      return v
-    }
+  const flags: Flags = { ...loadFlagDefaults(argv), contenders: undefined, list: false }
+  forEachArg(argv, (arg, read) => {
+    if (readLoadFlag(flags, arg, read)) return
     switch (arg) {
-      case '--smoke':
-        break
-      case '--duration':
-        flags.duration = int(1)
-        break
-      case '--rounds':
-        flags.rounds = int(1)
-        break
-      case '--warmup':
-        flags.warmup = int(0)
-        break
-      case '--connections':
-        flags.connections = int(1)
-        break
       case '--contenders':
-        flags.contenders = next().split(',').filter(Boolean)
-        break
-      case '--modes':
-        flags.modes = next().split(',').filter(Boolean) as Mode[]
-        break
-      case '--loadgen': {
-        const v = next()
-        if (v !== 'wrk' && v !== 'autocannon' && v !== 'auto') throw new Error('--loadgen is wrk, autocannon or auto')
-        flags.loadgen = v
-        break
-      }
-      case '--pool':
-        flags.pool = int(1)
-        break
-      case '--no-pin':
-        flags.pin = false
-        break
-      case '--server-cpu':
-        flags.serverCpu = int(0)
-        break
-      case '--load-cpu':
-        flags.loadCpu = int(0)
-        break
-      case '--out':
-        flags.out = next()
-        break
-      case '--no-micro':
-        flags.micro = false
-        break
-      case '--tsx':
-        flags.tsx = true
-        break
-      case '--micro-ms':
-        flags.microMs = int(1)
-        break
-      case '--no-readme':
-        flags.readme = false
+        flags.contenders = read.next().split(',').filter(Boolean)
         break
       case '--list':
         flags.list = true
@@ -166,7 +70,7 @@ function parseFlags(argv: readonly string[]): Flags {
       default:
         throw new Error(`unknown flag ${arg}; see the header of bench/run.ts`)
     }
-  }
+  })
   for (const mode of flags.modes) if (mode !== 'repeated' && mode !== 'fresh') throw new Error(`--modes: unknown mode ${mode}`)
   return flags
 }
@@ -422,6 +326,36 @@ export interface RowResult {
   eventLoopDelayMs?: { p50: Spread; p99: Spread; max: Spread }
 }
 
+/**
+ * One contender's row in one mode from its rounds and, where it has one, its baseline's rounds.
+ *
+ * @example
+ * rowResult(contender, 'fresh', rounds, baselineRounds).ratio // { median: 0.93, min: 0.9, max: 0.95 }
+ */
+export function rowResult(c: Contender, mode: Mode, rs: RoundResult[], base: RoundResult[] | undefined): RowResult {
+  const cpu = (r: RoundResult[]) => r.map((x) => x.serverCpuUsPerRequest ?? Number.NaN)
+  const hasCpu = (r: RoundResult[]) => r.every((x) => x.serverCpuUsPerRequest)
+  return {
+    contender: c.id,
+    label: c.label,
+    mode,
+    baseline: base ? c.baseline! : null,
+    rounds: rs,
+    rps: spread(rs.map((r) => r.rps)),
+    p50Ms: spread(rs.map((r) => r.latencyMs.p50)),
+    p99Ms: spread(rs.map((r) => r.latencyMs.p99)),
+    ratio: base
+      ? roundRatios(
+          rs.map((r) => r.rps),
+          base.map((r) => r.rps),
+        )
+      : null,
+    cpuUsPerRequest: hasCpu(rs) ? spread(cpu(rs)) : null,
+    cpuRatio: base && hasCpu(rs) && hasCpu(base) ? roundRatios(cpu(base), cpu(rs)) : null,
+    allOk: rs.every((r) => r.non2xx === 0 && r.errors === 0 && r.requests > 0),
+  }
+}
+
 export interface TargetResult {
   name: string
   /** The measured ratio (or value) as median with min–max. */
@@ -439,20 +373,8 @@ export interface BenchResult {
   date: string
   smoke: boolean
   machine: { nproc: number; cpuModel: string; node: string; platform: string }
-  config: {
-    loadgen: 'wrk' | 'autocannon'
-    pinned: boolean
-    serverCpu: number | null
-    loadCpu: number | null
-    duration: number
-    rounds: number
-    warmup: number
-    connections: number
-    pool: number
-    modes: Mode[]
-    /** `bundled`: servers ran as plain JavaScript (bench/build.ts); `tsx`: their source under tsx. Absent in older results. */
-    servers?: 'bundled' | 'tsx'
-  }
+  /** `servers` is absent in older results. */
+  config: Omit<LoadConfig, 'servers'> & Partial<Pick<LoadConfig, 'servers'>>
   contenders: { id: string; label: string; baseline: string | null }[]
   skipped: { id: string; reason: string }[]
   http: RowResult[]
@@ -589,6 +511,25 @@ function computeTargets(result: BenchResult): TargetResult[] {
   return targets
 }
 
+/**
+ * The cells an HTTP row's markdown starts with (contender to CPU ratio), in run.ts's and keys.ts's tables alike.
+ *
+ * @example
+ * markdownTable(head, result.http.map((r) => [...httpRowCells(r), r.allOk ? 'yes' : 'NO']), 2)
+ */
+export function httpRowCells(r: RowResult): string[] {
+  return [
+    r.label,
+    r.mode,
+    fmtSpread(r.rps, fmtInt),
+    fmtSpread(r.p50Ms, fmtMs),
+    fmtSpread(r.p99Ms, fmtMs),
+    r.ratio ? `${fmtSpread(r.ratio, fmtRatio)} of ${r.baseline}` : '—',
+    r.cpuUsPerRequest ? fmtSpread(r.cpuUsPerRequest, fmtMs) : 'n/a',
+    r.cpuRatio ? fmtSpread(r.cpuRatio, fmtRatio) : '—',
+  ]
+}
+
 export function renderMarkdown(result: BenchResult): string {
   const c = result.config
   const m = result.machine
@@ -606,17 +547,7 @@ export function renderMarkdown(result: BenchResult): string {
       '"Server CPU µs/req" is the server process\'s CPU time (all threads, /proc) over the requests it served; "Ratio (CPU)" is the baseline\'s CPU per request over this row\'s, the throughput ratio a quiet, saturated core would show. "Met" judges the req/s ratio.',
   )
   lines.push('')
-  const rows = result.http.map((r) => [
-    r.label,
-    r.mode,
-    fmtSpread(r.rps, fmtInt),
-    fmtSpread(r.p50Ms, fmtMs),
-    fmtSpread(r.p99Ms, fmtMs),
-    r.ratio ? `${fmtSpread(r.ratio, fmtRatio)} of ${r.baseline}` : '—',
-    r.cpuUsPerRequest ? fmtSpread(r.cpuUsPerRequest, fmtMs) : 'n/a',
-    r.cpuRatio ? fmtSpread(r.cpuRatio, fmtRatio) : '—',
-    r.allOk ? 'yes' : 'NO',
-  ])
+  const rows = result.http.map((r) => [...httpRowCells(r), r.allOk ? 'yes' : 'NO'])
   lines.push(
     markdownTable(
       ['Contender', 'Token', 'req/s', 'p50 ms', 'p99 ms', 'Ratio (req/s)', 'Server CPU µs/req', 'Ratio (CPU)', 'All 2xx'],
@@ -666,24 +597,6 @@ export function renderMarkdown(result: BenchResult): string {
   return `${lines.join('\n')}\n`
 }
 
-/**
- * Replaces what stands between the markers `<!-- bench:<section>:start -->` and `…:end -->` in
- * bench/README.md with `markdown` (nothing happens when the file or the markers are missing).
- *
- * @example
- * updateReadmeSection('latest', markdown)
- */
-export function updateReadmeSection(section: string, markdown: string): void {
-  const path = join(BENCH_DIR, 'README.md')
-  if (!existsSync(path)) return
-  const startMark = `<!-- bench:${section}:start -->`
-  const text = readFileSync(path, 'utf8')
-  const start = text.indexOf(startMark)
-  const end = text.indexOf(`<!-- bench:${section}:end -->`)
-  if (start === -1 || end < start) return
-  writeFileSync(path, `${text.slice(0, start + startMark.length)}\n${markdown}${text.slice(end)}`)
-}
-
 // ---- main -----------------------------------------------------------------------------------------
 
 export async function main(argv: readonly string[]): Promise<BenchResult> {
@@ -722,19 +635,7 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
     date: new Date().toISOString(),
     smoke: flags.smoke,
     machine: { nproc: cores, cpuModel: cpuModel(), node: process.version, platform: `${process.platform} ${process.arch}` },
-    config: {
-      loadgen,
-      pinned: pin,
-      serverCpu: serverCpu ?? null,
-      loadCpu: loadCpu ?? null,
-      duration: flags.duration,
-      rounds: flags.rounds,
-      warmup: flags.warmup,
-      connections: flags.connections,
-      pool: flags.pool,
-      modes: flags.modes,
-      servers: flags.tsx ? 'tsx' : 'bundled',
-    },
+    config: loadConfig(flags, { loadgen, pinned: pin, serverCpu, loadCpu }),
     contenders: contenders.map((c) => ({ id: c.id, label: c.label, baseline: c.baseline ?? null })),
     skipped: [...skipped],
     http: [],
@@ -845,29 +746,7 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
       const base = c.baseline ? rounds.get(`${c.baseline}/${p.mode}`) : undefined
       const d = eld.get(`${c.id}/${p.mode}`)
       result.http.push({
-        contender: c.id,
-        label: c.label,
-        mode: p.mode,
-        baseline: base ? c.baseline! : null,
-        rounds: rs,
-        rps: spread(rs.map((r) => r.rps)),
-        p50Ms: spread(rs.map((r) => r.latencyMs.p50)),
-        p99Ms: spread(rs.map((r) => r.latencyMs.p99)),
-        ratio: base
-          ? roundRatios(
-              rs.map((r) => r.rps),
-              base.map((r) => r.rps),
-            )
-          : null,
-        cpuUsPerRequest: rs.every((r) => r.serverCpuUsPerRequest) ? spread(rs.map((r) => r.serverCpuUsPerRequest!)) : null,
-        cpuRatio:
-          base && rs.every((r) => r.serverCpuUsPerRequest) && base.every((r) => r.serverCpuUsPerRequest)
-            ? roundRatios(
-                base.map((r) => r.serverCpuUsPerRequest!),
-                rs.map((r) => r.serverCpuUsPerRequest!),
-              )
-            : null,
-        allOk: rs.every((r) => r.non2xx === 0 && r.errors === 0 && r.requests > 0),
+        ...rowResult(c, p.mode, rs, base),
         ...(d
           ? { eventLoopDelayMs: { p50: spread(d.map((x) => x.p50)), p99: spread(d.map((x) => x.p99)), max: spread(d.map((x) => x.max)) } }
           : {}),
@@ -882,24 +761,13 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
   // A smoke run proves the bench works; its figures are not measurements, so no target is judged.
   if (flags.smoke) for (const t of result.targets) Object.assign(t, { met: null, note: 'smoke run: not judged' })
   const markdown = renderMarkdown(result)
-  mkdirSync(outDir, { recursive: true })
-  writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`)
-  writeFileSync(join(outDir, 'latest.md'), markdown)
-  if (flags.readme && flags.out === undefined) updateReadmeSection('latest', markdown)
-  process.stdout.write(markdown)
-  log(`wrote ${join(outDir, 'latest.json')} and latest.md`)
+  writeResult({ outDir, name: 'latest', result, markdown, readme: flags.readme && flags.out === undefined, log })
   return result
 }
 
 /** `--help`: the usage lines of this file's header comment, from the file itself so they cannot drift. */
 function usage(): string {
-  const header = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/', 1)[0]!
-  return `${header
-    .split('\n')
-    .slice(1)
-    .map((l) => l.replace(/^ \*\s?/, ''))
-    .join('\n')
-    .trim()}\n`
+  return headerUsage(import.meta.url)
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -18,12 +18,14 @@
  *        --pool <n> --startup-runs <n> --revocations <n> --loadgen wrk|autocannon --no-pin --out <dir> --no-readme --help
  */
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { headerUsage } from './args.ts'
 import { BENCH_SECRET, mintTokens } from './lib.ts'
-import { cpuModel, has, launcher, nproc, updateReadmeSection } from './run.ts'
+import { loadavg, writeResult } from './output.ts'
+import { cpuModel, has, launcher, nproc } from './run.ts'
 import { FULL_LAYOUT, liveSessions, type Layout } from './scale/layout.ts'
 import { parseScaleFlags, STEPS } from './scale/flags.ts'
 import { runOnDatabase, type DatabaseResult } from './scale/steps.ts'
@@ -48,7 +50,7 @@ export async function main(argv: readonly string[]): Promise<ScaleResult> {
     schema: 1,
     date: new Date().toISOString(),
     small: flags.small,
-    machine: { nproc: cores, cpuModel: cpuModel(), node: process.version, loadavg: readLoadavg() },
+    machine: { nproc: cores, cpuModel: cpuModel(), node: process.version, loadavg: loadavg() },
     config: {
       layout,
       expired: flags.expired,
@@ -89,35 +91,16 @@ export async function main(argv: readonly string[]): Promise<ScaleResult> {
     for (const db of databases) await db.close().catch(() => undefined)
     rmSync(tmp, { recursive: true, force: true })
   }
-  result.machine.loadavgAfter = readLoadavg()
+  result.machine.loadavgAfter = loadavg()
   const markdown = renderScale(result)
   const outDir = flags.out ?? join(BENCH_DIR, 'results')
-  mkdirSync(outDir, { recursive: true })
-  writeFileSync(join(outDir, 'scale.json'), `${JSON.stringify(result, null, 2)}\n`)
-  writeFileSync(join(outDir, 'scale.md'), markdown)
-  if (flags.readme && flags.out === undefined && !flags.small) updateReadmeSection('scale', markdown)
-  process.stdout.write(markdown)
-  log(`wrote ${join(outDir, 'scale.json')} and scale.md`)
+  writeResult({ outDir, name: 'scale', result, markdown, readme: flags.readme && flags.out === undefined && !flags.small, log })
   return result
-}
-
-function readLoadavg(): string {
-  try {
-    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
-  } catch {
-    return 'n/a'
-  }
 }
 
 /** `--help`: this file's header comment. */
 function usage(): string {
-  const header = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('*/', 1)[0]!
-  return `${header
-    .split('\n')
-    .slice(1)
-    .map((l) => l.replace(/^ \*\s?/, ''))
-    .join('\n')
-    .trim()}\n`
+  return headerUsage(import.meta.url)
 }
 
 export { FULL_LAYOUT, SERVER_ENTRY, STEPS }

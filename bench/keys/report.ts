@@ -1,8 +1,9 @@
 /** The result of `npm run bench -- --keys` and its markdown (bench/results/keys.md, bench/README.md). */
 
 import type { Mode } from '../contenders.ts'
-import { fmtInt, fmtMs, fmtRatio, fmtSpread, markdownTable, spread, type Spread } from '../lib.ts'
-import type { RowResult } from '../run.ts'
+import type { LoadConfig } from '../output.ts'
+import { fmtInt, fmtRatio, fmtSpread, markdownTable, spread, type Spread } from '../lib.ts'
+import { httpRowCells, type RowResult } from '../run.ts'
 import { keysMicroTable, type KeysMicroResult } from './micro.ts'
 
 export interface KeysResult {
@@ -10,19 +11,7 @@ export interface KeysResult {
   date: string
   smoke: boolean
   machine: { nproc: number; cpuModel: string; node: string; platform: string; loadavg: string; loadavgAfter?: string }
-  config: {
-    loadgen: 'wrk' | 'autocannon'
-    pinned: boolean
-    serverCpu: number | null
-    loadCpu: number | null
-    duration: number
-    rounds: number
-    warmup: number
-    connections: number
-    pool: number
-    modes: Mode[]
-    servers: 'bundled' | 'tsx'
-  }
+  config: LoadConfig
   /** The local JWKS server: keys published, their algorithm, its Cache-Control max-age, GETs it answered in the whole run. */
   jwks: { keys: number; algorithm: 'ES256'; maxAge: number; fetches: number }
   skipped: { id: string; reason: string }[]
@@ -83,18 +72,7 @@ export function renderKeys(result: KeysResult): string {
         'Server cores used',
         'All 2xx',
       ],
-      result.http.map((r) => [
-        r.label,
-        r.mode,
-        fmtSpread(r.rps, fmtInt),
-        fmtSpread(r.p50Ms, fmtMs),
-        fmtSpread(r.p99Ms, fmtMs),
-        r.ratio ? `${fmtSpread(r.ratio, fmtRatio)} of ${r.baseline}` : '—',
-        r.cpuUsPerRequest ? fmtSpread(r.cpuUsPerRequest, fmtMs) : 'n/a',
-        r.cpuRatio ? fmtSpread(r.cpuRatio, fmtRatio) : '—',
-        coresUsed(r),
-        r.allOk ? 'yes' : 'NO',
-      ]),
+      result.http.map((r) => [...httpRowCells(r), coresUsed(r), r.allOk ? 'yes' : 'NO']),
       2,
     ),
   )

@@ -1,5 +1,6 @@
 /** The scale bench's flags (see the header of bench/scale.ts), checked once, with messages that say how to fix them. */
 
+import { forEachArg } from '../args.ts'
 import type { DatabaseKind } from './databases.ts'
 import { checkLayout, FULL_LAYOUT, type Layout } from './layout.ts'
 
@@ -55,18 +56,7 @@ export function parseScaleFlags(argv: readonly string[]): ScaleFlags {
     out: undefined,
     readme: true,
   }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    const next = () => {
-      const v = argv[++i]
-      if (v === undefined) throw new Error(`${arg} needs a value`)
-      return v
-    }
-    const int = (min: number) => {
-      const v = Number(next())
-      if (!Number.isInteger(v) || v < min) throw new Error(`${arg} expects an integer ≥ ${min}`)
-      return v
-    }
+  forEachArg(argv, (arg, { next, int }) => {
     switch (arg) {
       case '--small':
         break
@@ -136,7 +126,7 @@ export function parseScaleFlags(argv: readonly string[]): ScaleFlags {
       default:
         throw new Error(`unknown flag ${arg}; see npm run bench:scale -- --help`)
     }
-  }
+  })
   checkLayout(flags.layout)
   const live = flags.layout.sessions - flags.layout.revoked
   // Fresh-mode tokens and the timed revocations take disjoint halves of the live sessions.
