@@ -109,6 +109,10 @@ export type ServerErrorCode =
   | 'PAGE_NOT_BUILT'
   | 'NO_PUBLIC_KEYS'
   | 'SIGNING_KEY_UNAVAILABLE'
+  | 'HEADERS_TOO_LARGE'
+  | 'REQUEST_TIMEOUT'
+  | 'PATH_TOO_LONG'
+  | 'BAD_URL'
 
 /** keycard's token error codes (its `KeycardErrorCode`; test/api-types.test.ts keeps the two in step). */
 export type TokenErrorCode = `KEYCARD_${string}`

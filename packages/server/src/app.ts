@@ -12,7 +12,7 @@ import { DatabaseBusyError, DatabaseUnavailableError, databaseOptions, openDatab
 import { migrateToLatest } from './db/migrations/index.ts'
 import type { Database } from './db/schema.ts'
 import { installJsonBodyParser } from './body.ts'
-import { installErrorHandlers } from './http-errors.ts'
+import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './http-errors.ts'
 import type { KeySyncEvent } from './keys/key-sync.ts'
 import { SigningKeyUnavailableError, signingLogLine, type SigningSecret } from './keys/signing.ts'
 import { purgeExpired } from './revocations.ts'
@@ -128,6 +128,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     },
     logController: new RequestLogController(),
     bodyLimit: BODY_LIMIT,
+    // Requests Node's parser or Fastify's router refuse (headers over 16 KiB, a bad URL) answer {"msg", "code"} too.
+    clientErrorHandler,
+    frameworkErrors,
   })
   // Only JSON bodies: text/plain would otherwise arrive as a string.
   app.removeContentTypeParser('text/plain')

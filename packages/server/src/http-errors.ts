@@ -6,6 +6,7 @@
  * reworded. Also the small body readers that name the bad field.
  */
 
+import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ResponseBuilders } from 'keycard'
 import type { ErrorBody, ServerErrorCode } from './api-types.ts'
@@ -109,6 +110,69 @@ export function installErrorHandlers(app: FastifyInstance, bodyLimit: number): v
       .code(status)
       .send(status === 500 ? { msg: 'Internal Server Error', code: 'INTERNAL_ERROR' } : { msg: 'Bad Request', code: 'BAD_REQUEST' })
   })
+}
+
+/** Node's limit on a request's headers (request line included), which its HTTP parser enforces. */
+const MAX_HEADER_BYTES = 16 * 1024
+
+/** What a request Node's HTTP parser refused gets, by Node's error code: [status, reason phrase, msg, code]. */
+function clientErrorAnswer(code: string | undefined): [number, string, string, ServerErrorCode] {
+  if (code === 'HPE_HEADER_OVERFLOW')
+    return [
+      431,
+      'Request Header Fields Too Large',
+      `Request headers are too large (limit ${MAX_HEADER_BYTES} bytes in all, URL included)`,
+      'HEADERS_TOO_LARGE',
+    ]
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'Request Timeout', 'The request took too long to arrive', 'REQUEST_TIMEOUT']
+  return [400, 'Bad Request', 'Malformed HTTP request', 'BAD_REQUEST']
+}
+
+/**
+ * Fastify's `clientErrorHandler`: requests Node's HTTP parser refuses before Fastify sees them (headers
+ * or URL over 16 KiB, a malformed request line, a timeout) get `{"msg", "code"}` like every other
+ * error, instead of Fastify's default `{"error", "message", "statusCode"}`. The socket is then closed,
+ * as Node does: the parser cannot go on after such a request.
+ *
+ * @example
+ * ```ts
+ * const app = Fastify({ clientErrorHandler }) // a 20 KiB URL → 431 {"msg": "Request headers are too large (…)", "code": "HEADERS_TOO_LARGE"}
+ * ```
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has nobody to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, reason, msg, code] = clientErrorAnswer(error.code)
+  const body = JSON.stringify({ msg, code })
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy(error)
+}
+
+/** Longest path parameter Fastify's router takes (its `maxParamLength` default). */
+const MAX_PARAM_LENGTH = 100
+
+/**
+ * Fastify's `frameworkErrors`: a URL its router refuses (a bad percent-encoding, a path segment over
+ * 100 characters) gets `{"msg", "code"}` naming the problem, instead of Fastify's default body, which
+ * also echoes the whole path. Runs before any hook, so the headers every response carries are set here.
+ *
+ * @example
+ * ```ts
+ * const app = Fastify({ frameworkErrors }) // DELETE /auth/tokens/<200 chars> → 414 {"msg": "A path segment is too long (…)", "code": "PATH_TOO_LONG"}
+ * ```
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-content-type-options', 'nosniff').header('cache-control', 'no-store')
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH')
+    reply.code(414).send({ msg: `A path segment is too long (limit ${MAX_PARAM_LENGTH} characters)`, code: 'PATH_TOO_LONG' })
+  else if (error.code === 'FST_ERR_BAD_URL')
+    reply.code(400).send({ msg: 'Malformed URL: a % is not followed by two hex digits of UTF-8', code: 'BAD_URL' })
+  else reply.code(400).send({ msg: 'Bad Request', code: 'BAD_REQUEST' })
 }
 
 type Body = Record<string, unknown>
