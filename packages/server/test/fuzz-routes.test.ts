@@ -308,7 +308,7 @@ forEachDialect((dialect: Dialect) => {
     const routes = routesOf(s.app)
     assert.ok(routes.includes('POST /auth/login') && routes.includes('GET /assets/*'), `printRoutes() parsed to ${routes.join(', ')}`)
     const missing = routes.filter((route) => !(route in ROUTES))
-    assert.deepEqual(missing, [], `routes the fuzzer does not cover: add them to ROUTES in ${import.meta.filename}`)
+    assert.deepEqual(missing, [], `routes the fuzzer does not cover: add them to ROUTES in packages/server/test/fuzz-routes.test.ts`)
     const absent = Object.keys(ROUTES).filter((route) => !routes.includes(route))
     if (absent.length > 0) t.diagnostic(`not in this app (yet): ${absent.join(', ')}`)
   })
