@@ -28,16 +28,19 @@ const MAX_INT_DIGITS = 4300
  * or 1, a decimal string converts (surrounding whitespace, a sign, and single `_` between digits
  * allowed). Python raises a TypeError (a 500 in FJE) for null, a list or an object: those are a 422
  * here. Strict mode has refused anything but a number before this (`checkRequired`). One linear pass.
+ * NaN when it is not an integer: a number, not an error object, so the usual path's result stays a
+ * number (returning `number | JWTDecodeError` made `checkTimes` twice as slow: V8 then tested
+ * every claim with `instanceof`).
  */
-function numeric(claims: JwtClaims, name: 'iat' | 'nbf' | 'exp'): number | undefined | JWTDecodeError {
+function numeric(claims: JwtClaims, name: 'iat' | 'nbf' | 'exp'): number | undefined {
   const value: unknown = claims[name]
   if (value === undefined) return undefined
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return notAnInteger(name)
+    if (!Number.isFinite(value)) return Number.NaN
     return Math.trunc(value)
   }
   if (typeof value === 'boolean') return value ? 1 : 0
-  if (typeof value !== 'string') return notAnInteger(name)
+  if (typeof value !== 'string') return Number.NaN
   const text = value.trim()
   let i = text.charCodeAt(0) === 43 || text.charCodeAt(0) === 45 ? 1 : 0
   let digits = ''
@@ -49,10 +52,10 @@ function numeric(claims: JwtClaims, name: 'iat' | 'nbf' | 'exp'): number | undef
     } else if (c === 95 && lastWasDigit && i + 1 < text.length) {
       lastWasDigit = false
     } else {
-      return notAnInteger(name)
+      return Number.NaN
     }
   }
-  if (digits === '' || digits.length > MAX_INT_DIGITS) return notAnInteger(name)
+  if (digits === '' || digits.length > MAX_INT_DIGITS) return Number.NaN
   const n = Number(digits)
   return text.charCodeAt(0) === 45 ? -n : n
 }
@@ -75,17 +78,17 @@ export function checkTimes(
   allowExpired: boolean,
 ): JWTDecodeError | ExpiredSignatureError | undefined {
   const iat = numeric(claims, 'iat')
-  if (iat instanceof JWTDecodeError) return iat
+  if (Number.isNaN(iat)) return notAnInteger('iat')
   if (iat !== undefined && iat > now + leeway) {
     return new JWTDecodeError('KEYCARD_JWT_NOT_YET_VALID', 'The token is not yet valid (iat)', 'iat')
   }
   const nbf = numeric(claims, 'nbf')
-  if (nbf instanceof JWTDecodeError) return nbf
+  if (Number.isNaN(nbf)) return notAnInteger('nbf')
   if (nbf !== undefined && nbf > now + leeway) {
     return new JWTDecodeError('KEYCARD_JWT_NOT_YET_VALID', 'The token is not yet valid (nbf)', 'nbf')
   }
   const exp = numeric(claims, 'exp')
-  if (exp instanceof JWTDecodeError) return exp
+  if (Number.isNaN(exp)) return notAnInteger('exp')
   if (exp !== undefined && exp <= now - leeway && !allowExpired) return new ExpiredSignatureError(header, claims)
   return undefined
 }

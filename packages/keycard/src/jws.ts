@@ -198,7 +198,7 @@ export function parseToken(token: string, strict: boolean, shapeChecked = false)
   if (known !== undefined) header = { ...known }
   else {
     const text = segmentText(headerSegment, check, 'header')
-    header = text instanceof JWTDecodeError ? text : parseObject(text, 'header')
+    header = typeof text === 'string' ? parseObject(text, 'header') : text
     if (header instanceof JWTDecodeError) return header
   }
   const payloadBytes = decodeSegment(payloadSegment, check, 'payload')
@@ -210,7 +210,7 @@ export function parseToken(token: string, strict: boolean, shapeChecked = false)
     if (bad !== undefined) return bad
   }
   const payloadJson = utf8(payloadBytes, 'payload')
-  if (payloadJson instanceof JWTDecodeError) return payloadJson
+  if (typeof payloadJson !== 'string') return payloadJson
   if (strict && jsonDepthExceeds(payloadJson, MAX_PAYLOAD_DEPTH)) {
     return new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid payload string: nested deeper than ${MAX_PAYLOAD_DEPTH} levels`)
   }
@@ -232,7 +232,7 @@ export function unverifiedHeader(token: string): JwtHeader {
   const dot = token.indexOf('.')
   if (dot === -1 || token.lastIndexOf('.') === dot) throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Not enough segments')
   const text = segmentText(token.slice(0, dot), true, 'header')
-  const header = text instanceof JWTDecodeError ? text : parseObject(text, 'header')
+  const header = typeof text === 'string' ? parseObject(text, 'header') : text
   if (header instanceof JWTDecodeError) throw header
   return header as JwtHeader
 }
