@@ -72,6 +72,12 @@ interface Input {
   msg: string | undefined
 }
 
+/**
+ * One server and input over all rounds.
+ *
+ * @example
+ * const worst = Math.max(...result.rows.map((r) => r.costVsAccepted?.median ?? 0))
+ */
 export interface RejectionRow {
   server: string
   input: string
@@ -85,6 +91,12 @@ export interface RejectionRow {
   answersAsExpected: boolean
 }
 
+/**
+ * What bench/results/rejections.json holds.
+ *
+ * @example
+ * const result = JSON.parse(readFileSync('bench/results/rejections.json', 'utf8')) as RejectionsResult
+ */
 export interface RejectionsResult {
   schema: 1
   date: string
@@ -166,6 +178,12 @@ async function preflight(server: RunningServer, input: Input): Promise<string | 
   return undefined
 }
 
+/**
+ * The markdown of a run: one line on the machine and load, then a row per server and input.
+ *
+ * @example
+ * writeFileSync('rejections.md', renderRejections(JSON.parse(readFileSync('rejections.json', 'utf8'))))
+ */
 export function renderRejections(result: RejectionsResult): string {
   const c = result.config
   const lines = [
@@ -193,6 +211,12 @@ export function renderRejections(result: RejectionsResult): string {
   return `${lines.join('\n')}\n`
 }
 
+/**
+ * Runs the bench with `argv`'s flags, writes rejections.{json,md} (and the README table), returns the result.
+ *
+ * @example
+ * const result = await main(['--smoke', '--out', dir])
+ */
 export async function main(argv: readonly string[]): Promise<RejectionsResult> {
   const flags = parseFlags(argv)
   const cores = nproc()

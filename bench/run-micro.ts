@@ -125,7 +125,12 @@ export async function rejectionInputs(count: number): Promise<{ id: string; labe
   ]
 }
 
-/** The token with its signature's first character changed (still canonical base64url). */
+/**
+ * The token with its signature's first character changed (still canonical base64url).
+ *
+ * @example
+ * await keycard.decodeToken(badSignature(token)) // rejects: Signature verification failed
+ */
 export function badSignature(token: string): string {
   const at = token.lastIndexOf('.') + 1
   return `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`

@@ -22,7 +22,13 @@ import type { RequestView } from './request.ts'
 import type { TokenVerifier, Verification } from './tokens.ts'
 import type { JwtClaims, JwtContext, JwtHeader, TokenLocation } from './types.ts'
 
-/** What the guard gives: the context (null: OPTIONS, or an optional route without a token) or the refusal. */
+/**
+ * What the guard gives: the context (null: OPTIONS, or an optional route without a token) or the refusal.
+ *
+ * @example
+ * const result: CheckResult<User> = await keycard.checkRequestResult(view)
+ * if (result instanceof TokenError) return keycard.renderError(result)
+ */
 export type CheckResult<User> = JwtContext<User> | null | TokenError
 
 /**

@@ -181,7 +181,13 @@ async function importLoadedSignKey(alg: Algorithm, input: KeyInput): Promise<Sig
   return isHmac(alg) ? secretBytes('encodeKey', input, alg) : importSignKey('encodeKey', input, alg)
 }
 
-/** What a verification gives: the verified token, or the TokenError that refused it (returned, not thrown). */
+/**
+ * What a verification gives: the verified token, or the TokenError that refused it (returned, not thrown).
+ *
+ * @example
+ * const v: Verification = await verifier.verify(token, false)
+ * if (!(v instanceof TokenError)) console.log(v.claims.sub)
+ */
 export type Verification = Verified | TokenError
 
 /**
