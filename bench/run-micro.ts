@@ -9,10 +9,13 @@
  * - keycard guard cold / hit: `verifyJwtInRequest` (header lookup, type check, revocation check in a
  *   MemoryRevocationStore) on a minimal RequestView, the whole per-request path minus HTTP.
  * - jose.jwtVerify: the key imported once as a CryptoKey.
- * - adversarial 16 KiB headers: `checkRequest` refusing an `Authorization` value of 16 KiB (a run of
- *   commas, a run of spaces, `Bearer ` repeated), each with its cost next to an accepted token's (the
- *   guard's cold path, same run): every parsing step is linear, so one costs a few accepted tokens, not
- *   a stall of the event loop (the quadratic comma clean-up cost 130–160 ms each).
+ * - keycard checkRequestResult, cold: the adapters' synchronous guard call on distinct accepted tokens, cache
+ *   off: the baseline of the rejection rows (issue 15: a rejection must not cost more than this).
+ * - rejected tokens through the same call: garbage (`Bearer garbage`), a bad signature and an expired
+ *   token (distinct tokens, as an attacker's would be), and adversarial 16 KiB `Authorization` values
+ *   (a run of commas, a run of spaces, `Bearer ` repeated), each with its cost next to an accepted
+ *   cold token's, same run: every parsing step is linear, so one costs no more than an accepted token,
+ *   not a stall of the event loop (the quadratic comma clean-up cost 130–160 ms each).
  *
  * Cases are interleaved round by round; each batch runs until `ms` milliseconds have passed (checked
  * every 64 operations, capped at 5 million). Reports medians with min–max and each case's cost
@@ -24,8 +27,19 @@
 import { createHmac, createSecretKey, timingSafeEqual, webcrypto } from 'node:crypto'
 import { pathToFileURL } from 'node:url'
 import { jwtVerify } from 'jose'
-import { createKeycard, MemoryRevocationStore, type RequestView } from 'keycard'
-import { BENCH_SECRET, fmtInt, fmtRatio, fmtSpread, markdownTable, mintTokens, roundRatios, spread, type Spread } from './lib.ts'
+import { createKeycard, isTokenError, MemoryRevocationStore, type RequestView } from 'keycard'
+import {
+  BENCH_SECRET,
+  BENCH_SUBJECT,
+  fmtInt,
+  fmtRatio,
+  fmtSpread,
+  markdownTable,
+  mintTokens,
+  roundRatios,
+  spread,
+  type Spread,
+} from './lib.ts'
 
 export interface MicroCase {
   id: string
@@ -34,7 +48,7 @@ export interface MicroCase {
   nsPerOp: number
   /** Cost relative to the floor: floor ops/s ÷ this case's ops/s, per round. */
   costVsFloor: Spread
-  /** Adversarial rows: cost relative to an accepted token on the guard's cold path, per round. */
+  /** Rejection rows: cost relative to an accepted token on `checkRequestResult`'s cold path, per round. */
   costVsAccepted?: Spread
   rounds: number[]
 }
@@ -71,6 +85,57 @@ export async function batch(op: Op, ms: number, isAsync: boolean): Promise<numbe
   return ops / (Number(now - start) / 1e9)
 }
 
+/** The rows whose cost is also given against an accepted cold token. */
+const REJECTION_IDS = new Set([
+  'rejected-garbage',
+  'rejected-bad-signature',
+  'rejected-expired',
+  'adversarial-commas',
+  'adversarial-spaces',
+  'adversarial-bearer',
+])
+
+/**
+ * `Authorization` values of rejected tokens, `count` distinct ones where they can differ, with the
+ * start of the message each must be refused with: garbage, a bad signature (a valid token with the
+ * first signature character changed, so it stays canonical base64url and fails at the HMAC), and
+ * an expired token (exp an hour ago).
+ *
+ * @example
+ * const [garbage, badSignature, expired] = await rejectionInputs(1000)
+ */
+export async function rejectionInputs(count: number): Promise<{ id: string; label: string; values: string[]; msg: string }[]> {
+  const valid = await mintTokens(count)
+  const keycard = await createKeycard({ secret: BENCH_SECRET, accessTokenExpires: '2h' })
+  const past = Math.floor(Date.now() / 1000) - 3600
+  const expired: string[] = []
+  for (let i = 0; i < count; i++)
+    expired.push(
+      `Bearer ${await keycard.createAccessToken(BENCH_SUBJECT, { additionalClaims: { iat: past - 60, nbf: past - 60, exp: past } })}`,
+    )
+  return [
+    { id: 'rejected-garbage', label: 'rejected: garbage (Bearer garbage)', values: ['Bearer garbage'], msg: 'Not enough segments' },
+    {
+      id: 'rejected-bad-signature',
+      label: 'rejected: bad signature (distinct tokens)',
+      values: valid.map((t) => `Bearer ${badSignature(t)}`),
+      msg: 'Signature verification failed',
+    },
+    { id: 'rejected-expired', label: 'rejected: expired (distinct tokens)', values: expired, msg: 'Token has expired' },
+  ]
+}
+
+/**
+ * The token with its signature's first character changed (still canonical base64url).
+ *
+ * @example
+ * await keycard.decodeToken(badSignature(token)) // rejects: Signature verification failed
+ */
+export function badSignature(token: string): string {
+  const at = token.lastIndexOf('.') + 1
+  return `${token.slice(0, at)}${token[at] === 'A' ? 'B' : 'A'}${token.slice(at + 1)}`
+}
+
 export async function runMicro(options: { rounds?: number; ms?: number; pool?: number } = {}): Promise<MicroResult> {
   const rounds = options.rounds ?? 5
   const ms = options.ms ?? 300
@@ -102,36 +167,47 @@ export async function runMicro(options: { rounds?: number; ms?: number; pool?: n
   const views = tokens.map(view)
   const oneView = view(one)
 
-  // Refused headers: their error is the expected one, checked once below; in the loop it is caught.
+  // Rejected requests: each answer is the expected refusal, checked on every call; the cost is next to
+  // an accepted cold token's. Through checkRequestResult, the adapters' call (before it existed, they
+  // called checkRequest, which throws the refusal: the catch takes either).
   const ADVERSARIAL_SIZE = 16 * 1024
-  const adversarial = [
+  const rejections = await rejectionInputs(poolSize)
+  const rejected = [
+    ...rejections.map(({ id, label, values, msg }) => ({ id, label, values, msg })),
     {
       id: 'adversarial-commas',
       label: 'adversarial 16 KiB header: x,,,…,x',
-      value: `x${','.repeat(ADVERSARIAL_SIZE - 2)}x`,
+      values: [`x${','.repeat(ADVERSARIAL_SIZE - 2)}x`],
       msg: "Missing 'Bearer' type",
     },
     {
       id: 'adversarial-spaces',
       label: 'adversarial 16 KiB header: Bearer x    …    y',
-      value: `Bearer x${' '.repeat(ADVERSARIAL_SIZE - 10)}y`,
+      values: [`Bearer x${' '.repeat(ADVERSARIAL_SIZE - 10)}y`],
       msg: 'Bad Authorization header',
     },
     {
       id: 'adversarial-bearer',
       label: 'adversarial 16 KiB header: Bearer Bearer …',
-      value: 'Bearer '.repeat(ADVERSARIAL_SIZE / 7),
+      values: ['Bearer '.repeat(ADVERSARIAL_SIZE / 7)],
       msg: 'Bad Authorization header',
     },
   ]
   const refuse = (req: RequestView, expected: string) => {
+    let answer: unknown
     try {
-      warm.checkRequest(req)
+      answer = warm.checkRequestResult(req)
     } catch (err) {
-      if (!(err as Error).message.startsWith(expected)) throw new Error(`unexpected refusal: ${(err as Error).message}`)
-      return
+      answer = err
     }
-    throw new Error('an adversarial header was accepted')
+    if (!isTokenError(answer)) throw new Error('a rejected input was accepted')
+    if (!answer.message.startsWith(expected)) throw new Error(`unexpected refusal: ${answer.message}`)
+  }
+  const accept = (i: number) => {
+    const context = cold.checkRequestResult(views[i % poolSize]!)
+    if (context === null || context instanceof Promise || isTokenError(context))
+      throw new Error('checkRequestResult did not accept a valid token synchronously')
+    return context
   }
 
   const cases: { id: string; label: string; op: Op; isAsync: boolean }[] = [
@@ -161,9 +237,10 @@ export async function runMicro(options: { rounds?: number; ms?: number; pool?: n
       op: (i) => jwtVerify(pick(i), joseKey, { algorithms: ['HS256'] }),
       isAsync: true,
     },
-    ...adversarial.map(({ id, label, value, msg }) => {
-      const req: RequestView = { method: 'GET', header: (name) => (name === 'authorization' ? value : undefined) }
-      return { id, label, op: () => refuse(req, msg), isAsync: false }
+    { id: 'keycard-check-cold', label: 'keycard checkRequestResult, cold (accepted token)', op: accept, isAsync: false },
+    ...rejected.map(({ id, label, values, msg }) => {
+      const reqs = values.map((value): RequestView => ({ method: 'GET', header: (name) => (name === 'authorization' ? value : undefined) }))
+      return { id, label, op: (i: number) => refuse(reqs[i % reqs.length]!, msg), isAsync: false }
     }),
   ]
 
@@ -179,7 +256,7 @@ export async function runMicro(options: { rounds?: number; ms?: number; pool?: n
     }
   }
   const floorRounds = perCase.get('floor')!
-  const acceptedRounds = perCase.get('keycard-guard-cold')!
+  const acceptedRounds = perCase.get('keycard-check-cold')!
   return {
     rounds,
     msPerBatch: ms,
@@ -187,7 +264,7 @@ export async function runMicro(options: { rounds?: number; ms?: number; pool?: n
     cases: cases.map((c) => {
       const r = perCase.get(c.id)!
       const ops = spread(r)
-      const costVsAccepted = c.id.startsWith('adversarial-') ? { costVsAccepted: roundRatios(acceptedRounds, r) } : {}
+      const costVsAccepted = REJECTION_IDS.has(c.id) ? { costVsAccepted: roundRatios(acceptedRounds, r) } : {}
       return {
         id: c.id,
         label: c.label,
@@ -203,7 +280,7 @@ export async function runMicro(options: { rounds?: number; ms?: number; pool?: n
 
 export function microTable(result: MicroResult): string {
   return markdownTable(
-    ['Case', 'ops/s median (min–max)', 'ns/op', 'cost vs floor', 'cost vs an accepted token (guard, cold)'],
+    ['Case', 'ops/s median (min–max)', 'ns/op', 'cost vs floor', 'cost vs an accepted token (checkRequestResult, cold)'],
     result.cases.map((c) => [
       c.label,
       fmtSpread(c.opsPerSec, fmtInt),

@@ -9,6 +9,7 @@
  *   npm run bench -- --smoke                    # ~1 s per contender and mode, 1 round (what CI runs)
  *   npm run bench -- --contenders fastify-bare,fastify-keycard --rounds 3 --duration 5
  *   npm run bench -- --keys                     # asymmetric keys and JWKS (issue 14) instead: bench/keys.ts, its flags in --keys --help
+ *   npm run bench -- --rejections               # rejected vs accepted requests (issue 15) instead: bench/rejections.ts
  *
  * Servers run as plain JavaScript (`node <bundle>.mjs`, bundled by bench/build.ts first), as they would
  * in production; `--tsx` runs their TypeScript through `node --import tsx` instead (see build.ts for why
@@ -16,7 +17,7 @@
  *
  * Flags: --duration <s> --rounds <n> --warmup <s> --connections <n> --contenders <ids> --modes repeated,fresh
  *        --loadgen wrk|autocannon|auto --pool <n> --no-pin --server-cpu <n> --load-cpu <n>
- *        --out <dir> --no-micro --micro-ms <ms> --no-readme --smoke --list --tsx --keys --help
+ *        --out <dir> --no-micro --micro-ms <ms> --no-readme --smoke --list --tsx --keys --rejections --help
  */
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -229,6 +230,7 @@ export async function runLoad(tool: 'wrk' | 'autocannon', spec: LoadSpec, cpu: n
   if (!spec.tokenFile && spec.token) wrkArgs.push('-H', `Authorization: Bearer ${spec.token}`)
   if (spec.body !== undefined) wrkArgs.push('-H', 'Content-Type: application/json')
   wrkArgs.push(spec.url + spec.path, '--', spec.tokenFile ?? '-', bodyFile, spec.method)
+  if (spec.rawAuthorization) wrkArgs.push('raw')
   const [command, args] = pinned(cpu, 'wrk', wrkArgs)
   const out = await runProcess(command, args, timeout)
   const line = out.stdout.split('\n').find((l) => l.startsWith('WRKJSON '))
@@ -771,12 +773,11 @@ function usage(): string {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  if (process.argv.includes('--keys')) {
-    // The issue-14 bench has flags of its own: bench/keys.ts runs it (its --help, its exit status).
-    const keys = spawnSync(process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'keys.ts'), ...process.argv.slice(2)], {
-      stdio: 'inherit',
-    })
-    process.exit(keys.status ?? 1)
+  // The issue-14 and issue-15 benches have flags of their own: their script runs them (its --help, its exit status).
+  const other = process.argv.includes('--keys') ? 'keys.ts' : process.argv.includes('--rejections') ? 'rejections.ts' : undefined
+  if (other !== undefined) {
+    const child = spawnSync(process.execPath, ['--import', 'tsx', join(BENCH_DIR, other), ...process.argv.slice(2)], { stdio: 'inherit' })
+    process.exit(child.status ?? 1)
   }
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     process.stdout.write(usage())

@@ -44,7 +44,7 @@ if (spec.chain) {
   }
 } else if (tokens.length > 0) {
   let next = 0
-  const headers = (i: number) => ({ authorization: `Bearer ${tokens[i]}` })
+  const headers = (i: number) => ({ authorization: spec.rawAuthorization ? tokens[i]! : `Bearer ${tokens[i]}` })
   options = {
     url,
     requests: [

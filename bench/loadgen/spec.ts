@@ -18,6 +18,11 @@ export interface LoadSpec {
    * at the end for the next run. autocannon only.
    */
   chain?: boolean
+  /**
+   * The lines of `tokenFile` are whole `Authorization` values (`Bearer <token>`, or anything a client
+   * might send), not tokens to prefix with `Bearer ` (bench/rejections.ts).
+   */
+  rawAuthorization?: boolean
   /** JSON body for POST contenders (login, refresh). */
   body?: string
 }

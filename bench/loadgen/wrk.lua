@@ -1,5 +1,6 @@
--- wrk script for bench/run.ts. Arguments (after `--`): <token file or "-"> [<json body file or "-"> <method>]
--- With a token file each request carries the next token of the pool. The raw requests are formatted
+-- wrk script for bench/run.ts. Arguments (after `--`): <token file or "-"> [<json body file or "-"> <method> ["raw"]]
+-- With a token file each request carries the next token of the pool; with "raw", each line is the
+-- whole Authorization value (bench/rejections.ts sends refused values too). The raw requests are formatted
 -- once in init(), so request() only hands the next one over: the rotation costs the load generator
 -- as little as possible and the server nothing. done() prints one JSON line that bench/run.ts parses.
 local tokens = {}
@@ -7,14 +8,16 @@ local count = 0
 local index = 0
 local method = "GET"
 local body = nil
+local raw = false
 
 function init(args)
   local file = args[1]
+  raw = args[4] == "raw"
   if file ~= nil and file ~= "-" then
     for line in io.lines(file) do
       if #line > 0 then
         count = count + 1
-        tokens[count] = "Bearer " .. line
+        if raw then tokens[count] = line else tokens[count] = "Bearer " .. line end
       end
     end
   end

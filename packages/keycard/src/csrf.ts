@@ -5,16 +5,17 @@
  */
 
 import { timingSafeEqual } from 'node:crypto'
-import { CSRFError, ExpiredSignatureError, JWTDecodeError } from './errors.ts'
+import { CSRFError, ExpiredSignatureError, JWTDecodeError, type TokenError } from './errors.ts'
 import type { JwtClaims } from './types.ts'
 
-/** Compares the echoed value with the token's claim in constant time. */
-export function checkCsrf(claims: JwtClaims, sent: string): void {
+/** Compares the echoed value with the token's claim in constant time; returns the failure, if any. */
+export function checkCsrf(claims: JwtClaims, sent: string): JWTDecodeError | CSRFError | undefined {
   const expected = claims.csrf
-  if (typeof expected !== 'string') throw new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', 'Missing claim: csrf', 'csrf')
+  if (typeof expected !== 'string') return new JWTDecodeError('KEYCARD_JWT_CLAIM_INVALID', 'Missing claim: csrf', 'csrf')
   const a = Buffer.from(expected)
   const b = Buffer.from(sent)
-  if (a.length !== b.length || !timingSafeEqual(a, b)) throw new CSRFError('CSRF double submit tokens do not match')
+  if (a.length !== b.length || !timingSafeEqual(a, b)) return new CSRFError('CSRF double submit tokens do not match')
+  return undefined
 }
 
 /**
@@ -23,9 +24,10 @@ export function checkCsrf(claims: JwtClaims, sent: string): void {
  * the) echoed value is a CSRF error, not "Token has expired". Other errors pass through.
  *
  * @example
- * try { verify(token) } catch (err) { throw csrfOverExpiry(err, found.csrf) }
+ * const failure = verify(token)
+ * if (failure instanceof TokenError) return csrfOverExpiry(failure, found.csrf)
  */
-export function csrfOverExpiry(err: unknown, sent: string | undefined): unknown {
-  if (sent !== undefined && err instanceof ExpiredSignatureError && err.claims !== undefined) checkCsrf(err.claims, sent)
+export function csrfOverExpiry(err: TokenError, sent: string | undefined): TokenError {
+  if (sent !== undefined && err instanceof ExpiredSignatureError && err.claims !== undefined) return checkCsrf(err.claims, sent) ?? err
   return err
 }

@@ -4,6 +4,7 @@
  */
 
 export { createKeycard, Keycard } from './keycard.ts'
+export type { CheckResult } from './guard.ts'
 export type { CreateAccessTokenOptions, CreateRefreshTokenOptions } from './tokens.ts'
 export type { JwtRequiredOptions, KeycardOptions, KeycardLoaders, ResolvedGuard, ResolvedOptions } from './options.ts'
 export type { Duration } from './duration.ts'

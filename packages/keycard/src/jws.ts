@@ -2,8 +2,10 @@
  * Splits and decodes a compact JWS, reporting failures with PyJWT's messages in PyJWT's order
  * (segments, header padding, header JSON, payload padding, crypto padding, kid, crit, payload JSON,
  * alg). The signature segment is read strictly in both modes: base64url only, and no set bits after
- * the last byte, so each signature has exactly one spelling (PyJWT 2.15 refuses the others). This is
- * parsing only: signatures are checked with node:crypto in `keys.ts`, and the whole path is tested
+ * the last byte, so each signature has exactly one spelling (PyJWT 2.15 refuses the others). On the
+ * request path failures are returned, not thrown (a throw costs V8 a message and its source location,
+ * more than the check itself; bench/README.md, "Rejected requests"); `unverifiedHeader`, a public
+ * API, throws them. This is parsing only: signatures are checked with node:crypto in `keys.ts`, and the whole path is tested
  * differentially against jose (test/jws-differential.test.ts).
  */
 
@@ -33,10 +35,10 @@ export function hasCompactShape(token: string): boolean {
 /** Objects and arrays nested deeper than this in a payload are refused (strict mode). */
 export const MAX_PAYLOAD_DEPTH = 16
 
-function decodeSegment(segment: string, strict: boolean, what: 'header' | 'payload'): Buffer {
+function decodeSegment(segment: string, strict: boolean, what: 'header' | 'payload'): Buffer | JWTDecodeError {
   // A base64 string can never be 1 more than a multiple of 4 long; Python's decoder says "padding".
   if (segment.length % 4 === 1 || (strict && !BASE64URL.test(segment))) {
-    throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid ${what} padding`)
+    return new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid ${what} padding`)
   }
   return Buffer.from(segment, 'base64url')
 }
@@ -51,14 +53,14 @@ for (let i = 0; i < 64; i++) DIGIT['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr
  * lets four or sixteen strings carry the same signature. `alphabetChecked`: the caller already knows
  * every character is base64url, so only the last digit is looked at (O(1) on the accepted path).
  */
-function decodeSignature(segment: string, alphabetChecked: boolean): Buffer {
+function decodeSignature(segment: string, alphabetChecked: boolean): Buffer | JWTDecodeError {
   const rest = segment.length % 4
   const last = rest < 2 ? 0 : segment.charCodeAt(segment.length - 1)
   const unused = rest === 2 ? 15 : rest === 3 ? 3 : 0
   // A non-digit (possible only when the alphabet is unchecked) reads as -1, which has every bit set.
   const stray = unused === 0 ? 0 : (last > 127 ? -1 : DIGIT[last]!) & unused
   if (rest === 1 || stray !== 0 || (!alphabetChecked && !BASE64URL.test(segment))) {
-    throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Invalid crypto padding')
+    return new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Invalid crypto padding')
   }
   return Buffer.from(segment, 'base64url')
 }
@@ -72,56 +74,57 @@ const LAX_CRIT = new Set(['b64'])
  * §4.1.11: any `crit` then makes the token invalid). `b64: false` (an unencoded payload) is refused in
  * both, as FJE, which never passes PyJWT the detached payload it would need.
  */
-function checkHeader(header: Record<string, unknown>, strict: boolean): void {
+function checkHeader(header: Record<string, unknown>, strict: boolean): JWTDecodeError | undefined {
   if ('kid' in header && typeof header.kid !== 'string') {
-    throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Key ID header parameter must be a string')
+    return new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Key ID header parameter must be a string')
   }
   if ('crit' in header) {
     const crit = header.crit
     if (!Array.isArray(crit) || crit.length === 0)
-      throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', "Invalid 'crit' header: must be a non-empty list")
+      return new JWTDecodeError('KEYCARD_JWT_MALFORMED', "Invalid 'crit' header: must be a non-empty list")
     for (const ext of crit) {
-      if (typeof ext !== 'string') throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', "Invalid 'crit' header: values must be strings")
+      if (typeof ext !== 'string') return new JWTDecodeError('KEYCARD_JWT_MALFORMED', "Invalid 'crit' header: values must be strings")
       // Named by the client, so only printed when it is one we know; anything else could be any text.
       if (strict || !LAX_CRIT.has(ext))
-        throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Unsupported critical extension${LAX_CRIT.has(ext) ? `: ${ext}` : ''}`)
-      if (!(ext in header)) throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Critical extension '${ext}' is missing from headers`)
+        return new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Unsupported critical extension${LAX_CRIT.has(ext) ? `: ${ext}` : ''}`)
+      if (!(ext in header)) return new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Critical extension '${ext}' is missing from headers`)
     }
   }
   if (header.b64 === false) {
     // PyJWT's words: FJE never passes it the detached payload an unencoded one needs.
-    throw new JWTDecodeError(
+    return new JWTDecodeError(
       'KEYCARD_JWT_MALFORMED',
       'It is required that you pass in a value for the "detached_payload" argument to decode a message having the b64 header set to false.',
     )
   }
+  return undefined
 }
 
 /** Invalid UTF-8 is refused, as jose and PyJWT do (Buffer#toString would substitute U+FFFD); a BOM is skipped, as both do. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true })
 
-function utf8(bytes: Buffer, what: 'header' | 'payload'): string {
+function utf8(bytes: Buffer, what: 'header' | 'payload'): string | JWTDecodeError {
   // ASCII (what JSON from every mainstream JWT library is) decodes the same either way, without the
   // strict decoder's validation pass; anything else, a BOM included, goes through it.
   if (isAscii(bytes)) return bytes.toString('latin1')
   try {
     return UTF8.decode(bytes)
   } catch {
-    throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid ${what} string: not valid UTF-8`)
+    return new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid ${what} string: not valid UTF-8`)
   }
 }
 
-function parseObject(json: string, what: 'header' | 'payload'): Record<string, unknown> {
+function parseObject(json: string, what: 'header' | 'payload'): Record<string, unknown> | JWTDecodeError {
   let value: unknown
   try {
     value = JSON.parse(json)
   } catch (err) {
     // V8 quotes the start of the text ("Unexpected token 'x', \"…\" is not valid JSON"): never echo token content.
     const reason = (err as Error).message.replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, ', not valid JSON')
-    throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid ${what} string: ${reason}`)
+    return new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid ${what} string: ${reason}`)
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid ${what} string: must be a json object`)
+    return new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid ${what} string: must be a json object`)
   }
   return value as Record<string, unknown>
 }
@@ -166,12 +169,21 @@ function isFlat(header: Record<string, unknown>): boolean {
   return true
 }
 
-/** `shapeChecked`: the caller already found `hasCompactShape(token)` true. */
-export function parseToken(token: string, strict: boolean, shapeChecked = false): ParsedToken {
+/** A segment decoded as UTF-8 text, or the failure. */
+function segmentText(segment: string, strict: boolean, what: 'header' | 'payload'): string | JWTDecodeError {
+  const bytes = decodeSegment(segment, strict, what)
+  return bytes instanceof JWTDecodeError ? bytes : utf8(bytes, what)
+}
+
+/**
+ * The parts of a compact JWS, or the first failure in PyJWT's order (returned, not thrown).
+ * `shapeChecked`: the caller already found `hasCompactShape(token)` true.
+ */
+export function parseToken(token: string, strict: boolean, shapeChecked = false): ParsedToken | JWTDecodeError {
   // PyJWT: rsplit('.', 1) then split('.', 1); with more than three segments the extra dots stay in the payload.
   const last = token.lastIndexOf('.')
   const first = token.indexOf('.')
-  if (last === -1 || first === last) throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Not enough segments')
+  if (last === -1 || first === last) return new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Not enough segments')
   const headerSegment = token.slice(0, first)
   const payloadSegment = token.slice(first + 1, last)
   const cryptoSegment = token.slice(last + 1)
@@ -182,18 +194,31 @@ export function parseToken(token: string, strict: boolean, shapeChecked = false)
 
   const headerCache = headerCaches[strict ? 1 : 0]
   const known = headerCache.get(headerSegment)
-  const header = known !== undefined ? { ...known } : parseObject(utf8(decodeSegment(headerSegment, check, 'header'), 'header'), 'header')
+  let header: Record<string, unknown> | JWTDecodeError
+  if (known !== undefined) header = { ...known }
+  else {
+    const text = segmentText(headerSegment, check, 'header')
+    header = typeof text === 'string' ? parseObject(text, 'header') : text
+    if (header instanceof JWTDecodeError) return header
+  }
   const payloadBytes = decodeSegment(payloadSegment, check, 'payload')
+  if (payloadBytes instanceof JWTDecodeError) return payloadBytes
   const signature = decodeSignature(cryptoSegment, segmentsChecked)
-  if (known === undefined) checkHeader(header, strict)
+  if (signature instanceof JWTDecodeError) return signature
+  if (known === undefined) {
+    const bad = checkHeader(header, strict)
+    if (bad !== undefined) return bad
+  }
   const payloadJson = utf8(payloadBytes, 'payload')
+  if (typeof payloadJson !== 'string') return payloadJson
   if (strict && jsonDepthExceeds(payloadJson, MAX_PAYLOAD_DEPTH)) {
-    throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid payload string: nested deeper than ${MAX_PAYLOAD_DEPTH} levels`)
+    return new JWTDecodeError('KEYCARD_JWT_MALFORMED', `Invalid payload string: nested deeper than ${MAX_PAYLOAD_DEPTH} levels`)
   }
   const claims = parseObject(payloadJson, 'payload')
+  if (claims instanceof JWTDecodeError) return claims
 
   if (known === undefined) {
-    if (!('alg' in header)) throw new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'Algorithm not specified')
+    if (!('alg' in header)) return new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'Algorithm not specified')
     if (isFlat(header)) {
       if (headerCache.size >= HEADER_CACHE_MAX) headerCache.clear()
       headerCache.set(headerSegment, { ...header } as JwtHeader)
@@ -202,9 +227,12 @@ export function parseToken(token: string, strict: boolean, shapeChecked = false)
   return { header: header as JwtHeader, claims: claims as JwtClaims, signingInput: token.slice(0, last), signature }
 }
 
-/** The header of a token without verifying anything (FJE `get_unverified_jwt_headers`). */
+/** The header of a token without verifying anything (FJE `get_unverified_jwt_headers`); throws a JWTDecodeError. */
 export function unverifiedHeader(token: string): JwtHeader {
   const dot = token.indexOf('.')
   if (dot === -1 || token.lastIndexOf('.') === dot) throw new JWTDecodeError('KEYCARD_JWT_MALFORMED', 'Not enough segments')
-  return parseObject(utf8(decodeSegment(token.slice(0, dot), true, 'header'), 'header'), 'header') as JwtHeader
+  const text = segmentText(token.slice(0, dot), true, 'header')
+  const header = typeof text === 'string' ? parseObject(text, 'header') : text
+  if (header instanceof JWTDecodeError) throw header
+  return header as JwtHeader
 }

@@ -8,8 +8,8 @@
  */
 
 import type { JWK } from 'jose'
-import { KeycardError, KeycardOptionError, type TokenError } from './errors.ts'
-import { RequestGuard } from './guard.ts'
+import { KeycardError, KeycardOptionError, TokenError } from './errors.ts'
+import { RequestGuard, type CheckResult } from './guard.ts'
 import { unverifiedHeader } from './jws.ts'
 import { importKeyMaterial, type KeyMaterial } from './key-material.ts'
 import { resolveKeyMode } from './key-options.ts'
@@ -23,6 +23,7 @@ import type { JwtClaims, JwtContext, JwtHeader } from './types.ts'
 
 export type { CreateAccessTokenOptions, CreateRefreshTokenOptions } from './tokens.ts'
 export type { JwtRequiredOptions, ResolvedGuard } from './options.ts'
+export type { CheckResult } from './guard.ts'
 export type { KeyMaterial } from './key-material.ts'
 
 /**
@@ -81,7 +82,9 @@ export class Keycard<User = unknown> {
    * checks. Throws a TokenError; with `allowExpired` an expired token is returned.
    */
   async decodeToken(token: string, options: { allowExpired?: boolean } = {}): Promise<JwtClaims> {
-    return (await this.#verifier.verify(token, options.allowExpired ?? false)).claims
+    const verified = await this.#verifier.verify(token, options.allowExpired ?? false)
+    if (verified instanceof TokenError) throw verified
+    return verified.claims
   }
 
   /** The header of a token, unverified (FJE `get_unverified_jwt_headers`). */
@@ -110,6 +113,25 @@ export class Keycard<User = unknown> {
    * a promise, a microtask and their allocations on every request.
    */
   checkRequest(req: RequestView, options?: JwtRequiredOptions | ResolvedGuard): JwtContext<User> | null | Promise<JwtContext<User> | null> {
+    const result = this.checkRequestResult(req, options)
+    if (result instanceof Promise) return result.then(orThrow)
+    return orThrow(result)
+  }
+
+  /**
+   * `checkRequest` with the refusal returned instead of thrown: the context (null for `OPTIONS` and
+   * an optional route without a token), or the TokenError to answer with (`renderError`), directly
+   * when every step was synchronous, else as a promise that resolves to either. What the adapters and
+   * the server's forward-auth route call: a refused request then costs no throw, which on V8 costs
+   * more than most checks (bench/README.md, "Rejected requests (issue 15)"). Failures that are not
+   * the token's (a revocation store or a jwks key set that cannot answer, a loader that throws) still
+   * throw or reject, as in `checkRequest`.
+   *
+   * @example
+   * const result = keycard.checkRequestResult(new NodeRequestView(req))
+   * if (result instanceof TokenError) return keycard.renderError(result) // 401/422 {msg}
+   */
+  checkRequestResult(req: RequestView, options?: JwtRequiredOptions | ResolvedGuard): CheckResult<User> | Promise<CheckResult<User>> {
     if (req.method === 'OPTIONS') return null
     const guard = options === undefined ? this.#defaultGuard : isResolvedGuard(options) ? options : this.guardOptions(options)
     return this.#guard.check(req, guard)
@@ -209,6 +231,12 @@ export class Keycard<User = unknown> {
       )
     return source
   }
+}
+
+/** The context, or the TokenError thrown: `checkRequest`'s contract over `checkRequestResult`. */
+function orThrow<User>(result: CheckResult<User>): JwtContext<User> | null {
+  if (result instanceof TokenError) throw result
+  return result
 }
 
 /**

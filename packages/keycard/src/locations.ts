@@ -1,16 +1,18 @@
 /**
  * Finding the token in a request, with Flask-JWT-Extended 4.7's parsing and messages. Only "not
- * found" lets the guard try the next location; a malformed value stops it.
+ * found" lets the guard try the next location; a malformed value stops it. Failures are returned as
+ * values, not thrown (the request path: a throw costs more than the lookup).
  */
 
-import { CSRFError, InvalidHeaderError, NoAuthorizationError } from './errors.ts'
+import type { HeaderCode } from './error-codes.ts'
+import { CSRFError, InvalidHeaderError, NoAuthorizationError, type TokenError } from './errors.ts'
 import { hasCompactShape } from './jws.ts'
 import type { ResolvedOptions } from './options.ts'
 import type { RequestView } from './request.ts'
 import type { TokenLocation } from './types.ts'
 
 /**
- * The token from the configured header; throws NoAuthorizationError or InvalidHeaderError.
+ * The token from the configured header, or a NoAuthorizationError or InvalidHeaderError.
  *
  * Fast path: exactly "<type> <token>", what nearly every request sends. A token of compact-JWS shape
  * there holds no whitespace or comma, so FJE's parsing below would return it too (options guarantee
@@ -18,7 +20,7 @@ import type { TokenLocation } from './types.ts'
  * over as `deferred`, and the guard serves it from the verified-token cache as it is or, on a miss,
  * calls `confirmHeaderToken` before anything else reads it.
  */
-function tokenFromHeaders(req: RequestView, options: ResolvedOptions, headerKey: string, defer: boolean): FoundToken {
+function tokenFromHeaders(req: RequestView, options: ResolvedOptions, headerKey: string, defer: boolean): FoundToken | HeaderFailure {
   const { headerName, headerType } = options
   const raw = req.header(headerKey)
   if (
@@ -32,21 +34,33 @@ function tokenFromHeaders(req: RequestView, options: ResolvedOptions, headerKey:
     if (defer) return { token, location: 'headers', csrf: undefined, shape: 'deferred' }
     if (hasCompactShape(token)) return { token, location: 'headers', csrf: undefined, shape: 'valid' }
   }
-  return { token: tokenFromHeaderValue(raw, headerName, headerType), location: 'headers', csrf: undefined, shape: 'unknown' }
+  const token = tokenFromHeaderValue(raw, headerName, headerType)
+  return typeof token === 'string' ? { token, location: 'headers', csrf: undefined, shape: 'unknown' } : token
 }
 
 /**
  * Settles a `deferred` token: `valid` when it has the compact-JWS shape, else whatever FJE's parsing
- * of the header makes of it (which may throw, as the lookup would have).
+ * of the header makes of it (which may be the failure the lookup would have given).
  */
-export function confirmHeaderToken(req: RequestView, found: FoundToken, options: ResolvedOptions, headerKey: string): void {
+export function confirmHeaderToken(
+  req: RequestView,
+  found: FoundToken,
+  options: ResolvedOptions,
+  headerKey: string,
+): HeaderFailure | undefined {
   if (hasCompactShape(found.token)) {
     found.shape = 'valid'
-    return
+    return undefined
   }
-  found.token = tokenFromHeaderValue(req.header(headerKey), options.headerName, options.headerType)
+  const token = tokenFromHeaderValue(req.header(headerKey), options.headerName, options.headerType)
+  if (typeof token !== 'string') return token
+  found.token = token
   found.shape = 'unknown'
+  return undefined
 }
+
+/** What looking in the header can fail with. */
+type HeaderFailure = NoAuthorizationError | InvalidHeaderError<HeaderCode>
 
 /**
  * Flask-JWT-Extended's parsing of the header's value, for anything the fast path does not take:
@@ -55,18 +69,18 @@ export function confirmHeaderToken(req: RequestView, found: FoundToken, options:
  * backtrack, never a replace or split in a loop, so the work is linear in the header's length whatever
  * the client sends (a 16 KiB run of commas or spaces costs one pass, not one pass per character).
  */
-function tokenFromHeaderValue(raw: string | readonly string[] | undefined, headerName: string, headerType: string): string {
+function tokenFromHeaderValue(raw: string | readonly string[] | undefined, headerName: string, headerType: string): string | HeaderFailure {
   const expected = headerType ? `'${headerName}: ${headerType} <JWT>'` : `'${headerName}: <JWT>'`
   if (typeof raw !== 'string') {
-    if (raw !== undefined && raw.length > 1) throw new InvalidHeaderError(`Bad ${headerName} header. Expected ${expected}`)
-    if (raw === undefined || raw.length === 0) throw new NoAuthorizationError(`Missing ${headerName} Header`)
+    if (raw !== undefined && raw.length > 1) return new InvalidHeaderError(`Bad ${headerName} header. Expected ${expected}`)
+    if (raw === undefined || raw.length === 0) return new NoAuthorizationError(`Missing ${headerName} Header`)
   }
   const value = stripCommas((typeof raw === 'string' ? raw : raw[0]!).trim())
-  if (value === '') throw new NoAuthorizationError(`Missing ${headerName} Header`)
+  if (value === '') return new NoAuthorizationError(`Missing ${headerName} Header`)
 
   if (!headerType) {
     const words = splitWords(value, 0, WORD, 2)
-    if (words.length !== 1) throw new InvalidHeaderError(`Bad ${headerName} header. Expected ${expected}`)
+    if (words.length !== 1) return new InvalidHeaderError(`Bad ${headerName} header. Expected ${expected}`)
     return words[0]!
   }
   // The header may hold several comma-separated credentials ("Basic x, Bearer y"); the one whose
@@ -75,19 +89,36 @@ function tokenFromHeaderValue(raw: string | readonly string[] | undefined, heade
   // indexOf), and a later occurrence in the same entry cannot begin it, so the search goes on from the
   // next comma.
   let match = -1
+  let matchEnd = -1
   for (let at = value.indexOf(headerType); at !== -1; ) {
-    if (startsEntry(value, at) && endsWord(value, at + headerType.length)) {
-      if (match !== -1) throw new NoAuthorizationError(`Missing '${headerType}' type in '${headerName}' header. Expected ${expected}`)
-      match = at
-    }
     const comma = value.indexOf(',', at + headerType.length)
+    if (startsEntry(value, at) && endsWord(value, at + headerType.length)) {
+      if (match !== -1) return new NoAuthorizationError(`Missing '${headerType}' type in '${headerName}' header. Expected ${expected}`)
+      match = at
+      matchEnd = comma === -1 ? value.length : comma
+    }
     at = comma === -1 ? -1 : value.indexOf(headerType, comma + 1)
   }
-  if (match === -1) throw new NoAuthorizationError(`Missing '${headerType}' type in '${headerName}' header. Expected ${expected}`)
-  // Words of the entry, which ends at the next comma.
-  const parts = splitWords(value, match, ENTRY_WORD, 3)
-  if (parts.length !== 2) throw new InvalidHeaderError(`Bad ${headerName} header. Expected ${expected}`)
-  return parts[1]!
+  if (match === -1) return new NoAuthorizationError(`Missing '${headerType}' type in '${headerName}' header. Expected ${expected}`)
+  return secondWord(value, match + headerType.length, matchEnd) ?? new InvalidHeaderError(`Bad ${headerName} header. Expected ${expected}`)
+}
+
+/**
+ * The entry's token when it has exactly two words (`entry.split()` in FJE): the type, which ends at
+ * `from`, and one more before `end` (the entry's comma, or the value's end). The token is found from
+ * the end, and the gap before it must be only whitespace: each loop stops at its first character of
+ * the other kind, so a value that has a third word is refused after a few characters however long
+ * it is (`Bearer x`, 16 KiB of spaces, `y`: one character from each end), and every loop together
+ * reads each character at most once.
+ */
+function secondWord(value: string, from: number, end: number): string | undefined {
+  let stop = end
+  while (stop > from && isSpace(value.charCodeAt(stop - 1))) stop--
+  let start = stop
+  while (start > from && !isSpace(value.charCodeAt(start - 1))) start--
+  if (start === stop || start === from) return undefined
+  for (let i = from; i < start; i++) if (!isSpace(value.charCodeAt(i))) return undefined
+  return value.slice(start, stop)
 }
 
 /** Python's `str.strip(",")`: one scan from each end. */
@@ -134,31 +165,31 @@ function endsWord(value: string, stop: number): boolean {
 
 /** Python's `str.split()` words, for `headerType: ''` (commas are part of a word there). */
 const WORD = /\S+/g
-/** Words of one comma-separated entry: a comma ends the entry, so no word crosses it. */
-const ENTRY_WORD = /[^\s,]+/g
 
 /**
  * Up to `limit` words from `start`, in one forward pass: a global regex without backtracking
- * (a character class, repeated) run from `lastIndex`. With ENTRY_WORD, a word past the entry's comma
- * belongs to the next entry and ends the list.
+ * (a character class, repeated) run from `lastIndex`.
  */
 function splitWords(value: string, start: number, word: RegExp, limit: number): string[] {
   const words: string[] = []
-  const entryEnd = word === ENTRY_WORD ? value.indexOf(',', start) : -1
   word.lastIndex = start
   while (words.length < limit) {
     const m = word.exec(value)
-    if (m === null || (entryEnd !== -1 && m.index > entryEnd)) break
+    if (m === null) break
     words.push(m[0])
   }
   return words
 }
 
 /** The cookie token and, on a CSRF-protected method, the value the client echoed (header or form field). */
-function tokenFromCookies(req: RequestView, options: ResolvedOptions, refresh: boolean): { token: string; csrf: string | undefined } {
+function tokenFromCookies(
+  req: RequestView,
+  options: ResolvedOptions,
+  refresh: boolean,
+): { token: string; csrf: string | undefined } | NoAuthorizationError | CSRFError {
   const name = refresh ? options.refreshCookieName : options.accessCookieName
   const token = req.cookie?.(name)
-  if (!token) throw new NoAuthorizationError(`Missing cookie "${name}"`)
+  if (!token) return new NoAuthorizationError(`Missing cookie "${name}"`)
   if (!options.csrfProtect || !options.csrfMethods.has(req.method)) return { token, csrf: undefined }
   let csrf = req.header(refresh ? options.refreshCsrfHeaderName : options.accessCsrfHeaderName)
   if (Array.isArray(csrf)) csrf = csrf[0]
@@ -166,7 +197,7 @@ function tokenFromCookies(req: RequestView, options: ResolvedOptions, refresh: b
     const field = fieldOf(req.body, refresh ? options.refreshCsrfFieldName : options.accessCsrfFieldName)
     if (typeof field === 'string') csrf = field
   }
-  if (!csrf) throw new CSRFError('Missing CSRF token')
+  if (!csrf) return new CSRFError('Missing CSRF token')
   return { token, csrf: csrf as string }
 }
 
@@ -181,13 +212,16 @@ function fieldOf(body: unknown, key: string): unknown {
   return body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>)[key] : undefined
 }
 
-function tokenFromQuery(req: RequestView, options: ResolvedOptions): string {
+function tokenFromQuery(
+  req: RequestView,
+  options: ResolvedOptions,
+): string | NoAuthorizationError | InvalidHeaderError<'KEYCARD_INVALID_QUERY_PARAM'> {
   const { queryStringName: name, queryStringValuePrefix: prefix } = options
   const value = req.query?.(name)
   // FJE's message, typo included: clients may match on it.
-  if (!value) throw new NoAuthorizationError(`Missing '${name}' query paramater`)
+  if (!value) return new NoAuthorizationError(`Missing '${name}' query paramater`)
   if (!value.startsWith(prefix)) {
-    throw new InvalidHeaderError(
+    return new InvalidHeaderError(
       `Invalid value for query parameter '${name}'. Expected the value to start with '${prefix}'`,
       'KEYCARD_INVALID_QUERY_PARAM',
     )
@@ -202,11 +236,11 @@ function isJson(contentType: string | readonly string[] | undefined): boolean {
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))
 }
 
-function tokenFromJson(req: RequestView, options: ResolvedOptions, refresh: boolean): string {
-  if (!isJson(req.header('content-type'))) throw new NoAuthorizationError('Invalid content-type. Must be application/json.')
+function tokenFromJson(req: RequestView, options: ResolvedOptions, refresh: boolean): string | NoAuthorizationError {
+  if (!isJson(req.header('content-type'))) return new NoAuthorizationError('Invalid content-type. Must be application/json.')
   const key = refresh ? options.refreshJsonKey : options.jsonKey
   const token = fieldOf(req.body, key)
-  if (typeof token !== 'string' || token === '') throw new NoAuthorizationError(`Missing "${key}" key in json data.`)
+  if (typeof token !== 'string' || token === '') return new NoAuthorizationError(`Missing "${key}" key in json data.`)
   return token
 }
 
@@ -223,46 +257,51 @@ export interface FoundToken {
   shape: 'valid' | 'unknown' | 'deferred'
 }
 
-/** The token and where it was found; throws the "none found" error listing each location's reason. */
+/** The token and where it was found, or the failure: a location's, or "none found" listing each location's reason. */
 export function findToken(
   req: RequestView,
   locations: readonly TokenLocation[],
   options: ResolvedOptions,
   headerKey: string,
   refresh: boolean,
-): FoundToken {
+): FoundToken | TokenError {
   // One location, the default: no bookkeeping of reasons, and a header token's checks can wait for a
   // cache miss (in strict mode only, where every cached token has passed the shape test).
   if (locations.length === 1 && locations[0] === 'headers') return tokenFromHeaders(req, options, headerKey, options.strict)
   const reasons: string[] = []
   const tried: TokenLocation[] = []
   for (const location of locations) {
-    try {
-      switch (location) {
-        case 'headers':
-          tried.push(location)
-          return tokenFromHeaders(req, options, headerKey, false)
-        case 'cookies':
-          // Contract v1: an API client (no Keycard cookie at all) gets the other locations' answers,
-          // exactly as FJE without the cookie location; the cookie path and its CSRF rules apply to
-          // a request that carries one of our cookies.
-          if (locations.length > 1 && !carriesKeycardCookie(req, options)) continue
-          tried.push(location)
-          return { ...tokenFromCookies(req, options, refresh), location, shape: 'unknown' }
-        case 'query_string':
-          tried.push(location)
-          return { token: tokenFromQuery(req, options), location, csrf: undefined, shape: 'unknown' }
-        case 'json':
-          tried.push(location)
-          return { token: tokenFromJson(req, options, refresh), location, csrf: undefined, shape: 'unknown' }
+    let found: FoundToken | TokenError
+    switch (location) {
+      case 'headers':
+        found = tokenFromHeaders(req, options, headerKey, false)
+        break
+      case 'cookies': {
+        // Contract v1: an API client (no Keycard cookie at all) gets the other locations' answers,
+        // exactly as FJE without the cookie location; the cookie path and its CSRF rules apply to
+        // a request that carries one of our cookies.
+        if (locations.length > 1 && !carriesKeycardCookie(req, options)) continue
+        const cookie = tokenFromCookies(req, options, refresh)
+        found = 'token' in cookie ? { ...cookie, location, shape: 'unknown' } : cookie
+        break
       }
-    } catch (err) {
-      if (!(err instanceof NoAuthorizationError)) throw err
-      reasons.push(err.message)
+      case 'query_string': {
+        const token = tokenFromQuery(req, options)
+        found = typeof token === 'string' ? { token, location, csrf: undefined, shape: 'unknown' } : token
+        break
+      }
+      case 'json': {
+        const token = tokenFromJson(req, options, refresh)
+        found = typeof token === 'string' ? { token, location, csrf: undefined, shape: 'unknown' } : token
+        break
+      }
     }
+    tried.push(location)
+    if (!(found instanceof NoAuthorizationError)) return found
+    reasons.push(found.message)
   }
-  if (reasons.length === 1) throw new NoAuthorizationError(reasons[0]!)
-  throw new NoAuthorizationError(`Missing JWT in ${joinLocations(tried)} (${reasons.join('; ')})`)
+  if (reasons.length === 1) return new NoAuthorizationError(reasons[0]!)
+  return new NoAuthorizationError(`Missing JWT in ${joinLocations(tried)} (${reasons.join('; ')})`)
 }
 
 /** The request carries a JWT or CSRF cookie of ours (by the configured names), whatever its value. */

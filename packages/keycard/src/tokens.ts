@@ -9,7 +9,7 @@ import { CompactSign } from 'jose'
 import { VerifiedCache, type Verified } from './cache.ts'
 import { checkClaims, checkTimes, withDefaults } from './claims.ts'
 import { toSeconds, type Duration } from './duration.ts'
-import { IdentityError, JWTDecodeError, KeycardOptionError } from './errors.ts'
+import { IdentityError, JWTDecodeError, KeycardOptionError, type TokenError } from './errors.ts'
 import { parseToken, type ParsedToken } from './jws.ts'
 import {
   asymmetricVerifier,
@@ -26,7 +26,7 @@ import {
 } from './keys.ts'
 import type { KeySource, VerificationKey } from './keyring.ts'
 import type { KeycardOptions, ResolvedOptions } from './options.ts'
-import type { JwtClaims, TokenType } from './types.ts'
+import type { TokenType } from './types.ts'
 
 /**
  * Per-token options of `createAccessToken` (FJE `create_access_token`'s keyword arguments).
@@ -182,14 +182,27 @@ async function importLoadedSignKey(alg: Algorithm, input: KeyInput): Promise<Sig
 }
 
 /**
+ * What a verification gives: the verified token, or the TokenError that refused it (returned, not thrown).
+ *
+ * @example
+ * const v: Verification = await verifier.verify(token, false)
+ * if (!(v instanceof TokenError)) console.log(v.claims.sub)
+ */
+export type Verification = Verified | TokenError
+
+/**
  * Signature and claim checks of one keycard (FJE `_decode_jwt`), with the cache of verified tokens.
  * Synchronous when keys are static, which is the hot path. With a key source (keys or jwks mode) the
  * key is picked by the token's `kid` and its pinned algorithm must be the token's `alg`; a cached
  * verification is served only while the key it was verified with is still the kid's current key.
+ * A refused token's TokenError is returned (or resolved), not thrown: this is the request path, and a
+ * throw costs V8 more than most checks (bench/README.md, "Rejected requests"). Anything else (a key
+ * loader's or a key source's failure) still throws or rejects.
  *
  * @example
  * const verifier = new TokenVerifier(options, undefined, verifiers)
- * const { claims } = await verifier.verify(token, false)
+ * const result = await verifier.verify(token, false)
+ * if (result instanceof TokenError) throw result
  */
 export class TokenVerifier {
   readonly #options: ResolvedOptions
@@ -212,8 +225,8 @@ export class TokenVerifier {
     this.#cache = new VerifiedCache(decodeKey ? 0 : options.cacheSize)
   }
 
-  /** Verified header and claims; synchronous when keys are static, which is the hot path. */
-  verify(token: string, allowExpired: boolean): Verified | Promise<Verified> {
+  /** Verified header and claims, or the refusal; synchronous when keys are static, which is the hot path. */
+  verify(token: string, allowExpired: boolean): Verification | Promise<Verification> {
     const hit = this.cached(token)
     return hit !== undefined ? this.checkHit(hit, allowExpired) : this.verifyUncached(token, allowExpired, false)
   }
@@ -228,76 +241,73 @@ export class TokenVerifier {
   }
 
   /** A cached token: only its time claims can have changed. */
-  checkHit(hit: Verified, allowExpired: boolean): Verified {
-    checkTimes(hit.header, hit.claims, Date.now() / 1000, this.#options.leeway, allowExpired)
-    return hit
+  checkHit(hit: Verified, allowExpired: boolean): Verification {
+    return checkTimes(hit.header, hit.claims, Date.now() / 1000, this.#options.leeway, allowExpired) ?? hit
   }
 
   /** `verify` without the cache lookup; `shapeChecked`: the token is known to have compact-JWS shape (FoundToken). */
-  verifyUncached(token: string, allowExpired: boolean, shapeChecked: boolean): Verified | Promise<Verified> {
+  verifyUncached(token: string, allowExpired: boolean, shapeChecked: boolean): Verification | Promise<Verification> {
     const now = Date.now() / 1000
     if (token.length > this.#options.maxTokenLength) {
-      throw new JWTDecodeError('KEYCARD_JWT_TOO_LARGE', `Token is too large (over ${this.#options.maxTokenLength} characters)`)
+      return new JWTDecodeError('KEYCARD_JWT_TOO_LARGE', `Token is too large (over ${this.#options.maxTokenLength} characters)`)
     }
     const parsed = parseToken(token, this.#options.strict, shapeChecked)
+    if (parsed instanceof JWTDecodeError) return parsed
     const alg = parsed.header.alg
     if (this.#keys !== undefined) return this.#verifyByKid(token, parsed, now, allowExpired)
     if (typeof alg !== 'string' || !this.#options.decodeAlgorithms.includes(alg as Algorithm)) {
-      throw new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'The specified alg value is not allowed')
+      return new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'The specified alg value is not allowed')
     }
     if (this.#decodeKey) return this.#verifyWithLoader(token, parsed, alg as Algorithm, now, allowExpired)
     if (!this.#verifiers.get(alg)!(parsed.signingInput, parsed.signature)) {
-      throw new JWTDecodeError('KEYCARD_JWT_SIGNATURE_INVALID', 'Signature verification failed')
+      return new JWTDecodeError('KEYCARD_JWT_SIGNATURE_INVALID', 'Signature verification failed')
     }
     return this.#accept(token, parsed, now, allowExpired)
   }
 
-  #verifyByKid(token: string, parsed: ParsedToken, now: number, allowExpired: boolean): Verified | Promise<Verified> {
+  #verifyByKid(token: string, parsed: ParsedToken, now: number, allowExpired: boolean): Verification | Promise<Verification> {
     const keys = this.#keys!
     const { alg, kid } = parsed.header
-    if (!isAlgorithm(alg)) throw new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'The specified alg value is not allowed')
+    if (!isAlgorithm(alg)) return new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'The specified alg value is not allowed')
     if (kid === undefined)
-      throw new JWTDecodeError('KEYCARD_JWT_KID_MISSING', 'The token has no "kid" header; this keycard needs it to pick the key')
+      return new JWTDecodeError('KEYCARD_JWT_KID_MISSING', 'The token has no "kid" header; this keycard needs it to pick the key')
     let key: VerificationKey | Promise<VerificationKey> | undefined = keys.current(kid)
     if (key === undefined) {
       // An alg no key of this source could pin (HS* against a fetched set) is refused before any refetch.
-      if (!keys.accepts(alg)) throw new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'The specified alg value is not allowed')
+      if (!keys.accepts(alg)) return new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'The specified alg value is not allowed')
       key = keys.resolve(kid)
     }
     if (key instanceof Promise) return key.then((found) => this.#verifyWithKey(token, parsed, found, Date.now() / 1000, allowExpired))
     return this.#verifyWithKey(token, parsed, key, now, allowExpired)
   }
 
-  #verifyWithKey(token: string, parsed: ParsedToken, key: VerificationKey, now: number, allowExpired: boolean): Verified {
+  #verifyWithKey(token: string, parsed: ParsedToken, key: VerificationKey, now: number, allowExpired: boolean): Verification {
     if (parsed.header.alg !== key.algorithm)
-      throw new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'The specified alg value is not allowed')
+      return new JWTDecodeError('KEYCARD_JWT_ALG_NOT_ALLOWED', 'The specified alg value is not allowed')
     if (!key.verify(parsed.signingInput, parsed.signature)) {
-      throw new JWTDecodeError('KEYCARD_JWT_SIGNATURE_INVALID', 'Signature verification failed')
+      return new JWTDecodeError('KEYCARD_JWT_SIGNATURE_INVALID', 'Signature verification failed')
     }
     return this.#accept(token, parsed, now, allowExpired, key)
   }
 
-  async #verifyWithLoader(token: string, parsed: ParsedToken, alg: Algorithm, now: number, allowExpired: boolean): Promise<Verified> {
+  async #verifyWithLoader(token: string, parsed: ParsedToken, alg: Algorithm, now: number, allowExpired: boolean): Promise<Verification> {
     const input = await this.#decodeKey!(parsed.header, parsed.claims)
     const verifier = isHmac(alg)
       ? hmacVerifier(alg, secretBytes('decodeKey', input, alg))
       : asymmetricVerifier(alg, await importVerifyKey('decodeKey', input, alg))
     if (!verifier(parsed.signingInput, parsed.signature)) {
-      throw new JWTDecodeError('KEYCARD_JWT_SIGNATURE_INVALID', 'Signature verification failed')
+      return new JWTDecodeError('KEYCARD_JWT_SIGNATURE_INVALID', 'Signature verification failed')
     }
     return this.#accept(token, parsed, now, allowExpired)
   }
 
-  #accept(token: string, parsed: ParsedToken, now: number, allowExpired: boolean, key?: VerificationKey): Verified {
+  #accept(token: string, parsed: ParsedToken, now: number, allowExpired: boolean, key?: VerificationKey): Verification {
     const { header } = parsed
     // Strict mode must see the claims as sent (a missing `type` is an error, not "access"); the
     // defaults are filled in place afterwards, also on the claims an ExpiredSignatureError carries.
-    let claims: JwtClaims
-    try {
-      checkClaims(header, parsed.claims, this.#options, now, allowExpired)
-    } finally {
-      claims = withDefaults(parsed.claims)
-    }
+    const failure = checkClaims(header, parsed.claims, this.#options, now, allowExpired)
+    const claims = withDefaults(parsed.claims)
+    if (failure !== undefined) return failure
     const verified: Verified = key === undefined ? { header, claims } : { header, claims, key }
     // An expired token passed only because of allowExpired must not be served to a strict caller.
     if (claims.exp === undefined || claims.exp > now - this.#options.leeway) this.#cache.set(token, verified)

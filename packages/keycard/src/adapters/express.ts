@@ -9,7 +9,7 @@
 import { IncomingMessage } from 'node:http'
 import type { NextFunction, RequestHandler, Request, Response } from 'express'
 import { cookieNames, setCookieLines, unsetCookieLines, withoutCookies, type CookieKind, type SetCookieOptions } from '../cookies.ts'
-import { isTokenError, KeycardError } from '../errors.ts'
+import { isTokenError, KeycardError, TokenError } from '../errors.ts'
 import type { JwtRequiredOptions, Keycard } from '../keycard.ts'
 import { NodeRequestView } from '../request.ts'
 import { type AuthResponse, unavailableResponse } from '../responses.ts'
@@ -132,18 +132,19 @@ export function expressKeycard<User = unknown>(keycard: Keycard<User>, adapterOp
       const guard = keycard.guardOptions(guardOptions)
       const readsBody = needsBody(guard, options)
       return function keycardGuard(req, res, next) {
-        let result: ReturnType<typeof keycard.checkRequest>
+        let result: ReturnType<typeof keycard.checkRequestResult>
         try {
-          result = keycard.checkRequest(new NodeRequestView(req, readsBody ? req.body : undefined), guard)
+          result = keycard.checkRequestResult(new NodeRequestView(req, readsBody ? req.body : undefined), guard)
         } catch (err) {
           return fail(err, res, next)
         }
-        // Synchronous unless a loader or store is async: then the route goes on in the same tick.
+        // A refusal is a value, not a throw (keycard.checkRequestResult): answered here, in the same tick.
         if (result instanceof Promise)
           result.then(
-            (context) => proceed(context, req, res, next),
+            (settled) => (settled instanceof TokenError ? fail(settled, res, next) : proceed(settled, req, res, next)),
             (err: unknown) => fail(err, res, next),
           )
+        else if (result instanceof TokenError) fail(result, res, next)
         else proceed(result, req, res, next)
       }
     },

@@ -16,7 +16,7 @@ import type {
   preHandlerHookHandler,
 } from 'fastify'
 import { cookieNames, setCookieLines, unsetCookieLines, withoutCookies, type CookieKind, type SetCookieOptions } from '../cookies.ts'
-import { isTokenError, KeycardError } from '../errors.ts'
+import { isTokenError, KeycardError, TokenError } from '../errors.ts'
 import type { JwtRequiredOptions, Keycard } from '../keycard.ts'
 import { NodeRequestView } from '../request.ts'
 import { type AuthResponse, unavailableResponse } from '../responses.ts'
@@ -118,17 +118,19 @@ export function fastifyKeycard<User = unknown>(keycard: Keycard<User>, adapterOp
       // Callback style: when every check is synchronous (the usual case) the route goes on in the same
       // tick, without a promise, a microtask or a closure per request.
       return function keycardGuard(request, reply, done) {
-        let result: ReturnType<typeof keycard.checkRequest>
+        let result: ReturnType<typeof keycard.checkRequestResult>
         try {
-          result = keycard.checkRequest(new NodeRequestView(request.raw, readsBody ? request.body : undefined), guard)
+          result = keycard.checkRequestResult(new NodeRequestView(request.raw, readsBody ? request.body : undefined), guard)
         } catch (err) {
           return fail(err, reply, done)
         }
+        // A refusal is a value, not a throw (keycard.checkRequestResult): answered here, in the same tick.
         if (result instanceof Promise)
           result.then(
-            (context) => proceed(context, request, reply, done),
+            (settled) => (settled instanceof TokenError ? fail(settled, reply, done) : proceed(settled, request, reply, done)),
             (err: unknown) => fail(err, reply, done),
           )
+        else if (result instanceof TokenError) fail(result, reply, done)
         else proceed(result, request, reply, done)
       }
     },

@@ -11,11 +11,12 @@
  * The proxy asks once per request of the protected app, so this is the server's hot path: the token
  * is checked in the handler itself (GET and HEAD have no body to wait for, so a hook would only add a
  * step), with one promise reaction and `reply.send`, and the 200 body goes through a compiled
- * serializer. Its request log lines are at `warn` (see `verifyLogLevel`).
+ * serializer. A refused token comes back from `checkRequestResult` as a value, not a throw, so a
+ * forged or malformed one costs no more than a good one (bench/README.md, "Rejected requests"). Its request log lines are at `warn` (see `verifyLogLevel`).
  */
 
 import type { FastifyInstance, FastifyReply, FastifyRequest, LogLevel } from 'fastify'
-import { isTokenError, NodeRequestView, type JwtContext } from 'keycard'
+import { isTokenError, NodeRequestView, TokenError, type JwtContext } from 'keycard'
 import type { Services } from '../app.ts'
 import { SESSION_CLAIM } from '../revocations.ts'
 import { sendStale } from '../services.ts'
@@ -105,17 +106,18 @@ export function registerVerifyRoutes(app: FastifyInstance, s: Services): void {
       // Past the staleness bound nothing is vouched for, not even a token that was never revoked.
       if (view.isStale()) return sendStale(reply)
       // Synchronous on the usual path (the revocation store is in memory): no promise per request.
-      let result: ReturnType<typeof keycard.checkRequest>
+      let result: ReturnType<typeof keycard.checkRequestResult>
       try {
-        result = keycard.checkRequest(new NodeRequestView(request.raw), guard)
+        result = keycard.checkRequestResult(new NodeRequestView(request.raw), guard)
       } catch (err) {
         return rejected(reply, err)
       }
       if (result instanceof Promise)
         result.then(
-          (context) => verified(request, reply, context),
+          (settled) => (settled instanceof TokenError ? rejected(reply, settled) : verified(request, reply, settled)),
           (err: unknown) => rejected(reply, err),
         )
+      else if (result instanceof TokenError) rejected(reply, result)
       else verified(request, reply, result)
     },
   )
