@@ -20,6 +20,7 @@ import type { RevocationEvent } from './revocation-sync.ts'
 import { buildServices, closeServices, type Services } from './services.ts'
 import { registerAdminRoutes } from './routes/admin.ts'
 import { registerAuthRoutes } from './routes/auth.ts'
+import { registerAuditRoutes } from './routes/audit.ts'
 import { registerHealthRoutes } from './routes/health.ts'
 import { registerVerifyRoutes } from './routes/verify.ts'
 import { registerWellKnownRoutes } from './routes/well-known.ts'
@@ -188,6 +189,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     registerAuthRoutes(app, services)
     registerVerifyRoutes(app, services)
     registerAdminRoutes(app, services)
+    registerAuditRoutes(app, services)
     registerHealthRoutes(app, services)
     registerWellKnownRoutes(app, services)
     const web = registerWebRoutes(app, deps.webDir ?? WEB_DIST)

@@ -45,20 +45,26 @@ function afterParam(query: Record<string, unknown>): number | undefined {
   return Number(raw)
 }
 
+/**
+ * The id of the admin this access-token request is from, or a 403 `ADMIN_REQUIRED`. The admin flag is
+ * read from the database, not the token, so a demotion takes effect at once.
+ *
+ * @example
+ * const adminId = await requireAdmin(s, request)
+ */
+export async function requireAdmin(s: Pick<Services, 'db' | 'auth'>, request: FastifyRequest): Promise<number> {
+  const id = Number(s.auth.context(request).claims.sub)
+  const user = await findUserById(s.db, id)
+  if (user?.admin !== 1) throw new HttpError(403, 'Admin access required', 'ADMIN_REQUIRED')
+  return id
+}
+
 export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
   const { db, auth, guards, revocations, admins } = s
   const maxId = maxUserId(db)
 
-  /** The admin flag is read from the database, not the token, so a demotion takes effect at once. */
-  async function requireAdmin(request: FastifyRequest): Promise<number> {
-    const id = Number(auth.context(request).claims.sub)
-    const user = await findUserById(db, id)
-    if (user?.admin !== 1) throw new HttpError(403, 'Admin access required', 'ADMIN_REQUIRED')
-    return id
-  }
-
   app.get('/admin/users', { onRequest: guards.access }, async (request) => {
-    await requireAdmin(request)
+    await requireAdmin(s, request)
     const query = (request.query ?? {}) as Record<string, unknown>
     const limit = limitParam(query)
     const after = afterParam(query)
@@ -67,7 +73,7 @@ export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
   })
 
   app.delete<{ Params: { id: string } }>('/admin/users/:id', { onRequest: guards.access }, async (request, reply) => {
-    const adminId = await requireAdmin(request)
+    const adminId = await requireAdmin(s, request)
     const raw = request.params.id
     const id = /^\d{1,15}$/.test(raw) ? Number(raw) : NaN
     const revoked = Number.isSafeInteger(id) && id <= maxId ? await deleteUser(db, id) : null
