@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Services } from '../app.ts'
 import type { UserPage } from '../api-types.ts'
+import { requestContext } from '../audit/log.ts'
 import { HttpError } from '../http-errors.ts'
 import { deleteUser, findUserById, listUsers, maxUserId, toPublicUser } from '../users.ts'
 
@@ -76,10 +77,20 @@ export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
     const adminId = await requireAdmin(s, request)
     const raw = request.params.id
     const id = /^\d{1,15}$/.test(raw) ? Number(raw) : NaN
-    const revoked = Number.isSafeInteger(id) && id <= maxId ? await deleteUser(db, id) : null
-    if (revoked === null) throw new HttpError(404, 'User not found', 'USER_NOT_FOUND')
+    // Read first: the event keeps the name after the row is gone.
+    const user = Number.isSafeInteger(id) && id <= maxId ? await findUserById(db, id) : undefined
+    const revoked = user ? await deleteUser(db, id) : null
+    if (!user || revoked === null) throw new HttpError(404, 'User not found', 'USER_NOT_FOUND')
     revocations.add(revoked)
     admins.set(id, false)
+    await s.audit.record({
+      type: 'user.deleted',
+      userId: id,
+      username: user.username,
+      actorId: adminId,
+      ...requestContext(request),
+      detail: { via: 'api', revoked_sessions: revoked.length },
+    })
     request.log.info({ adminId, userId: id, revokedSessions: revoked.length }, 'user deleted')
     // An admin who deleted their own account from the browser is signed out there.
     if (id === adminId && auth.context(request).location === 'cookies') auth.unsetJwtCookies(reply)
