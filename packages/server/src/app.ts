@@ -21,6 +21,7 @@ import { buildServices, closeServices, type Services } from './services.ts'
 import { registerAdminRoutes } from './routes/admin.ts'
 import { registerAuthRoutes } from './routes/auth.ts'
 import { registerAuditRoutes } from './routes/audit.ts'
+import { purgeAuditEvents } from './audit/purge.ts'
 import { registerHealthRoutes } from './routes/health.ts'
 import { registerVerifyRoutes } from './routes/verify.ts'
 import { registerWellKnownRoutes } from './routes/well-known.ts'
@@ -202,6 +203,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         if ((purged.rows ?? 0) > 0 || purged.memory > 0) app.log.info(purged, 'purged expired sessions')
       } catch (err) {
         app.log.error({ err }, 'purging expired sessions failed')
+      }
+      // AUDIT_RETENTION: old audit events, in batches (off: kept forever).
+      if (config.auditRetention === null) return
+      try {
+        const audit = await purgeAuditEvents(db, config.auditRetention)
+        if (audit.rows > 0) app.log.info({ ...audit, retention: config.auditRetention }, 'purged old audit events')
+      } catch (err) {
+        app.log.error({ err }, 'purging old audit events failed')
       }
     }
     await purge()

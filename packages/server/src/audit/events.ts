@@ -3,9 +3,11 @@
  * page), with the filters GET /admin/audit and `keycard audit` share, and the public shape of one event.
  */
 
+import { toSeconds } from 'keycard'
 import type { Kysely } from 'kysely'
 import type { PublicAuditEvent } from '../api-types.ts'
 import type { AuditEventRow, Database } from '../db/schema.ts'
+import { findUserByLogin, maxUserId } from '../users.ts'
 import type { AuditDetail, AuditEventType } from './log.ts'
 
 /**
@@ -41,6 +43,31 @@ export interface AuditPageRows {
   rows: AuditEventRow[]
   /** The `before` of the next page (this page's last id), or null when this is the last one. */
   next: number | null
+}
+
+/**
+ * Seconds in a `since` duration (`24h`, `7d`, `3600`), or undefined when it is not one. Bounded
+ * (at most nine digits and a unit), so the check is cheap whatever is sent.
+ *
+ * @example
+ * sinceSeconds('24h') // 86400
+ */
+export function sinceSeconds(raw: string): number | undefined {
+  return /^\d{1,9}[smhdw]?$/.test(raw) ? toSeconds(raw) : undefined
+}
+
+/**
+ * The filter for "events of this user": an all-digit value is a user id; else a user that exists now is
+ * matched by id (so events from before a rename are found too), and a name that names nobody by the
+ * username recorded with the events (a deleted user, a guessed login). Null when it can match nothing.
+ *
+ * @example
+ * const filter = await userFilter(db, 'alice') // { userId: 7 }
+ */
+export async function userFilter(db: Kysely<Database>, user: string): Promise<Pick<AuditFilter, 'userId' | 'username'> | null> {
+  if (/^\d{1,15}$/.test(user)) return Number(user) > maxUserId(db) ? null : { userId: Number(user) }
+  const found = await findUserByLogin(db, user)
+  return found ? { userId: found.id } : { username: user }
 }
 
 /**

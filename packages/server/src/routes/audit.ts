@@ -4,13 +4,11 @@
  */
 
 import type { FastifyInstance } from 'fastify'
-import { toSeconds } from 'keycard'
 import type { AuditEventList, AuditPage } from '../api-types.ts'
 import type { Services } from '../app.ts'
-import { type AuditFilter, listAuditEvents, OWN_EVENT_TYPES, toPublicEvent } from '../audit/events.ts'
+import { type AuditFilter, listAuditEvents, OWN_EVENT_TYPES, sinceSeconds, toPublicEvent, userFilter } from '../audit/events.ts'
 import { AUDIT_LIMITS, isAuditEventType } from '../audit/log.ts'
 import { HttpError } from '../http-errors.ts'
-import { findUserByLogin, maxUserId } from '../users.ts'
 import { requireAdmin } from './admin.ts'
 
 type Query = Record<string, unknown>
@@ -50,7 +48,7 @@ async function adminFilter(s: Services, query: Query, now: number): Promise<Audi
   }
   const since = single(query, 'since')
   if (since !== undefined) {
-    const seconds = /^\d{1,9}[smhdw]?$/.test(since) ? toSeconds(since) : undefined
+    const seconds = sinceSeconds(since)
     if (seconds === undefined) throw invalid('since', 'must be a duration in seconds or with a unit (s, m, h, d, w), such as 24h')
     filter.since = now - seconds
   }
@@ -58,15 +56,9 @@ async function adminFilter(s: Services, query: Query, now: number): Promise<Audi
   if (user !== undefined) {
     if (user.length > AUDIT_LIMITS.username)
       throw invalid('user', `must be a username or user id of at most ${AUDIT_LIMITS.username} characters`)
-    if (/^\d{1,15}$/.test(user)) {
-      if (Number(user) > maxUserId(s.db)) return null
-      filter.userId = Number(user)
-    } else {
-      // A user that exists: their events by id (renames included); else the name as recorded (a deleted user, a guessed name).
-      const found = await findUserByLogin(s.db, user)
-      if (found) filter.userId = found.id
-      else filter.username = user
-    }
+    const who = await userFilter(s.db, user)
+    if (who === null) return null
+    Object.assign(filter, who)
   }
   return filter
 }
