@@ -173,8 +173,9 @@ export class Keyring {
       let current = await trx.selectFrom('signing_keys').selectAll().where('state', '=', 'current').executeTakeFirst()
       if (!current) {
         const next = await trx.selectFrom('signing_keys').select('kid').where('state', '=', 'next').executeTakeFirst()
-        if (next) await this.#apply(trx, [{ kind: 'promote', kid: next.kid, demote: undefined }], now, spare)
-        else await this.#apply(trx, [{ kind: 'create-current' }], now, spare)
+        // The events name the retired key as the one the new current key replaces.
+        if (next) await this.#apply(trx, [{ kind: 'promote', kid: next.kid, demote: undefined }], now, spare, row.kid)
+        else await this.#apply(trx, [{ kind: 'create-current' }], now, spare, row.kid)
         current = await trx.selectFrom('signing_keys').selectAll().where('state', '=', 'current').executeTakeFirstOrThrow()
       }
       const retired = await trx.selectFrom('signing_keys').selectAll().where('kid', '=', kid).executeTakeFirstOrThrow()
@@ -277,7 +278,8 @@ export class Keyring {
     await this.#audit.record({ type: 'key.rotated', detail: { kid, previous_kid: previous, algorithm, via } }, trx)
   }
 
-  async #apply(trx: Kysely<Database>, steps: readonly Step[], now: number, spare: GeneratedKey[]): Promise<void> {
+  /** `replaced`: the key a promotion or a new current key takes over from, when it is not a demoted one (retire). */
+  async #apply(trx: Kysely<Database>, steps: readonly Step[], now: number, spare: GeneratedKey[], replaced?: string): Promise<void> {
     const { publishLead, tokenLifetime } = this.#policy
     for (const step of steps) {
       if (step.kind === 'retire') {
@@ -302,9 +304,9 @@ export class Keyring {
           .where('kid', '=', step.kid)
           .where('state', '=', 'next')
           .execute()
-        await this.#recordRotation(trx, step.kid, step.demote ?? null)
+        await this.#recordRotation(trx, step.kid, step.demote ?? replaced ?? null)
       } else if (step.kind === 'create-current') {
-        await this.#recordRotation(trx, await this.#insert(trx, await this.#mint(spare), 'current', now, now), null)
+        await this.#recordRotation(trx, await this.#insert(trx, await this.#mint(spare), 'current', now, now), replaced ?? null)
       } else {
         await this.#insert(trx, await this.#mint(spare), 'next', now, step.activateAt)
       }
