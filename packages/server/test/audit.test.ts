@@ -6,9 +6,24 @@
 import assert from 'node:assert/strict'
 import { type TestContext, test } from 'node:test'
 import { AuditLog, clip, requestContext } from '../src/audit/log.ts'
+import { purgeAuditEvents } from '../src/audit/purge.ts'
+import { ConfigError, loadConfig } from '../src/config.ts'
+import { openDatabase } from '../src/db/database.ts'
 import { DatabaseUnavailableError } from '../src/db/errors.ts'
 import { migrateToLatest } from '../src/db/migrations/index.ts'
-import { forEachDialect, openBeside, openTestDatabase, startServer, type Dialect } from './helpers.ts'
+import type { Database } from '../src/db/schema.ts'
+import { dataDir, forEachDialect, openBeside, openTestDatabase, startServer, testEnv, type Dialect } from './helpers.ts'
+import type { Kysely } from 'kysely'
+
+const DAY = 86400
+
+/** `count` login.failed events at `at`, inserted 500 rows per statement. */
+async function insertEvents(db: Kysely<Database>, count: number, at: number): Promise<void> {
+  for (let i = 0; i < count; i += 500) {
+    const rows = Array.from({ length: Math.min(500, count - i) }, (_, j) => ({ at, type: 'login.failed', username: `u${i + j}` }))
+    await db.insertInto('audit_events').values(rows).execute()
+  }
+}
 
 /** A server with users alice and bob (registered over HTTP) and an AuditLog on its database. */
 async function withTwoUsers(t: TestContext, dialect: Dialect) {
@@ -116,6 +131,57 @@ forEachDialect((dialect) => {
     const anonymous = await s.api('GET', '/auth/events')
     assert.equal(anonymous.status, 401)
   })
+
+  test('the retention purge deletes what is older than AUDIT_RETENTION, a batch at a time, at the clock it is given', async (t) => {
+    const { db } = await openTestDatabase(t, dialect)
+    await migrateToLatest(db)
+    const now = 1_700_000_000
+    await insertEvents(db, 2500, now - 91 * DAY)
+    await insertEvents(db, 3, now - 89 * DAY)
+    assert.deepEqual(await purgeAuditEvents(db, 90 * DAY, now, 1000), { rows: 2500, batches: 3 })
+    assert.equal((await db.selectFrom('audit_events').select('id').execute()).length, 3)
+    // A day later the rest has aged out too; nothing to do after that.
+    assert.deepEqual(await purgeAuditEvents(db, 90 * DAY, now + 2 * DAY, 1000), { rows: 3, batches: 1 })
+    assert.deepEqual(await purgeAuditEvents(db, 90 * DAY, now + 2 * DAY, 1000), { rows: 0, batches: 0 })
+    await insertEvents(db, 2, 0)
+    assert.deepEqual(await purgeAuditEvents(db, Number.POSITIVE_INFINITY, now), { rows: 0, batches: 0 }, 'off keeps everything')
+  })
+
+  test('the server purges old audit events when it starts (and logs it); AUDIT_RETENTION=off keeps them', async (t) => {
+    const dir = await dataDir(t, dialect)
+    const db = openDatabase(testEnv(dir).DATABASE_URL!)
+    t.after(() => db.destroy())
+    await migrateToLatest(db)
+    const now = Math.floor(Date.now() / 1000)
+    await insertEvents(db, 1001, now - 31 * DAY)
+    await insertEvents(db, 2, now - DAY)
+
+    const kept = await startServer(t, { AUDIT_RETENTION: 'off' }, { dialect, dir })
+    await kept.close()
+    assert.equal((await db.selectFrom('audit_events').select('id').execute()).length, 1003)
+
+    const s = await startServer(t, { AUDIT_RETENTION: '30d' }, { dialect, dir })
+    const line = s.logLines().find((l) => l.msg === 'purged old audit events')
+    assert.ok(line, s.logText())
+    assert.deepEqual([line.rows, line.batches, line.retention], [1001, 2, 30 * DAY])
+    assert.equal((await db.selectFrom('audit_events').select('id').execute()).length, 2)
+  })
+})
+
+test('AUDIT_RETENTION: 90 days by default, a duration of at least a day, or off', () => {
+  const env = testEnv('/tmp/keycard-audit-config')
+  assert.equal(loadConfig(env).auditRetention, 90 * DAY)
+  assert.equal(loadConfig({ ...env, AUDIT_RETENTION: '30d' }).auditRetention, 30 * DAY)
+  assert.equal(loadConfig({ ...env, AUDIT_RETENTION: 'OFF' }).auditRetention, null)
+  for (const [raw, pattern] of [
+    ['90', /AUDIT_RETENTION: at least 1d \(or off to keep events forever\), got "90"/],
+    ['soon', /AUDIT_RETENTION: expected a positive duration .* got "soon"/],
+  ] as const) {
+    assert.throws(
+      () => loadConfig({ ...env, AUDIT_RETENTION: raw }),
+      (err: unknown) => err instanceof ConfigError && err.problems.some((p) => pattern.test(p)),
+    )
+  }
 })
 
 test('clip never splits a surrogate pair, and requestContext reads ip and user agent', () => {
