@@ -27,7 +27,12 @@ export const OWN_EVENT_TYPES: readonly AuditEventType[] = Object.freeze([
   'throttle.tripped',
 ])
 
-/** Which events a page holds; every field optional. */
+/**
+ * Which events a page holds; every field optional.
+ *
+ * @example
+ * const filter: AuditFilter = { userId: 7, types: ['login.succeeded'], since: nowSeconds() - 86400 }
+ */
 export interface AuditFilter {
   /** Events about this user id. */
   userId?: number
@@ -39,6 +44,10 @@ export interface AuditFilter {
   since?: number
 }
 
+/**
+ * @example
+ * const { rows, next } = await listAuditEvents(db, { limit: 50 })
+ */
 export interface AuditPageRows {
   rows: AuditEventRow[]
   /** The `before` of the next page (this page's last id), or null when this is the last one. */

@@ -12,7 +12,12 @@ import type { Database } from '../db/schema.ts'
 import { HttpError } from '../http-errors.ts'
 import { nowSeconds } from '../revocations.ts'
 
-/** Every event type, in the order the README's table lists them. */
+/**
+ * Every event type, in the order the README's table lists them.
+ *
+ * @example
+ * AUDIT_EVENT_TYPES.includes('key.rotated') // true
+ */
 export const AUDIT_EVENT_TYPES = [
   'user.registered',
   'login.succeeded',
@@ -48,7 +53,12 @@ export function isAuditEventType(value: string): value is AuditEventType {
   return (AUDIT_EVENT_TYPES as readonly string[]).includes(value)
 }
 
-/** The scalars an event's `detail` may hold (it is stored as JSON). */
+/**
+ * The scalars an event's `detail` may hold (it is stored as JSON).
+ *
+ * @example
+ * const detail: AuditDetail = { via: 'cli', revoked_sessions: 2 }
+ */
 export type AuditDetail = Record<string, string | number | boolean | null>
 
 /**
@@ -71,7 +81,12 @@ export interface AuditEvent {
   detail?: AuditDetail
 }
 
-/** Longest stored values, in UTF-16 units (the column widths of 0007 are at least these in characters). */
+/**
+ * Longest stored values, in UTF-16 units (the column widths of 0007 are at least these in characters).
+ *
+ * @example
+ * clip(typed, AUDIT_LIMITS.username)
+ */
 export const AUDIT_LIMITS = Object.freeze({ username: 254, userAgent: 512, address: 64, sessionId: 64 })
 
 /**
@@ -100,6 +115,10 @@ export function requestContext(request: FastifyRequest): { address: string; user
   return { address: clip(request.ip ?? '', AUDIT_LIMITS.address), userAgent: clipped(agent, AUDIT_LIMITS.userAgent) }
 }
 
+/**
+ * @example
+ * new AuditLog(db, { now: () => 1_700_000_000 })
+ */
 export interface AuditLogOptions {
   /** The clock, epoch seconds (tests pass their own). */
   now?: () => number

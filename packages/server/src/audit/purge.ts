@@ -8,7 +8,12 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../db/schema.ts'
 import { nowSeconds } from '../revocations.ts'
 
-/** Rows one purge statement deletes. */
+/**
+ * Rows one purge statement deletes.
+ *
+ * @example
+ * await purgeAuditEvents(db, 90 * 86400, nowSeconds(), AUDIT_PURGE_BATCH)
+ */
 export const AUDIT_PURGE_BATCH = 1000
 
 /**

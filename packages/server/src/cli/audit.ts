@@ -104,6 +104,10 @@ function flagFilter(values: { since?: string | undefined; type?: string | undefi
   return filter
 }
 
+/**
+ * @example
+ * await audit.run(['--since', '24h', '--json'])
+ */
 export const audit: Command = {
   name: 'audit',
   help,
