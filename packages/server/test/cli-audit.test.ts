@@ -134,21 +134,29 @@ forEachDialect((dialect) => {
     assert.deepEqual([deleted.user_id, deleted.username, deleted.detail], [bob.user_id, 'robert', { via: 'cli', revoked_sessions: 0 }])
     assert.deepEqual([old.at, old.username, old.address], ['2020-09-13T12:26:40.000Z', 'mallory', '192.0.2.9'])
 
-    // --user: a deleted user by the name recorded; a live one by id, so by name or id alike.
+    // Read-only runs, side by side. --user: a deleted user by the name recorded; a live one by id (so by name or id alike).
+    const [robert, byName, byId, created, recent, older, table] = await Promise.all([
+      events(dir, ['--user', 'robert']),
+      events(dir, ['--user', 'ALICE']),
+      events(dir, ['--user', String(alice.user_id)]),
+      events(dir, ['--type', 'user.created', '--limit', '1']),
+      events(dir, ['--since', '1h']),
+      events(dir, ['--before', String(bob.id)]),
+      ok(dir, ['audit', '--limit', '2']),
+    ])
     assert.deepEqual(
-      (await events(dir, ['--user', 'robert'])).map((e) => e.type),
+      robert.map((e) => e.type),
       ['user.deleted', 'user.renamed'],
     )
-    assert.deepEqual(await events(dir, ['--user', 'ALICE']), [alice])
-    assert.deepEqual(await events(dir, ['--user', String(alice.user_id)]), [alice])
+    assert.deepEqual(byName, [alice])
+    assert.deepEqual(byId, [alice])
     assert.deepEqual(
-      (await events(dir, ['--type', 'user.created', '--limit', '1'])).map((e) => e.username),
+      created.map((e) => e.username),
       ['bob'],
     )
-    assert.equal((await events(dir, ['--since', '1h'])).length, 7)
-    assert.deepEqual(await events(dir, ['--before', String(bob.id)]), [alice])
+    assert.equal(recent.length, 7)
+    assert.deepEqual(older, [alice])
 
-    const table = await ok(dir, ['audit', '--limit', '2'])
     const lines = table.split('\n')
     assert.match(lines[0]!, /^ID +AT +TYPE +USER +ADDRESS +DETAIL$/)
     assert.match(lines[1]!, /^\d+ +2020-09-13T12:26:40Z +login\.failed +mallory +192\.0\.2\.9 +-$/)
