@@ -72,10 +72,8 @@ describe('keycard audit: arguments', { concurrency: 4 }, () => {
     [['--limit', '0'], '--limit must be an integer from 1 to 1000, got "0"'],
     [['--type', 'login'], '--type must be one of user.registered, login.succeeded,'],
     [['--since', 'soon'], '--since must be a duration in seconds or with a unit (s, m, h, d, w), such as 24h; got "soon"'],
-    [['--before', 'x'], '--before must be an integer from 1 to 9999999999, got "x"'],
     [['--user', ''], '--user needs a username, email or user id'],
     [['--bogus'], "Unknown option '--bogus'"],
-    [['alice'], 'unexpected argument "alice"'],
   ] as const) {
     test(`keycard audit ${args.join(' ')}: exit 1, one line naming the flag, then the usage`, async (t) => {
       const r = await keycard(tempDir(t), ['audit', ...args])
@@ -91,25 +89,35 @@ describe('keycard audit: arguments', { concurrency: 4 }, () => {
 forEachDialect((dialect) => {
   test('the CLI’s own admin actions and key changes are in the trail, as JSON lines or a table, filtered', async (t) => {
     const dir = await dataDir(t, dialect)
-    assert.equal(await ok(dir, ['audit']), 'No audit events match.\n')
+    // The first run migrates the new database; the others may then run side by side.
     await ok(dir, ['useradd', 'alice', '--admin'], { input: `${PASSWORD}\n` })
-    await ok(dir, ['useradd', 'bob'], { input: `${PASSWORD}\n` })
-    await ok(dir, ['users', 'rename', 'bob', 'robert'])
-    await ok(dir, ['users', 'delete', 'robert', '--yes'])
-    await ok(dir, ['keys', 'rotate'], { env: KEYRING })
+    await Promise.all([ok(dir, ['useradd', 'bob'], { input: `${PASSWORD}\n` }), ok(dir, ['keys', 'rotate'], { env: KEYRING })])
     const db = openDatabase(testEnv(dir).DATABASE_URL!)
     t.after(() => db.destroy())
     const current = await db.selectFrom('signing_keys').select('kid').where('state', '=', 'current').executeTakeFirstOrThrow()
-    await ok(dir, ['keys', 'retire', current.kid], { env: KEYRING })
+    await Promise.all([ok(dir, ['users', 'rename', 'bob', 'robert']), ok(dir, ['keys', 'retire', current.kid], { env: KEYRING })])
+    await ok(dir, ['users', 'delete', 'robert', '--yes'])
     // One event from long ago, for --since.
     await new AuditLog(db, { now: () => 1_600_000_000 }).record({ type: 'login.failed', username: 'mallory', address: '192.0.2.9' })
 
     const all = await events(dir)
-    // Newest first by id: the hand-written old event was recorded last.
+    assert.deepEqual(all.map((e) => e.type).sort(), [
+      'key.retired',
+      'key.rotated',
+      'key.rotated',
+      'login.failed',
+      'user.created',
+      'user.created',
+      'user.deleted',
+      'user.renamed',
+    ])
+    const ids = all.map((e) => e.id)
     assert.deepEqual(
-      all.map((e) => e.type),
-      ['login.failed', 'key.rotated', 'key.retired', 'key.rotated', 'user.deleted', 'user.renamed', 'user.created', 'user.created'],
+      ids,
+      [...ids].sort((a, b) => b - a),
+      'newest first',
     )
+    const find = (type: string, pick: (e: any) => boolean = () => true) => all.find((e) => e.type === type && pick(e))
     assert.deepEqual(Object.keys(all[0]).sort(), [
       'actor_id',
       'address',
@@ -122,7 +130,13 @@ forEachDialect((dialect) => {
       'user_id',
       'username',
     ])
-    const [old, promoted, retired, firstKey, deleted, renamed, bob, alice] = all
+    const [old, deleted, renamed, retired] = [find('login.failed'), find('user.deleted'), find('user.renamed'), find('key.retired')]
+    const firstKey = find('key.rotated', (e) => e.detail.previous_kid === null)
+    const promoted = find('key.rotated', (e) => e.detail.previous_kid !== null)
+    const [alice, bob] = [find('user.created', (e) => e.username === 'alice'), find('user.created', (e) => e.username === 'bob')]
+    // The hand-written old event was recorded last, and the delete before it.
+    assert.deepEqual([all[0], all[1]], [old, deleted])
+    assert.ok(promoted.id > retired.id && retired.id > firstKey.id, 'retire: the key retired, then the next one promoted')
     assert.deepEqual(firstKey.detail, { kid: current.kid, previous_kid: null, algorithm: 'ES256', via: 'cli' })
     assert.deepEqual(retired.detail, { kid: current.kid, state: 'current', via: 'cli' })
     // Retiring the current key made the next one (published by `keys rotate`) current at once.
@@ -134,14 +148,14 @@ forEachDialect((dialect) => {
     assert.deepEqual([deleted.user_id, deleted.username, deleted.detail], [bob.user_id, 'robert', { via: 'cli', revoked_sessions: 0 }])
     assert.deepEqual([old.at, old.username, old.address], ['2020-09-13T12:26:40.000Z', 'mallory', '192.0.2.9'])
 
-    // Read-only runs, side by side. --user: a deleted user by the name recorded; a live one by id (so by name or id alike).
-    const [robert, byName, byId, created, recent, older, table] = await Promise.all([
+    // Read-only runs, side by side. --user: a deleted user by the name recorded; a live one by id, whatever the case typed.
+    const [robert, byName, nobody, created, recent, older, table] = await Promise.all([
       events(dir, ['--user', 'robert']),
       events(dir, ['--user', 'ALICE']),
-      events(dir, ['--user', String(alice.user_id)]),
+      ok(dir, ['audit', '--user', 'nobody', '--type', 'login.failed']),
       events(dir, ['--type', 'user.created', '--limit', '1']),
       events(dir, ['--since', '1h']),
-      events(dir, ['--before', String(bob.id)]),
+      events(dir, ['--before', String(alice.id + 1), '--type', 'user.created']),
       ok(dir, ['audit', '--limit', '2']),
     ])
     assert.deepEqual(
@@ -149,7 +163,7 @@ forEachDialect((dialect) => {
       ['user.deleted', 'user.renamed'],
     )
     assert.deepEqual(byName, [alice])
-    assert.deepEqual(byId, [alice])
+    assert.equal(nobody, 'No audit events match.\n')
     assert.deepEqual(
       created.map((e) => e.username),
       ['bob'],
@@ -160,7 +174,7 @@ forEachDialect((dialect) => {
     const lines = table.split('\n')
     assert.match(lines[0]!, /^ID +AT +TYPE +USER +ADDRESS +DETAIL$/)
     assert.match(lines[1]!, /^\d+ +2020-09-13T12:26:40Z +login\.failed +mallory +192\.0\.2\.9 +-$/)
-    assert.match(lines[2]!, /key\.rotated .* kid=\S+ previous_kid=\S+ algorithm=ES256 via=cli$/)
+    assert.match(lines[2]!, /user\.deleted +robert \(#\d+\) +- +via=cli revoked_sessions=0$/)
     assert.match(table, new RegExp(`\\nOlder events: keycard audit --limit 2 --before ${all[1].id}\\n$`))
   })
 })
