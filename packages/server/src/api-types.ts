@@ -81,6 +81,58 @@ export interface OpenIdConfiguration {
 }
 
 /**
+ * One security event as `GET /auth/events` and `GET /admin/audit` show it (and `keycard audit --json`
+ * prints it, one per line). `type` is one of the server README's "Audit trail" table.
+ *
+ * @example
+ * ```ts
+ * const e: PublicAuditEvent = { id: 12, at: '2026-01-02T03:04:05.000Z', type: 'login.succeeded', user_id: 7, username: 'alice',
+ *   session_id: 'Jb3…', address: '203.0.113.9', user_agent: 'Firefox/140', actor_id: null, detail: { mode: 'cookie' } }
+ * ```
+ */
+export interface PublicAuditEvent {
+  id: number
+  /** ISO 8601. */
+  at: string
+  type: string
+  user_id: number | null
+  username: string | null
+  session_id: string | null
+  address: string | null
+  user_agent: string | null
+  actor_id: number | null
+  detail: Record<string, string | number | boolean | null> | null
+}
+
+/**
+ * `GET /auth/events?limit=`: the caller's own recent security events, newest first.
+ *
+ * @example
+ * ```ts
+ * const { events } = await api<AuditEventList>('GET', '/auth/events?limit=20')
+ * ```
+ */
+export interface AuditEventList {
+  events: PublicAuditEvent[]
+}
+
+/**
+ * `GET /admin/audit?limit=&before=&user=&type=&since=`: events newest first, a page at a time by key;
+ * `next` is the `before` of the following page, or null on the last one.
+ *
+ * @example
+ * ```ts
+ * const page = await api<AuditPage>('GET', '/admin/audit?limit=50&type=login.failed')
+ * if (page.next !== null) await api<AuditPage>('GET', `/admin/audit?limit=50&type=login.failed&before=${page.next}`)
+ * ```
+ */
+export interface AuditPage {
+  events: PublicAuditEvent[]
+  limit: number
+  next: number | null
+}
+
+/**
  * The server's own error codes; the server README's "Errors" table says what each means. keycard's
  * token errors answer with their `KEYCARD_*` codes instead.
  */

@@ -20,6 +20,8 @@ import type { RevocationEvent } from './revocation-sync.ts'
 import { buildServices, closeServices, type Services } from './services.ts'
 import { registerAdminRoutes } from './routes/admin.ts'
 import { registerAuthRoutes } from './routes/auth.ts'
+import { registerAuditRoutes } from './routes/audit.ts'
+import { purgeAuditEvents } from './audit/purge.ts'
 import { registerHealthRoutes } from './routes/health.ts'
 import { registerVerifyRoutes } from './routes/verify.ts'
 import { registerWellKnownRoutes } from './routes/well-known.ts'
@@ -191,6 +193,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     registerAuthRoutes(app, services)
     registerVerifyRoutes(app, services)
     registerAdminRoutes(app, services)
+    registerAuditRoutes(app, services)
     registerHealthRoutes(app, services)
     registerWellKnownRoutes(app, services)
     const web = registerWebRoutes(app, deps.webDir ?? WEB_DIST)
@@ -203,6 +206,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         if ((purged.rows ?? 0) > 0 || purged.memory > 0) app.log.info(purged, 'purged expired sessions')
       } catch (err) {
         app.log.error({ err }, 'purging expired sessions failed')
+      }
+      // AUDIT_RETENTION: old audit events, in batches (off: kept forever).
+      if (config.auditRetention === null) return
+      try {
+        const audit = await purgeAuditEvents(db, config.auditRetention)
+        if (audit.rows > 0) app.log.info({ ...audit, retention: config.auditRetention }, 'purged old audit events')
+      } catch (err) {
+        app.log.error({ err }, 'purging old audit events failed')
       }
     }
     await purge()

@@ -100,6 +100,8 @@ export interface Config {
   readonly keyPublishLead: number
   /** ISSUER: the `iss` of keyring-mode tokens and of the openid-configuration; no trailing slash. */
   readonly issuer: string
+  /** Seconds audit events are kept (AUDIT_RETENTION, default 90 days); null = `off`, kept forever. */
+  readonly auditRetention: number | null
 }
 
 export const DEFAULT_DATABASE_URL = './data/keycard.db'
@@ -133,6 +135,7 @@ export const ENV_VARS = [
   'KEY_ROTATION_INTERVAL',
   'JWKS_MAX_AGE',
   'ISSUER',
+  'AUDIT_RETENTION',
 ] as const
 
 /** Thrown by `loadConfig`; `problems` has one line per bad variable. */
@@ -364,6 +367,8 @@ export function loadConfig(env: Env = process.env): Config {
     )
   const issuer = checkIssuer(problems, env, host, port, signing.mode === 'keyring' && production)
 
+  const auditRetention = auditRetentionOf(problems, env)
+
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze({
     port,
@@ -393,7 +398,18 @@ export function loadConfig(env: Env = process.env): Config {
     jwksMaxAge,
     keyPublishLead,
     issuer,
+    auditRetention,
   })
+}
+
+/** AUDIT_RETENTION: a duration of at least a day, or `off` (null: audit events are never purged). */
+function auditRetentionOf(problems: string[], env: Env): number | null {
+  const raw = env.AUDIT_RETENTION?.trim()
+  if (raw?.toLowerCase() === 'off') return null
+  const seconds = duration(problems, env, 'AUDIT_RETENTION', 90 * 86400, 1)
+  if (seconds < 86400)
+    problems.push(`AUDIT_RETENTION: at least 1d (or off to keep events forever), got ${JSON.stringify(env.AUDIT_RETENTION)}`)
+  return seconds
 }
 
 export interface ResolvedSecret {

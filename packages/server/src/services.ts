@@ -11,6 +11,7 @@ import type { Kysely } from 'kysely'
 import { createKeycard, type Keycard } from 'keycard'
 import { fastifyKeycard, type FastifyKeycard, type KeycardHook } from 'keycard/fastify'
 import { Admins } from './admins.ts'
+import { AuditLog } from './audit/log.ts'
 import type { Config } from './config.ts'
 import { dialectOf } from './db/database.ts'
 import { postgresClientConfig } from './db/postgres.ts'
@@ -56,6 +57,8 @@ export interface Services {
   view: RevocationView
   /** What keeps revocations and admins current (its `listening` says whether LISTEN/NOTIFY is healthy). */
   sync: RevocationSync
+  /** Writes the audit trail (audit/log.ts): routes record security events with it after the action commits. */
+  audit: AuditLog
 }
 
 export interface ServicesDeps {
@@ -264,6 +267,7 @@ function withKeycard(
     view,
     sync,
     hasher: createPasswordHasher(config.argon2),
+    audit: new AuditLog(db),
   }
 }
 

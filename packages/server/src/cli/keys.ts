@@ -6,6 +6,7 @@
 import { createPublicKey } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import type { Kysely } from 'kysely'
+import { AuditLog } from '../audit/log.ts'
 import { type Config, loadConfig, loadKeysSecret } from '../config.ts'
 import type { Database } from '../db/schema.ts'
 import { type KeyInfo, Keyring, KeyringError, listKeys } from '../keys/keyring.ts'
@@ -106,7 +107,8 @@ function policyOf(config: Config) {
 
 function keyringOf(config: Config, db: Kysely<Database>): Keyring {
   const policy = policyOf(config)
-  return new Keyring({ db, keysSecret: loadKeysSecret(config).secret, ...policy })
+  // What this command changes is recorded in the audit trail as `via: cli`, in the change's transaction.
+  return new Keyring({ db, keysSecret: loadKeysSecret(config).secret, ...policy, audit: new AuditLog(db), via: 'cli' })
 }
 
 /** KeyringErrors are the user's to act on: one line, no stack. */

@@ -21,6 +21,7 @@ const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Co
   },
   { name: 'users', summary: 'List, delete or rename users', load: async () => (await import('./users.ts')).users },
   { name: 'keys', summary: 'List, rotate or retire the signing keys', load: async () => (await import('./keys.ts')).keys },
+  { name: 'audit', summary: 'Show the audit trail (sign-ins, security events)', load: async () => (await import('./audit.ts')).audit },
 ]
 
 const help = `Usage: keycard <command> [options]
@@ -47,6 +48,7 @@ Examples:
   keycard useradd alice --email alice@example.com --admin
   keycard users list
   keycard keys rotate
+  keycard audit --since 24h
   keycard serve --port 8080
 `
 

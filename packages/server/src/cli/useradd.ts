@@ -5,6 +5,7 @@
  */
 
 import { parseArgs } from 'node:util'
+import { AuditLog } from '../audit/log.ts'
 import { loadConfig } from '../config.ts'
 import { createPasswordHasher, passwordProblem } from '../passwords.ts'
 import { unicodeProblem } from '../identity-rules.ts'
@@ -91,6 +92,12 @@ export const useradd: Command = {
       const password = await readNewPassword(process.stdin)
       try {
         const user = await createUser(db, createPasswordHasher(config.argon2), { username, password, email: email ?? null, admin })
+        await new AuditLog(db).record({
+          type: 'user.created',
+          userId: user.id,
+          username: user.username,
+          detail: { admin: user.admin === 1, via: 'cli' },
+        })
         const details = [`id ${user.id}`, ...(user.email ? [user.email] : []), ...(user.admin === 1 ? ['admin'] : [])]
         process.stdout.write(`Created user ${user.username} (${details.join(', ')}).\n`)
         return 0

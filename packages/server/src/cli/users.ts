@@ -5,6 +5,7 @@
 
 import { parseArgs } from 'node:util'
 import type { Kysely } from 'kysely'
+import { AuditLog } from '../audit/log.ts'
 import { loadConfig } from '../config.ts'
 import type { Database, UserRow } from '../db/schema.ts'
 import { nowSeconds } from '../revocations.ts'
@@ -197,6 +198,12 @@ export const usersDelete: Command = {
       // The admin API's own path: one transaction that revokes every session, then deletes the row.
       const revoked = await deleteUser(db, user.id)
       if (revoked === null) throw new CliError(`no user ${JSON.stringify(ref)} (deleted meanwhile)`)
+      await new AuditLog(db).record({
+        type: 'user.deleted',
+        userId: user.id,
+        username: user.username,
+        detail: { via: 'cli', revoked_sessions: revoked.length },
+      })
       const live = revoked.filter((s) => s.expires_at > nowSeconds()).length
       process.stdout.write(`Deleted user ${user.username} (id ${user.id}); revoked ${live} active session${live === 1 ? '' : 's'}.\n`)
       return 0
@@ -231,6 +238,12 @@ export const usersRename: Command = {
         throw err
       }
       if (!renamed) throw new CliError(`no user ${JSON.stringify(ref)} (deleted meanwhile)`)
+      await new AuditLog(db).record({
+        type: 'user.renamed',
+        userId: user.id,
+        username: renamed.username,
+        detail: { from: user.username, to: renamed.username, via: 'cli' },
+      })
       process.stdout.write(`Renamed user ${user.username} (id ${user.id}) to ${renamed.username}.\n`)
       return 0
     })

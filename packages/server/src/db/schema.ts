@@ -67,10 +67,31 @@ export interface SigningKeysTable {
   retired_at: number | null
 }
 
+/** One security event of the audit trail (migration 0007, src/audit/log.ts). No foreign keys: events outlive the user. */
+export interface AuditEventsTable {
+  id: Generated<number>
+  /** Epoch seconds. */
+  at: number
+  /** An AuditEventType. */
+  type: string
+  user_id: number | null
+  /** The login name when the event was written (or as typed, for a failed login). */
+  username: string | null
+  session_id: string | null
+  /** The client address (Fastify's request.ip). */
+  address: string | null
+  user_agent: string | null
+  /** The admin who acted, when not the user themself. */
+  actor_id: number | null
+  /** JSON object of scalars, or NULL. */
+  detail: string | null
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
   signing_keys: SigningKeysTable
+  audit_events: AuditEventsTable
 }
 
 export type UserRow = Selectable<UsersTable>
@@ -78,3 +99,4 @@ export type NewUserRow = Insertable<UsersTable>
 export type UserUpdate = Updateable<UsersTable>
 export type SessionRow = Selectable<SessionsTable>
 export type SigningKeyRow = Selectable<SigningKeysTable>
+export type AuditEventRow = Selectable<AuditEventsTable>

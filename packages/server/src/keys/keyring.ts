@@ -10,6 +10,7 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
 import type { JWK } from 'jose'
+import type { AuditLog } from '../audit/log.ts'
 import type { SigningAlgorithm } from '../config.ts'
 import { dialectOf, writeTransaction } from '../db/database.ts'
 import type { Database } from '../db/schema.ts'
@@ -35,6 +36,10 @@ export interface KeyringOptions {
   publishLead: number
   /** Seconds the longest-lived token lives: max(ACCESS_TOKEN_EXPIRES, REFRESH_TOKEN_EXPIRES). */
   tokenLifetime: number
+  /** Where each key made current (key.rotated) and each retirement (key.retired) is recorded, in the change's own transaction. */
+  audit?: AuditLog
+  /** Who drives this ring, for the events' `via`: the server's scheduler (default) or `keycard keys`. */
+  via?: 'schedule' | 'cli'
 }
 
 /** One key for keycard's `setKeys`: the lib's KeyEntry shape. Only the current key carries its private half. */
@@ -79,6 +84,8 @@ export class Keyring {
   readonly #db: Kysely<Database>
   readonly #key: Buffer
   readonly #policy: RotationPolicy
+  readonly #audit: AuditLog | undefined
+  readonly #via: 'schedule' | 'cli'
 
   constructor(options: KeyringOptions) {
     const problems: string[] = []
@@ -95,6 +102,8 @@ export class Keyring {
     this.#key = deriveKey(options.keysSecret)
     const { algorithm, rotationInterval, publishLead, tokenLifetime } = options
     this.#policy = { algorithm, rotationInterval, publishLead, tokenLifetime }
+    this.#audit = options.audit
+    this.#via = options.via ?? 'schedule'
   }
 
   /** Every key, retired ones included, newest first. */
@@ -160,11 +169,13 @@ export class Keyring {
         .set({ state: 'retired', private_key: null, retired_at: now, deactivated_at: row.state === 'current' ? now : row.deactivated_at })
         .where('kid', '=', kid)
         .execute()
+      await this.#record(trx, 'key.retired', { kid: row.kid, state: row.state })
       let current = await trx.selectFrom('signing_keys').selectAll().where('state', '=', 'current').executeTakeFirst()
       if (!current) {
         const next = await trx.selectFrom('signing_keys').select('kid').where('state', '=', 'next').executeTakeFirst()
-        if (next) await this.#apply(trx, [{ kind: 'promote', kid: next.kid, demote: undefined }], now, spare)
-        else await this.#apply(trx, [{ kind: 'create-current' }], now, spare)
+        // The events name the retired key as the one the new current key replaces.
+        if (next) await this.#apply(trx, [{ kind: 'promote', kid: next.kid, demote: undefined }], now, spare, row.kid)
+        else await this.#apply(trx, [{ kind: 'create-current' }], now, spare, row.kid)
         current = await trx.selectFrom('signing_keys').selectAll().where('state', '=', 'current').executeTakeFirstOrThrow()
       }
       const retired = await trx.selectFrom('signing_keys').selectAll().where('kid', '=', kid).executeTakeFirstOrThrow()
@@ -248,7 +259,27 @@ export class Keyring {
     return key.kid
   }
 
-  async #apply(trx: Kysely<Database>, steps: readonly Step[], now: number, spare: GeneratedKey[]): Promise<void> {
+  /** An audit event of this ring's changes, in the change's transaction (no-op without an AuditLog). */
+  async #record(trx: Kysely<Database>, type: 'key.rotated' | 'key.retired', detail: Record<string, string | null>): Promise<void> {
+    await this.#audit?.record({ type, detail: { ...detail, via: this.#via } }, trx)
+  }
+
+  /** key.rotated; `via` is `algorithm` when the scheduler replaced a key of another algorithm (JWT_ALGORITHM changed). */
+  async #recordRotation(trx: Kysely<Database>, kid: string, previous: string | null): Promise<void> {
+    if (!this.#audit) return
+    const rows = await trx
+      .selectFrom('signing_keys')
+      .select(['kid', 'algorithm'])
+      .where('kid', 'in', previous ? [kid, previous] : [kid])
+      .execute()
+    const algorithm = rows.find((r) => r.kid === kid)?.algorithm ?? null
+    const changed = previous !== null && rows.find((r) => r.kid === previous)?.algorithm !== algorithm
+    const via = changed && this.#via === 'schedule' ? 'algorithm' : this.#via
+    await this.#audit.record({ type: 'key.rotated', detail: { kid, previous_kid: previous, algorithm, via } }, trx)
+  }
+
+  /** `replaced`: the key a promotion or a new current key takes over from, when it is not a demoted one (retire). */
+  async #apply(trx: Kysely<Database>, steps: readonly Step[], now: number, spare: GeneratedKey[], replaced?: string): Promise<void> {
     const { publishLead, tokenLifetime } = this.#policy
     for (const step of steps) {
       if (step.kind === 'retire') {
@@ -257,6 +288,7 @@ export class Keyring {
           .set({ state: 'retired', private_key: null, retired_at: now })
           .where('kid', '=', step.kid)
           .execute()
+        await this.#record(trx, 'key.retired', { kid: step.kid })
       } else if (step.kind === 'promote') {
         // The old current key first: the unique index admits one current row at any moment.
         if (step.demote !== undefined)
@@ -272,8 +304,9 @@ export class Keyring {
           .where('kid', '=', step.kid)
           .where('state', '=', 'next')
           .execute()
+        await this.#recordRotation(trx, step.kid, step.demote ?? replaced ?? null)
       } else if (step.kind === 'create-current') {
-        await this.#insert(trx, await this.#mint(spare), 'current', now, now)
+        await this.#recordRotation(trx, await this.#insert(trx, await this.#mint(spare), 'current', now, now), replaced ?? null)
       } else {
         await this.#insert(trx, await this.#mint(spare), 'next', now, step.activateAt)
       }

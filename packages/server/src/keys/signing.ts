@@ -8,6 +8,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { KeyEntry, KeycardOptions } from 'keycard'
 import type { Kysely } from 'kysely'
+import { AuditLog } from '../audit/log.ts'
 import { type Config, describeSigning } from '../config.ts'
 import type { Database } from '../db/schema.ts'
 import { HttpError } from '../http-errors.ts'
@@ -40,6 +41,8 @@ export function keyringFor(config: Config, db: Kysely<Database>, keysSecret: str
     rotationInterval: config.keyRotationInterval,
     publishLead: config.keyPublishLead,
     tokenLifetime: Math.max(config.accessTokenExpires, config.refreshTokenExpires),
+    // The scheduler's rotations and retirements go to the audit trail, in their own transactions.
+    audit: new AuditLog(db),
   })
 }
 

@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Services } from '../app.ts'
 import type { UserPage } from '../api-types.ts'
+import { requestContext } from '../audit/log.ts'
 import { HttpError } from '../http-errors.ts'
 import { deleteUser, findUserById, listUsers, maxUserId, toPublicUser } from '../users.ts'
 
@@ -45,20 +46,26 @@ function afterParam(query: Record<string, unknown>): number | undefined {
   return Number(raw)
 }
 
+/**
+ * The id of the admin this access-token request is from, or a 403 `ADMIN_REQUIRED`. The admin flag is
+ * read from the database, not the token, so a demotion takes effect at once.
+ *
+ * @example
+ * const adminId = await requireAdmin(s, request)
+ */
+export async function requireAdmin(s: Pick<Services, 'db' | 'auth'>, request: FastifyRequest): Promise<number> {
+  const id = Number(s.auth.context(request).claims.sub)
+  const user = await findUserById(s.db, id)
+  if (user?.admin !== 1) throw new HttpError(403, 'Admin access required', 'ADMIN_REQUIRED')
+  return id
+}
+
 export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
   const { db, auth, guards, revocations, admins } = s
   const maxId = maxUserId(db)
 
-  /** The admin flag is read from the database, not the token, so a demotion takes effect at once. */
-  async function requireAdmin(request: FastifyRequest): Promise<number> {
-    const id = Number(auth.context(request).claims.sub)
-    const user = await findUserById(db, id)
-    if (user?.admin !== 1) throw new HttpError(403, 'Admin access required', 'ADMIN_REQUIRED')
-    return id
-  }
-
   app.get('/admin/users', { onRequest: guards.access }, async (request) => {
-    await requireAdmin(request)
+    await requireAdmin(s, request)
     const query = (request.query ?? {}) as Record<string, unknown>
     const limit = limitParam(query)
     const after = afterParam(query)
@@ -67,13 +74,23 @@ export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
   })
 
   app.delete<{ Params: { id: string } }>('/admin/users/:id', { onRequest: guards.access }, async (request, reply) => {
-    const adminId = await requireAdmin(request)
+    const adminId = await requireAdmin(s, request)
     const raw = request.params.id
     const id = /^\d{1,15}$/.test(raw) ? Number(raw) : NaN
-    const revoked = Number.isSafeInteger(id) && id <= maxId ? await deleteUser(db, id) : null
-    if (revoked === null) throw new HttpError(404, 'User not found', 'USER_NOT_FOUND')
+    // Read first: the event keeps the name after the row is gone.
+    const user = Number.isSafeInteger(id) && id <= maxId ? await findUserById(db, id) : undefined
+    const revoked = user ? await deleteUser(db, id) : null
+    if (!user || revoked === null) throw new HttpError(404, 'User not found', 'USER_NOT_FOUND')
     revocations.add(revoked)
     admins.set(id, false)
+    await s.audit.record({
+      type: 'user.deleted',
+      userId: id,
+      username: user.username,
+      actorId: adminId,
+      ...requestContext(request),
+      detail: { via: 'api', revoked_sessions: revoked.length },
+    })
     request.log.info({ adminId, userId: id, revokedSessions: revoked.length }, 'user deleted')
     // An admin who deleted their own account from the browser is signed out there.
     if (id === adminId && auth.context(request).location === 'cookies') auth.unsetJwtCookies(reply)

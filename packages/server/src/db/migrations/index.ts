@@ -13,6 +13,7 @@ export type { KeyCollision } from './0002-identity-keys.ts'
 import * as m0003 from './0003-database-identity.ts'
 import * as m0004 from './0004-revocation-notify.ts'
 import * as m0005 from './0005-keyring.ts'
+import * as m0007 from './0007-audit.ts'
 
 /** Names sort in the order they run. */
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
@@ -21,6 +22,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0003-database-identity': m0003,
   '0004-revocation-notify': m0004,
   '0005-keyring': m0005,
+  '0007-audit': m0007,
 })
 
 /** Without a handler, what a migration reports goes to stderr (the CLI); the server passes its logger. */
