@@ -41,6 +41,7 @@ import {
 import type { LoadSpec } from './loadgen/spec.ts'
 import { loadavg, loadConfig, type LoadConfig, writeResult } from './output.ts'
 import {
+  canPin,
   cpuModel,
   cpuSeconds,
   has,
@@ -219,9 +220,7 @@ export function renderRejections(result: RejectionsResult): string {
  */
 export async function main(argv: readonly string[]): Promise<RejectionsResult> {
   const flags = parseFlags(argv)
-  const cores = nproc()
-  const pin =
-    flags.pin && has('taskset') && cores >= 2 && Math.max(flags.serverCpu, flags.loadCpu) < cores && flags.serverCpu !== flags.loadCpu
+  const pin = canPin(flags)
   const serverCpu = pin ? flags.serverCpu : undefined
   const loadCpu = pin ? flags.loadCpu : undefined
   const loadgen = flags.loadgen === 'auto' ? (has('wrk') ? 'wrk' : 'autocannon') : flags.loadgen
@@ -334,7 +333,7 @@ export async function main(argv: readonly string[]): Promise<RejectionsResult> {
     schema: 1,
     date: new Date().toISOString(),
     smoke: flags.smoke,
-    machine: { nproc: cores, cpuModel: cpuModel(), node: process.version, platform: `${process.platform} ${process.arch}` },
+    machine: { nproc: nproc(), cpuModel: cpuModel(), node: process.version, platform: `${process.platform} ${process.arch}` },
     loadavg: { before, after: loadavg() },
     config: loadConfig(flags, { loadgen, pinned: pin, serverCpu, loadCpu }),
     skipped,

@@ -83,6 +83,18 @@ export function has(command: string): boolean {
 }
 
 /** `taskset -c <cpu> cmd...` when pinning, else `cmd...`. */
+/**
+ * Whether the server and the load generator can each have a core of their own as `flags` ask
+ * (taskset present, two distinct CPUs that exist).
+ *
+ * @example
+ * const serverCpu = canPin(flags) ? flags.serverCpu : undefined
+ */
+export function canPin(flags: { pin: boolean; serverCpu: number; loadCpu: number }): boolean {
+  const cores = nproc()
+  return flags.pin && has('taskset') && cores >= 2 && Math.max(flags.serverCpu, flags.loadCpu) < cores && flags.serverCpu !== flags.loadCpu
+}
+
 export function pinned(cpu: number | undefined, command: string, args: string[]): [string, string[]] {
   return cpu === undefined ? [command, args] : ['taskset', ['-c', String(cpu), command, ...args]]
 }
@@ -603,10 +615,8 @@ export function renderMarkdown(result: BenchResult): string {
 
 export async function main(argv: readonly string[]): Promise<BenchResult> {
   const flags = parseFlags(argv)
-  const cores = nproc()
-  const pin =
-    flags.pin && has('taskset') && cores >= 2 && Math.max(flags.serverCpu, flags.loadCpu) < cores && flags.serverCpu !== flags.loadCpu
-  if (flags.pin && !pin) console.error(`bench: not pinning (taskset ${has('taskset') ? 'found' : 'missing'}, ${cores} CPUs)`)
+  const pin = canPin(flags)
+  if (flags.pin && !pin) console.error(`bench: not pinning (taskset ${has('taskset') ? 'found' : 'missing'}, ${nproc()} CPUs)`)
   const serverCpu = pin ? flags.serverCpu : undefined
   const loadCpu = pin ? flags.loadCpu : undefined
   // --list starts no database server: the PostgreSQL rows are listed as started only when selected.
@@ -636,7 +646,7 @@ export async function main(argv: readonly string[]): Promise<BenchResult> {
     schema: 1,
     date: new Date().toISOString(),
     smoke: flags.smoke,
-    machine: { nproc: cores, cpuModel: cpuModel(), node: process.version, platform: `${process.platform} ${process.arch}` },
+    machine: { nproc: nproc(), cpuModel: cpuModel(), node: process.version, platform: `${process.platform} ${process.arch}` },
     config: loadConfig(flags, { loadgen, pinned: pin, serverCpu, loadCpu }),
     contenders: contenders.map((c) => ({ id: c.id, label: c.label, baseline: c.baseline ?? null })),
     skipped: [...skipped],

@@ -7,12 +7,12 @@
 
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { sql } from 'kysely'
 import { AuditLog } from '../src/audit/log.ts'
 import { migrateToLatest } from '../src/db/migrations/index.ts'
 import { Keyring } from '../src/keys/keyring.ts'
 import { keyringEnv, KEYS_SECRET } from './keyring-env.ts'
 import { forEachDialect, openBeside, openTestDatabase, startServer } from './helpers.ts'
+import { refuseAuditWrites } from './audit-fixtures.ts'
 
 const POLICY = { rotationInterval: 3600, publishLead: 1200, tokenLifetime: 600 } as const
 const T0 = 1_700_000_000
@@ -56,14 +56,7 @@ forEachDialect((dialect) => {
   test('an event that cannot be written rolls the key change back with it', async (t) => {
     const { db } = await openTestDatabase(t, dialect)
     await migrateToLatest(db)
-    if (dialect === 'postgres') {
-      await sql`create function refuse_audit() returns trigger language plpgsql as $$ begin raise exception 'audit refused'; end $$`.execute(
-        db,
-      )
-      await sql`create trigger refuse_audit before insert on audit_events for each row execute function refuse_audit()`.execute(db)
-    } else {
-      await sql`create trigger refuse_audit before insert on audit_events begin select raise(abort, 'audit refused'); end`.execute(db)
-    }
+    await refuseAuditWrites(db, dialect)
     const ring = new Keyring({ db, keysSecret: KEYS_SECRET, algorithm: 'ES256', ...POLICY, audit: new AuditLog(db), via: 'cli' })
     await assert.rejects(ring.advance(T0), /audit event could not be written/)
     assert.deepEqual(await ring.list(), [], 'no key without its event')

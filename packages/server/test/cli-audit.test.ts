@@ -14,6 +14,7 @@ import { AuditLog } from '../src/audit/log.ts'
 import { openDatabase } from '../src/db/database.ts'
 import { KEYS_SECRET } from './keyring-env.ts'
 import { dataDir, forEachDialect, tempDir, testEnv } from './helpers.ts'
+import { PUBLIC_EVENT_KEYS } from './audit-fixtures.ts'
 
 const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
 const MAIN = join(ROOT, 'packages/server/src/cli/main.ts')
@@ -118,18 +119,7 @@ forEachDialect((dialect) => {
       'newest first',
     )
     const find = (type: string, pick: (e: any) => boolean = () => true) => all.find((e) => e.type === type && pick(e))
-    assert.deepEqual(Object.keys(all[0]).sort(), [
-      'actor_id',
-      'address',
-      'at',
-      'detail',
-      'id',
-      'session_id',
-      'type',
-      'user_agent',
-      'user_id',
-      'username',
-    ])
+    assert.deepEqual(Object.keys(all[0]).sort(), [...PUBLIC_EVENT_KEYS])
     const [old, deleted, renamed, retired] = [find('login.failed'), find('user.deleted'), find('user.renamed'), find('key.retired')]
     const firstKey = find('key.rotated', (e) => e.detail.previous_kid === null)
     const promoted = find('key.rotated', (e) => e.detail.previous_kid !== null)
