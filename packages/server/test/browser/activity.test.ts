@@ -9,6 +9,7 @@
  */
 
 import assert from 'node:assert/strict'
+import { mkdirSync } from 'node:fs'
 import { type TestContext, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
@@ -17,6 +18,7 @@ import { AuditLog } from '../../src/audit/log.ts'
 import { claimsOf, type Dialect, forEachDialect, freezeClock, openBeside, PASSWORD, startServer, type TestServer } from '../helpers.ts'
 import { launchChromium } from './chromium.ts'
 
+const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/browser/', import.meta.url))
 const WEB_CONFIG = fileURLToPath(new URL('../../web/vite.config.ts', import.meta.url))
 const NEW_PASSWORD = 'staple battery horse'
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0'
@@ -27,7 +29,7 @@ const PAGE = 20
 
 let built: Promise<unknown> | undefined
 function buildPage(): Promise<unknown> {
-  built ??= build({ configFile: WEB_CONFIG, logLevel: 'warn' })
+  built ??= build({ configFile: WEB_CONFIG, logLevel: 'warn' }).then(() => mkdirSync(ARTIFACTS, { recursive: true }))
   return built
 }
 
@@ -146,6 +148,7 @@ forEachDialect((dialect) => {
     assert.equal(await time.getAttribute('title'), at)
     assert.equal(await time.getAttribute('datetime'), at)
 
+    await page.screenshot({ path: `${ARTIFACTS}activity-${dialect}.png`, fullPage: true })
     await firefox.close()
     assert.deepEqual(pageErrors, [])
   })
@@ -211,6 +214,11 @@ forEachDialect((dialect) => {
     assert.equal(await more.isHidden(), true)
     const labels = await texts(page, 'event-label')
     assert.equal(labels.at(-1), 'Account created')
+    await page.setViewportSize({ width: 375, height: 740 })
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth')
+    assert.ok(overflow <= 0, `no horizontal scrolling on a phone (${overflow}px)`)
+    await page.screenshot({ path: `${ARTIFACTS}activity-phone-${dialect}.png` })
+    await page.setViewportSize({ width: 1000, height: 760 })
     assert.equal(await page.getByTestId('event-time').last().textContent(), '3 hours ago')
     // Each page after the first asked for the events before the previous page's last one.
     assert.deepEqual(requests, [
