@@ -105,15 +105,18 @@ export interface PublicAuditEvent {
 }
 
 /**
- * `GET /auth/events?limit=`: the caller's own recent security events, newest first.
+ * `GET /auth/events?limit=&before=`: the caller's own recent security events, newest first, a page at a
+ * time by key; `next` is the `before` of the following page, or null on the last one.
  *
  * @example
  * ```ts
- * const { events } = await api<AuditEventList>('GET', '/auth/events?limit=20')
+ * const page = await api<AuditEventList>('GET', '/auth/events?limit=20')
+ * if (page.next !== null) await api<AuditEventList>('GET', `/auth/events?limit=20&before=${page.next}`)
  * ```
  */
 export interface AuditEventList {
   events: PublicAuditEvent[]
+  next: number | null
 }
 
 /**

@@ -76,7 +76,7 @@ forEachDialect((dialect) => {
     })
   })
 
-  test('GET /auth/events: the caller’s own events of the account-page types, newest first, limited', async (t) => {
+  test('GET /auth/events: the caller’s own events of the account-page types, newest first, limited, paged by key', async (t) => {
     const { s, audit, alice, bob } = await withTwoUsers(t, dialect)
     const aliceId = alice.user.id
     for (let i = 0; i < 3; i++) await audit.record({ type: 'login.succeeded', userId: aliceId, username: 'alice', detail: { n: i } })
@@ -104,13 +104,30 @@ forEachDialect((dialect) => {
     assert.equal(two.status, 200)
     assert.equal(two.body.events.length, 2)
     assert.deepEqual(two.body.events[1].detail, { n: 2 })
+    // Paging by key: each page's next is the following page's before, null on the last; no repeats.
+    const paged: number[] = two.body.events.map((e: any) => e.id)
+    let next = two.body.next
+    while (next !== null) {
+      const page = await s.api('GET', `/auth/events?limit=2&before=${next}`, { token: alice.access_token })
+      assert.equal(page.status, 200, page.text)
+      assert.ok(page.body.events.length > 0 && page.body.events.length <= 2)
+      paged.push(...page.body.events.map((e: any) => e.id))
+      next = page.body.next
+    }
+    assert.deepEqual(
+      paged,
+      res.body.events.map((e: any) => e.id),
+    )
+    assert.equal(res.body.next, null, 'one page of 20 holds them all')
 
     for (const [query, name] of [
       ['limit=0', 'limit'],
       ['limit=51', 'limit'],
       ['limit=x', 'limit'],
       ['limit=1&limit=2', 'limit'],
-      ['before=3', 'before'],
+      ['before=x', 'before'],
+      ['before=1&before=2', 'before'],
+      ['type=login.failed', 'type'],
     ] as const) {
       const bad = await s.api('GET', `/auth/events?${query}`, { token: alice.access_token })
       assert.equal(bad.status, 400, query)

@@ -111,7 +111,7 @@ export async function listAuditEvents(
  * A row as the API shows it (`at` in ISO 8601, `detail` parsed).
  *
  * @example
- * const body: AuditEventList = { events: rows.map(toPublicEvent) }
+ * const body: AuditEventList = { events: rows.map(toPublicEvent), next }
  */
 export function toPublicEvent(row: AuditEventRow): PublicAuditEvent {
   return {

@@ -79,11 +79,12 @@ export function registerAuditRoutes(app: FastifyInstance, s: Services): void {
 
   app.get('/auth/events', { onRequest: guards.access }, async (request) => {
     const query = (request.query ?? {}) as Query
-    onlyKnown(query, ['limit'])
+    onlyKnown(query, ['limit', 'before'])
     const limit = limitParam(query, 20, 50)
+    const before = beforeParam(query)
     const userId = Number(auth.context(request).claims.sub)
-    const { rows } = await listAuditEvents(db, { limit }, { userId, types: OWN_EVENT_TYPES })
-    return { events: rows.map(toPublicEvent) } satisfies AuditEventList
+    const page = await listAuditEvents(db, before === undefined ? { limit } : { limit, before }, { userId, types: OWN_EVENT_TYPES })
+    return { events: page.rows.map(toPublicEvent), next: page.next } satisfies AuditEventList
   })
 
   app.get('/admin/audit', { onRequest: guards.access }, async (request) => {

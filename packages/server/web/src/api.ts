@@ -6,7 +6,7 @@
 
 import type { ErrorBody, PublicSession, PublicUser, ServerErrorCode, TokenErrorCode } from '../../src/api-types.ts'
 
-export type { RevokedSessions, SessionList, UserPage } from '../../src/api-types.ts'
+export type { AuditEventList, PublicAuditEvent, RevokedSessions, SessionList, UserPage } from '../../src/api-types.ts'
 export type User = PublicUser
 export type Session = PublicSession
 

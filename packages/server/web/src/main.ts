@@ -1,10 +1,11 @@
 /**
  * The account page: decides on load whether this browser is signed in (GET /auth/me), then shows one
- * screen at a time, chosen by the URL hash (#/profile, #/sessions, …), and moves the focus to its heading.
+ * screen at a time, chosen by the URL hash (#/profile, #/sessions, #/activity, …), and moves the focus to its heading.
  */
 
 import { api, type ApiError, onSessionLost, type User } from './api.ts'
 import { clearMessages, h, notice, showError } from './dom.ts'
+import { activityView } from './views/activity.ts'
 import { adminView } from './views/admin.ts'
 import { passwordView } from './views/password.ts'
 import { profileView } from './views/profile.ts'
@@ -25,10 +26,17 @@ export interface App {
 
 type View = (app: App) => HTMLElement
 const PUBLIC: Record<string, View> = { signin: signInView, signup: signUpView }
-const PRIVATE: Record<string, View> = { profile: profileView, sessions: sessionsView, password: passwordView, admin: adminView }
+const PRIVATE: Record<string, View> = {
+  profile: profileView,
+  sessions: sessionsView,
+  activity: activityView,
+  password: passwordView,
+  admin: adminView,
+}
 const NAV: [string, string][] = [
   ['profile', 'Profile'],
   ['sessions', 'Sessions'],
+  ['activity', 'Recent activity'],
   ['password', 'Change password'],
 ]
 

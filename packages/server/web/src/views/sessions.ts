@@ -1,14 +1,7 @@
 import { api, type RevokedSessions, type Session, type SessionList } from '../api.ts'
 import { h, notice, screen, showError, when } from '../dom.ts'
+import { device } from '../format.ts'
 import type { App } from '../main.ts'
-
-/** A short name for a browser from its User-Agent. */
-function device(ua: string | null): string {
-  if (!ua) return 'Unknown device'
-  const browser = /(Edg|Firefox|Chrome|Chromium|Safari|curl|node)[/ ]/i.exec(ua)?.[1] ?? 'Browser'
-  const os = /(Windows|Android|iPhone|iPad|Mac OS X|Linux|CrOS)/.exec(ua)?.[1]
-  return os ? `${browser} on ${os.replace('Mac OS X', 'macOS')}` : browser
-}
 
 export function sessionsView(app: App): HTMLElement {
   const list = h('ul', { class: 'cards', 'data-testid': 'sessions', 'aria-busy': 'true' })
