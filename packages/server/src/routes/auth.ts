@@ -12,6 +12,7 @@ import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { NodeRequestView, RevokedTokenError } from 'keycard'
 import type { Services } from '../app.ts'
+import { requestContext } from '../audit/log.ts'
 import { HttpError, objectBody, requiredString, optionalString } from '../http-errors.ts'
 import { unicodeProblem } from '../identity-rules.ts'
 import { passwordProblem } from '../passwords.ts'
@@ -50,7 +51,7 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
-  const { db, hasher, sessions, guards, auth, keycard } = s
+  const { db, hasher, sessions, guards, auth, keycard, audit } = s
   const options = keycard.options
 
   /** Whether the verified token of this request came from a cookie (then answers go in cookies too). */
@@ -85,9 +86,13 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
   }
   const userAgent = (request: FastifyRequest) => request.headers['user-agent']
 
+  /** A sign-in's audit event (login.succeeded), after its session has committed. */
+  const recordLogin = (request: FastifyRequest, user: UserRow, sessionId: string, detail: { mode: string; fresh?: true }) =>
+    audit.record({ type: 'login.succeeded', userId: user.id, username: user.username, sessionId, ...requestContext(request), detail })
+
   /** Checks a username (or email) and password; the same 401, and one argon2 verify, for every failure. */
-  async function checkLogin(body: unknown): Promise<UserRow> {
-    const fields = objectBody(body)
+  async function checkLogin(request: FastifyRequest): Promise<UserRow> {
+    const fields = objectBody(request.body)
     const login = requiredString(fields, 'username')
     const password = requiredString(fields, 'password')
     // body.ts refuses these already; kept so no ill-formed password reaches argon2, which would hash
@@ -96,7 +101,11 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     if (unicode) throw new HttpError(400, `password ${unicode}`, 'INVALID_FIELD', 'password')
     const user = login.length <= MAX_LOGIN ? await findUserByLogin(db, login) : undefined
     const ok = await hasher.verify(user?.password_hash ?? null, password)
-    if (!ok || !user) throw new HttpError(401, BAD_LOGIN, 'BAD_CREDENTIALS')
+    if (!ok || !user) {
+      // What was typed is recorded (clipped), never the password.
+      await audit.record({ type: 'login.failed', userId: user?.id ?? null, username: login, ...requestContext(request) })
+      throw new HttpError(401, BAD_LOGIN, 'BAD_CREDENTIALS')
+    }
     if (hasher.needsRehash(user.password_hash)) {
       // Parameters changed since this hash was made: upgrade it while we hold the password.
       await setPasswordHash(db, user.id, await hasher.hash(password))
@@ -131,6 +140,13 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     }
     if (!tokens) throw new Error('registration committed without its session')
     request.log.info({ userId: user.id }, 'user registered')
+    await audit.record({
+      type: 'user.registered',
+      userId: user.id,
+      username: user.username,
+      sessionId: tokens.sessionId,
+      ...requestContext(request),
+    })
     if (mode === 'cookie') {
       auth.setAccessCookies(reply, tokens.access_token)
       auth.setRefreshCookies(reply, tokens.refresh_token!)
@@ -141,9 +157,10 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
 
   app.post('/auth/login', async (request, reply) => {
     const mode = tokenMode(request)
-    const user = await checkLogin(request.body)
+    const user = await checkLogin(request)
     const tokens = await sessions.start(user, { fresh: true, withRefresh: true, userAgent: userAgent(request) })
     request.log.info({ userId: user.id, sessionId: tokens.sessionId, mode }, 'login')
+    await recordLogin(request, user, tokens.sessionId, { mode })
     if (mode === 'cookie') {
       auth.setAccessCookies(reply, tokens.access_token)
       auth.setRefreshCookies(reply, tokens.refresh_token!)
@@ -154,20 +171,22 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
 
   app.post('/auth/fresh-login', async (request, reply) => {
     const mode = tokenMode(request)
-    const user = await checkLogin(request.body)
+    const user = await checkLogin(request)
     if (mode === 'cookie') {
       // A browser already signed in as this user gets a fresh token for the same session, so the
       // password change that usually follows (which revokes the *other* sessions) keeps it signed in.
       const sid = await cookieSessionOf(request, user)
       const fresh = sid === undefined ? undefined : await sessions.freshAccess(user, sid)
-      if (fresh) {
+      if (fresh && sid !== undefined) {
         request.log.info({ userId: user.id, sessionId: sid, mode }, 'fresh login')
+        await recordLogin(request, user, sid, { mode, fresh: true })
         auth.setAccessCookies(reply, fresh)
         return { login: true }
       }
     }
     const tokens = await sessions.start(user, { fresh: true, withRefresh: false, userAgent: userAgent(request) })
     request.log.info({ userId: user.id, sessionId: tokens.sessionId, mode }, 'fresh login')
+    await recordLogin(request, user, tokens.sessionId, { mode, fresh: true })
     if (mode === 'cookie') {
       auth.setAccessCookies(reply, tokens.access_token)
       return { login: true }
@@ -185,7 +204,10 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
       auth.setRefreshCookies(reply, result.tokens.refresh_token)
       return { refresh: true }
     }
-    if (result.outcome === 'reused') request.log.warn({ sessionId: sid, userId: claims.sub }, 'refresh token reused: session revoked')
+    if (result.outcome === 'reused') {
+      request.log.warn({ sessionId: sid, userId: claims.sub }, 'refresh token reused: session revoked')
+      await audit.record({ type: 'refresh.reused', userId: Number(claims.sub), sessionId: sid, ...requestContext(request) })
+    }
     // The session is over: a browser drops its cookies.
     if (cookies) auth.unsetJwtCookies(reply)
     return auth.sendError(reply, s.keycard.renderError(new RevokedTokenError(header, claims)))
@@ -194,6 +216,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
   app.post('/auth/logout', { onRequest: guards.any }, async (request, reply) => {
     const { sid, userId } = tokenOf(request)
     await sessions.revoke(sid, userId)
+    await audit.record({ type: 'logout', userId, sessionId: sid, ...requestContext(request) })
     // Also drops an access cookie that implicit refresh queued on this response.
     if (fromCookie(request)) auth.unsetJwtCookies(reply)
     return { msg: 'Successfully logged out' }
@@ -202,6 +225,13 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
   app.post('/auth/logout-all', { onRequest: guards.access }, async (request, reply) => {
     const { userId } = tokenOf(request)
     const revoked = await sessions.revokeAll(userId)
+    await audit.record({
+      type: 'logout.all',
+      userId,
+      sessionId: tokenOf(request).sid,
+      ...requestContext(request),
+      detail: { revoked_sessions: revoked },
+    })
     if (fromCookie(request)) auth.unsetJwtCookies(reply)
     return { msg: 'Successfully logged out of every session', revoked_sessions: revoked }
   })
@@ -221,6 +251,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     const { userId, sid } = tokenOf(request)
     const id = request.params.id
     if (id.length > 64 || !(await sessions.revoke(id, userId))) throw new HttpError(404, 'Session not found', 'SESSION_NOT_FOUND')
+    await audit.record({ type: 'session.revoked', userId, sessionId: id, ...requestContext(request) })
     // Revoking the session this browser is signed in with is a sign-out.
     if (id === sid && fromCookie(request)) auth.unsetJwtCookies(reply)
     return { msg: 'Session revoked' }
@@ -234,6 +265,13 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     if (problem) throw new HttpError(400, `new_password ${problem}`, 'INVALID_FIELD', 'new_password')
     const revoked = await sessions.changePassword(userId, await hasher.hash(password), sid)
     request.log.info({ userId, revokedSessions: revoked }, 'password changed')
+    await audit.record({
+      type: 'password.changed',
+      userId,
+      sessionId: sid,
+      ...requestContext(request),
+      detail: { revoked_sessions: revoked },
+    })
     return { msg: 'Password changed', revoked_sessions: revoked }
   })
 }
