@@ -73,7 +73,8 @@ export function presentedDeviceToken(request: FastifyRequest, fields: Record<str
  * reply.header('set-cookie', deviceCookie(token, config.cookieSecure))
  */
 export function deviceCookie(token: string, secure: boolean): string {
-  return `${DEVICE_COOKIE}=${token}; Max-Age=${COOKIE_MAX_AGE}; Path=/auth; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`
+  // Laid out as keycard lays out the token cookies.
+  return `${DEVICE_COOKIE}=${token}${secure ? '; Secure' : ''}; HttpOnly; Max-Age=${COOKIE_MAX_AGE}; Path=/auth; SameSite=Strict`
 }
 
 /**
@@ -83,9 +84,8 @@ export function deviceCookie(token: string, secure: boolean): string {
  * setDeviceCookie(reply, minted, config.cookieSecure)
  */
 export function setDeviceCookie(reply: FastifyReply, token: string, secure: boolean): void {
-  const existing = reply.getHeader('set-cookie')
-  const cookies = existing === undefined ? [] : Array.isArray(existing) ? existing.map(String) : [String(existing)]
-  reply.header('set-cookie', [...cookies, deviceCookie(token, secure)])
+  // Fastify appends a set-cookie header to those already set.
+  reply.header('set-cookie', deviceCookie(token, secure))
 }
 
 /**
