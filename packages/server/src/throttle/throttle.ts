@@ -195,9 +195,13 @@ export class Throttle {
 
   /**
    * After a successful login: a new device token for `userId` when the client presented no valid one
-   * (returned, to hand to the client), else the presented one marked as used (undefined).
+   * (returned, to hand to the client), else the presented one marked as used (undefined). None when
+   * the account, address and pair limits are all off.
    */
   async deviceAfterLogin(attempt: LoginAttempt, userId: number): Promise<string | undefined> {
+    // With every limit a device token escapes off, a token would buy nothing: none is handed out.
+    const { account, address, account_address } = this.#config.limits
+    if (!account && !address && !account_address && attempt.validDevice === undefined) return undefined
     try {
       if (attempt.validDevice === undefined) return await this.devices.mint(userId)
       await this.devices.touch(attempt.validDevice)
