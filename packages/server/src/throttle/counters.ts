@@ -7,7 +7,7 @@
  */
 
 import { setImmediate as nextTurn } from 'node:timers/promises'
-import { type Kysely, sql } from 'kysely'
+import { CompiledQuery, type Kysely, sql } from 'kysely'
 import { DatabaseUnavailableError } from '../db/errors.ts'
 import type { Database } from '../db/schema.ts'
 import { HttpError } from '../http-errors.ts'
@@ -60,6 +60,9 @@ export interface CountersOptions {
   now?: () => number
 }
 
+/** A row of throttle_counters as the upserts write and return it. */
+type CounterRow = { key: string; window_start: number; failures: number; pending: number; tripped: number }
+
 /** Rows one purge statement deletes. */
 const PURGE_BATCH = 1000
 
@@ -87,6 +90,8 @@ export class ThrottleCounters {
   readonly #db: Kysely<Database>
   readonly #burst: number
   readonly #now: () => number
+  /** The upserts' SQL by kind and row count. */
+  readonly #sql = new Map<string, string>()
 
   constructor(db: Kysely<Database>, options: CountersOptions) {
     this.#db = db
@@ -109,22 +114,12 @@ export class ThrottleCounters {
     const now = this.now()
     // Sorted, so that two statements on PostgreSQL lock shared rows in the same order (no deadlock).
     const sorted = [...keys].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    const stale = sql`throttle_counters.window_start < excluded.window_start`
-    let rows: { key: string; window_start: number; failures: number; pending: number; tripped: number }[]
+    let rows: CounterRow[]
     try {
-      rows = await this.#db
-        .insertInto('throttle_counters')
-        .values(sorted.map((k) => ({ key: k.key, window_start: windowStart(now, k.limit), failures: 0, pending: 1, tripped: 0 })))
-        .onConflict((oc) =>
-          oc.column('key').doUpdateSet({
-            failures: sql`case when ${stale} then 0 else throttle_counters.failures end`,
-            pending: sql`case when ${stale} then 1 else throttle_counters.pending + 1 end`,
-            tripped: sql`case when ${stale} then 0 else throttle_counters.tripped end`,
-            window_start: sql`case when ${stale} then excluded.window_start else throttle_counters.window_start end`,
-          }),
-        )
-        .returning(['key', 'window_start', 'failures', 'pending', 'tripped'])
-        .execute()
+      rows = await this.#upsert(
+        'reserve',
+        sorted.map((k) => ({ key: k.key, window_start: windowStart(now, k.limit), failures: 0, pending: 1, tripped: 0 })),
+      )
     } catch (err) {
       throw unavailable(err)
     }
@@ -179,23 +174,65 @@ export class ThrottleCounters {
    */
   async settle(held: readonly HeldSlot[], failed: boolean): Promise<void> {
     if (held.length === 0) return
-    const same = sql`throttle_counters.window_start = excluded.window_start`
     try {
       // An upsert too (rows in key order, as reserve locks them); a row purged meanwhile comes back
       // holding just this failure.
-      await this.#db
-        .insertInto('throttle_counters')
-        .values(held.map((h) => ({ key: h.key, window_start: h.windowStart, failures: failed ? 1 : 0, pending: 0, tripped: 0 })))
-        .onConflict((oc) =>
-          oc.column('key').doUpdateSet({
-            pending: sql`case when ${same} and throttle_counters.pending > 0 then throttle_counters.pending - 1 else throttle_counters.pending end`,
-            failures: sql`throttle_counters.failures + excluded.failures`,
-          }),
-        )
-        .execute()
+      await this.#upsert(
+        'settle',
+        held.map((h) => ({ key: h.key, window_start: h.windowStart, failures: failed ? 1 : 0, pending: 0, tripped: 0 })),
+      )
     } catch (err) {
       throw unavailable(err)
     }
+  }
+
+  /**
+   * Runs the reserve or settle upsert for `rows`. Its SQL is built by Kysely once per kind and row
+   * count, then run with each call's parameters: no query building on every login.
+   */
+  async #upsert(kind: 'reserve' | 'settle', rows: CounterRow[]): Promise<CounterRow[]> {
+    const params = rows.flatMap((r) => [r.key, r.window_start, r.failures, r.pending, r.tripped])
+    const cacheKey = `${kind}:${rows.length}`
+    let text = this.#sql.get(cacheKey)
+    if (text === undefined) {
+      const compiled = (kind === 'reserve' ? this.#reserveQuery(rows) : this.#settleQuery(rows)).compile()
+      // The cached text is only valid if Kysely bound exactly these values, in this order.
+      if (JSON.stringify(compiled.parameters) !== JSON.stringify(params)) throw new Error('unexpected parameters in the throttle upsert')
+      text = compiled.sql
+      this.#sql.set(cacheKey, text)
+    }
+    return (await this.#db.executeQuery<CounterRow>(CompiledQuery.raw(text, params))).rows
+  }
+
+  /** pending + 1 on each key; a row of an older window restarts at zero. */
+  #reserveQuery(rows: CounterRow[]) {
+    const stale = sql`throttle_counters.window_start < excluded.window_start`
+    return this.#db
+      .insertInto('throttle_counters')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({
+          failures: sql`case when ${stale} then 0 else throttle_counters.failures end`,
+          pending: sql`case when ${stale} then 1 else throttle_counters.pending + 1 end`,
+          tripped: sql`case when ${stale} then 0 else throttle_counters.tripped end`,
+          window_start: sql`case when ${stale} then excluded.window_start else throttle_counters.window_start end`,
+        }),
+      )
+      .returning(['key', 'window_start', 'failures', 'pending', 'tripped'])
+  }
+
+  /** pending − 1 on each key (in the window it was taken in), failures + the row's failures. */
+  #settleQuery(rows: CounterRow[]) {
+    const same = sql`throttle_counters.window_start = excluded.window_start`
+    return this.#db
+      .insertInto('throttle_counters')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({
+          pending: sql`case when ${same} and throttle_counters.pending > 0 then throttle_counters.pending - 1 else throttle_counters.pending end`,
+          failures: sql`throttle_counters.failures + excluded.failures`,
+        }),
+      )
   }
 }
 
