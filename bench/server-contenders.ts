@@ -1,7 +1,8 @@
 /**
  * Contenders 7–9: the Keycard server (packages/server) itself.
  *   7. server-verify: `GET /auth/verify` with its real store (repeated token and fresh pool),
- *   8. server-login: `POST /auth/login` (argon2id-bound), with the event-loop delay measured meanwhile,
+ *   8. server-login: `POST /auth/login` (argon2id-bound), with the event-loop delay measured meanwhile
+ *      (server-login-nothrottle: the same with the login throttle off),
  *   9. server-refresh: `POST /auth/refresh` (a database write per call),
  *   and pg-verify, pg-login, pg-refresh: the same three on PostgreSQL.
  *
@@ -26,7 +27,15 @@ export interface ServerContenderSetup {
   cleanup?(): Promise<void>
 }
 
-export const SERVER_CONTENDER_IDS = ['server-verify', 'server-login', 'server-refresh', 'pg-verify', 'pg-login', 'pg-refresh'] as const
+export const SERVER_CONTENDER_IDS = [
+  'server-verify',
+  'server-login',
+  'server-login-nothrottle',
+  'server-refresh',
+  'pg-verify',
+  'pg-login',
+  'pg-refresh',
+] as const
 
 const APP = fileURLToPath(new URL('../packages/server/src/app.ts', import.meta.url))
 

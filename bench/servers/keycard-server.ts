@@ -7,6 +7,8 @@
  *   keycard, the server's secret (JWT_SECRET) and the claims the server puts in its own tokens
  *   (`sub` = user id, `sid` = the login's session, `dbid` = the database's identity, `admin`): byte for byte the kind of token it mints.
  * - server-login: `POST /auth/login` with the same credentials; event-loop delay measured in the server.
+ *   The client sends no device token, so the login throttle counts every login and each one mints a
+ *   device token (a row); server-login-nothrottle is the same with every THROTTLE_* off.
  * - server-refresh: `POST /auth/refresh`; each refresh token is single-use (rotation), so the load
  *   generator keeps a queue of refresh tokens and feeds each response's successor back in (autocannon,
  *   `chain`); the queue is seeded with logins and carried over from run to run in a file.
@@ -71,6 +73,11 @@ async function login(url: string): Promise<Tokens> {
   if (res.status !== 200) throw new Error(`POST /auth/login: ${res.status} ${JSON.stringify(res.json)}`)
   return res.json as Tokens
 }
+
+/** Every limit of the server's login throttle off (server-login-nothrottle). */
+const THROTTLE_OFF: Record<string, string> = Object.fromEntries(
+  ['ACCOUNT', 'ADDRESS', 'ACCOUNT_ADDRESS', 'DEVICE', 'REGISTER', 'PASSWORD'].map((name) => [`THROTTLE_${name}`, 'off']),
+)
 
 /** The PostgreSQL twins of the three server contenders. */
 export const POSTGRES_CONTENDER_IDS = ['pg-verify', 'pg-login', 'pg-refresh'] as const
@@ -141,6 +148,23 @@ export async function serverSetup(options: {
           : `expected 200 with tokens, got ${status} ${JSON.stringify(body)}`,
     },
     {
+      // The same logins with every THROTTLE_* off (no counters, no device tokens): what throttling costs.
+      ...base,
+      id: 'server-login-nothrottle',
+      label: 'Keycard server POST /auth/login (argon2id), throttling off',
+      env: { ...env('server-login-nothrottle'), ...THROTTLE_OFF },
+      modes: ['repeated'],
+      method: 'POST',
+      path: '/auth/login',
+      body: CREDENTIALS,
+      eventLoopDelay: true,
+      connections: 16,
+      expect: (status, body) =>
+        status === 200 && typeof (body as Tokens).access_token === 'string'
+          ? undefined
+          : `expected 200 with tokens, got ${status} ${JSON.stringify(body)}`,
+    },
+    {
       ...base,
       id: 'server-refresh',
       label: 'Keycard server POST /auth/refresh (rotation, DB write)',
@@ -172,8 +196,8 @@ export async function serverSetup(options: {
       contenders.push({ ...twin, id, label: `${twin.label} on PostgreSQL`, env: { ...twin.env, DATABASE_URL: pg.urls.get(id)! } })
     }
   }
-  /** What a PostgreSQL contender does is its SQLite twin's. */
-  const kind = (c: Contender) => TWIN[c.id] ?? c.id
+  /** What a PostgreSQL contender does is its SQLite twin's; server-login-nothrottle is server-login. */
+  const kind = (c: Contender) => TWIN[c.id] ?? (c.id === 'server-login-nothrottle' ? 'server-login' : c.id)
 
   const requestTokens = new Map<string, string | null>()
   const tokenFiles = new Map<string, string>()

@@ -150,6 +150,7 @@ export type ServerErrorCode =
   | 'INVALID_QUERY'
   | 'INVALID_TOKEN_MODE'
   | 'BAD_CREDENTIALS'
+  | 'TOO_MANY_ATTEMPTS'
   | 'ADMIN_REQUIRED'
   | 'NOT_FOUND'
   | 'USER_NOT_FOUND'

@@ -22,6 +22,9 @@ import { registerAdminRoutes } from './routes/admin.ts'
 import { registerAuthRoutes } from './routes/auth.ts'
 import { registerAuditRoutes } from './routes/audit.ts'
 import { purgeAuditEvents } from './audit/purge.ts'
+import { throttleWarning } from './throttle/limits.ts'
+import { purgeThrottle } from './throttle/purge.ts'
+import { ThrottledError } from './throttle/throttle.ts'
 import { registerHealthRoutes } from './routes/health.ts'
 import { registerVerifyRoutes } from './routes/verify.ts'
 import { registerWellKnownRoutes } from './routes/well-known.ts'
@@ -59,6 +62,8 @@ export interface AppDeps {
   keyRetryMs?: number
   /** The built account page (default `web/dist` of this package). */
   webDir?: string
+  /** The login throttle's clock, epoch seconds (default the system clock): tests move it past a window's end. */
+  throttleNow?: () => number
 }
 
 /**
@@ -133,6 +138,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // Requests Node's parser or Fastify's router refuse (headers over 16 KiB, a bad URL) answer {"msg", "code"} too.
     clientErrorHandler,
     frameworkErrors,
+    // TRUST_PROXY: only then is X-Forwarded-For believed (request.ip), and only from the proxies it names.
+    trustProxy: config.trustProxy,
   })
   // Only JSON bodies: text/plain would otherwise arrive as a string.
   app.removeContentTypeParser('text/plain')
@@ -154,6 +161,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     } else if (error instanceof DatabaseUnavailableError) {
       reply.header('retry-after', String(error.retryAfter))
       request.log.error({ err: error.cause }, `database unavailable: ${error.message}`)
+    } else if (error instanceof ThrottledError) {
+      reply.header('retry-after', String(error.retryAfter))
     } else if (error instanceof SigningKeyUnavailableError) {
       reply.header('retry-after', String(error.retryAfter))
       request.log.warn('a token was asked for while the retired signing key was being replaced')
@@ -181,7 +190,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       ...(deps.onRevocationEvent ? { onRevocationEvent: deps.onRevocationEvent } : {}),
       ...(deps.onKeyEvent ? { onKeyEvent: deps.onKeyEvent } : {}),
       ...(deps.keyRetryMs !== undefined ? { keyRetryMs: deps.keyRetryMs } : {}),
+      ...(deps.throttleNow ? { throttleNow: deps.throttleNow } : {}),
     })
+    const throttleWarned = throttleWarning(config.throttle)
+    if (throttleWarned) app.log.warn({ throttle: config.throttle }, throttleWarned)
     app.log.info(...signingLogLine(config, services.signing))
     app.log.info(
       { cookieSecure: config.cookieSecure, implicitRefreshWindow: config.implicitRefreshWindow },
@@ -199,8 +211,14 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     const web = registerWebRoutes(app, deps.webDir ?? WEB_DIST)
     if (!web.built) app.log.warn({ dir: web.dir }, `the account page is not built: ${PAGE_NOT_BUILT}`)
 
-    const { revocations } = services
+    const { revocations, throttle } = services
     const purge = async () => {
+      try {
+        const purged = await purgeThrottle(db, config.throttle, throttle.now())
+        if (purged.counters > 0 || purged.deviceTokens > 0) app.log.info(purged, 'purged ended throttle windows and unused device tokens')
+      } catch (err) {
+        app.log.error({ err }, 'purging throttle counters and device tokens failed')
+      }
       try {
         const purged = await purgeExpired(db, revocations)
         if ((purged.rows ?? 0) > 0 || purged.memory > 0) app.log.info(purged, 'purged expired sessions')

@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { randomBytes } from 'node:crypto'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { checkIssuer, checkKeysSecret, isLoopbackHost, SECRET_FILE, type Signing, signingMode } from './config-signing.ts'
+import { parseThrottle, parseTrustProxy, type ThrottleConfig, type TrustProxy } from './throttle/limits.ts'
 
 export {
   defaultIssuer,
@@ -102,6 +103,10 @@ export interface Config {
   readonly issuer: string
   /** Seconds audit events are kept (AUDIT_RETENTION, default 90 days); null = `off`, kept forever. */
   readonly auditRetention: number | null
+  /** THROTTLE_* and THROTTLE_BURST: the login, registration and password-change limits (throttle/limits.ts). */
+  readonly throttle: ThrottleConfig
+  /** TRUST_PROXY, Fastify's `trustProxy`: whether (and from whom) X-Forwarded-For is believed. Default false. */
+  readonly trustProxy: TrustProxy
 }
 
 export const DEFAULT_DATABASE_URL = './data/keycard.db'
@@ -136,6 +141,14 @@ export const ENV_VARS = [
   'JWKS_MAX_AGE',
   'ISSUER',
   'AUDIT_RETENTION',
+  'THROTTLE_ACCOUNT',
+  'THROTTLE_ADDRESS',
+  'THROTTLE_ACCOUNT_ADDRESS',
+  'THROTTLE_DEVICE',
+  'THROTTLE_REGISTER',
+  'THROTTLE_PASSWORD',
+  'THROTTLE_BURST',
+  'TRUST_PROXY',
 ] as const
 
 /** Thrown by `loadConfig`; `problems` has one line per bad variable. */
@@ -368,6 +381,8 @@ export function loadConfig(env: Env = process.env): Config {
   const issuer = checkIssuer(problems, env, host, port, signing.mode === 'keyring' && production)
 
   const auditRetention = auditRetentionOf(problems, env)
+  const throttle = parseThrottle(problems, env)
+  const trustProxy = parseTrustProxy(problems, env)
 
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze({
@@ -399,6 +414,8 @@ export function loadConfig(env: Env = process.env): Config {
     keyPublishLead,
     issuer,
     auditRetention,
+    throttle,
+    trustProxy,
   })
 }
 

@@ -24,6 +24,7 @@ import { type RevocationEvent, RevocationSync, revocationEventLogger } from './r
 import { RevocationView, STALE_MESSAGE, STALE_RETRY_AFTER } from './revocation-view.ts'
 import { nowSeconds, Revocations, SESSION_CLAIM } from './revocations.ts'
 import { Sessions } from './sessions.ts'
+import { Throttle } from './throttle/throttle.ts'
 
 /** Path of the refresh-token cookie (its CSRF twin is at `/`). */
 export const REFRESH_COOKIE_PATH = '/auth/refresh'
@@ -59,6 +60,8 @@ export interface Services {
   sync: RevocationSync
   /** Writes the audit trail (audit/log.ts): routes record security events with it after the action commits. */
   audit: AuditLog
+  /** Login, registration and password-change throttling, and device tokens (throttle/throttle.ts). */
+  throttle: Throttle
 }
 
 export interface ServicesDeps {
@@ -72,6 +75,8 @@ export interface ServicesDeps {
   onKeyEvent?: (event: KeySyncEvent) => void
   /** Keyring mode: how long a failed advance or key re-read waits before it is retried (ms; default 5 s). */
   keyRetryMs?: number
+  /** The throttle's clock, epoch seconds (tests pass their own). */
+  throttleNow?: () => number
 }
 
 /**
@@ -178,7 +183,7 @@ export async function buildServices(
   try {
     await sync.start()
     await keys?.start()
-    return withKeycard(config, db, keycard, signing, { revocations, admins, view, sync, keys })
+    return withKeycard(config, db, keycard, signing, { revocations, admins, view, sync, keys }, deps.throttleNow)
   } catch (err) {
     view.close()
     await keys?.close()
@@ -217,6 +222,7 @@ function withKeycard(
   keycard: Keycard,
   signing: SigningKeys,
   { revocations, admins, view, sync, keys }: Pick<Services, 'revocations' | 'admins' | 'view' | 'sync' | 'keys'>,
+  throttleNow?: () => number,
 ): Services {
   const sessions = new Sessions({
     db,
@@ -247,6 +253,7 @@ function withKeycard(
       if (view.isStale()) return sendStale(reply)
       return (hook as (this: unknown, ...args: unknown[]) => void).call(this, request, reply, done)
     } as KeycardHook
+  const audit = new AuditLog(db)
   const guards: Guards = {
     access: guard(auth.jwtRequired()),
     fresh: guard(auth.jwtRequired({ fresh: true })),
@@ -267,7 +274,8 @@ function withKeycard(
     view,
     sync,
     hasher: createPasswordHasher(config.argon2),
-    audit: new AuditLog(db),
+    audit,
+    throttle: new Throttle({ db, config: config.throttle, audit, ...(throttleNow ? { now: throttleNow } : {}) }),
   }
 }
 

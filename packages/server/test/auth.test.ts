@@ -86,7 +86,9 @@ forEachDialect((dialect) => {
     for (const username of ['alice', 'ALICE', 'alice@example.com', 'Alice@Example.COM']) {
       const res = await s.api('POST', '/auth/login', { body: { username, password: PASSWORD } })
       assert.equal(res.status, 200, username)
-      assert.deepEqual(Object.keys(res.body).sort(), ['access_token', 'refresh_token'])
+      // No device token was sent: the login hands out one (test/throttle.test.ts covers what it is for).
+      assert.deepEqual(Object.keys(res.body).sort(), ['access_token', 'device_token', 'refresh_token'])
+      assert.match(res.body.device_token, /^[A-Za-z0-9_-]{43}$/)
       assert.equal(claimsOf(res.body.access_token).fresh, true)
       assert.equal(claimsOf(res.body.refresh_token).type, 'refresh')
       assert.equal(claimsOf(res.body.refresh_token).sid, claimsOf(res.body.access_token).sid)
@@ -123,7 +125,7 @@ forEachDialect((dialect) => {
     await s.register('alice')
     const res = await s.api('POST', '/auth/fresh-login', { body: { username: 'alice', password: PASSWORD } })
     assert.equal(res.status, 200)
-    assert.deepEqual(Object.keys(res.body), ['access_token'])
+    assert.deepEqual(Object.keys(res.body), ['access_token', 'device_token'])
     const claims = claimsOf(res.body.access_token)
     assert.equal(claims.fresh, true)
     assert.equal(claims.type, 'access')

@@ -115,10 +115,15 @@ forEachDialect((dialect) => {
 
   const access = (jar: Jar) => claimsOf(jar.get('access_token_cookie')!)
 
-  /** The four lines of a cookie-mode sign-in, attribute by attribute. */
-  function assertSignInCookies(lines: string[], secure: boolean): void {
+  /** The device-token cookie a sign-in without one sets, after the token cookies. */
+  const DEVICE_LINE = (secure: boolean) =>
+    new RegExp(`^keycard_device=[\\w-]{43}${secure ? '; Secure' : ''}; HttpOnly; Max-Age=31536000; Path=/auth; SameSite=Strict$`)
+
+  /** The four lines of a cookie-mode sign-in, attribute by attribute (and the device cookie's fifth, for a login without one). */
+  function assertSignInCookies(lines: string[], secure: boolean, device = false): void {
     const s = secure ? '; Secure' : ''
-    assert.equal(lines.length, 4, lines.join('\n'))
+    assert.equal(lines.length, device ? 5 : 4, lines.join('\n'))
+    if (device) assert.match(lines[4]!, DEVICE_LINE(secure))
     const [accessLine, accessCsrf, refreshLine, refreshCsrf] = lines
     const accessToken = /^access_token_cookie=([^;]+);/.exec(accessLine!)?.[1]
     const refreshToken = /^refresh_token_cookie=([^;]+);/.exec(refreshLine!)?.[1]
@@ -161,7 +166,7 @@ forEachDialect((dialect) => {
     const login = await cookieLogin(s, 'alice@example.com')
     assert.deepEqual(login.res.body, { login: true })
     assertNoTokens(login.res)
-    assertSignInCookies(login.res.setCookie, false)
+    assertSignInCookies(login.res.setCookie, false, true)
     assert.notEqual(access(login.jar).sid, access(jar).sid, 'a login is a new session')
 
     // Not signed in: fresh-login starts a session of its own, with a fresh access token and no refresh token.
@@ -171,7 +176,8 @@ forEachDialect((dialect) => {
     })
     assert.equal(fresh.status, 200)
     assert.deepEqual(fresh.body, { login: true })
-    assert.equal(fresh.setCookie.length, 2)
+    assert.equal(fresh.setCookie.length, 3)
+    assert.match(fresh.setCookie[2]!, DEVICE_LINE(false))
     const token = /^access_token_cookie=([^;]+); HttpOnly; Path=\/; SameSite=Lax$/.exec(fresh.setCookie[0]!)?.[1]
     assert.match(token!, JWT)
     assert.equal(claimsOf(token!).fresh, true)
@@ -203,7 +209,7 @@ forEachDialect((dialect) => {
         body: { username: 'alice', password: PASSWORD },
         headers: { 'x-token-mode': mode },
       })
-      assert.deepEqual(Object.keys(login.body).sort(), ['access_token', 'refresh_token'])
+      assert.deepEqual(Object.keys(login.body).sort(), ['access_token', 'device_token', 'refresh_token'])
       assert.deepEqual(login.headers.getSetCookie(), [])
     }
     const upper = await s.api('POST', '/auth/login', {
@@ -230,7 +236,7 @@ forEachDialect((dialect) => {
     const s = await startServer(t, { COOKIE_SECURE: 'true' }, { dialect })
     await s.register('alice')
     const { jar, res } = await cookieLogin(s, 'alice')
-    assertSignInCookies(res.setCookie, true)
+    assertSignInCookies(res.setCookie, true, true)
     const out = await call(s, jar, 'POST', '/auth/logout', { csrf: 'access' })
     assert.equal(out.status, 200)
     assert.deepEqual(
@@ -393,7 +399,8 @@ forEachDialect((dialect) => {
     assert.equal(reuse.status, 401)
     assert.deepEqual(reuse.body, { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' })
     assert.deepEqual(reuse.setCookie, UNSET_ALL)
-    assert.equal(stale.cookies.size, 0)
+    // Only the device cookie stays: it names the browser, not the session (test/throttle.test.ts).
+    assert.deepEqual([...stale.cookies.keys()], ['keycard_device'])
     const after = await call(s, jar, 'GET', '/auth/me')
     assert.equal(after.status, 401)
     assert.deepEqual(after.body, { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' })
@@ -411,7 +418,7 @@ forEachDialect((dialect) => {
 
   // ---- ending sessions -----------------------------------------------------------------------------
 
-  test('logout with the access cookie revokes the session and unsets every cookie', async (t) => {
+  test('logout with the access cookie revokes the session and unsets every token cookie', async (t) => {
     const s = await startServer(t, {}, { dialect })
     await s.register('alice')
     const { jar } = await cookieLogin(s, 'alice')
@@ -420,7 +427,8 @@ forEachDialect((dialect) => {
     assert.equal(res.status, 200)
     assert.deepEqual(res.body, { msg: 'Successfully logged out' })
     assert.deepEqual(res.setCookie, UNSET_ALL)
-    assert.equal(jar.cookies.size, 0)
+    // Only the device cookie stays: it names the browser, not the session (test/throttle.test.ts).
+    assert.deepEqual([...jar.cookies.keys()], ['keycard_device'])
     assert.deepEqual((await call(s, jar, 'GET', '/auth/me')).body, { msg: NO_TOKEN, code: 'KEYCARD_NO_AUTHORIZATION' })
     // A copy of the cookies is worth nothing: the session is revoked on the server.
     assert.deepEqual((await call(s, copy, 'GET', '/auth/me')).body, { msg: 'Token has been revoked', code: 'KEYCARD_TOKEN_REVOKED' })
@@ -470,7 +478,8 @@ forEachDialect((dialect) => {
     const all = await call(s, a, 'POST', '/auth/logout-all', { csrf: 'access' })
     assert.equal(all.status, 200)
     assert.deepEqual(all.setCookie, UNSET_ALL)
-    assert.equal(a.cookies.size, 0)
+    // Only the device cookie stays: it names the browser, not the session (test/throttle.test.ts).
+    assert.deepEqual([...a.cookies.keys()], ['keycard_device'])
   })
 
   test('an admin deleting their own account from the browser is signed out there', async (t) => {

@@ -73,6 +73,7 @@ test('0002 fills the keys of old rows, keeps every row, and reports the rows who
     '0003-database-identity',
     '0004-revocation-notify',
     '0005-keyring',
+    '0006-throttle',
     '0007-audit',
   ])
 
@@ -213,6 +214,7 @@ test('a failing 0002 is rolled back whole, so it can run again once the cause is
     '0003-database-identity',
     '0004-revocation-notify',
     '0005-keyring',
+    '0006-throttle',
     '0007-audit',
   ])
 })
@@ -234,6 +236,7 @@ test('0002 can be migrated down and up again', async (t) => {
     '0003-database-identity',
     '0004-revocation-notify',
     '0005-keyring',
+    '0006-throttle',
     '0007-audit',
   ])
   assert.equal((await db.selectFrom('users').select('username_key').where('id', '=', 7).executeTakeFirstOrThrow()).username_key, 'carol#7')

@@ -63,7 +63,7 @@ forEachDialect((dialect) => {
     child.kill('SIGTERM')
     const login = await inFlight
     assert.equal(login.status, 200)
-    assert.deepEqual(Object.keys((await login.json()) as object).sort(), ['access_token', 'refresh_token'])
+    assert.deepEqual(Object.keys((await login.json()) as object).sort(), ['access_token', 'device_token', 'refresh_token'])
     assert.equal(await exited, 0)
     assert.match(out, /"msg":"shutting down: draining requests"/)
     // better-sqlite3 checkpoints and removes the WAL file when the last connection closes.

@@ -87,11 +87,36 @@ export interface AuditEventsTable {
   detail: string | null
 }
 
+/** One throttle counter for its current fixed window (migration 0006, src/throttle/counters.ts). */
+export interface ThrottleCountersTable {
+  /** What is counted, e.g. `account:u:7`, `address:192.0.2.1`, `device:<hash>`. */
+  key: string
+  /** Epoch seconds: floor(now / window) * window. */
+  window_start: number
+  /** Counted attempts in this window (failed logins; every registration or password change). */
+  failures: number
+  /** Attempts reserved and not settled yet. */
+  pending: number
+  /** 1 once an attempt was refused in this window. */
+  tripped: number
+}
+
+/** A device token of a user who signed in from that client (migration 0006, src/throttle/device.ts). */
+export interface DeviceTokensTable {
+  /** Hex SHA-256 of the token; the token itself is never stored. */
+  token_hash: string
+  user_id: number
+  created_at: number
+  last_used_at: number
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
   signing_keys: SigningKeysTable
   audit_events: AuditEventsTable
+  throttle_counters: ThrottleCountersTable
+  device_tokens: DeviceTokensTable
 }
 
 export type UserRow = Selectable<UsersTable>

@@ -28,12 +28,31 @@ function mapped<T>(run: () => T): T {
   }
 }
 
-/** better-sqlite3 as Kysely's dialect sees it, with lock timeouts and disk failures turned into 503 errors. */
+/** Prepared statements kept per connection: preparing costs about as much as running a short one. */
+const STATEMENT_CACHE = 256
+
+/**
+ * better-sqlite3 as Kysely's dialect sees it, with lock timeouts and disk failures turned into 503
+ * errors, and statements prepared once per SQL text (least recently used dropped past
+ * STATEMENT_CACHE). Kysely runs one query at a time on the connection, so a statement is never run
+ * while it is still being iterated.
+ */
 function errorAware(sqlite: SQLite.Database): SqliteDatabase {
+  const prepared = new Map<string, SQLite.Statement>()
+  const statement = (text: string) => {
+    let stmt = prepared.get(text)
+    if (stmt) prepared.delete(text)
+    else {
+      stmt = mapped(() => sqlite.prepare(text))
+      if (prepared.size >= STATEMENT_CACHE) prepared.delete(prepared.keys().next().value!)
+    }
+    prepared.set(text, stmt)
+    return stmt
+  }
   return {
     close: () => sqlite.close(),
     prepare(text: string): SqliteStatement {
-      const stmt = mapped(() => sqlite.prepare(text))
+      const stmt = statement(text)
       return {
         reader: stmt.reader,
         all: (parameters) => mapped(() => stmt.all(parameters)),

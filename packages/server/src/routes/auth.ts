@@ -8,9 +8,8 @@
  * in cookies too: refresh rotates the cookies, and a route that ends the current session unsets them.
  */
 
-import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { NodeRequestView, RevokedTokenError } from 'keycard'
+import { RevokedTokenError } from 'keycard'
 import type { Services } from '../app.ts'
 import { requestContext } from '../audit/log.ts'
 import { HttpError, objectBody, requiredString, optionalString } from '../http-errors.ts'
@@ -19,65 +18,21 @@ import { passwordProblem } from '../passwords.ts'
 import { SESSION_CLAIM } from '../revocations.ts'
 import { createUser, findUserById, findUserByLogin, InvalidUserError, setPasswordHash, toPublicUser, UserExistsError } from '../users.ts'
 import type { UserRow } from '../db/schema.ts'
+import { presentedDeviceToken, setDeviceCookie } from '../throttle/device.ts'
+import type { LoginAttempt } from '../throttle/throttle.ts'
+import { cookieSessionOf, tokenMode } from './token-mode.ts'
+
+export { TOKEN_MODE_HEADER, tokenMode } from './token-mode.ts'
 
 const BAD_LOGIN = 'Bad username or password'
 /** Longer login names cannot exist (254 is the email limit); they skip the lookup, not the hash. */
 const MAX_LOGIN = 254
 
-/** The request header that selects cookie mode on the sign-in routes. */
-export const TOKEN_MODE_HEADER = 'x-token-mode'
-
-/**
- * `cookie` when the client asks for cookie mode, `header` (tokens in the JSON body) when it sends
- * nothing or `header`; a 400 for anything else. A cross-site form cannot send this header, and a
- * cross-site fetch that does needs a CORS preflight this server never grants.
- */
-export function tokenMode(request: FastifyRequest): 'cookie' | 'header' {
-  const raw = request.headers[TOKEN_MODE_HEADER]
-  if (raw === undefined) return 'header'
-  const value = (Array.isArray(raw) ? raw.join(',') : raw).trim().toLowerCase()
-  if (value === 'cookie' || value === 'header' || value === '') return value === 'cookie' ? 'cookie' : 'header'
-  throw new HttpError(
-    400,
-    'X-Token-Mode must be "cookie" (tokens in HttpOnly cookies) or "header" (tokens in the response body)',
-    'INVALID_TOKEN_MODE',
-  )
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
-}
-
 export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
-  const { db, hasher, sessions, guards, auth, keycard, audit } = s
-  const options = keycard.options
+  const { db, hasher, sessions, guards, auth, keycard, audit, throttle } = s
 
   /** Whether the verified token of this request came from a cookie (then answers go in cookies too). */
   const fromCookie = (request: FastifyRequest) => auth.context(request).location === 'cookies'
-
-  /**
-   * The live session this browser is signed in to as `user`, from its access cookie (expired is fine:
-   * the signature is checked, and the session row must be live), when the request echoes that token's
-   * CSRF value; otherwise undefined.
-   */
-  async function cookieSessionOf(request: FastifyRequest, user: UserRow): Promise<string | undefined> {
-    const token = new NodeRequestView(request.raw).cookie(options.accessCookieName)
-    if (!token) return undefined
-    let claims: Record<string, unknown>
-    try {
-      claims = await keycard.decodeToken(token, { allowExpired: true })
-    } catch {
-      return undefined
-    }
-    const sid = claims[SESSION_CLAIM]
-    if (claims.type !== 'access' || claims.sub !== String(user.id) || typeof sid !== 'string') return undefined
-    let sent = request.headers[options.accessCsrfHeaderName.toLowerCase()]
-    if (Array.isArray(sent)) sent = sent[0]
-    if (typeof claims.csrf !== 'string' || typeof sent !== 'string' || !sameSecret(claims.csrf, sent)) return undefined
-    return sid
-  }
 
   /** The verified token's user id, session id and claims. */
   const tokenOf = (request: FastifyRequest) => {
@@ -90,8 +45,11 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
   const recordLogin = (request: FastifyRequest, user: UserRow, sessionId: string, detail: { mode: string; fresh?: true }) =>
     audit.record({ type: 'login.succeeded', userId: user.id, username: user.username, sessionId, ...requestContext(request), detail })
 
-  /** Checks a username (or email) and password; the same 401, and one argon2 verify, for every failure. */
-  async function checkLogin(request: FastifyRequest): Promise<UserRow> {
+  /**
+   * Checks a username (or email) and password; the same 401, and one argon2 verify, for every failure.
+   * The throttle decides first (a 429 costs no verify), and counts a failure.
+   */
+  async function checkLogin(request: FastifyRequest): Promise<{ user: UserRow; attempt: LoginAttempt }> {
     const fields = objectBody(request.body)
     const login = requiredString(fields, 'username')
     const password = requiredString(fields, 'password')
@@ -99,9 +57,19 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     // a lone surrogate as U+FFFD and so accept any other.
     const unicode = unicodeProblem(password)
     if (unicode) throw new HttpError(400, `password ${unicode}`, 'INVALID_FIELD', 'password')
+    const deviceToken = presentedDeviceToken(request, fields)
     const user = login.length <= MAX_LOGIN ? await findUserByLogin(db, login) : undefined
-    const ok = await hasher.verify(user?.password_hash ?? null, password)
-    if (!ok || !user) {
+    const attempt = await throttle.beginLogin(request, { login, user, deviceToken })
+    let verified: boolean
+    try {
+      verified = await hasher.verify(user?.password_hash ?? null, password)
+    } catch (err) {
+      // A verify that threw gives its slots back uncounted.
+      await attempt.settle(false)
+      throw err
+    }
+    await attempt.settle(!verified || !user)
+    if (!verified || !user) {
       // What was typed is recorded (clipped), never the password.
       await audit.record({ type: 'login.failed', userId: user?.id ?? null, username: login, ...requestContext(request) })
       throw new HttpError(401, BAD_LOGIN, 'BAD_CREDENTIALS')
@@ -110,7 +78,14 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
       // Parameters changed since this hash was made: upgrade it while we hold the password.
       await setPasswordHash(db, user.id, await hasher.hash(password))
     }
-    return user
+    return { user, attempt }
+  }
+
+  /** A new device token for a client that signed in without one: in the body (header mode) or a cookie. */
+  async function deviceToken(reply: FastifyReply, attempt: LoginAttempt, user: UserRow, mode: 'cookie' | 'header') {
+    const minted = await throttle.deviceAfterLogin(attempt, user.id)
+    if (minted !== undefined && mode === 'cookie') setDeviceCookie(reply, minted, s.config.cookieSecure)
+    return mode === 'header' && minted !== undefined ? { device_token: minted } : {}
   }
 
   app.post('/auth/register', async (request, reply) => {
@@ -119,6 +94,8 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     const username = requiredString(body, 'username')
     const password = requiredString(body, 'password')
     const email = optionalString(body, 'email')
+    // Every attempt counts (refused by the rules, taken, or made), before any hashing.
+    await throttle.count('register', request, { username })
     let user: UserRow
     let tokens: Awaited<ReturnType<typeof sessions.start>> | undefined
     try {
@@ -157,30 +134,32 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
 
   app.post('/auth/login', async (request, reply) => {
     const mode = tokenMode(request)
-    const user = await checkLogin(request)
+    const { user, attempt } = await checkLogin(request)
     const tokens = await sessions.start(user, { fresh: true, withRefresh: true, userAgent: userAgent(request) })
     request.log.info({ userId: user.id, sessionId: tokens.sessionId, mode }, 'login')
     await recordLogin(request, user, tokens.sessionId, { mode })
     if (mode === 'cookie') {
       auth.setAccessCookies(reply, tokens.access_token)
       auth.setRefreshCookies(reply, tokens.refresh_token!)
+      await deviceToken(reply, attempt, user, mode)
       return { login: true }
     }
-    return { access_token: tokens.access_token, refresh_token: tokens.refresh_token }
+    return { access_token: tokens.access_token, refresh_token: tokens.refresh_token, ...(await deviceToken(reply, attempt, user, mode)) }
   })
 
   app.post('/auth/fresh-login', async (request, reply) => {
     const mode = tokenMode(request)
-    const user = await checkLogin(request)
+    const { user, attempt } = await checkLogin(request)
     if (mode === 'cookie') {
       // A browser already signed in as this user gets a fresh token for the same session, so the
       // password change that usually follows (which revokes the *other* sessions) keeps it signed in.
-      const sid = await cookieSessionOf(request, user)
+      const sid = await cookieSessionOf(keycard, request, user)
       const fresh = sid === undefined ? undefined : await sessions.freshAccess(user, sid)
       if (fresh && sid !== undefined) {
         request.log.info({ userId: user.id, sessionId: sid, mode }, 'fresh login')
         await recordLogin(request, user, sid, { mode, fresh: true })
         auth.setAccessCookies(reply, fresh)
+        await deviceToken(reply, attempt, user, mode)
         return { login: true }
       }
     }
@@ -189,9 +168,10 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     await recordLogin(request, user, tokens.sessionId, { mode, fresh: true })
     if (mode === 'cookie') {
       auth.setAccessCookies(reply, tokens.access_token)
+      await deviceToken(reply, attempt, user, mode)
       return { login: true }
     }
-    return { access_token: tokens.access_token }
+    return { access_token: tokens.access_token, ...(await deviceToken(reply, attempt, user, mode)) }
   })
 
   app.post('/auth/refresh', { onRequest: guards.refresh }, async (request, reply: FastifyReply) => {
@@ -263,6 +243,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     const password = requiredString(body, 'new_password')
     const problem = unicodeProblem(password) ?? passwordProblem(password)
     if (problem) throw new HttpError(400, `new_password ${problem}`, 'INVALID_FIELD', 'new_password')
+    await throttle.count('password', request, { userId })
     const revoked = await sessions.changePassword(userId, await hasher.hash(password), sid)
     request.log.info({ userId, revokedSessions: revoked }, 'password changed')
     await audit.record({

@@ -13,6 +13,7 @@ export type { KeyCollision } from './0002-identity-keys.ts'
 import * as m0003 from './0003-database-identity.ts'
 import * as m0004 from './0004-revocation-notify.ts'
 import * as m0005 from './0005-keyring.ts'
+import * as m0006 from './0006-throttle.ts'
 import * as m0007 from './0007-audit.ts'
 
 /** Names sort in the order they run. */
@@ -22,6 +23,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0003-database-identity': m0003,
   '0004-revocation-notify': m0004,
   '0005-keyring': m0005,
+  '0006-throttle': m0006,
   '0007-audit': m0007,
 })
 
@@ -34,7 +36,8 @@ export function createMigrator(db: Kysely<any>, report: CollisionReport = toStde
     ...migrations,
     '0002-identity-keys': { up: (d) => m0002.up(d, report), down: m0002.down },
   }
-  return new Migrator({ db, provider: { getMigrations: async () => withReport } })
+  // 0006 was added after 0007 had shipped: a database that ran 0007 first gets 0006 next.
+  return new Migrator({ db, provider: { getMigrations: async () => withReport }, allowUnorderedMigrations: true })
 }
 
 /** Thrown when a migration fails; `results` tells which ran. */
