@@ -9,13 +9,24 @@
 import assert from 'node:assert/strict'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { type TestContext, test } from 'node:test'
-import { sql } from 'kysely'
+import { Migrator, sql } from 'kysely'
+import { migrateToLatest, migrations } from '../src/db/migrations/index.ts'
 import { ARGON2_CHANNEL, type Argon2Event } from '../src/passwords.ts'
 import { hashDeviceToken } from '../src/throttle/device.ts'
 import { parseThrottle } from '../src/throttle/limits.ts'
 import { purgeThrottle } from '../src/throttle/purge.ts'
 import { THROTTLED_MESSAGE } from '../src/throttle/throttle.ts'
-import { type Dialect, forEachDialect, openBeside, PASSWORD, type Reply, sharedDatabaseEnv, startServer, tempDir } from './helpers.ts'
+import {
+  type Dialect,
+  forEachDialect,
+  openBeside,
+  openTestDatabase,
+  PASSWORD,
+  type Reply,
+  sharedDatabaseEnv,
+  startServer,
+  tempDir,
+} from './helpers.ts'
 
 const THROTTLED = { msg: THROTTLED_MESSAGE, code: 'TOO_MANY_ATTEMPTS' }
 const WRONG = 'not the password at all'
@@ -304,6 +315,16 @@ forEachDialect((dialect: Dialect) => {
       [hashDeviceToken(recent)],
     )
     assert.notEqual(hashDeviceToken(old), hashDeviceToken(recent))
+  })
+
+  test('a database that ran 0007-audit before 0006-throttle existed gets 0006 next', async (t) => {
+    const { db } = await openTestDatabase(t, dialect)
+    const { '0006-throttle': _later, ...before } = migrations
+    const { error } = await new Migrator({ db, provider: { getMigrations: async () => before } }).migrateToLatest()
+    assert.ifError(error)
+    assert.deepEqual(await migrateToLatest(db, () => {}), ['0006-throttle'])
+    assert.deepEqual(await db.selectFrom('throttle_counters').selectAll().execute(), [])
+    assert.deepEqual(await migrateToLatest(db, () => {}), [])
   })
 
   test('a throttle that cannot reach its table answers 503 with a message: never a 500, never an unthrottled attempt', async (t) => {
