@@ -99,6 +99,27 @@ async function startBenchPostgres(
   }
 }
 
+/** `POST /auth/login` with the bench user's credentials, 16 connections, the event-loop delay measured in the server. */
+function loginContender(id: string, label: string, env: Record<string, string>): Contender {
+  return {
+    script: SCRIPT,
+    auth: true,
+    id,
+    label,
+    env,
+    modes: ['repeated'],
+    method: 'POST',
+    path: '/auth/login',
+    body: CREDENTIALS,
+    eventLoopDelay: true,
+    connections: 16,
+    expect: (status, body) =>
+      status === 200 && typeof (body as Tokens).access_token === 'string'
+        ? undefined
+        : `expected 200 with tokens, got ${status} ${JSON.stringify(body)}`,
+  }
+}
+
 export async function serverSetup(options: {
   pool: number
   refreshConnections?: number
@@ -131,39 +152,12 @@ export async function serverSetup(options: {
           ? undefined
           : `expected 200 {id, admin}, got ${status} ${JSON.stringify(body)}`,
     },
-    {
-      ...base,
-      id: 'server-login',
-      label: 'Keycard server POST /auth/login (argon2id)',
-      env: env('server-login'),
-      modes: ['repeated'],
-      method: 'POST',
-      path: '/auth/login',
-      body: CREDENTIALS,
-      eventLoopDelay: true,
-      connections: 16,
-      expect: (status, body) =>
-        status === 200 && typeof (body as Tokens).access_token === 'string'
-          ? undefined
-          : `expected 200 with tokens, got ${status} ${JSON.stringify(body)}`,
-    },
-    {
-      // The same logins with every THROTTLE_* off (no counters, no device tokens): what throttling costs.
-      ...base,
-      id: 'server-login-nothrottle',
-      label: 'Keycard server POST /auth/login (argon2id), throttling off',
-      env: { ...env('server-login-nothrottle'), ...THROTTLE_OFF },
-      modes: ['repeated'],
-      method: 'POST',
-      path: '/auth/login',
-      body: CREDENTIALS,
-      eventLoopDelay: true,
-      connections: 16,
-      expect: (status, body) =>
-        status === 200 && typeof (body as Tokens).access_token === 'string'
-          ? undefined
-          : `expected 200 with tokens, got ${status} ${JSON.stringify(body)}`,
-    },
+    loginContender('server-login', 'Keycard server POST /auth/login (argon2id)', env('server-login')),
+    // The same logins with every THROTTLE_* off (no counters, no device tokens): what throttling costs.
+    loginContender('server-login-nothrottle', 'Keycard server POST /auth/login (argon2id), throttling off', {
+      ...env('server-login-nothrottle'),
+      ...THROTTLE_OFF,
+    }),
     {
       ...base,
       id: 'server-refresh',

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { build } from 'vite'
 import { claimsOf, openBeside, startServer } from '../helpers.ts'
-import { launchChromium, PLAIN_HTTP_HOST } from './chromium.ts'
+import { collectPageErrors, launchChromium, PLAIN_HTTP_HOST } from './chromium.ts'
 
 const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/browser/', import.meta.url))
 const README_SCREENSHOT = fileURLToPath(new URL('../../../../docs/account-page.png', import.meta.url))
@@ -52,17 +52,6 @@ async function fillSignUp(page: Page, username: string, password: string, confir
   await page.getByLabel('Username').fill(username)
   await page.getByLabel('Password', { exact: true }).fill(password)
   await page.getByLabel('Confirm password').fill(confirm)
-}
-
-/** Console errors, except the browser's own note on each error status the page answers on purpose (400, 401, …). */
-function collectPageErrors(page: Page): string[] {
-  const errors: string[] = []
-  page.on('pageerror', (err) => errors.push(err.message))
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text()))
-      errors.push(msg.text())
-  })
-  return errors
 }
 
 /** Every Delete button lies wholly inside the viewport and inside the table's box (not scrolled away in it). */

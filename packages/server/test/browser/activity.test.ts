@@ -16,7 +16,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { build } from 'vite'
 import { AuditLog } from '../../src/audit/log.ts'
 import { claimsOf, type Dialect, forEachDialect, freezeClock, openBeside, PASSWORD, startServer, type TestServer } from '../helpers.ts'
-import { launchChromium } from './chromium.ts'
+import { collectPageErrors, launchChromium } from './chromium.ts'
 
 const ARTIFACTS = fileURLToPath(new URL('../../../../test-artifacts/browser/', import.meta.url))
 const WEB_CONFIG = fileURLToPath(new URL('../../web/vite.config.ts', import.meta.url))
@@ -59,17 +59,6 @@ async function openActivity(page: Page): Promise<void> {
 
 const texts = (page: Page, testId: string) => page.getByTestId(testId).evaluateAll((els) => els.map((e) => e.textContent ?? ''))
 const ids = (page: Page) => page.getByTestId('event').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-event-id'))))
-
-/** Page errors and console errors, except the browser's note on each 4xx the page provokes on purpose. */
-function collectPageErrors(page: Page): string[] {
-  const errors: string[] = []
-  page.on('pageerror', (err) => errors.push(err.message))
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text()))
-      errors.push(msg.text())
-  })
-  return errors
-}
 
 async function setUp(t: TestContext, dialect: Dialect): Promise<{ server: TestServer; browser: Browser; now: number }> {
   await buildPage()

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { chromium, type Browser } from 'playwright-core'
+import { chromium, type Browser, type Page } from 'playwright-core'
 
 const DEBIAN_CHROMIUM = '/usr/bin/chromium'
 
@@ -55,4 +55,23 @@ export async function launchChromium(t: { after(fn: () => Promise<void>): void }
   const browser = await chromium.launch({ executablePath: chromiumPath(), args: ARGS })
   t.after(() => browser.close())
   return browser
+}
+
+/**
+ * Collects the page's errors and console errors, except the browser's own note on each error status
+ * (400, 401, …) the page is made to answer on purpose; a test asserts the list stays empty.
+ *
+ * @example
+ * const pageErrors = collectPageErrors(page)
+ * // … drive the page …
+ * assert.deepEqual(pageErrors, [])
+ */
+export function collectPageErrors(page: Page): string[] {
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text()))
+      errors.push(msg.text())
+  })
+  return errors
 }
