@@ -31,6 +31,15 @@ export const USERNAME_MAX = 32
 export const EMAIL_MAX = 254
 
 /**
+ * Longest login name (a username or an email) that can name a user: longer ones skip the lookup and
+ * normalisation (never the password hash), so their cost stays linear.
+ *
+ * @example
+ * const user = login.length <= LOGIN_MAX ? await findUserByLogin(db, login) : undefined
+ */
+export const LOGIN_MAX = EMAIL_MAX
+
+/**
  * Inputs longer than these (in UTF-16 units) are never normalised: NFC's canonical reordering is
  * quadratic in a run of combining marks (a 64 KiB body of alternating U+0301 U+0316 cost half a second
  * of CPU), and such inputs are refused anyway. NFC composes at most 4 code points into one, and a code

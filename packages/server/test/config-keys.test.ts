@@ -8,21 +8,12 @@ import assert from 'node:assert/strict'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { ConfigError, describeSigning, ENV_VARS, loadConfig, loadKeysSecret, resolveJwtSecret } from '../src/config.ts'
+import { describeSigning, ENV_VARS, loadConfig, loadKeysSecret, resolveJwtSecret } from '../src/config.ts'
 import { tempDir } from './helpers.ts'
+import { configProblems } from './helpers.ts'
 
 const SECRET = 's'.repeat(32)
 const PG = 'postgres://u:p@db/keycard'
-
-function problems(env: Record<string, string>): readonly string[] {
-  try {
-    loadConfig({ INIT_CWD: '/srv/app', ...env })
-  } catch (err) {
-    assert.ok(err instanceof ConfigError)
-    return err.problems
-  }
-  assert.fail(`no error for ${JSON.stringify(env)}`)
-}
 
 test('a new installation signs ES256 with the keyring; JWT_SECRET or an existing jwt-secret file keeps HS256', (t) => {
   const fresh = loadConfig({ INIT_CWD: '/srv/app' })
@@ -55,30 +46,34 @@ test('JWT_ALGORITHM takes each algorithm in any case; anything else, or JWT_SECR
     algorithm: 'HS256',
     source: 'JWT_ALGORITHM',
   })
-  assert.deepEqual(problems({ JWT_ALGORITHM: 'ES512' }), ['JWT_ALGORITHM: expected one of ES256, EdDSA, RS256, PS256, HS256; got "ES512"'])
-  assert.deepEqual(problems({ JWT_ALGORITHM: 'none' }), ['JWT_ALGORITHM: expected one of ES256, EdDSA, RS256, PS256, HS256; got "none"'])
+  assert.deepEqual(configProblems({ JWT_ALGORITHM: 'ES512' }), [
+    'JWT_ALGORITHM: expected one of ES256, EdDSA, RS256, PS256, HS256; got "ES512"',
+  ])
+  assert.deepEqual(configProblems({ JWT_ALGORITHM: 'none' }), [
+    'JWT_ALGORITHM: expected one of ES256, EdDSA, RS256, PS256, HS256; got "none"',
+  ])
   // A typo is one problem, not also those of a mode nobody asked for.
-  assert.deepEqual(problems({ JWT_ALGORITHM: 'ES-256', NODE_ENV: 'production', KEYS_SECRET: SECRET, ISSUER: 'https://a.example' }), [
+  assert.deepEqual(configProblems({ JWT_ALGORITHM: 'ES-256', NODE_ENV: 'production', KEYS_SECRET: SECRET, ISSUER: 'https://a.example' }), [
     'JWT_ALGORITHM: expected one of ES256, EdDSA, RS256, PS256, HS256; got "ES-256"',
   ])
-  assert.deepEqual(problems({ JWT_ALGORITHM: 'EdDSA', JWT_SECRET: SECRET }), [
+  assert.deepEqual(configProblems({ JWT_ALGORITHM: 'EdDSA', JWT_SECRET: SECRET }), [
     "JWT_SECRET: set, but JWT_ALGORITHM=EdDSA signs with the keyring's key pairs, not a shared secret; unset JWT_SECRET to use the keyring, or unset JWT_ALGORITHM (or set it to HS256) to keep signing with JWT_SECRET",
   ])
 })
 
 test('KEYS_SECRET: at least 32 bytes; required in production and with PostgreSQL, where JWT_SECRET no longer is', () => {
-  assert.deepEqual(problems({ KEYS_SECRET: 'short' }), [
+  assert.deepEqual(configProblems({ KEYS_SECRET: 'short' }), [
     'KEYS_SECRET: must be at least 32 bytes, got 5; generate one with `openssl rand -base64 32`',
   ])
-  assert.deepEqual(problems({ DATABASE_URL: PG }), [
+  assert.deepEqual(configProblems({ DATABASE_URL: PG }), [
     "KEYS_SECRET: required with a PostgreSQL DATABASE_URL (every instance must decrypt the same signing keys, and a generated secret would live in one machine's data dir); generate one with `openssl rand -base64 32`",
   ])
   const pg = loadConfig({ DATABASE_URL: PG, KEYS_SECRET: SECRET })
   assert.deepEqual([pg.signing.mode, pg.keysSecret, pg.jwtSecret], ['keyring', SECRET, undefined])
   // HS256 on PostgreSQL still needs JWT_SECRET, as before; KEYS_SECRET is not read in HMAC mode.
-  assert.match(problems({ DATABASE_URL: PG, JWT_ALGORITHM: 'HS256' })[0]!, /^JWT_SECRET: required with a PostgreSQL DATABASE_URL/)
+  assert.match(configProblems({ DATABASE_URL: PG, JWT_ALGORITHM: 'HS256' })[0]!, /^JWT_SECRET: required with a PostgreSQL DATABASE_URL/)
   assert.equal(loadConfig({ JWT_SECRET: SECRET, KEYS_SECRET: 'short' }).keysSecret, undefined)
-  assert.deepEqual(problems({ NODE_ENV: 'production' }), [
+  assert.deepEqual(configProblems({ NODE_ENV: 'production' }), [
     'KEYS_SECRET: required when NODE_ENV=production (it encrypts the signing keys in the database; a generated one would be lost with the data dir); generate one with `openssl rand -base64 32`',
     "ISSUER: required in keyring mode when NODE_ENV=production (every token carries it as `iss` and resource servers check it); set the server's public URL, such as https://auth.example.com",
   ])
@@ -94,16 +89,16 @@ test('KEY_ROTATION_INTERVAL (90 days) and JWKS_MAX_AGE (600 s): durations; the i
   const set = loadConfig({ KEY_ROTATION_INTERVAL: '30d', JWKS_MAX_AGE: '5m' })
   assert.deepEqual([set.keyRotationInterval, set.jwksMaxAge, set.keyPublishLead], [30 * 86400, 300, 600])
   assert.deepEqual([loadConfig({ KEY_ROTATION_INTERVAL: '3', JWKS_MAX_AGE: '1' }).keyPublishLead], [2])
-  assert.deepEqual(problems({ KEY_ROTATION_INTERVAL: '20m' }), [
+  assert.deepEqual(configProblems({ KEY_ROTATION_INTERVAL: '20m' }), [
     'KEY_ROTATION_INTERVAL: must be longer than two JWKS cache lifetimes (2 × JWKS_MAX_AGE = 1200s: a new key is published that long before it signs); got "20m"',
   ])
-  assert.deepEqual(problems({ JWKS_MAX_AGE: '60d' }), [
+  assert.deepEqual(configProblems({ JWKS_MAX_AGE: '60d' }), [
     'JWKS_MAX_AGE: at most 7 days (a new key waits two of these before it signs, and a retired key stays cached that long by verifiers that ignore retirement), got "60d"',
   ])
-  assert.deepEqual(problems({ JWKS_MAX_AGE: '0' }), [
+  assert.deepEqual(configProblems({ JWKS_MAX_AGE: '0' }), [
     'JWKS_MAX_AGE: expected a positive duration in seconds or with a unit (s, m, h, d, w), such as 900 or 15m; got "0"',
   ])
-  assert.deepEqual(problems({ KEY_ROTATION_INTERVAL: 'quarterly' }), [
+  assert.deepEqual(configProblems({ KEY_ROTATION_INTERVAL: 'quarterly' }), [
     'KEY_ROTATION_INTERVAL: expected a positive duration in seconds or with a unit (s, m, h, d, w), such as 900 or 15m; got "quarterly"',
   ])
 })
@@ -120,19 +115,19 @@ test('ISSUER: the server address by default; a given URL loses its trailing slas
   assert.equal(issuer({ ISSUER: 'https://auth.example.com/' }), 'https://auth.example.com')
   assert.equal(issuer({ ISSUER: 'https://example.com/auth//' }), 'https://example.com/auth')
   assert.equal(issuer({ ISSUER: 'HTTPS://Auth.Example.com:8443' }), 'https://auth.example.com:8443')
-  assert.deepEqual(problems({ ISSUER: 'auth.example.com' }), [
+  assert.deepEqual(configProblems({ ISSUER: 'auth.example.com' }), [
     'ISSUER: expected an http or https URL such as https://auth.example.com, got "auth.example.com"',
   ])
-  assert.deepEqual(problems({ ISSUER: 'ftp://auth.example.com' }), [
+  assert.deepEqual(configProblems({ ISSUER: 'ftp://auth.example.com' }), [
     'ISSUER: must be an http or https URL, such as https://auth.example.com; got "ftp://auth.example.com"',
   ])
-  assert.deepEqual(problems({ ISSUER: 'https://auth.example.com/?x=1' }), [
+  assert.deepEqual(configProblems({ ISSUER: 'https://auth.example.com/?x=1' }), [
     'ISSUER: must not have a query string or a fragment, such as https://auth.example.com; got "https://auth.example.com/?x=1"',
   ])
-  assert.deepEqual(problems({ ISSUER: 'https://auth.example.com/#top' }), [
+  assert.deepEqual(configProblems({ ISSUER: 'https://auth.example.com/#top' }), [
     'ISSUER: must not have a query string or a fragment, such as https://auth.example.com; got "https://auth.example.com/#top"',
   ])
-  const withPassword = problems({ ISSUER: 'https://admin:hunter2@auth.example.com' })
+  const withPassword = configProblems({ ISSUER: 'https://admin:hunter2@auth.example.com' })
   assert.deepEqual(withPassword, [
     'ISSUER: must not hold a user name or password (it is published in every token), such as https://auth.example.com',
   ])

@@ -5,6 +5,7 @@
  * when the test ends. `api` sends JSON over real HTTP. `forEachDialect` runs a file's tests on both.
  */
 
+import assert from 'node:assert/strict'
 import type { ChildProcess } from 'node:child_process'
 import { createHmac, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -15,7 +16,7 @@ import type { FastifyInstance } from 'fastify'
 import { sharedPostgres } from '@keycard/test-servers'
 import type { Kysely } from 'kysely'
 import { type AppDeps, buildApp } from '../src/app.ts'
-import { loadConfig, type Config } from '../src/config.ts'
+import { ConfigError, loadConfig, type Config } from '../src/config.ts'
 import { openDatabase } from '../src/db/database.ts'
 import type { Database } from '../src/db/schema.ts'
 
@@ -374,4 +375,20 @@ export function openBeside(t: TestContext, server: { dbPath: string }): Kysely<D
 export function freezeClock(t: TestContext, ms = Math.ceil(Date.now() / 1000) * 1000): (ms: number) => void {
   t.mock.timers.enable({ apis: ['Date'], now: ms })
   return (step) => t.mock.timers.tick(step)
+}
+
+/**
+ * The problems `loadConfig` lists for `env` (on top of INIT_CWD=/srv/app); fails the test when it accepts it.
+ *
+ * @example
+ * assert.match(configProblems({ THROTTLE_ACCOUNT: 'x' }).join('\n'), /THROTTLE_ACCOUNT/)
+ */
+export function configProblems(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig({ INIT_CWD: '/srv/app', ...env })
+  } catch (err) {
+    assert.ok(err instanceof ConfigError)
+    return err.problems
+  }
+  assert.fail(`no error for ${JSON.stringify(env)}`)
 }

@@ -5,21 +5,12 @@
 
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { ConfigError, ENV_VARS, loadConfig } from '../src/config.ts'
+import { ENV_VARS, loadConfig } from '../src/config.ts'
 import { addressKey, UNKNOWN_ADDRESS } from '../src/throttle/address.ts'
 import { windowStart } from '../src/throttle/counters.ts'
 import { accountFailuresPerHour, LIMIT_VARIABLES, parseLimit, parseThrottle, throttleWarning } from '../src/throttle/limits.ts'
 import { accountPart } from '../src/throttle/throttle.ts'
-
-function problems(env: Record<string, string>): readonly string[] {
-  try {
-    loadConfig({ INIT_CWD: '/srv/app', ...env })
-  } catch (err) {
-    assert.ok(err instanceof ConfigError)
-    return err.problems
-  }
-  assert.fail(`no error for ${JSON.stringify(env)}`)
-}
+import { configProblems } from './helpers.ts'
 
 test('defaults: 40/1h per account, 100/1h per address, 10/15m per pair and device, 20/1h registrations, 10/1h password changes, burst 10, no proxy', () => {
   const config = loadConfig({ INIT_CWD: '/srv/app' })
@@ -72,18 +63,18 @@ test('limits are N/DURATION or off, in any unit; the burst a whole number', () =
 
 test('each bad limit is a start-up error naming the variable, the format and what it got', () => {
   for (const bad of ['0/1h', '5', '5/', '/1h', '5/0s', '5/1.5s', '5/soon', '-1/1h', 'five/1h', '5/1h/2', 'none']) {
-    const found = problems({ THROTTLE_ACCOUNT_ADDRESS: bad })
+    const found = configProblems({ THROTTLE_ACCOUNT_ADDRESS: bad })
     assert.equal(found.length, 1, bad)
     assert.match(found[0]!, /^THROTTLE_ACCOUNT_ADDRESS: expected N\/DURATION .*such as 5\/10m, or off; got /, bad)
     assert.ok(found[0]!.endsWith(JSON.stringify(bad)), found[0])
   }
-  const all = problems(Object.fromEntries(Object.values(LIMIT_VARIABLES).map(([variable]) => [variable, 'x'])))
+  const all = configProblems(Object.fromEntries(Object.values(LIMIT_VARIABLES).map(([variable]) => [variable, 'x'])))
   assert.deepEqual(
     all.map((p) => p.split(':')[0]),
     Object.values(LIMIT_VARIABLES).map(([variable]) => variable),
   )
   for (const bad of ['-1', 'ten', '1.5', '1e3']) {
-    const [found] = problems({ THROTTLE_BURST: bad })
+    const [found] = configProblems({ THROTTLE_BURST: bad })
     assert.match(found!, /^THROTTLE_BURST: expected a whole number of attempts from 0 to 999999, such as 10; got /, bad)
   }
 })
@@ -130,7 +121,7 @@ test('TRUST_PROXY: true, false, or a list of addresses and CIDRs; anything else 
     ['1', /a hop count \(1\) is not supported: Fastify ignores X-Forwarded-For then/],
   ]
   for (const [value, expected] of cases) {
-    const found = problems({ TRUST_PROXY: value })
+    const found = configProblems({ TRUST_PROXY: value })
     assert.equal(found.length, 1, value)
     assert.match(found[0]!, /^TRUST_PROXY: expected true, false, or a comma-separated list of proxy addresses and CIDRs/, value)
     assert.match(found[0]!, expected, value)

@@ -13,7 +13,7 @@ import { RevokedTokenError } from 'keycard'
 import type { Services } from '../app.ts'
 import { requestContext } from '../audit/log.ts'
 import { HttpError, objectBody, requiredString, optionalString } from '../http-errors.ts'
-import { unicodeProblem } from '../identity-rules.ts'
+import { LOGIN_MAX, unicodeProblem } from '../identity-rules.ts'
 import { passwordProblem } from '../passwords.ts'
 import { SESSION_CLAIM } from '../revocations.ts'
 import { createUser, findUserById, findUserByLogin, InvalidUserError, setPasswordHash, toPublicUser, UserExistsError } from '../users.ts'
@@ -25,8 +25,6 @@ import { cookieSessionOf, tokenMode } from './token-mode.ts'
 export { TOKEN_MODE_HEADER, tokenMode } from './token-mode.ts'
 
 const BAD_LOGIN = 'Bad username or password'
-/** Longer login names cannot exist (254 is the email limit); they skip the lookup, not the hash. */
-const MAX_LOGIN = 254
 
 export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
   const { db, hasher, sessions, guards, auth, keycard, audit, throttle } = s
@@ -58,7 +56,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     const unicode = unicodeProblem(password)
     if (unicode) throw new HttpError(400, `password ${unicode}`, 'INVALID_FIELD', 'password')
     const deviceToken = presentedDeviceToken(request, fields)
-    const user = login.length <= MAX_LOGIN ? await findUserByLogin(db, login) : undefined
+    const user = login.length <= LOGIN_MAX ? await findUserByLogin(db, login) : undefined
     const attempt = await throttle.beginLogin(request, { login, user, deviceToken })
     let verified: boolean
     try {

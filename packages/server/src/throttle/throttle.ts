@@ -15,7 +15,7 @@ import { type AuditLog, requestContext } from '../audit/log.ts'
 import { DatabaseUnavailableError } from '../db/errors.ts'
 import type { Database, UserRow } from '../db/schema.ts'
 import { HttpError } from '../http-errors.ts'
-import { loginKey } from '../identity-rules.ts'
+import { LOGIN_MAX, loginKey } from '../identity-rules.ts'
 import { addressKey } from './address.ts'
 import { type CounterKey, type HeldSlot, type Reservation, ThrottleCounters } from './counters.ts'
 import { DeviceTokens, hashDeviceToken } from './device.ts'
@@ -28,8 +28,6 @@ import type { LimitKind, ThrottleConfig } from './limits.ts'
  * assert.equal(res.body.msg, THROTTLED_MESSAGE)
  */
 export const THROTTLED_MESSAGE = 'Too many failed sign-in attempts; try again later'
-/** Login names longer than this name nobody (routes/auth.ts skips their lookup) and are not normalised. */
-const MAX_LOGIN = 254
 
 /**
  * 429 TOO_MANY_ATTEMPTS; app.ts answers `retryAfter` as Retry-After.
@@ -90,7 +88,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('base6
  */
 export function accountPart(user: Pick<UserRow, 'id'> | undefined, login: string): string {
   if (user) return `u:${user.id}`
-  return `n:${sha256(login.length <= MAX_LOGIN ? loginKey(login).key : login)}`
+  return `n:${sha256(login.length <= LOGIN_MAX ? loginKey(login).key : login)}`
 }
 
 /**
