@@ -1,9 +1,11 @@
 /**
  * The fetch wrapper. Tokens live in HttpOnly cookies the page never sees; this module only echoes the
  * readable CSRF cookie in `X-CSRF-TOKEN` on state-changing requests, and when the access token has
- * expired it calls POST /auth/refresh once (shared by concurrent calls) and retries.
+ * expired it calls POST /auth/refresh once (shared by concurrent calls) and retries. The server is at
+ * this page's origin, or where index.html's `keycard-api` meta tag says (api-origin.ts).
  */
 
+import { apiLocation, otherHostCookies, unreachable } from './api-origin.ts'
 import type { ErrorBody, PublicSession, PublicUser, ServerErrorCode, TokenErrorCode } from '../../src/api-types.ts'
 
 export type { AuditEventList, PublicAuditEvent, RevokedSessions, SessionList, UserPage } from '../../src/api-types.ts'
@@ -14,7 +16,14 @@ export type Session = PublicSession
  * Codes of the errors the page raises itself, beside the server's: the network failed, the browser
  * did not keep the sign-in cookies, or a form was refused before sending.
  */
-export type PageErrorCode = 'NETWORK_ERROR' | 'UNEXPECTED_ANSWER' | 'COOKIES_NOT_KEPT' | 'PASSWORDS_DIFFER' | 'PASSWORD_TOO_SHORT'
+export type PageErrorCode =
+  | 'NETWORK_ERROR'
+  | 'UNEXPECTED_ANSWER'
+  | 'COOKIES_NOT_KEPT'
+  | 'PASSWORDS_DIFFER'
+  | 'PASSWORD_TOO_SHORT'
+  | 'ORIGIN_NOT_ALLOWED'
+  | 'API_URL_INVALID'
 
 /** An error answer: `status`, the server's `code` and `msg` (or the page's own, for a failure it finds itself). */
 export class ApiError extends Error {
@@ -39,6 +48,7 @@ type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 /** Calls that sign in: they send X-Token-Mode: cookie, and a 401 from them is a wrong password, not an ended session. */
 const SIGN_IN_PATHS = new Set(['/auth/register', '/auth/login', '/auth/fresh-login'])
 const REFRESH_PATH = '/auth/refresh'
+const where = apiLocation()
 
 let sessionLost: (error: ApiError) => void = () => {}
 
@@ -56,6 +66,7 @@ export function readCookie(name: string): string | undefined {
 }
 
 async function send(method: Method, path: string, body: unknown): Promise<{ status: number; data: unknown }> {
+  if (where.problem) throw new ApiError(0, 'API_URL_INVALID', where.problem)
   const headers: Record<string, string> = { Accept: 'application/json' }
   if (body !== undefined) headers['Content-Type'] = 'application/json'
   if (SIGN_IN_PATHS.has(path)) headers['X-Token-Mode'] = 'cookie'
@@ -65,9 +76,13 @@ async function send(method: Method, path: string, body: unknown): Promise<{ stat
   }
   let response: Response
   try {
-    response = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? null : JSON.stringify(body) })
+    // Another origin's cookies are sent only with `include` (and only if it allows this origin).
+    const credentials = where.crossOrigin ? 'include' : 'same-origin'
+    response = await fetch(where.base + path, { method, headers, credentials, body: body === undefined ? null : JSON.stringify(body) })
   } catch {
-    throw new ApiError(0, 'NETWORK_ERROR', 'Could not reach the server. Check your connection and try again.')
+    if (!where.crossOrigin) throw new ApiError(0, 'NETWORK_ERROR', 'Could not reach the server. Check your connection and try again.')
+    const { code, message } = await unreachable(where.crossOrigin)
+    throw new ApiError(0, code, message)
   }
   const text = await response.text()
   let data: unknown = null
@@ -104,6 +119,8 @@ const NOT_ENDED = new Set<ApiError['code']>(['KEYCARD_FRESH_TOKEN_REQUIRED', 'KE
  * the page can see). The usual cause: the server sends them Secure and this page is on plain http.
  */
 function cookiesNotKept(): ApiError {
+  const otherHost = where.crossOrigin ? otherHostCookies(where.crossOrigin) : undefined
+  if (otherHost) return new ApiError(0, 'COOKIES_NOT_KEPT', otherHost)
   const plainHttp = location.protocol === 'http:' && !window.isSecureContext
   return new ApiError(
     0,

@@ -3,7 +3,7 @@
  * screen at a time, chosen by the URL hash (#/profile, #/sessions, #/activity, …), and moves the focus to its heading.
  */
 
-import { api, type ApiError, onSessionLost, type User } from './api.ts'
+import { api, ApiError, onSessionLost, type User } from './api.ts'
 import { clearMessages, h, notice, showError } from './dom.ts'
 import { activityView } from './views/activity.ts'
 import { adminView } from './views/admin.ts'
@@ -129,9 +129,14 @@ const onNavigate = () => {
 window.addEventListener('popstate', onNavigate)
 window.addEventListener('hashchange', onNavigate)
 
+/** Said on load when the server could not be asked at all: the sign-in form alone would hide why. */
+const UNASKED = new Set<ApiError['code']>(['NETWORK_ERROR', 'ORIGIN_NOT_ALLOWED', 'API_URL_INVALID'])
+let unasked: ApiError | undefined
 try {
   user = await api<User>('GET', '/auth/me')
-} catch {
+} catch (err) {
   user = null // 401: not signed in; anything else is worth a try at signing in again
+  if (err instanceof ApiError && UNASKED.has(err.code)) unasked = err
 }
 render()
+if (unasked) showError(unasked)
