@@ -11,6 +11,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { checkIssuer, checkKeysSecret, isLoopbackHost, SECRET_FILE, type Signing, signingMode } from './config-signing.ts'
 import { parseThrottle, parseTrustProxy, type ThrottleConfig, type TrustProxy } from './throttle/limits.ts'
 import { parseCorsOrigins } from './cors-origins.ts'
+import { parseCookieDomain } from './cookie-domain.ts'
 
 export {
   defaultIssuer,
@@ -110,6 +111,8 @@ export interface Config {
   readonly trustProxy: TrustProxy
   /** CORS_ORIGINS: the exact origins whose pages may call the API with credentials (cors.ts); empty = no CORS. */
   readonly corsOrigins: readonly string[]
+  /** COOKIE_DOMAIN: the sign-in cookies' `Domain` (cookie-domain.ts); undefined = the server's host only. */
+  readonly cookieDomain: string | undefined
 }
 
 export const DEFAULT_DATABASE_URL = './data/keycard.db'
@@ -153,6 +156,7 @@ export const ENV_VARS = [
   'THROTTLE_BURST',
   'TRUST_PROXY',
   'CORS_ORIGINS',
+  'COOKIE_DOMAIN',
 ] as const
 
 /** Thrown by `loadConfig`; `problems` has one line per bad variable. */
@@ -388,6 +392,7 @@ export function loadConfig(env: Env = process.env): Config {
   const throttle = parseThrottle(problems, env)
   const trustProxy = parseTrustProxy(problems, env)
   const corsOrigins = parseCorsOrigins(problems, env)
+  const cookieDomain = parseCookieDomain(problems, env)
 
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze({
@@ -422,6 +427,7 @@ export function loadConfig(env: Env = process.env): Config {
     throttle,
     trustProxy,
     corsOrigins,
+    cookieDomain,
   })
 }
 

@@ -203,6 +203,8 @@ function createServerKeycard(config: Config, signing: SigningKeys, revocations: 
     tokenLocation: ['headers', 'cookies'],
     cookieSecure: config.cookieSecure,
     cookieSameSite: 'Lax',
+    // COOKIE_DOMAIN: an account page on a sibling host must read the CSRF cookie.
+    ...(config.cookieDomain ? { cookieDomain: config.cookieDomain } : {}),
     // Sent only to the refresh route; logout and the rest use the access cookie.
     refreshCookiePath: REFRESH_COOKIE_PATH,
     // Both CSRF cookies at `/`, so the page can read the refresh one too.

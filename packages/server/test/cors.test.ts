@@ -1,8 +1,8 @@
 /**
  * CORS_ORIGINS over real HTTP: the checks at start, the headers a listed origin gets (credentials,
  * exposed headers, preflights), none for any other origin, the 403 for an unlisted origin's preflights
- * and cross-origin writes, and nothing at all when CORS_ORIGINS is unset. The browser side is
- * test/browser/cors.test.ts.
+ * and cross-origin writes, and nothing at all when CORS_ORIGINS is unset; COOKIE_DOMAIN's checks and
+ * the cookies that carry it. The browser side is test/browser/cors.test.ts.
  */
 
 import assert from 'node:assert/strict'
@@ -173,4 +173,52 @@ test("an unlisted origin's cross-origin write is refused before it runs; same-or
   const { access_token } = await s.login('alice')
   const events = await s.api('GET', '/auth/events', { token: access_token })
   assert.equal(events.body.events.filter((e: { type: string }) => e.type === 'login.succeeded').length, 4)
+})
+
+test('COOKIE_DOMAIN: a shared domain, checked at start; the sign-in cookies carry it, set and unset', async (t) => {
+  assert.equal(loadConfig({ INIT_CWD: '/srv/app', COOKIE_DOMAIN: ' .Example.COM ' }).cookieDomain, 'example.com')
+  assert.equal(loadConfig({ INIT_CWD: '/srv/app' }).cookieDomain, undefined)
+  assert.ok((ENV_VARS as readonly string[]).includes('COOKIE_DOMAIN'))
+  const cases: [string, RegExp][] = [
+    ['https://example.com', /without scheme, port or path/],
+    ['example.com:443', /without scheme, port or path/],
+    ['127.0.0.1', /an IP address has no subdomains/],
+    ['exa mple.com', /letters, digits, hyphens and dots/],
+    ['-bad.example.com', /letters, digits, hyphens and dots/],
+    ['com', /browsers refuse a single label/],
+  ]
+  for (const [value, expected] of cases) {
+    const problems = configProblems({ COOKIE_DOMAIN: value })
+    assert.equal(problems.length, 1, `${value}: ${problems.join('; ')}`)
+    assert.match(problems[0]!, /^COOKIE_DOMAIN: /)
+    assert.match(problems[0]!, expected, value)
+  }
+
+  const s = await startServer(t, { COOKIE_DOMAIN: 'example.test' })
+  await s.register('alice')
+  const login = await s.api('POST', '/auth/login', {
+    body: { username: 'alice', password: PASSWORD },
+    headers: { 'x-token-mode': 'cookie' },
+  })
+  assert.equal(login.status, 200)
+  const set = login.headers.getSetCookie()
+  for (const name of ['access_token_cookie', 'csrf_access_token', 'refresh_token_cookie', 'csrf_refresh_token']) {
+    const line = set.find((c) => c.startsWith(`${name}=`))
+    assert.ok(line?.includes('; Domain=example.test'), `${name}: ${line}`)
+  }
+  // The device token is only the server's: it stays host-only.
+  assert.ok(
+    set.some((c) => c.startsWith('keycard_device=') && !c.includes('Domain=')),
+    set.join('\n'),
+  )
+  const cookie = set.map((c) => c.split(';')[0]).join('; ')
+  const csrf = set
+    .find((c) => c.startsWith('csrf_access_token='))!
+    .split(';')[0]!
+    .split('=')[1]!
+  const logout = await s.api('POST', '/auth/logout', { headers: { cookie, 'x-csrf-token': csrf } })
+  assert.equal(logout.status, 200)
+  // Unset with the same Domain, or the browser would keep the domain cookies.
+  const unset = logout.headers.getSetCookie().filter((c) => c.startsWith('access_token_cookie='))
+  assert.ok(unset.length > 0 && unset.every((c) => c.includes('; Domain=example.test')), unset.join('\n'))
 })

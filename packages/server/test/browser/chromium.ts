@@ -9,7 +9,10 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 
 const DEBIAN_CHROMIUM = '/usr/bin/chromium'
 
-/** A host name Chromium resolves to 127.0.0.1 without treating it as a secure context (as it does localhost and 127.0.0.0/8). */
+/**
+ * A host name Chromium resolves to 127.0.0.1 without treating it as a secure context (as it does
+ * localhost and 127.0.0.0/8); so do its subdomains (`app.keycard.test`, `api.keycard.test`).
+ */
 export const PLAIN_HTTP_HOST = 'keycard.test'
 
 const ARGS = [
@@ -21,7 +24,7 @@ const ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
-  `--host-resolver-rules=MAP ${PLAIN_HTTP_HOST} 127.0.0.1`,
+  `--host-resolver-rules=MAP ${PLAIN_HTTP_HOST} 127.0.0.1, MAP *.${PLAIN_HTTP_HOST} 127.0.0.1`,
 ]
 
 /**

@@ -1,14 +1,16 @@
 /**
  * The account page served from another origin than the server's, in headless Chromium. A tiny second
  * HTTP server (port 0) serves the built page with its `keycard-api` meta tag naming the Keycard server
- * at http://localhost:<api port>; the page is opened from three origins:
+ * at http://localhost:<api port>; the page is opened from these origins:
  *
  * - http://localhost:<listed port>, in CORS_ORIGINS: cookie mode works (sign-in, authenticated GETs,
  *   the CSRF-checked sign-out), and a write without the CSRF header is still refused;
  * - http://localhost:<unlisted port>: same-site (cookies ignore ports) but not listed; the page says
  *   the server does not accept its origin, and no sign-in reaches the server (the preflight gets 403);
  * - http://keycard.test:<port>, listed, but another host: the server signs in, and the page says why
- *   it cannot use the cookies.
+ *   it cannot use the cookies;
+ * - http://app.keycard.test:<port>, listed, against a server at http://api.keycard.test:<port> with
+ *   COOKIE_DOMAIN=keycard.test: a sibling host shares the cookies, and cookie mode works.
  *
  * Needs Chromium (chromium.ts). The page is built into a temp dir of its own, so this file does not
  * race the other browser tests' builds of web/dist.
@@ -77,6 +79,58 @@ async function signIn(page: Page, username: string): Promise<void> {
   await page.getByRole('button', { name: 'Sign in' }).click()
 }
 
+/**
+ * From the page at `pageOrigin`, against the server at `apiUrl`: sign in (cookie mode), the profile
+ * and the sessions (authenticated GETs), a write without X-CSRF-TOKEN refused, and the page's own
+ * CSRF-checked sign-out, all sent to `apiUrl`; no page error on the way.
+ */
+async function cookieModeWorks(browser: Browser, pageOrigin: string, apiUrl: string, username: string): Promise<void> {
+  const context = await browser.newContext()
+  context.setDefaultTimeout(10_000)
+  const page = await context.newPage()
+  const pageErrors = collectPageErrors(page)
+  const apiCalls: string[] = []
+  page.on('request', (req) => {
+    const url = new URL(req.url())
+    if (url.origin === apiUrl) apiCalls.push(`${req.method()} ${url.pathname}`)
+  })
+
+  await page.goto(`${pageOrigin}/`)
+  await heading(page, 'Sign in').waitFor()
+  assert.equal(await page.getByTestId('error').textContent(), '', 'no error on load')
+  await signIn(page, username)
+  await heading(page, 'Your profile').waitFor()
+  assert.equal(await page.getByTestId('profile-username').textContent(), username)
+  // The cookies are the API's, and this page can read them: it echoes the CSRF one.
+  const names = (await context.cookies(apiUrl)).map((c) => c.name)
+  for (const name of ['access_token_cookie', 'csrf_access_token']) assert.ok(names.includes(name), `${name} in ${names.join(', ')}`)
+
+  await page.getByTestId('nav-sessions').click()
+  await heading(page, 'Sessions').waitFor()
+  await page.getByTestId('current-session').waitFor()
+
+  // The CSRF check holds across origins: the same cookies without X-CSRF-TOKEN are refused.
+  const bare = await page.evaluate(async (base) => {
+    const res = await fetch(`${base}/auth/logout`, { method: 'POST', credentials: 'include' })
+    return { status: res.status, code: ((await res.json()) as { code?: string }).code }
+  }, apiUrl)
+  assert.deepEqual(bare, { status: 401, code: 'KEYCARD_CSRF' })
+
+  const logout = page.waitForResponse((r) => r.url() === `${apiUrl}/auth/logout` && r.request().method() === 'POST')
+  await page.getByTestId('sign-out').click()
+  const answer = await logout
+  assert.equal(answer.status(), 200)
+  assert.ok(answer.request().headers()['x-csrf-token'], 'the page sent the CSRF header')
+  await page.getByTestId('notice').filter({ hasText: 'You have signed out.' }).waitFor()
+  await heading(page, 'Sign in').waitFor()
+  assert.ok(!(await context.cookies(apiUrl)).some((c) => c.name === 'access_token_cookie'), 'the access cookie is gone')
+
+  for (const call of ['GET /auth/me', 'POST /auth/login', 'GET /auth/tokens', 'POST /auth/logout'])
+    assert.ok(apiCalls.includes(call), `${call} went to ${apiUrl}: ${apiCalls.join(', ')}`)
+  assert.deepEqual(pageErrors, [])
+  await context.close()
+}
+
 test('the account page from another origin: cookie mode from a listed origin, a clear error from any other', {
   timeout: 120_000,
 }, async (t) => {
@@ -106,50 +160,7 @@ test('the account page from another origin: cookie mode from a listed origin, a 
   const browser: Browser = await launchChromium(t)
 
   await t.test('from a listed origin: sign in, authenticated calls and a CSRF-checked POST', async () => {
-    const context = await browser.newContext()
-    context.setDefaultTimeout(10_000)
-    const page = await context.newPage()
-    const pageErrors = collectPageErrors(page)
-    const apiCalls: string[] = []
-    page.on('request', (req) => {
-      const url = new URL(req.url())
-      if (url.origin === apiUrl) apiCalls.push(`${req.method()} ${url.pathname}`)
-    })
-
-    await page.goto(`${listed}/`)
-    await heading(page, 'Sign in').waitFor()
-    assert.equal(await page.getByTestId('error').textContent(), '', 'no error on load')
-    await signIn(page, 'alice')
-    await heading(page, 'Your profile').waitFor()
-    assert.equal(await page.getByTestId('profile-username').textContent(), 'alice')
-    // The cookies are the API's (localhost), which this page shares: it reads the CSRF one.
-    const names = (await context.cookies(apiUrl)).map((c) => c.name)
-    for (const name of ['access_token_cookie', 'csrf_access_token']) assert.ok(names.includes(name), `${name} in ${names.join(', ')}`)
-
-    await page.getByTestId('nav-sessions').click()
-    await heading(page, 'Sessions').waitFor()
-    await page.getByTestId('current-session').waitFor()
-
-    // The CSRF check holds across origins: the same cookies without X-CSRF-TOKEN are refused.
-    const bare = await page.evaluate(async (base) => {
-      const res = await fetch(`${base}/auth/logout`, { method: 'POST', credentials: 'include' })
-      return { status: res.status, code: ((await res.json()) as { code?: string }).code }
-    }, apiUrl)
-    assert.deepEqual(bare, { status: 401, code: 'KEYCARD_CSRF' })
-
-    const logout = page.waitForResponse((r) => r.url() === `${apiUrl}/auth/logout` && r.request().method() === 'POST')
-    await page.getByTestId('sign-out').click()
-    const answer = await logout
-    assert.equal(answer.status(), 200)
-    assert.ok(answer.request().headers()['x-csrf-token'], 'the page sent the CSRF header')
-    await page.getByTestId('notice').filter({ hasText: 'You have signed out.' }).waitFor()
-    await heading(page, 'Sign in').waitFor()
-    assert.ok(!(await context.cookies(apiUrl)).some((c) => c.name === 'access_token_cookie'), 'the access cookie is gone')
-
-    for (const call of ['GET /auth/me', 'POST /auth/login', 'GET /auth/tokens', 'POST /auth/logout'])
-      assert.ok(apiCalls.includes(call), `${call} went to ${apiUrl}: ${apiCalls.join(', ')}`)
-    assert.deepEqual(pageErrors, [])
-    await context.close()
+    await cookieModeWorks(browser, listed, apiUrl, 'alice')
   })
 
   await t.test('from an unlisted origin: a visible error on load and on sign-in; nothing reaches the routes', async () => {
@@ -198,5 +209,18 @@ test('the account page from another origin: cookie mode from a listed origin, a 
     await page.screenshot({ path: `${ARTIFACTS}cors-other-host.png`, fullPage: true })
     assert.deepEqual(pageErrors, [])
     await context.close()
+  })
+
+  await t.test('from a sibling host with COOKIE_DOMAIN: app. and api. of one domain share the cookies', async (st) => {
+    let siblingApi = ''
+    const appPort = await listen(
+      st,
+      pageHost(dist, () => siblingApi),
+    )
+    const appOrigin = `http://app.${PLAIN_HTTP_HOST}:${appPort}`
+    const api = await startServer(st, { CORS_ORIGINS: appOrigin, COOKIE_DOMAIN: PLAIN_HTTP_HOST })
+    siblingApi = `http://api.${PLAIN_HTTP_HOST}:${new URL(api.url).port}`
+    await api.register('bob')
+    await cookieModeWorks(browser, appOrigin, siblingApi, 'bob')
   })
 })

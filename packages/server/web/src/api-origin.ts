@@ -74,7 +74,8 @@ export async function unreachable(
 /**
  * Why a page on another origin sees no sign-in cookies after signing in, when that is the reason: it
  * reads the CSRF cookie the server set, and cookies belong to a host name (not to a port), so the
- * page must be on the server's host name. Undefined when the host names are the same.
+ * page must be on the server's host name, or the server must set a COOKIE_DOMAIN both share.
+ * Undefined when the host names are the same.
  *
  * @example
  * ```ts
@@ -86,6 +87,7 @@ export function otherHostCookies(apiOrigin: string, here: Location = location): 
   if (host === here.hostname) return undefined
   return (
     `The server at ${apiOrigin} signed you in, but this page (${here.origin}) cannot use its sign-in cookies: ` +
-    `they belong to ${host}, and cookie mode needs this page on that same host name (another port is fine).`
+    `they belong to ${host}, and cookie mode needs this page on that same host name (another port is fine), ` +
+    'or the server started with a COOKIE_DOMAIN that both host names share.'
   )
 }
