@@ -222,3 +222,14 @@ test('COOKIE_DOMAIN: a shared domain, checked at start; the sign-in cookies carr
   const unset = logout.headers.getSetCookie().filter((c) => c.startsWith('access_token_cookie='))
   assert.ok(unset.length > 0 && unset.every((c) => c.includes('; Domain=example.test')), unset.join('\n'))
 })
+
+test('the public discovery documents stay readable by every origin, listed or not', async (t) => {
+  const s = await startServer(t, { CORS_ORIGINS: APP, JWT_ALGORITHM: 'ES256', JWT_SECRET: undefined })
+  for (const path of ['/.well-known/jwks.json', '/.well-known/openid-configuration']) {
+    for (const origin of [APP, EVIL]) {
+      const res = await s.api('GET', path, { headers: { origin } })
+      assert.equal(res.status, 200, `${path} from ${origin}`)
+      assert.equal(res.headers.get('access-control-allow-origin'), '*', `${path} from ${origin}`)
+    }
+  }
+})

@@ -21,7 +21,7 @@ export const TOKEN_MODE_HEADER = 'x-token-mode'
 /**
  * `cookie` when the client asks for cookie mode, `header` (tokens in the JSON body) when it sends
  * nothing or `header`; a 400 for anything else. A cross-site form cannot send this header, and a
- * cross-site fetch that does needs a CORS preflight this server never grants.
+ * cross-site fetch that does needs a CORS preflight this server grants only to CORS_ORIGINS (cors.ts).
  *
  * @example
  * if (tokenMode(request) === 'cookie') auth.setAccessCookies(reply, token)
