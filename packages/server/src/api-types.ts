@@ -169,6 +169,7 @@ export type ServerErrorCode =
   | 'REQUEST_TIMEOUT'
   | 'PATH_TOO_LONG'
   | 'BAD_URL'
+  | 'CORS_ORIGIN_NOT_ALLOWED'
 
 /** keycard's token error codes (its `KeycardErrorCode`; test/api-types.test.ts keeps the two in step). */
 export type TokenErrorCode = `KEYCARD_${string}`

@@ -17,6 +17,7 @@
 
 import fastifyCors from '@fastify/cors'
 import type { FastifyInstance } from 'fastify'
+import type { ErrorBody } from './api-types.ts'
 import type { Config } from './config.ts'
 
 /** Every method a route of this server answers. */
@@ -33,8 +34,13 @@ const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 /** What browsers put in Sec-Fetch-Site for a request from a page of another origin. */
 const OTHER_ORIGIN = new Set(['same-site', 'cross-site'])
 
-/** The 403 an unlisted origin gets; names the origin (a public value) and the variable to change. */
-export function originRefusal(origin: string): { msg: string; code: 'CORS_ORIGIN_NOT_ALLOWED' } {
+/**
+ * The 403 an unlisted origin gets; names the origin (a public value) and the variable to change.
+ *
+ * @example
+ * reply.code(403).send(originRefusal('https://evil.example')) // {msg: 'Origin "https://evil.example" may not …', code}
+ */
+export function originRefusal(origin: string): ErrorBody & { code: 'CORS_ORIGIN_NOT_ALLOWED' } {
   const shown = origin.length > 200 ? `${origin.slice(0, 200)}…` : origin
   return {
     msg: `Origin ${JSON.stringify(shown)} may not call this server: add it to CORS_ORIGINS to allow its pages`,
