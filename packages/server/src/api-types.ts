@@ -169,6 +169,8 @@ export type ServerErrorCode =
   | 'REQUEST_TIMEOUT'
   | 'PATH_TOO_LONG'
   | 'BAD_URL'
+  | 'FLASK_TOKENS_ENDED'
+  | 'FLASK_TOKEN_USER_UNKNOWN'
 
 /** keycard's token error codes (its `KeycardErrorCode`; test/api-types.test.ts keeps the two in step). */
 export type TokenErrorCode = `KEYCARD_${string}`

@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { randomBytes } from 'node:crypto'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { checkIssuer, checkKeysSecret, isLoopbackHost, SECRET_FILE, type Signing, signingMode } from './config-signing.ts'
+import { parseFlaskTokensUntil } from './flask-window.ts'
 import { parseThrottle, parseTrustProxy, type ThrottleConfig, type TrustProxy } from './throttle/limits.ts'
 
 export {
@@ -107,6 +108,8 @@ export interface Config {
   readonly throttle: ThrottleConfig
   /** TRUST_PROXY, Fastify's `trustProxy`: whether (and from whom) X-Forwarded-For is believed. Default false. */
   readonly trustProxy: TrustProxy
+  /** ACCEPT_FLASK_TOKENS_UNTIL in epoch seconds: Flask-signed tokens are accepted before it (flask-tokens.ts); null = never. */
+  readonly acceptFlaskTokensUntil: number | null
 }
 
 export const DEFAULT_DATABASE_URL = './data/keycard.db'
@@ -149,6 +152,7 @@ export const ENV_VARS = [
   'THROTTLE_PASSWORD',
   'THROTTLE_BURST',
   'TRUST_PROXY',
+  'ACCEPT_FLASK_TOKENS_UNTIL',
 ] as const
 
 /** Thrown by `loadConfig`; `problems` has one line per bad variable. */
@@ -383,6 +387,7 @@ export function loadConfig(env: Env = process.env): Config {
   const auditRetention = auditRetentionOf(problems, env)
   const throttle = parseThrottle(problems, env)
   const trustProxy = parseTrustProxy(problems, env)
+  const acceptFlaskTokensUntil = parseFlaskTokensUntil(problems, env, signing, jwtSecret)
 
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze({
@@ -416,6 +421,7 @@ export function loadConfig(env: Env = process.env): Config {
     auditRetention,
     throttle,
     trustProxy,
+    acceptFlaskTokensUntil,
   })
 }
 
