@@ -132,6 +132,10 @@ forEachDialect((dialect) => {
       assert.equal(me.body.code, 'FLASK_TOKEN_USER_UNKNOWN')
       assert.equal((await s.api('GET', '/auth/verify', { token })).status, 401)
     }
+    // The tutorials' integer `sub` (PyJWT 2.10 refuses it too) is not an identity.
+    const intSub = await s.api('GET', '/auth/me', { token: fjeTokens([{ sub: 1 as unknown as string }])[0] })
+    assert.equal(intSub.status, 422)
+    assert.equal(intSub.body.code, 'KEYCARD_JWT_CLAIM_INVALID')
     const [forged] = fjeTokens([{ sub: '1' }], 'another-secret-that-is-at-least-32-bytes!')
     const bad = await s.api('GET', '/auth/me', { token: forged })
     assert.equal(bad.status, 422)
@@ -167,6 +171,33 @@ forEachDialect((dialect) => {
     const wrongType = await s.api('POST', '/auth/refresh', { token: flaskAccess })
     assert.equal(wrongType.status, 422)
     assert.equal(wrongType.body.code, 'KEYCARD_WRONG_TOKEN_TYPE')
+  })
+
+  // PostgreSQL: two instances. SQLite: one (two in one process would deadlock on better-sqlite3's
+  // synchronous busy wait; several instances are a PostgreSQL deployment).
+  const where = dialect === 'postgres' ? 'two instances' : 'one instance'
+  test(`one Flask refresh token presented four times at once to ${where} becomes one session`, async (t) => {
+    const { env } = window(t)
+    const dir = await dataDir(t, dialect)
+    const shared = { ...env, ...(await sharedDatabaseEnv(t, dialect)) }
+    const a = await startServer(t, shared, { dialect, dir })
+    const b = dialect === 'postgres' ? await startServer(t, shared, { dialect, dir }) : a
+    await a.register('alice')
+    const sub = await userId(a, 'alice')
+    const tokens = fjeTokens(Array.from({ length: 3 }, () => ({ sub, type: 'refresh' as const, expires: 86400 })))
+    for (const refresh of tokens) {
+      const answers = await Promise.all([a, b, a, b].map((s) => s.api('POST', '/auth/refresh', { token: refresh })))
+      assert.deepEqual(answers.map((r) => r.status).sort(), [200, 401, 401, 401], answers.map((r) => r.text).join('\n'))
+    }
+    const db = openBeside(t, a)
+    const logins = await db
+      .selectFrom('audit_events')
+      .select(['detail', 'session_id'])
+      .where('type', '=', 'login.succeeded')
+      .where('detail', 'like', '%flask-refresh%')
+      .execute()
+    assert.equal(logins.length, tokens.length, 'one login.succeeded event per exchanged token')
+    assert.ok(logins.every((e) => typeof e.session_id === 'string'))
   })
 
   test('logout blocklists the Flask access token and the refresh token sent with it, on every instance', async (t) => {
@@ -274,6 +305,11 @@ forEachDialect((dialect) => {
       'the Flask refresh cookie at / is dropped',
     )
 
+    // Within IMPLICIT_REFRESH_WINDOW a Keycard cookie would be re-issued; a Flask one has no session to extend.
+    const [soon] = fjeTokens([{ sub: String(claimsOf(access).sub), expires: 60 }])
+    const near = await s.api('GET', '/auth/me', { headers: { cookie: `access_token_cookie=${soon}` } })
+    assert.equal(near.status, 200)
+    assert.deepEqual(near.headers.getSetCookie(), [])
     const out = await s.api('POST', '/auth/logout', { headers: { ...cookie, 'x-csrf-token': csrf } })
     assert.equal(out.status, 200)
     assert.deepEqual((await s.api('GET', '/auth/me', { headers: cookie })).body, REVOKED)
