@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { test, type TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import pg from 'pg'
 import { loadConfig } from '../src/config.ts'
 import { purgeFlaskTokens } from '../src/flask-tokens.ts'
 import {
@@ -314,6 +315,30 @@ forEachDialect((dialect) => {
     assert.equal(out.status, 200)
     assert.deepEqual((await s.api('GET', '/auth/me', { headers: cookie })).body, REVOKED)
   })
+
+  if (dialect === 'postgres')
+    test('a Flask token check the database cannot answer is a 503 with a message, never a 500', async (t) => {
+      const { env } = window(t)
+      const s = await startServer(t, { ...env, DATABASE_STATEMENT_TIMEOUT_MS: '500' }, { dialect })
+      await s.register('alice')
+      const { access } = fjePair(await userId(s, 'alice'))
+      // A connection of the test's own holds the blocklist locked: the check waits out the statement timeout.
+      const client = new pg.Client({ connectionString: s.dbPath })
+      client.on('error', () => undefined)
+      await client.connect()
+      t.after(() => client.end().catch(() => undefined))
+      await client.query('begin')
+      await client.query('lock table flask_token_blocklist in access exclusive mode')
+      const me = await s.api('GET', '/auth/me', { token: access })
+      assert.equal(me.status, 503, me.text)
+      assert.equal(me.headers.get('retry-after'), '1')
+      assert.equal(me.body.code, 'DATABASE_UNAVAILABLE')
+      assert.equal(typeof me.body.msg, 'string')
+      const verify = await s.api('GET', '/auth/verify', { token: access })
+      assert.equal(verify.status, 503, verify.text)
+      await client.query('rollback')
+      assert.equal((await s.api('GET', '/auth/me', { token: access })).status, 200)
+    })
 
   test('the purge drops blocklist rows once their token has expired, and every row once the window is over', async (t) => {
     const { env } = window(t)
