@@ -40,6 +40,8 @@ interface FjeItem {
   sub: string
   type?: 'access' | 'refresh'
   fresh?: boolean
+  /** FJE's `fresh=timedelta(seconds=…)`: a float "fresh until" epoch. */
+  fresh_for?: number
   /** iat, epoch seconds (default: the frozen now). */
   now?: number
   expires?: number
@@ -199,6 +201,24 @@ forEachDialect((dialect) => {
       .execute()
     assert.equal(logins.length, tokens.length, 'one login.succeeded event per exchanged token')
     assert.ok(logins.every((e) => typeof e.session_id === 'string'))
+  })
+
+  test('freshness is read as FJE wrote it: true, or a "fresh until" time still ahead', async (t) => {
+    const { env, advance } = window(t)
+    const s = await startServer(t, env, { dialect })
+    await s.register('alice')
+    const sub = await userId(s, 'alice')
+    const [stale, until] = fjeTokens([{ sub }, { sub, fresh_for: 10 }])
+    assert.equal(typeof claimsOf(until!).fresh, 'number')
+    const body = { new_password: `${PASSWORD} 2` }
+    const refused = await s.api('POST', '/auth/password', { token: stale, body })
+    assert.equal(refused.status, 401)
+    assert.equal(refused.body.code, 'KEYCARD_FRESH_TOKEN_REQUIRED')
+    advance(11_000)
+    const late = await s.api('POST', '/auth/password', { token: until, body })
+    assert.equal(late.body.code, 'KEYCARD_FRESH_TOKEN_REQUIRED', 'no longer fresh')
+    const [again] = fjeTokens([{ sub, fresh_for: 10 }])
+    assert.equal((await s.api('POST', '/auth/password', { token: again, body })).status, 200)
   })
 
   test('logout blocklists the Flask access token and the refresh token sent with it, on every instance', async (t) => {
