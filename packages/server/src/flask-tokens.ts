@@ -17,16 +17,36 @@ import { TOKEN_ERROR_RESPONSES } from './http-errors.ts'
 import { DATABASE_CLAIM, nowSeconds, SESSION_CLAIM } from './revocations.ts'
 import { maxUserId } from './users.ts'
 
-/** What a Flask token is refused with once the window has ended. */
+/**
+ * What a Flask token is refused with once the window has ended (code `FLASK_TOKENS_ENDED`).
+ *
+ * @example
+ * assert.equal(res.body.msg, FLASK_TOKENS_ENDED)
+ */
 export const FLASK_TOKENS_ENDED =
   'Tokens issued by the Flask service are no longer accepted (ACCEPT_FLASK_TOKENS_UNTIL has passed): sign in again'
-/** What a Flask token whose `sub` names no user of this server is refused with. */
+/**
+ * What a Flask token whose `sub` names no user of this server is refused with (code `FLASK_TOKEN_USER_UNKNOWN`).
+ *
+ * @example
+ * assert.equal(res.body.msg, FLASK_TOKEN_NO_USER)
+ */
 export const FLASK_TOKEN_NO_USER = 'The token names no user of this server (is the user imported?): sign in again'
 
-/** Why a Flask token was refused: the window is over, its user is unknown, or it (or its user's older tokens) was revoked. */
+/**
+ * Why a Flask token was refused: the window is over, its user is unknown, or it (or its user's older tokens) was revoked.
+ *
+ * @example
+ * if (flask.refusalOf(claims) === 'ended') console.log('sign in again')
+ */
 export type FlaskRefusal = 'ended' | 'no-user' | 'revoked'
 
-/** A Flask token to blocklist: its `jti`, its user, and its `exp` (the row is purged after it). */
+/**
+ * A Flask token to blocklist: its `jti`, its user, and its `exp` (the row is purged after it).
+ *
+ * @example
+ * const ref: FlaskTokenRef = { jti: 'a533b654-…', userId: 42, exp: 1795350305 }
+ */
 export interface FlaskTokenRef {
   jti: string
   userId: number

@@ -30,7 +30,12 @@ export interface FjeItem {
   expires?: number
 }
 
-/** Tokens from fixtures/fje_tokens.py (PyJWT), signed with `secret`. */
+/**
+ * Tokens from fixtures/fje_tokens.py (PyJWT), signed with `secret`, issued at the (frozen) now.
+ *
+ * @example
+ * const [access, refresh] = fjeTokens([{ sub: '1' }, { sub: '1', type: 'refresh' }])
+ */
 export function fjeTokens(items: FjeItem[], secret = TEST_SECRET): string[] {
   const now = Math.floor(Date.now() / 1000)
   const run = spawnSync(PYTHON, [SCRIPT], { input: JSON.stringify({ secret, items: items.map((i) => ({ now, ...i })) }), encoding: 'utf8' })
@@ -39,7 +44,12 @@ export function fjeTokens(items: FjeItem[], secret = TEST_SECRET): string[] {
   return (JSON.parse(run.stdout) as { tokens: string[] }).tokens
 }
 
-/** A Flask access token and refresh token of user `sub`. */
+/**
+ * A Flask access token and refresh token of user `sub`.
+ *
+ * @example
+ * const { access, refresh } = fjePair('1')
+ */
 export function fjePair(sub: string, fresh = false): { access: string; refresh: string } {
   const [access, refresh] = fjeTokens([
     { sub, type: 'access', fresh },
@@ -48,13 +58,26 @@ export function fjePair(sub: string, fresh = false): { access: string; refresh: 
   return { access: access!, refresh: refresh! }
 }
 
-/** Freezes the clock and returns the window's end, as ACCEPT_FLASK_TOKENS_UNTIL, and how to move past it. */
+/**
+ * Freezes the clock and returns the window's end, as ACCEPT_FLASK_TOKENS_UNTIL, and how to move past it.
+ *
+ * @example
+ * const { env, advance } = flaskWindow(t)
+ * const s = await startServer(t, env)
+ * advance(WINDOW_MS) // the window has ended
+ */
 export function flaskWindow(t: TestContext): { env: Record<string, string>; advance: (ms: number) => void } {
   const advance = freezeClock(t)
   const until = new Date(Date.now() + WINDOW_MS).toISOString()
   return { env: { ACCEPT_FLASK_TOKENS_UNTIL: until }, advance }
 }
 
+/**
+ * The id of `username` (the `sub` a Flask token of theirs carries).
+ *
+ * @example
+ * const sub = await userId(s, 'alice') // '1'
+ */
 export async function userId(s: TestServer, username: string): Promise<string> {
   const { access_token } = await s.login(username)
   return String(claimsOf(access_token).sub)
