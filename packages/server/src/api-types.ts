@@ -170,6 +170,8 @@ export type ServerErrorCode =
   | 'PATH_TOO_LONG'
   | 'BAD_URL'
   | 'CORS_ORIGIN_NOT_ALLOWED'
+  | 'FLASK_TOKENS_ENDED'
+  | 'FLASK_TOKEN_USER_UNKNOWN'
 
 /** keycard's token error codes (its `KeycardErrorCode`; test/api-types.test.ts keeps the two in step). */
 export type TokenErrorCode = `KEYCARD_${string}`

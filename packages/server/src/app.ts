@@ -16,6 +16,8 @@ import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './htt
 import type { KeySyncEvent } from './keys/key-sync.ts'
 import { SigningKeyUnavailableError, signingLogLine, type SigningSecret } from './keys/signing.ts'
 import { purgeExpired } from './revocations.ts'
+import { purgeFlaskTokens } from './flask-tokens.ts'
+import { flaskWindowWarning } from './flask-window.ts'
 import type { RevocationEvent } from './revocation-sync.ts'
 import { buildServices, closeServices, type Services } from './services.ts'
 import { registerAdminRoutes } from './routes/admin.ts'
@@ -195,6 +197,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     })
     const throttleWarned = throttleWarning(config.throttle)
     if (throttleWarned) app.log.warn({ throttle: config.throttle }, throttleWarned)
+    const flaskWarned = flaskWindowWarning(config.acceptFlaskTokensUntil)
+    if (flaskWarned) app.log.warn(flaskWarned)
+    else if (config.acceptFlaskTokensUntil !== null)
+      app.log.info(
+        { acceptFlaskTokensUntil: new Date(config.acceptFlaskTokensUntil * 1000).toISOString() },
+        'accepting tokens signed by the Flask service until ACCEPT_FLASK_TOKENS_UNTIL',
+      )
     app.log.info(...signingLogLine(config, services.signing))
     app.log.info(
       { cookieSecure: config.cookieSecure, implicitRefreshWindow: config.implicitRefreshWindow },
@@ -227,6 +236,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         if ((purged.rows ?? 0) > 0 || purged.memory > 0) app.log.info(purged, 'purged expired sessions')
       } catch (err) {
         app.log.error({ err }, 'purging expired sessions failed')
+      }
+      try {
+        const purged = await purgeFlaskTokens(db, config.acceptFlaskTokensUntil)
+        if (purged > 0) app.log.info({ rows: purged }, 'purged the blocklist rows of expired Flask tokens')
+      } catch (err) {
+        app.log.error({ err }, 'purging the Flask token blocklist failed')
       }
       // AUDIT_RETENTION: old audit events, in batches (off: kept forever).
       if (config.auditRetention === null) return

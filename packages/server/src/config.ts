@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { randomBytes } from 'node:crypto'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { checkIssuer, checkKeysSecret, isLoopbackHost, SECRET_FILE, type Signing, signingMode } from './config-signing.ts'
+import { parseFlaskTokensUntil } from './flask-window.ts'
 import { parseThrottle, parseTrustProxy, type ThrottleConfig, type TrustProxy } from './throttle/limits.ts'
 import { parseCorsOrigins } from './cors-origins.ts'
 import { parseCookieDomain } from './cookie-domain.ts'
@@ -113,6 +114,8 @@ export interface Config {
   readonly corsOrigins: readonly string[]
   /** COOKIE_DOMAIN: the sign-in cookies' `Domain` (cookie-domain.ts); undefined = the server's host only. */
   readonly cookieDomain: string | undefined
+  /** ACCEPT_FLASK_TOKENS_UNTIL in epoch seconds: Flask-signed tokens are accepted before it (flask-tokens.ts); null = never. */
+  readonly acceptFlaskTokensUntil: number | null
 }
 
 export const DEFAULT_DATABASE_URL = './data/keycard.db'
@@ -157,6 +160,7 @@ export const ENV_VARS = [
   'TRUST_PROXY',
   'CORS_ORIGINS',
   'COOKIE_DOMAIN',
+  'ACCEPT_FLASK_TOKENS_UNTIL',
 ] as const
 
 /** Thrown by `loadConfig`; `problems` has one line per bad variable. */
@@ -393,6 +397,7 @@ export function loadConfig(env: Env = process.env): Config {
   const trustProxy = parseTrustProxy(problems, env)
   const corsOrigins = parseCorsOrigins(problems, env)
   const cookieDomain = parseCookieDomain(problems, env)
+  const acceptFlaskTokensUntil = parseFlaskTokensUntil(problems, env, signing, jwtSecret)
 
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze({
@@ -428,6 +433,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy,
     corsOrigins,
     cookieDomain,
+    acceptFlaskTokensUntil,
   })
 }
 

@@ -11,6 +11,7 @@ import type { Kysely } from 'kysely'
 import { createKeycard, type Keycard } from 'keycard'
 import { fastifyKeycard, type FastifyKeycard, type KeycardHook } from 'keycard/fastify'
 import { Admins } from './admins.ts'
+import { FlaskTokens, flaskResponses, isFlaskShaped } from './flask-tokens.ts'
 import { AuditLog } from './audit/log.ts'
 import type { Config } from './config.ts'
 import { dialectOf } from './db/database.ts'
@@ -62,6 +63,8 @@ export interface Services {
   audit: AuditLog
   /** Login, registration and password-change throttling, and device tokens (throttle/throttle.ts). */
   throttle: Throttle
+  /** ACCEPT_FLASK_TOKENS_UNTIL is set: the Flask token window's checks and writes (flask-tokens.ts). */
+  flask?: FlaskTokens
 }
 
 export interface ServicesDeps {
@@ -142,11 +145,13 @@ export async function buildServices(
   let admins: Admins
   let signing: SigningKeys
   let keycard: Keycard
+  const until = config.acceptFlaskTokensUntil
+  const flask = until === null ? undefined : new FlaskTokens({ db, until })
   try {
     revocations = await Revocations.load(db)
     admins = await Admins.load(db)
     signing = await loadSigningKeys(config, db, secret)
-    keycard = await createServerKeycard(config, signing, revocations)
+    keycard = await createServerKeycard(config, signing, revocations, flask)
   } catch (err) {
     view.close()
     throw err
@@ -183,7 +188,8 @@ export async function buildServices(
   try {
     await sync.start()
     await keys?.start()
-    return withKeycard(config, db, keycard, signing, { revocations, admins, view, sync, keys }, deps.throttleNow)
+    const services = withKeycard(config, db, keycard, signing, { revocations, admins, view, sync, keys }, deps.throttleNow)
+    return flask ? { ...services, flask } : services
   } catch (err) {
     view.close()
     await keys?.close()
@@ -193,7 +199,7 @@ export async function buildServices(
 }
 
 /** The keycard of either signing mode, on the revocation state `buildServices` has loaded and keeps current. */
-function createServerKeycard(config: Config, signing: SigningKeys, revocations: Revocations): Promise<Keycard> {
+function createServerKeycard(config: Config, signing: SigningKeys, revocations: Revocations, flask?: FlaskTokens): Promise<Keycard> {
   return createKeycard({
     ...keycardKeyOptions(signing),
     accessTokenExpires: config.accessTokenExpires,
@@ -210,10 +216,11 @@ function createServerKeycard(config: Config, signing: SigningKeys, revocations: 
     // Both CSRF cookies at `/`, so the page can read the refresh one too.
     accessCsrfCookiePath: '/',
     refreshCsrfCookiePath: '/',
-    // Memory only: no database round trip per request.
-    tokenInBlocklist: (_header, claims) => revocations.isRevoked(claims),
+    // Memory only: no database round trip per request; but one for a token of the Flask service
+    // (no session id) while ACCEPT_FLASK_TOKENS_UNTIL allows them (flask-tokens.ts).
+    tokenInBlocklist: (_header, claims) => (flask && isFlaskShaped(claims) ? flask.isRefused(claims) : revocations.isRevoked(claims)),
     // FJE's statuses and messages, plus a stable `code` the account page decides on.
-    responses: TOKEN_ERROR_RESPONSES,
+    responses: flask ? flaskResponses(flask) : TOKEN_ERROR_RESPONSES,
   })
 }
 

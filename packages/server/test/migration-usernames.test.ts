@@ -75,6 +75,7 @@ test('0002 fills the keys of old rows, keeps every row, and reports the rows who
     '0005-keyring',
     '0006-throttle',
     '0007-audit',
+    '0008-flask-tokens',
   ])
 
   const after = await db.selectFrom('users').selectAll().orderBy('id').execute()
@@ -216,6 +217,7 @@ test('a failing 0002 is rolled back whole, so it can run again once the cause is
     '0005-keyring',
     '0006-throttle',
     '0007-audit',
+    '0008-flask-tokens',
   ])
 })
 
@@ -238,6 +240,7 @@ test('0002 can be migrated down and up again', async (t) => {
     '0005-keyring',
     '0006-throttle',
     '0007-audit',
+    '0008-flask-tokens',
   ])
   assert.equal((await db.selectFrom('users').select('username_key').where('id', '=', 7).executeTakeFirstOrThrow()).username_key, 'carol#7')
 })

@@ -110,6 +110,22 @@ export interface DeviceTokensTable {
   last_used_at: number
 }
 
+/** A revoked token of the Flask service (migration 0008, src/flask-tokens.ts), kept until its `exp`. */
+export interface FlaskTokenBlocklistTable {
+  jti: string
+  /** The token's `sub`. */
+  user_id: number
+  /** The token's `exp`: the row is purged after it. */
+  expires_at: number
+  revoked_at: number
+}
+
+/** Flask tokens of this user issued at or before `not_before` (their `iat`) are refused (migration 0008). */
+export interface FlaskTokenCutoffsTable {
+  user_id: number
+  not_before: number
+}
+
 export interface Database {
   users: UsersTable
   sessions: SessionsTable
@@ -117,6 +133,8 @@ export interface Database {
   audit_events: AuditEventsTable
   throttle_counters: ThrottleCountersTable
   device_tokens: DeviceTokensTable
+  flask_token_blocklist: FlaskTokenBlocklistTable
+  flask_token_cutoffs: FlaskTokenCutoffsTable
 }
 
 export type UserRow = Selectable<UsersTable>

@@ -21,13 +21,15 @@ import type { UserRow } from '../db/schema.ts'
 import { presentedDeviceToken, setDeviceCookie } from '../throttle/device.ts'
 import type { LoginAttempt } from '../throttle/throttle.ts'
 import { cookieSessionOf, tokenMode } from './token-mode.ts'
+import { isFlaskShaped } from '../flask-tokens.ts'
+import { flaskLogout, flaskRefresh } from './flask-auth.ts'
 
 export { TOKEN_MODE_HEADER, tokenMode } from './token-mode.ts'
 
 const BAD_LOGIN = 'Bad username or password'
 
 export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
-  const { db, hasher, sessions, guards, auth, keycard, audit, throttle } = s
+  const { db, hasher, sessions, guards, auth, keycard, audit, throttle, flask } = s
 
   /** Whether the verified token of this request came from a cookie (then answers go in cookies too). */
   const fromCookie = (request: FastifyRequest) => auth.context(request).location === 'cookies'
@@ -174,6 +176,8 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
 
   app.post('/auth/refresh', { onRequest: guards.refresh }, async (request, reply: FastifyReply) => {
     const { claims, header, sid } = tokenOf(request)
+    // A Flask refresh token (ACCEPT_FLASK_TOKENS_UNTIL): exchanged once for a Keycard session.
+    if (flask && isFlaskShaped(claims)) return flaskRefresh(s, flask, request, reply, { header, claims })
     const cookies = fromCookie(request)
     const result = await sessions.refresh({ sid, jti: String(claims.jti), sub: String(claims.sub) })
     if (result.outcome === 'rotated' || result.outcome === 'repeated') {
@@ -192,7 +196,8 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
   })
 
   app.post('/auth/logout', { onRequest: guards.any }, async (request, reply) => {
-    const { sid, userId } = tokenOf(request)
+    const { sid, userId, claims } = tokenOf(request)
+    if (flask && isFlaskShaped(claims)) return flaskLogout(s, flask, request, reply, claims)
     await sessions.revoke(sid, userId)
     await audit.record({ type: 'logout', userId, sessionId: sid, ...requestContext(request) })
     // Also drops an access cookie that implicit refresh queued on this response.
@@ -202,6 +207,8 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
 
   app.post('/auth/logout-all', { onRequest: guards.access }, async (request, reply) => {
     const { userId } = tokenOf(request)
+    // The user's Flask tokens too (issued until now); first, so that a failure leaves them refused.
+    await flask?.refuseOlder(userId)
     const revoked = await sessions.revokeAll(userId)
     await audit.record({
       type: 'logout.all',
@@ -242,7 +249,10 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     const problem = unicodeProblem(password) ?? passwordProblem(password)
     if (problem) throw new HttpError(400, `new_password ${problem}`, 'INVALID_FIELD', 'new_password')
     await throttle.count('password', request, { userId })
-    const revoked = await sessions.changePassword(userId, await hasher.hash(password), sid)
+    const hash = await hasher.hash(password)
+    // Every Flask token of the user, the one presented included (it has no session to keep).
+    await flask?.refuseOlder(userId)
+    const revoked = await sessions.changePassword(userId, hash, typeof sid === 'string' ? sid : '')
     request.log.info({ userId, revokedSessions: revoked }, 'password changed')
     await audit.record({
       type: 'password.changed',

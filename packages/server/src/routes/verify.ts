@@ -18,6 +18,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, LogLevel } from 'fastify'
 import { isTokenError, NodeRequestView, TokenError, type JwtContext } from 'keycard'
 import type { Services } from '../app.ts'
+import { isFlaskShaped } from '../flask-tokens.ts'
 import { SESSION_CLAIM } from '../revocations.ts'
 import { sendStale } from '../services.ts'
 
@@ -51,7 +52,7 @@ function fail(reply: FastifyReply, err: unknown): void {
 }
 
 export function registerVerifyRoutes(app: FastifyInstance, s: Services): void {
-  const { keycard, auth, admins, view } = s
+  const { keycard, auth, admins, view, flask } = s
   // Headers only, never cookies: nginx and Traefik ask with a GET whatever the original method, so a
   // cookie would authenticate a cross-site POST to the protected app without any CSRF check.
   const guard = keycard.guardOptions({ locations: ['headers'] })
@@ -62,7 +63,9 @@ export function registerVerifyRoutes(app: FastifyInstance, s: Services): void {
       request.jwt = context
       const { claims, identity } = auth.context(request)
       const sid = claims[SESSION_CLAIM]
-      if (typeof identity !== 'string' || !USER_ID.test(identity) || typeof sid !== 'string' || !SESSION_ID.test(sid)) {
+      // A Flask token (ACCEPT_FLASK_TOKENS_UNTIL) has no session: it passed its checks, and gets no X-Session-Id.
+      const flaskToken = flask !== undefined && isFlaskShaped(claims)
+      if (typeof identity !== 'string' || !USER_ID.test(identity) || (!flaskToken && (typeof sid !== 'string' || !SESSION_ID.test(sid)))) {
         auth.sendError(reply, {
           status: 401,
           headers: { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${INVALID_IDENTITY}"` },
@@ -72,10 +75,8 @@ export function registerVerifyRoutes(app: FastifyInstance, s: Services): void {
       }
       const admin = admins.has(identity)
       // Lower case, as Fastify stores them (it would lower-case each name per request); the same on the wire.
-      reply
-        .header('x-user-id', identity)
-        .header('x-user-admin', admin ? 'true' : 'false')
-        .header('x-session-id', sid)
+      reply.header('x-user-id', identity).header('x-user-admin', admin ? 'true' : 'false')
+      if (typeof sid === 'string') reply.header('x-session-id', sid)
       reply.send({ id: identity, admin })
     } catch (err) {
       fail(reply, err)

@@ -15,6 +15,7 @@ import * as m0004 from './0004-revocation-notify.ts'
 import * as m0005 from './0005-keyring.ts'
 import * as m0006 from './0006-throttle.ts'
 import * as m0007 from './0007-audit.ts'
+import * as m0008 from './0008-flask-tokens.ts'
 
 /** Names sort in the order they run. */
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
@@ -25,6 +26,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0005-keyring': m0005,
   '0006-throttle': m0006,
   '0007-audit': m0007,
+  '0008-flask-tokens': m0008,
 })
 
 /** Without a handler, what a migration reports goes to stderr (the CLI); the server passes its logger. */
