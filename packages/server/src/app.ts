@@ -26,6 +26,7 @@ import { throttleWarning } from './throttle/limits.ts'
 import { purgeThrottle } from './throttle/purge.ts'
 import { ThrottledError } from './throttle/throttle.ts'
 import { registerHealthRoutes } from './routes/health.ts'
+import { registerOpenApi } from './openapi.ts'
 import { registerVerifyRoutes } from './routes/verify.ts'
 import { registerWellKnownRoutes } from './routes/well-known.ts'
 import { PAGE_NOT_BUILT, registerWebRoutes, WEB_DIST } from './routes/web.ts'
@@ -202,6 +203,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
         : 'cookie mode: cookies without Secure (development over http; set COOKIE_SECURE=true behind HTTPS)',
     )
 
+    // First: it documents the routes registered after it.
+    await registerOpenApi(app, services)
     registerAuthRoutes(app, services)
     registerVerifyRoutes(app, services)
     registerAdminRoutes(app, services)
