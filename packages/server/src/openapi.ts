@@ -9,6 +9,8 @@
  * everything and leaves the checks to the handlers. Response schemas are used as Fastify always uses
  * them: fast-json-stringify serializes with them, so they are exact.
  *
+ * A route that wants Fastify's validation after all can set its own `validatorCompiler`.
+ *
  * Adding a route: give it `schema: <one entry of its module in src/schemas/>`; test/openapi.test.ts
  * fails for a route that is not in the document.
  */
@@ -19,7 +21,12 @@ import type { Services } from './services.ts'
 import { SECURITY } from './schemas/common.ts'
 import { OPENAPI_SCHEMA } from './schemas/openapi.ts'
 
-/** Where the document is served. */
+/**
+ * Where the document is served.
+ *
+ * @example
+ * await fetch(`${base}${OPENAPI_PATH}`) // the OpenAPI 3.1 document
+ */
 export const OPENAPI_PATH = '/openapi.json'
 
 /** The security schemes, named by SECURITY, from keycard's own cookie and header names. */
@@ -74,7 +81,9 @@ export async function registerOpenApi(app: FastifyInstance, s: Services): Promis
         version: '1',
         description:
           'JWT authentication: register, login, refresh, revoke, and /auth/verify for reverse proxies. Every error answers ' +
-          '`{"msg", "code"}` (and `field` when one request field is to blame); decide on `code`.',
+          '`{"msg", "code"}` (and `field` when one request field is to blame); decide on `code`. Besides the answers listed per ' +
+          'route, any request can be refused before routing: 400 `BAD_REQUEST` (a malformed request), 408 `REQUEST_TIMEOUT`, ' +
+          '431 `HEADERS_TOO_LARGE` (over 16 KiB of headers and URL), and an unknown route is a 404 `NOT_FOUND`.',
       },
       components: { securitySchemes: securitySchemes(s) as never },
     },

@@ -22,6 +22,12 @@ interface Response {
 interface Operation {
   responses: Record<string, Response>
 }
+/**
+ * The parts of GET /openapi.json these checks read.
+ *
+ * @example
+ * const doc = (await s.api('GET', '/openapi.json')).body as OpenApiDocument
+ */
 export interface OpenApiDocument {
   openapi: string
   paths: Record<string, Record<string, Operation>>
@@ -50,7 +56,12 @@ export function routeTable(app: FastifyInstance): string[] {
   return routes
 }
 
-/** Fastify's path (`/auth/tokens/:id`, `/assets/*`) as @fastify/swagger writes it (`/auth/tokens/{id}`, `/assets/{*}`). */
+/**
+ * Fastify's path (`/auth/tokens/:id`, `/assets/*`) as @fastify/swagger writes it (`/auth/tokens/{id}`, `/assets/{*}`).
+ *
+ * @example
+ * openApiPath('/auth/tokens/:id') // '/auth/tokens/{id}'
+ */
 export function openApiPath(path: string): string {
   return path.replace(/:(\w+)/g, '{$1}').replace(/\*$/, '{*}')
 }

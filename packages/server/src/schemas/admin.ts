@@ -9,6 +9,7 @@ import {
   JSON_BODY,
   message,
   ok,
+  PATH_PARAM,
   PUBLIC_USER,
   TOKEN_GUARD,
 } from './common.ts'
@@ -57,7 +58,7 @@ export const ADMIN_SCHEMAS = {
     params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]{1,15}$' } }, required: ['id'] },
     response: {
       200: ok('Deleted.', message(true), { cookies: true }),
-      ...errors(JSON_BODY, TOKEN_GUARD, DATABASE, ADMIN, { 404: ['USER_NOT_FOUND'] }),
+      ...errors(JSON_BODY, PATH_PARAM, TOKEN_GUARD, DATABASE, ADMIN, { 404: ['USER_NOT_FOUND'] }),
     },
   },
 } as const

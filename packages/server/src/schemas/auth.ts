@@ -13,6 +13,7 @@ import {
   JSON_BODY,
   message,
   ok,
+  PATH_PARAM,
   PUBLIC_USER,
   REFRESH_SECURITY,
   TOKEN_GUARD,
@@ -206,7 +207,7 @@ export const AUTH_SCHEMAS = {
     },
     response: {
       200: ok('Revoked.', message(), { cookies: true }),
-      ...errors(JSON_BODY, TOKEN_GUARD, DATABASE, { 404: ['SESSION_NOT_FOUND'] }),
+      ...errors(JSON_BODY, PATH_PARAM, TOKEN_GUARD, DATABASE, { 404: ['SESSION_NOT_FOUND'] }),
     },
   },
   password: {

@@ -5,7 +5,12 @@
  * same objects drive @fastify/swagger's document and fast-json-stringify's serializers.
  */
 
-/** keycard's token errors by status (TOKEN_ERROR_RESPONSES in http-errors.ts: FJE's statuses). */
+/**
+ * keycard's token errors by status (TOKEN_ERROR_RESPONSES in http-errors.ts: FJE's statuses).
+ *
+ * @example
+ * errorResponse(401, TOKEN_401) // the 401 of a guarded route
+ */
 export const TOKEN_401 = [
   'KEYCARD_NO_AUTHORIZATION',
   'KEYCARD_CSRF',
@@ -14,6 +19,12 @@ export const TOKEN_401 = [
   'KEYCARD_TOKEN_REVOKED',
   'KEYCARD_USER_LOOKUP_FAILED',
 ] as const
+/**
+ * The 422 ones (`invalid`: a malformed token, a bad signature or claim, the wrong type).
+ *
+ * @example
+ * errorResponse(422, TOKEN_422)
+ */
 export const TOKEN_422 = [
   'KEYCARD_INVALID_HEADER',
   'KEYCARD_INVALID_QUERY_PARAM',
@@ -28,9 +39,19 @@ export const TOKEN_422 = [
   'KEYCARD_WRONG_TOKEN_TYPE',
 ] as const
 
-/** What any JSON body can be refused for before a handler reads it (body.ts, http-errors.ts). */
+/**
+ * What any JSON body can be refused for before a handler reads it (body.ts, http-errors.ts).
+ *
+ * @example
+ * errors({ 400: BODY_400 })
+ */
 export const BODY_400 = ['MALFORMED_JSON', 'EMPTY_BODY', 'BAD_CONTENT_LENGTH', 'BAD_REQUEST'] as const
-/** What a handler's field checks add (objectBody, requiredString, optionalString). */
+/**
+ * What a handler's field checks add (objectBody, requiredString, optionalString).
+ *
+ * @example
+ * errors({ 400: FIELD_400 }) // a route that reads body fields
+ */
 export const FIELD_400 = ['BODY_NOT_OBJECT', 'MISSING_FIELD', 'INVALID_FIELD'] as const
 
 /**
@@ -67,6 +88,7 @@ const DESCRIPTIONS: Readonly<Record<number, string>> = {
   404: 'Not found.',
   409: 'Conflict.',
   413: 'The request body is over the limit.',
+  414: 'A path segment is over 100 characters.',
   415: 'The body is not application/json.',
   422: 'The token is malformed, has a bad signature or claims, or is of the wrong type.',
   429: 'Too many attempts: wait Retry-After seconds.',
@@ -94,7 +116,12 @@ export function errorResponse(
   }
 }
 
-/** The codes each error status of a route can carry. */
+/**
+ * The codes each error status of a route can carry.
+ *
+ * @example
+ * const SIGN_IN: ErrorCodes = { 429: ['TOO_MANY_ATTEMPTS'] }
+ */
 export type ErrorCodes = Readonly<Partial<Record<number, readonly string[]>>>
 
 /**
@@ -114,26 +141,63 @@ export function errors(...lists: ErrorCodes[]) {
   return Object.fromEntries([...merged].sort(([a], [b]) => a - b).map(([status, codes]) => [status, errorResponse(status, [...codes])]))
 }
 
-/** A JSON body route's errors before its handler: parsing, size, media type. */
+/**
+ * A JSON body route's errors before its handler: parsing, size, media type.
+ *
+ * @example
+ * response: { 200: ok('Done.', message()), ...errors(JSON_BODY, DATABASE) }
+ */
 export const JSON_BODY: ErrorCodes = { 400: BODY_400, 413: ['BODY_TOO_LARGE'], 415: ['UNSUPPORTED_MEDIA_TYPE'] }
-/** Every route that reads the database. */
+/**
+ * Every route that reads the database.
+ *
+ * @example
+ * ...errors(DATABASE) // 503 DATABASE_UNAVAILABLE or DATABASE_BUSY, with Retry-After
+ */
 export const DATABASE: ErrorCodes = { 503: ['DATABASE_UNAVAILABLE', 'DATABASE_BUSY'] }
-/** A route behind a token guard (services.ts `guards`): token errors, and 503 while the revocation view is stale. */
+/**
+ * A route behind a token guard (services.ts `guards`): token errors, and 503 while the revocation view is stale.
+ *
+ * @example
+ * ...errors(TOKEN_GUARD, DATABASE) // GET /auth/me
+ */
 export const TOKEN_GUARD: ErrorCodes = {
   400: ['KEYCARD_CLAIMS_VERIFICATION_FAILED'],
   401: TOKEN_401,
   422: TOKEN_422,
   503: ['REVOCATION_VIEW_STALE'],
 }
-/** Admin routes: an access token of a user who is not an admin (now, in the database). */
+/**
+ * A route with a path parameter: the router refuses a bad percent-encoding or a segment over 100 characters.
+ *
+ * @example
+ * errors(PATH_PARAM) // { 400: {… BAD_URL …}, 414: {… PATH_TOO_LONG …}, 500: {…} }
+ */
+export const PATH_PARAM: ErrorCodes = { 400: ['BAD_URL'], 414: ['PATH_TOO_LONG'] }
+/**
+ * Admin routes: an access token of a user who is not an admin (now, in the database).
+ *
+ * @example
+ * ...errors(TOKEN_GUARD, ADMIN) // 403 ADMIN_REQUIRED
+ */
 export const ADMIN: ErrorCodes = { 403: ['ADMIN_REQUIRED'] }
 
-/** A success response's body with a description, and Set-Cookie when cookie mode may set or unset cookies. */
+/**
+ * A success response's body with a description, and Set-Cookie when cookie mode may set or unset cookies.
+ *
+ * @example
+ * response: { 200: ok('The user.', PUBLIC_USER, { cookies: true }) }
+ */
 export function ok<S extends object>(description: string, schema: S, options: { cookies?: boolean } = {}) {
   return { description, ...schema, ...(options.cookies ? { headers: SET_COOKIE } : {}) }
 }
 
-/** Names of the security schemes (openapi.ts defines them from keycard's cookie options). */
+/**
+ * Names of the security schemes (openapi.ts defines them from keycard's cookie options).
+ *
+ * @example
+ * security: [{ [SECURITY.bearer]: [] }]
+ */
 export const SECURITY = {
   bearer: 'bearerAuth',
   accessCookie: 'accessCookie',
@@ -141,23 +205,48 @@ export const SECURITY = {
   csrf: 'csrfHeader',
 } as const
 
-/** One way to authenticate: every scheme it names at once (an OpenAPI Security Requirement). */
+/**
+ * One way to authenticate: every scheme it names at once (an OpenAPI Security Requirement).
+ *
+ * @example
+ * const bearerOnly: SecurityRequirement[] = [{ [SECURITY.bearer]: [] }]
+ */
 export type SecurityRequirement = Readonly<Record<string, readonly string[]>>
 
-/** An access token: `Authorization: Bearer`, or the access cookie (+ X-CSRF-TOKEN on POST/PUT/PATCH/DELETE). */
+/**
+ * An access token: `Authorization: Bearer`, or the access cookie (+ X-CSRF-TOKEN on POST/PUT/PATCH/DELETE).
+ *
+ * @example
+ * { summary: 'Sign out everywhere', security: ACCESS_SECURITY }
+ */
 export const ACCESS_SECURITY: readonly SecurityRequirement[] = [
   { [SECURITY.bearer]: [] },
   { [SECURITY.accessCookie]: [], [SECURITY.csrf]: [] },
 ]
-/** The same for a GET: no CSRF header needed (keycard checks it only on unsafe methods). */
+/**
+ * The same for a GET: no CSRF header needed (keycard checks it only on unsafe methods).
+ *
+ * @example
+ * { summary: 'The signed-in user', security: ACCESS_SECURITY_GET }
+ */
 export const ACCESS_SECURITY_GET: readonly SecurityRequirement[] = [{ [SECURITY.bearer]: [] }, { [SECURITY.accessCookie]: [] }]
-/** POST /auth/refresh: the refresh token as a bearer, or the refresh cookie + its CSRF value. */
+/**
+ * POST /auth/refresh: the refresh token as a bearer, or the refresh cookie + its CSRF value.
+ *
+ * @example
+ * { summary: 'Rotate the refresh token', security: REFRESH_SECURITY }
+ */
 export const REFRESH_SECURITY: readonly SecurityRequirement[] = [
   { [SECURITY.bearer]: [] },
   { [SECURITY.refreshCookie]: [], [SECURITY.csrf]: [] },
 ]
 
-/** The user shape of api-types.ts `PublicUser`. */
+/**
+ * The user shape of api-types.ts `PublicUser`.
+ *
+ * @example
+ * { type: 'array', items: PUBLIC_USER }
+ */
 export const PUBLIC_USER = {
   type: 'object',
   properties: {
@@ -171,7 +260,12 @@ export const PUBLIC_USER = {
   additionalProperties: false,
 } as const
 
-/** `{msg}`, and `revoked_sessions` when `revoked` (api-types.ts `RevokedSessions`). */
+/**
+ * `{msg}`, and `revoked_sessions` when `revoked` (api-types.ts `RevokedSessions`).
+ *
+ * @example
+ * ok('Signed out everywhere.', message(true)) // {msg, revoked_sessions}
+ */
 export function message(revoked = false) {
   return {
     type: 'object',

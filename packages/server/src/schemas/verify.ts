@@ -2,7 +2,12 @@
 
 import { errorResponse, SECURITY, type SecurityRequirement, TOKEN_401, TOKEN_422 } from './common.ts'
 
-/** The 200 body; also verify.ts's compiled serializer (kept exact: `additionalProperties: false`). */
+/**
+ * The 200 body; also verify.ts's compiled serializer (kept exact: `additionalProperties: false`).
+ *
+ * @example
+ * VERIFIED_SCHEMA.required // ['id', 'admin']
+ */
 export const VERIFIED_SCHEMA = {
   type: 'object',
   properties: { id: { type: 'string' }, admin: { type: 'boolean' } },
