@@ -20,6 +20,7 @@ interface Response {
   content?: Record<string, MediaType>
 }
 interface Operation {
+  summary?: string
   responses: Record<string, Response>
 }
 /**
@@ -67,8 +68,10 @@ export function openApiPath(path: string): string {
 }
 
 /**
- * The routes of the table that the document does not describe. HEAD, which Fastify adds beside each GET,
- * is described by its GET (the same answer without a body).
+ * The routes of the table that the document does not describe. @fastify/swagger lists a route that has
+ * no schema too, with a made-up `200: Default Response`: such a route, or one without a summary, counts
+ * as undocumented (a hidden one is absent). HEAD, which Fastify adds beside each GET, is described by
+ * its GET (the same answer without a body).
  *
  * @example
  * assert.deepEqual(undocumented(app, doc), [])
@@ -77,7 +80,8 @@ export function undocumented(app: FastifyInstance, doc: OpenApiDocument): string
   return routeTable(app).filter((route) => {
     const [method, path] = route.split(' ') as [string, string]
     const described = method === 'HEAD' ? 'get' : method.toLowerCase()
-    return doc.paths[openApiPath(path)]?.[described] === undefined
+    const op = doc.paths[openApiPath(path)]?.[described]
+    return !op?.summary || Object.values(op.responses ?? {}).some((r) => r.description === 'Default Response')
   })
 }
 
