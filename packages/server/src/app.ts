@@ -29,6 +29,7 @@ import { purgeThrottle } from './throttle/purge.ts'
 import { ThrottledError } from './throttle/throttle.ts'
 import { registerHealthRoutes } from './routes/health.ts'
 import { registerCors } from './cors.ts'
+import { registerOpenApi } from './openapi.ts'
 import { registerVerifyRoutes } from './routes/verify.ts'
 import { registerWellKnownRoutes } from './routes/well-known.ts'
 import { PAGE_NOT_BUILT, registerWebRoutes, WEB_DIST } from './routes/web.ts'
@@ -214,6 +215,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
     const { accessCsrfHeaderName, refreshCsrfHeaderName } = services.keycard.options
     await registerCors(app, config, [accessCsrfHeaderName, refreshCsrfHeaderName])
+    // First: it documents the routes registered after it.
+    await registerOpenApi(app, services)
     registerAuthRoutes(app, services)
     registerVerifyRoutes(app, services)
     registerAdminRoutes(app, services)

@@ -37,6 +37,7 @@ const ROUTES: Readonly<Record<string, RouteSpec>> = {
   'GET /': { auth: 'none' },
   'GET /assets/*': { auth: 'none' },
   'GET /healthz': { auth: 'none' },
+  'GET /openapi.json': { auth: 'none' },
   'GET /.well-known/jwks.json': { auth: 'none' },
   'GET /.well-known/openid-configuration': { auth: 'none' },
   'POST /auth/register': { auth: 'none' },

@@ -8,6 +8,7 @@ import type { Services } from '../app.ts'
 import type { UserPage } from '../api-types.ts'
 import { requestContext } from '../audit/log.ts'
 import { HttpError } from '../http-errors.ts'
+import { ADMIN_SCHEMAS as S } from '../schemas/admin.ts'
 import { deleteUser, findUserById, listUsers, maxUserId, toPublicUser } from '../users.ts'
 
 const MAX_LIMIT = 100
@@ -64,7 +65,7 @@ export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
   const { db, auth, guards, revocations, admins } = s
   const maxId = maxUserId(db)
 
-  app.get('/admin/users', { onRequest: guards.access }, async (request) => {
+  app.get('/admin/users', { schema: S.listUsers, onRequest: guards.access }, async (request) => {
     await requireAdmin(s, request)
     const query = (request.query ?? {}) as Record<string, unknown>
     const limit = limitParam(query)
@@ -73,7 +74,7 @@ export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
     return { users: page.users.map(toPublicUser), total: page.total, limit, next: page.next } satisfies UserPage
   })
 
-  app.delete<{ Params: { id: string } }>('/admin/users/:id', { onRequest: guards.access }, async (request, reply) => {
+  app.delete<{ Params: { id: string } }>('/admin/users/:id', { schema: S.deleteUser, onRequest: guards.access }, async (request, reply) => {
     const adminId = await requireAdmin(s, request)
     const raw = request.params.id
     const id = /^\d{1,15}$/.test(raw) ? Number(raw) : NaN

@@ -10,6 +10,7 @@ import { type AuditFilter, listAuditEvents, OWN_EVENT_TYPES, sinceSeconds, toPub
 import { AUDIT_LIMITS, isAuditEventType } from '../audit/log.ts'
 import { HttpError } from '../http-errors.ts'
 import { requireAdmin } from './admin.ts'
+import { AUDIT_SCHEMAS as S } from '../schemas/audit.ts'
 
 type Query = Record<string, unknown>
 
@@ -77,7 +78,7 @@ function beforeParam(query: Query): number | undefined {
 export function registerAuditRoutes(app: FastifyInstance, s: Services): void {
   const { db, auth, guards } = s
 
-  app.get('/auth/events', { onRequest: guards.access }, async (request) => {
+  app.get('/auth/events', { schema: S.ownEvents, onRequest: guards.access }, async (request) => {
     const query = (request.query ?? {}) as Query
     onlyKnown(query, ['limit', 'before'])
     const limit = limitParam(query, 20, 50)
@@ -87,7 +88,7 @@ export function registerAuditRoutes(app: FastifyInstance, s: Services): void {
     return { events: page.rows.map(toPublicEvent), next: page.next } satisfies AuditEventList
   })
 
-  app.get('/admin/audit', { onRequest: guards.access }, async (request) => {
+  app.get('/admin/audit', { schema: S.adminAudit, onRequest: guards.access }, async (request) => {
     await requireAdmin(s, request)
     const query = (request.query ?? {}) as Query
     onlyKnown(query, ADMIN_PARAMS)

@@ -23,6 +23,7 @@ import type { LoginAttempt } from '../throttle/throttle.ts'
 import { cookieSessionOf, tokenMode } from './token-mode.ts'
 import { isFlaskShaped } from '../flask-tokens.ts'
 import { flaskLogout, flaskRefresh } from './flask-auth.ts'
+import { AUTH_SCHEMAS as S } from '../schemas/auth.ts'
 
 export { TOKEN_MODE_HEADER, tokenMode } from './token-mode.ts'
 
@@ -88,7 +89,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     return mode === 'header' && minted !== undefined ? { device_token: minted } : {}
   }
 
-  app.post('/auth/register', async (request, reply) => {
+  app.post('/auth/register', { schema: S.register }, async (request, reply) => {
     const mode = tokenMode(request)
     const body = objectBody(request.body)
     const username = requiredString(body, 'username')
@@ -132,7 +133,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     return reply.code(201).send({ user: toPublicUser(user), access_token: tokens.access_token, refresh_token: tokens.refresh_token })
   })
 
-  app.post('/auth/login', async (request, reply) => {
+  app.post('/auth/login', { schema: S.login }, async (request, reply) => {
     const mode = tokenMode(request)
     const { user, attempt } = await checkLogin(request)
     const tokens = await sessions.start(user, { fresh: true, withRefresh: true, userAgent: userAgent(request) })
@@ -147,7 +148,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     return { access_token: tokens.access_token, refresh_token: tokens.refresh_token, ...(await deviceToken(reply, attempt, user, mode)) }
   })
 
-  app.post('/auth/fresh-login', async (request, reply) => {
+  app.post('/auth/fresh-login', { schema: S.freshLogin }, async (request, reply) => {
     const mode = tokenMode(request)
     const { user, attempt } = await checkLogin(request)
     if (mode === 'cookie') {
@@ -174,7 +175,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     return { access_token: tokens.access_token, ...(await deviceToken(reply, attempt, user, mode)) }
   })
 
-  app.post('/auth/refresh', { onRequest: guards.refresh }, async (request, reply: FastifyReply) => {
+  app.post('/auth/refresh', { schema: S.refresh, onRequest: guards.refresh }, async (request, reply: FastifyReply) => {
     const { claims, header, sid } = tokenOf(request)
     // A Flask refresh token (ACCEPT_FLASK_TOKENS_UNTIL): exchanged once for a Keycard session.
     if (flask && isFlaskShaped(claims)) return flaskRefresh(s, flask, request, reply, { header, claims })
@@ -195,7 +196,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     return auth.sendError(reply, s.keycard.renderError(new RevokedTokenError(header, claims)))
   })
 
-  app.post('/auth/logout', { onRequest: guards.any }, async (request, reply) => {
+  app.post('/auth/logout', { schema: S.logout, onRequest: guards.any }, async (request, reply) => {
     const { sid, userId, claims } = tokenOf(request)
     if (flask && isFlaskShaped(claims)) return flaskLogout(s, flask, request, reply, claims)
     await sessions.revoke(sid, userId)
@@ -205,7 +206,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     return { msg: 'Successfully logged out' }
   })
 
-  app.post('/auth/logout-all', { onRequest: guards.access }, async (request, reply) => {
+  app.post('/auth/logout-all', { schema: S.logoutAll, onRequest: guards.access }, async (request, reply) => {
     const { userId } = tokenOf(request)
     // The user's Flask tokens too (issued until now); first, so that a failure leaves them refused.
     await flask?.refuseOlder(userId)
@@ -221,28 +222,32 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     return { msg: 'Successfully logged out of every session', revoked_sessions: revoked }
   })
 
-  app.get('/auth/me', { onRequest: guards.access }, async (request) => {
+  app.get('/auth/me', { schema: S.me, onRequest: guards.access }, async (request) => {
     const user = await findUserById(db, tokenOf(request).userId)
     if (!user) throw new HttpError(404, 'User not found', 'USER_NOT_FOUND')
     return toPublicUser(user)
   })
 
-  app.get('/auth/tokens', { onRequest: guards.access }, async (request) => {
+  app.get('/auth/tokens', { schema: S.tokens, onRequest: guards.access }, async (request) => {
     const { userId, sid } = tokenOf(request)
     return { sessions: await sessions.list(userId, sid) }
   })
 
-  app.delete<{ Params: { id: string } }>('/auth/tokens/:id', { onRequest: guards.access }, async (request, reply) => {
-    const { userId, sid } = tokenOf(request)
-    const id = request.params.id
-    if (id.length > 64 || !(await sessions.revoke(id, userId))) throw new HttpError(404, 'Session not found', 'SESSION_NOT_FOUND')
-    await audit.record({ type: 'session.revoked', userId, sessionId: id, ...requestContext(request) })
-    // Revoking the session this browser is signed in with is a sign-out.
-    if (id === sid && fromCookie(request)) auth.unsetJwtCookies(reply)
-    return { msg: 'Session revoked' }
-  })
+  app.delete<{ Params: { id: string } }>(
+    '/auth/tokens/:id',
+    { schema: S.revokeToken, onRequest: guards.access },
+    async (request, reply) => {
+      const { userId, sid } = tokenOf(request)
+      const id = request.params.id
+      if (id.length > 64 || !(await sessions.revoke(id, userId))) throw new HttpError(404, 'Session not found', 'SESSION_NOT_FOUND')
+      await audit.record({ type: 'session.revoked', userId, sessionId: id, ...requestContext(request) })
+      // Revoking the session this browser is signed in with is a sign-out.
+      if (id === sid && fromCookie(request)) auth.unsetJwtCookies(reply)
+      return { msg: 'Session revoked' }
+    },
+  )
 
-  app.post('/auth/password', { onRequest: guards.fresh }, async (request) => {
+  app.post('/auth/password', { schema: S.password, onRequest: guards.fresh }, async (request) => {
     const { userId, sid } = tokenOf(request)
     const body = objectBody(request.body)
     const password = requiredString(body, 'new_password')

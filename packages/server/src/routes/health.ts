@@ -8,9 +8,10 @@ import type { FastifyInstance } from 'fastify'
 import type { Services } from '../app.ts'
 import { probeWritable } from '../db/database.ts'
 import { STALE_RETRY_AFTER } from '../revocation-view.ts'
+import { HEALTH_SCHEMAS as S } from '../schemas/health.ts'
 
 export function registerHealthRoutes(app: FastifyInstance, s: Services): void {
-  app.get('/healthz', async (_request, reply) => {
+  app.get('/healthz', { schema: S.healthz }, async (_request, reply) => {
     // Checked first: a stale instance refuses every token even while its database answers again.
     if (s.view.isStale())
       return reply

@@ -21,14 +21,7 @@ import type { Services } from '../app.ts'
 import { isFlaskShaped } from '../flask-tokens.ts'
 import { SESSION_CLAIM } from '../revocations.ts'
 import { sendStale } from '../services.ts'
-
-/** The 200 body, for fast-json-stringify. */
-const VERIFIED_SCHEMA = {
-  type: 'object',
-  properties: { id: { type: 'string' }, admin: { type: 'boolean' } },
-  required: ['id', 'admin'],
-  additionalProperties: false,
-} as const
+import { VERIFY_SCHEMA } from '../schemas/verify.ts'
 
 /**
  * The route's log level: `warn` when the server logs at `info`, so that forward-auth subrequests
@@ -101,7 +94,7 @@ export function registerVerifyRoutes(app: FastifyInstance, s: Services): void {
     '/auth/verify',
     {
       ...(logLevel ? { logLevel } : {}),
-      schema: { response: { 200: VERIFIED_SCHEMA } },
+      schema: VERIFY_SCHEMA,
     },
     function verify(request, reply) {
       // Past the staleness bound nothing is vouched for, not even a token that was never revoked.

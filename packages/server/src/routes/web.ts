@@ -12,6 +12,7 @@ import { extname, join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { NOT_FOUND_BODY } from '../http-errors.ts'
+import { WEB_SCHEMAS as S } from '../schemas/web.ts'
 
 /** Where `npm run -w keycard-server build:web` writes the page. */
 export const WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url))
@@ -76,7 +77,7 @@ export function registerWebRoutes(app: FastifyInstance, dir: string): WebRoutes 
 
   const secure = (reply: FastifyReply) => reply.headers(SECURITY_HEADERS)
 
-  app.get('/', async (_request, reply) => {
+  app.get('/', { schema: S.page }, async (_request, reply) => {
     secure(reply)
     let html: Buffer
     try {
@@ -88,7 +89,7 @@ export function registerWebRoutes(app: FastifyInstance, dir: string): WebRoutes 
     return reply.header('content-type', CONTENT_TYPES['.html']).header('cache-control', 'no-cache').send(html)
   })
 
-  app.get<{ Params: { '*': string } }>('/assets/*', async (request, reply) => {
+  app.get<{ Params: { '*': string } }>('/assets/*', { schema: S.asset }, async (request, reply) => {
     const name = request.params['*']
     const path = join(assets, name)
     if (!ASSET_NAME.test(name) || !path.startsWith(assets + sep)) return reply.code(404).send(NOT_FOUND_BODY)

@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ErrorBody, OpenIdConfiguration } from '../api-types.ts'
 import type { Services } from '../app.ts'
+import { WELL_KNOWN_SCHEMAS as S } from '../schemas/well-known.ts'
 
 export const JWKS_PATH = '/.well-known/jwks.json'
 export const OPENID_CONFIGURATION_PATH = '/.well-known/openid-configuration'
@@ -55,8 +56,8 @@ export function registerWellKnownRoutes(app: FastifyInstance, s: Services): void
   if (signing.mode === 'hmac') {
     const body: ErrorBody = { msg: NO_PUBLIC_KEYS, code: 'NO_PUBLIC_KEYS' }
     const none = (_request: FastifyRequest, reply: FastifyReply) => reply.code(404).send(body)
-    app.get(JWKS_PATH, none)
-    app.get(OPENID_CONFIGURATION_PATH, none)
+    app.get(JWKS_PATH, { schema: S.jwks }, none)
+    app.get(OPENID_CONFIGURATION_PATH, { schema: S.openidConfiguration }, none)
     return
   }
   // Public, the same for everyone: any cache (and any origin's script) may keep it for max-age.
@@ -69,7 +70,7 @@ export function registerWellKnownRoutes(app: FastifyInstance, s: Services): void
 
   // The body changes only when the keys do: hashed again only then.
   let last = { body: '', etag: etagOf('') }
-  app.get(JWKS_PATH, (request, reply) => {
+  app.get(JWKS_PATH, { schema: S.jwks }, (request, reply) => {
     const body = JSON.stringify(keycard.jwks())
     if (body !== last.body) last = { body, etag: etagOf(body) }
     publicHeaders(reply).header('etag', last.etag)
@@ -79,5 +80,5 @@ export function registerWellKnownRoutes(app: FastifyInstance, s: Services): void
 
   const configuration: OpenIdConfiguration = { issuer: signing.issuer, jwks_uri: `${signing.issuer}${JWKS_PATH}` }
   const discovery = JSON.stringify(configuration)
-  app.get(OPENID_CONFIGURATION_PATH, (_request, reply) => publicHeaders(reply).send(discovery))
+  app.get(OPENID_CONFIGURATION_PATH, { schema: S.openidConfiguration }, (_request, reply) => publicHeaders(reply).send(discovery))
 }
