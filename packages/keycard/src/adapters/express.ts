@@ -85,7 +85,7 @@ const glue: AdapterGlue<Request, Response, NextFunction, void> = {
   attach(req, context) {
     const proto = Object.getPrototypeOf(req) as object | null
     if (proto !== null && !prepared.has(proto)) prepare(proto)
-    req.jwt = context
+    req.jwt = context as JwtContext | null
   },
   send,
   next(next, err) {

@@ -63,7 +63,8 @@ function send(reply: FastifyReply, response: AuthResponse): FastifyReply {
 
 const glue: AdapterGlue<FastifyRequest, FastifyReply, HookHandlerDoneFunction, void> = {
   attach(request, context) {
-    request.jwt = context
+    // Typed by the app's KeycardTypes; the kit carries the keycard's own User.
+    request.jwt = context as JwtContext | null
   },
   send(reply, response) {
     send(reply, response)
