@@ -115,8 +115,16 @@ async function serveOnHono(
     if (route.guard) app.on([...METHODS], route.path, auth.jwtRequired(route.guard), handler)
     else app.on([...METHODS], route.path, handler)
   }
+  return listenHono(t, app)
+}
+
+/** Serves a Hono app on @hono/node-server at 127.0.0.1:0, closed when the test ends; returns the base URL. */
+export async function listenHono(
+  t: TestContext,
+  app: { fetch: (request: Request, env: never) => Response | Promise<Response> },
+): Promise<string> {
   const server = await new Promise<Server>((resolve) => {
-    const s = serveHono({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server))
+    const s = serveHono({ fetch: app.fetch as never, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server))
   })
   t.after(closer(server))
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
