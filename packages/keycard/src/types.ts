@@ -45,10 +45,20 @@ export type TokenLocation = 'headers' | 'cookies' | 'query_string' | 'json'
 // biome-ignore lint/suspicious/noEmptyInterface: filled by the app's declaration merging.
 export interface KeycardTypes {}
 
-/** `KeycardTypes['user']` when the app declares it, else `unknown`. */
+/**
+ * `KeycardTypes['user']` when the app declares it, else `unknown`.
+ *
+ * @example
+ * function greet(user: KeycardUser) {} // your declared user type
+ */
 export type KeycardUser = KeycardTypes extends { user: infer U } ? U : unknown
 
-/** The claims of a verified token: FJE's layout plus `KeycardTypes['claims']` when the app declares it. */
+/**
+ * The claims of a verified token: FJE's layout plus `KeycardTypes['claims']` when the app declares it.
+ *
+ * @example
+ * const roles = (req.jwt!.claims satisfies KeycardClaims).roles // typed when KeycardTypes declares claims.roles
+ */
 export type KeycardClaims = KeycardTypes extends { claims: infer C } ? JwtClaims & C : JwtClaims
 
 /** What a protected request knows once its token passed every check. */
