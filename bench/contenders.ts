@@ -1,6 +1,6 @@
 /**
  * The contenders of the HTTP benchmark. Each is a server started as its own process (pinned to the
- * server core) and a request the load generator repeats. Contenders 1–6 are the minimal apps in
+ * server core) and a request the load generator repeats. Contenders 1–6 (and the two Hono rows) are the minimal apps in
  * bench/servers, with one reference row (`express-floor`: the least work any HS256 check must do
  * under Express); 7–9 (the Keycard server) come from bench/server-contenders.ts.
  */
@@ -57,4 +57,5 @@ export const CORE_CONTENDERS: readonly Contender[] = [
   // A reference row, not a peer: the least work any HS256 check must do (servers/express-floor.ts).
   http('express-floor', 'Express 5 + minimal inline HMAC check (floor)', 'express-bare'),
   http('hono-jwt', 'Hono + hono/jwt (@hono/node-server)', 'fastify-bare'),
+  http('hono-keycard', 'Hono + keycard (@hono/node-server)', 'fastify-bare'),
 ]

@@ -20,7 +20,7 @@ import { confirmHeaderToken, findToken, type FoundToken } from './locations.ts'
 import type { KeycardOptions, ResolvedGuard, ResolvedOptions } from './options.ts'
 import type { RequestView } from './request.ts'
 import type { TokenVerifier, Verification } from './tokens.ts'
-import type { JwtClaims, JwtContext, JwtHeader, TokenLocation } from './types.ts'
+import type { JwtClaims, JwtContext, JwtHeader, KeycardClaims, TokenLocation } from './types.ts'
 
 /**
  * What the guard gives: the context (null: OPTIONS, or an optional route without a token) or the refusal.
@@ -104,7 +104,8 @@ export class RequestGuard<User> {
   #context(header: JwtHeader, claims: JwtClaims, location: TokenLocation): CheckResult<User> | Promise<CheckResult<User>> {
     const identity = claims[this.#options.identityClaim] as string
     if (this.#loaders.tokenVerification || this.#loaders.userLookup) return this.#runLoaders(header, claims, identity, location)
-    return { header, claims, identity, user: undefined as User, location }
+    // The app's KeycardTypes['claims'] are its promise (checked by its tokenVerification), not keycard's.
+    return { header, claims: claims as KeycardClaims, identity, user: undefined as User, location }
   }
 
   async #runLoaders(header: JwtHeader, claims: JwtClaims, identity: string, location: TokenLocation): Promise<CheckResult<User>> {
@@ -117,7 +118,7 @@ export class RequestGuard<User> {
       user = await loaders.userLookup(header, claims)
       if (user === null || user === undefined) return new UserLookupError(String(identity), header, claims)
     }
-    return { header, claims, identity, user: user as User, location }
+    return { header, claims: claims as KeycardClaims, identity, user: user as User, location }
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * keycard: JWT authentication for TypeScript with Flask-JWT-Extended 4.x's tokens, options and error
- * contract. This file is the public API; adapters live at `keycard/fastify` and `keycard/express`.
+ * contract. This file is the public API; adapters live at `keycard/fastify`, `keycard/express` and `keycard/hono`.
  */
 
 export { createKeycard, Keycard } from './keycard.ts'
@@ -14,9 +14,12 @@ export type { KeyEntry } from './keyring.ts'
 export type { JwksOptions } from './key-options.ts'
 export { JwksUnavailableError, isJwksUnavailable, jwksErrorResponse } from './jwks/errors.ts'
 export type { Algorithm, KeyInput } from './keys.ts'
-export type { JwtClaims, JwtContext, JwtHeader, TokenLocation, TokenType } from './types.ts'
+export type { JwtClaims, JwtContext, JwtHeader, KeycardClaims, KeycardTypes, KeycardUser, TokenLocation, TokenType } from './types.ts'
 export type { RequestView } from './request.ts'
-export { NodeRequestView, parseCookieHeader } from './request.ts'
+export { AdapterKit, runGuard } from './adapters/kit.ts'
+export type { AdapterGlue, CookieHelpers, GuardFlow } from './adapters/kit.ts'
+export type { AdapterOptions } from './adapters/shared.ts'
+export { NodeRequestView, WebRequestView, parseCookieHeader } from './request.ts'
 export { setCookieLines, unsetCookieLines } from './cookies.ts'
 export type { CookieKind, SetCookieOptions } from './cookies.ts'
 export type { AuthResponse, ResponseBuilders, ResponseInit } from './responses.ts'

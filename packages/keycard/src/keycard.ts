@@ -19,7 +19,7 @@ import type { JwtRequiredOptions, KeycardOptions, ResolvedGuard, ResolvedOptions
 import type { RequestView } from './request.ts'
 import { createRenderer, type AuthResponse } from './responses.ts'
 import { mintToken, TokenVerifier, type CreateAccessTokenOptions, type CreateRefreshTokenOptions, type Minter } from './tokens.ts'
-import type { JwtClaims, JwtContext, JwtHeader } from './types.ts'
+import type { JwtClaims, JwtContext, JwtHeader, KeycardUser } from './types.ts'
 
 export type { CreateAccessTokenOptions, CreateRefreshTokenOptions } from './tokens.ts'
 export type { JwtRequiredOptions, ResolvedGuard } from './options.ts'
@@ -33,7 +33,7 @@ export type { KeyMaterial } from './key-material.ts'
  * const keycard = await createKeycard({ secret: process.env.JWT_SECRET })
  * const claims = await keycard.decodeToken(await keycard.createAccessToken('42'))
  */
-export class Keycard<User = unknown> {
+export class Keycard<User = KeycardUser> {
   readonly options: ResolvedOptions
   readonly #loaders: KeycardOptions<User>
   #minter: Minter
@@ -248,7 +248,7 @@ function orThrow<User>(result: CheckResult<User>): JwtContext<User> | null {
  * const keycard = await createKeycard({ secret: process.env.JWT_SECRET })
  * const token = await keycard.createAccessToken('42', { fresh: true })
  */
-export async function createKeycard<User = unknown>(given: KeycardOptions<User>): Promise<Keycard<User>> {
+export async function createKeycard<User = KeycardUser>(given: KeycardOptions<User>): Promise<Keycard<User>> {
   const options = copyOptions(given)
   const resolved = resolveOptions(options)
   const material = await importKeyMaterial(options, resolved, resolveKeyMode(options))

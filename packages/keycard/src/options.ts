@@ -11,7 +11,7 @@ import type { KeyEntry } from './keyring.ts'
 import type { Algorithm, KeyInput } from './keys.ts'
 import type { ResponseBuilders } from './responses.ts'
 import type { RevocationStore } from './stores/store.ts'
-import type { JwtClaims, JwtHeader, TokenLocation } from './types.ts'
+import type { JwtClaims, JwtHeader, KeycardUser, TokenLocation } from './types.ts'
 
 type MaybePromise<T> = T | Promise<T>
 
@@ -21,7 +21,7 @@ type MaybePromise<T> = T | Promise<T>
  * @example
  * const loaders: KeycardLoaders<User> = { userLookup: (_header, claims) => users.find(claims.sub!) }
  */
-export interface KeycardLoaders<User = unknown> {
+export interface KeycardLoaders<User = KeycardUser> {
   /** Extra claims for every new token (FJE `additional_claims_loader`); the call's own win on conflict. */
   additionalClaims?: (identity: unknown) => MaybePromise<Record<string, unknown>>
   /** Extra JOSE header fields for every new token (FJE `additional_headers_loader`). */
@@ -47,7 +47,7 @@ export interface KeycardLoaders<User = unknown> {
  * @example
  * const options: KeycardOptions = { secret: process.env.JWT_SECRET, tokenLocation: ['headers', 'cookies'], cookieSecure: true }
  */
-export interface KeycardOptions<User = unknown> extends KeycardLoaders<User> {
+export interface KeycardOptions<User = KeycardUser> extends KeycardLoaders<User> {
   /** HMAC secret for HS* (FJE `JWT_SECRET_KEY`): at least as many bytes as the hash (32 for HS256). */
   secret?: string | Uint8Array
   /** Signing key for RS*, PS*, ES*, EdDSA (FJE `JWT_PRIVATE_KEY`). PEM, JWK, CryptoKey or KeyObject. */

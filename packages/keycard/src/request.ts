@@ -95,3 +95,54 @@ export class NodeRequestView implements RequestView {
     return value
   }
 }
+
+/**
+ * A view over a Fetch `Request` (Hono's `c.req.raw`, any WinterCG runtime). Fetch joins a repeated
+ * header into one "a, b" value; pass node's `rawHeaders` (on `@hono/node-server`: `c.env.incoming`)
+ * and a repeated header is an array, as in NodeRequestView; without them, the joined value is parsed
+ * as Flask-JWT-Extended parses one (Werkzeug joins them too). Cookies and the query string are parsed
+ * only when a location asks, each in one pass.
+ *
+ * @example
+ * const view = new WebRequestView(c.req.raw, undefined, c.env?.incoming?.rawHeaders)
+ * const result = keycard.checkRequestResult(view)
+ */
+export class WebRequestView implements RequestView {
+  readonly method: string
+  readonly body: unknown
+  readonly #request: Request
+  readonly #rawHeaders: readonly string[] | undefined
+  #cookies: Map<string, string> | undefined
+  #query: URLSearchParams | undefined
+  constructor(request: Request, body?: unknown, rawHeaders?: readonly string[]) {
+    this.#request = request
+    this.method = request.method
+    this.body = body
+    this.#rawHeaders = rawHeaders
+  }
+
+  cookie(name: string): string | undefined {
+    this.#cookies ??= parseCookieHeader(this.#request.headers.get('cookie') ?? undefined)
+    return this.#cookies.get(name)
+  }
+
+  query(name: string): string | undefined {
+    if (this.#query === undefined) {
+      const url = this.#request.url
+      const q = url.indexOf('?')
+      const hash = url.indexOf('#', q)
+      this.#query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1, hash === -1 ? undefined : hash))
+    }
+    return this.#query.get(name) ?? undefined
+  }
+
+  header(name: string): string | readonly string[] | undefined {
+    const raw = this.#rawHeaders
+    if (raw !== undefined && repeated(raw, name)) {
+      const values: string[] = []
+      for (let i = 0; i < raw.length; i += 2) if (sameName(raw[i]!, name)) values.push(raw[i + 1]!)
+      return values
+    }
+    return this.#request.headers.get(name) ?? undefined
+  }
+}

@@ -59,3 +59,23 @@ test('the Express example logs in and guards fresh-only routes', async (t) => {
   const bad = await fetch(`${url}/protected`, { headers: { authorization: 'Bearer not.a.token' } })
   assert.equal(bad.status, 422)
 })
+
+test('the Hono example logs in with a cookie, reads c.get("jwt") from the header and the cookie, and logs out', async (t) => {
+  const url = await startExample(t, 'hono')
+  const login = await post(`${url}/login`, { username: 'carol' })
+  const cookies = login.headers.getSetCookie().map((line) => line.split(';', 1)[0]!)
+  assert.deepEqual(
+    cookies.map((c) => c.split('=', 1)[0]),
+    ['access_token_cookie', 'csrf_access_token'],
+  )
+  const { access_token } = (await login.json()) as { access_token: string }
+  const byHeader = await fetch(`${url}/protected`, { headers: { authorization: `Bearer ${access_token}` } })
+  assert.deepEqual(await byHeader.json(), { logged_in_as: 'carol' })
+  const byCookie = await fetch(`${url}/protected`, { headers: { cookie: cookies.join('; ') } })
+  assert.deepEqual(await byCookie.json(), { logged_in_as: 'carol' })
+  const logout = await post(`${url}/logout`)
+  assert.deepEqual(
+    logout.headers.getSetCookie().map((line) => line.split(';', 1)[0]),
+    ['access_token_cookie=', 'csrf_access_token=', 'refresh_token_cookie=', 'csrf_refresh_token='],
+  )
+})

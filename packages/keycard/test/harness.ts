@@ -1,5 +1,6 @@
 /**
- * The one test harness of the keycard suites: a real Fastify 5 or Express 5 app on 127.0.0.1:0 guarded
+ * The one test harness of the keycard suites, and the one place that knows the adapters: a real
+ * Fastify 5, Express 5 or Hono 4 (on @hono/node-server) app on 127.0.0.1:0 guarded
  * by keycard (`serve` for routes with their own handlers and cookie operations, `startApp` for the
  * conformance suites' standard routes), HTTP clients (`call` and `send` over fetch, `rawCall` over
  * node:http for repeated headers), assertions on error answers, masking of the values that vary in
@@ -9,18 +10,28 @@
 
 import assert from 'node:assert/strict'
 import { createHmac, randomUUID } from 'node:crypto'
-import { createServer, request as httpRequest } from 'node:http'
+import { createServer, request as httpRequest, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { TestContext } from 'node:test'
+import { serve as serveHono } from '@hono/node-server'
 import express, { type Express, type Response as ExpressResponse } from 'express'
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify'
+import { type Context, Hono } from 'hono'
 import { CompactSign } from 'jose'
 import { createKeycard, type JwtContext, type JwtRequiredOptions, type Keycard, type KeycardOptions, type SetCookieOptions } from 'keycard'
 import { expressKeycard, type AdapterOptions } from 'keycard/express'
 import { fastifyKeycard } from 'keycard/fastify'
+import { honoKeycard, type KeycardEnv } from 'keycard/hono'
 
-export const ADAPTERS = ['fastify', 'express'] as const
+export const ADAPTERS = ['fastify', 'express', 'hono'] as const
 export type Adapter = (typeof ADAPTERS)[number]
+
+/** Each adapter's factory, for tests of what an adapter does at setup (option errors). */
+export const ADAPTER_FACTORIES = {
+  fastify: fastifyKeycard,
+  express: expressKeycard,
+  hono: honoKeycard,
+} satisfies Record<Adapter, (keycard: Keycard, options?: AdapterOptions<unknown>) => { jwtRequired(o?: JwtRequiredOptions): unknown }>
 
 /** 37 bytes: long enough for HS256. */
 export const SECRET = 'keycard-conformance-secret-0123456789'
@@ -61,9 +72,71 @@ export interface AppSpec {
   fastify?: (app: FastifyInstance) => void | Promise<void>
   /** Called on the Express app after the routes (error middleware goes last). */
   express?: (app: Express) => void
+  /** Called on the Hono app before the routes (onError). */
+  hono?: (app: Hono<KeycardEnv>) => void
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
+
+/** Closes a node server started for a test, dropping kept-alive connections. */
+function closer(server: Server): () => Promise<void> {
+  return () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    })
+}
+
+/** The Hono app (the body parsed only where a handler asks, as Hono does), on @hono/node-server. */
+async function serveOnHono(
+  t: TestContext,
+  keycard: Keycard,
+  routes: Route[],
+  adapterOptions: AdapterOptions<unknown> | undefined,
+  spec: AppSpec,
+): Promise<string> {
+  const app = new Hono<KeycardEnv>()
+  const auth = honoKeycard(keycard, adapterOptions)
+  spec.hono?.(app)
+  for (const route of routes) {
+    const handler = async (c: Context<KeycardEnv>) => {
+      const cookies: CookieOps = {
+        setAccessCookies: (token, o) => auth.setAccessCookies(c, token, o),
+        setRefreshCookies: (token, o) => auth.setRefreshCookies(c, token, o),
+        unsetJwtCookies: (d) => auth.unsetJwtCookies(c, d),
+        unsetAccessCookies: (d) => auth.unsetAccessCookies(c, d),
+        unsetRefreshCookies: (d) => auth.unsetRefreshCookies(c, d),
+        appendSetCookie: (line) => c.header('set-cookie', line, { append: true }),
+      }
+      const jwt = route.guard ? (c.get('jwt') ?? null) : null
+      const body = route.handle ? await route.handle({ jwt, body: await bodyOf(c), cookies, keycard }) : describeJwt(jwt)
+      return c.json(body as object)
+    }
+    if (route.guard) app.on([...METHODS], route.path, auth.jwtRequired(route.guard), handler)
+    else app.on([...METHODS], route.path, handler)
+  }
+  return listenHono(t, app)
+}
+
+/** Serves a Hono app on @hono/node-server at 127.0.0.1:0, closed when the test ends; returns the base URL. */
+export async function listenHono(
+  t: TestContext,
+  app: { fetch: (request: Request, env: never) => Response | Promise<Response> },
+): Promise<string> {
+  const server = await new Promise<Server>((resolve) => {
+    const s = serveHono({ fetch: app.fetch as never, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server))
+  })
+  t.after(closer(server))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+/** What Fastify and Express parse for a handler: a JSON or urlencoded body, else undefined. */
+async function bodyOf(c: Context): Promise<unknown> {
+  const type = c.req.header('content-type') ?? ''
+  if (type.startsWith('application/json')) return c.req.json().catch(() => undefined)
+  if (type.startsWith('application/x-www-form-urlencoded')) return c.req.parseBody()
+  return undefined
+}
 
 /** The default answer: where the token was found and whose it is. */
 export function describeJwt(jwt: JwtContext | null): unknown {
@@ -82,6 +155,7 @@ export async function serve(
   adapterOptions?: AdapterOptions<unknown>,
   spec: AppSpec = {},
 ): Promise<string> {
+  if (adapter === 'hono') return serveOnHono(t, keycard, routes, adapterOptions, spec)
   if (adapter === 'fastify') {
     const app = Fastify({ exposeHeadRoutes: false })
     const auth = fastifyKeycard(keycard, adapterOptions)
@@ -142,13 +216,7 @@ export async function serve(
   const server = await new Promise<ReturnType<typeof app.listen>>((resolve, reject) => {
     const s = app.listen(0, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)))
   })
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      }),
-  )
+  t.after(closer(server))
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 

@@ -8,8 +8,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createKeycard, KeycardOptionError, type Keycard, type KeycardOptions } from 'keycard'
-import { fastifyKeycard } from 'keycard/fastify'
-import { expressKeycard, type AdapterOptions } from 'keycard/express'
+import type { AdapterOptions } from 'keycard/express'
 import {
   ADAPTERS,
   claimsOf,
@@ -24,6 +23,7 @@ import {
   send,
   serve,
   type Adapter,
+  ADAPTER_FACTORIES,
   type Route,
 } from './harness.ts'
 
@@ -208,8 +208,7 @@ for (const adapter of ADAPTERS) {
 
     test('a bad implicitRefresh.within or mint is a KeycardOptionError when the adapter is created', async () => {
       const keycard = await createKeycard({ secret: SECRET })
-      const create = (implicitRefresh: unknown) => () =>
-        (adapter === 'fastify' ? fastifyKeycard : expressKeycard)(keycard, { implicitRefresh } as AdapterOptions<unknown>)
+      const create = (implicitRefresh: unknown) => () => ADAPTER_FACTORIES[adapter](keycard, { implicitRefresh } as AdapterOptions<unknown>)
       const cases: [unknown, string][] = [
         [{ within: 0 }, 'implicitRefresh.within'],
         [{ within: -60 }, 'implicitRefresh.within'],

@@ -9,9 +9,19 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createKeycard, KeycardOptionError, type KeycardOptions, type TokenLocation } from 'keycard'
-import { fastifyKeycard } from 'keycard/fastify'
-import { expressKeycard } from 'keycard/express'
-import { ADAPTERS, claimsOf, expectError, expiredToken, ok, SECRET, send, serve, type Adapter, type Route } from './harness.ts'
+import {
+  ADAPTER_FACTORIES,
+  ADAPTERS,
+  claimsOf,
+  expectError,
+  expiredToken,
+  ok,
+  SECRET,
+  send,
+  serve,
+  type Adapter,
+  type Route,
+} from './harness.ts'
 
 const ALL: TokenLocation[] = ['headers', 'cookies', 'query_string', 'json']
 const NO_HEADER = 'Missing Authorization Header'
@@ -300,7 +310,7 @@ for (const adapter of ADAPTERS) {
 
     test('an unknown or empty route location is a KeycardOptionError when the guard is created', async () => {
       const keycard = await createKeycard({ secret: SECRET })
-      const auth = adapter === 'fastify' ? fastifyKeycard(keycard) : expressKeycard(keycard)
+      const auth = ADAPTER_FACTORIES[adapter](keycard)
       for (const locations of [['header'], [], ['cookies', 'body']] as unknown as TokenLocation[][]) {
         assert.throws(
           () => auth.jwtRequired({ locations }),

@@ -45,6 +45,12 @@ function catchAll(seen: unknown[]): AppSpec {
         res.status(500).json({ error: 'app error handler' })
       })
     },
+    hono: (app) => {
+      app.onError((err, c) => {
+        seen.push(err)
+        return c.json({ error: 'app error handler' }, 500)
+      })
+    },
   }
 }
 

@@ -58,7 +58,7 @@ before(() => {
   // First what `npm install keycard-server` (and keycard) gives, then the consumer's own frameworks and
   // tools, which reuse what is already there (the engines test reads the tree the first install made).
   run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarballs.keycard, tarballs['keycard-server']], project)
-  const deps = ['fastify@5', 'express@5', '@types/express@5', 'typescript@5.9', '@types/node']
+  const deps = ['fastify@5', 'express@5', '@types/express@5', 'hono@4', '@hono/node-server@2', 'typescript@5.9', '@types/node']
   run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...deps], project)
 })
 
@@ -82,6 +82,8 @@ describe('the tarballs', () => {
       'dist/index.d.ts.map',
       'dist/adapters/express.js',
       'dist/adapters/fastify.d.ts',
+      'dist/adapters/hono.js',
+      'dist/adapters/hono.d.ts',
     ]
     for (const file of expected.map((f) => `package/${f}`)) {
       assert.ok(files.includes(file), `${file} is missing`)
@@ -128,6 +130,7 @@ describe('the tarballs', () => {
   test('@arethetypeswrong/cli finds no problem in keycard (ESM-only: the CJS and node10 rows are not ours)', () => {
     const r = run(join(BIN, 'attw'), [tarballs.keycard, '--profile', 'esm-only', '--format', 'ascii'], work)
     assert.match(r.stdout, /"keycard\/express"[\s\S]*node16 \(from ESM\): 🟢/, r.stdout)
+    assert.match(r.stdout, /"keycard\/hono"[\s\S]*node16 \(from ESM\): 🟢/, r.stdout)
   })
 
   test('@arethetypeswrong/cli on keycard-server: a CLI, nothing to import, so no types to be wrong', () => {
@@ -235,10 +238,26 @@ async function expressFlow(url: string): Promise<void> {
   assert.equal((await fetch(`${url}/protected`, { headers: { authorization: 'Bearer not.a.token' } })).status, 422)
 }
 
-const flows = { fastify: fastifyFlow, express: expressFlow }
+/** The Hono quick start's flow: cookie login, c.get('jwt') by header and by cookie, logout unsets the cookies. */
+async function honoFlow(url: string): Promise<void> {
+  const login = await fetch(`${url}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"username":"carol"}',
+  })
+  const cookies = login.headers.getSetCookie().map((line) => line.split(';', 1)[0]!)
+  const auth = { authorization: `Bearer ${(await json(login)).access_token}` }
+  assert.deepEqual(await json(await fetch(`${url}/protected`, { headers: auth })), { logged_in_as: 'carol' })
+  assert.deepEqual(await json(await fetch(`${url}/protected`, { headers: { cookie: cookies.join('; ') } })), { logged_in_as: 'carol' })
+  const logout = await fetch(`${url}/logout`, { method: 'POST' })
+  assert.equal(logout.headers.getSetCookie().length, 4)
+}
+
+const flows = { fastify: fastifyFlow, express: expressFlow, hono: honoFlow }
+const ADAPTERS = ['fastify', 'express', 'hono'] as const
 
 describe('a plain node ESM consumer', () => {
-  for (const name of ['fastify', 'express'] as const) {
+  for (const name of ADAPTERS) {
     test(`runs the ${name} quick start from the installed keycard`, async (t) => {
       const source = readFileSync(join(EXAMPLES, `${name}.ts`), 'utf8')
       const file = join(project, `${name}.mjs`)
@@ -254,10 +273,10 @@ describe('a plain node ESM consumer', () => {
       return
     }
     const script =
-      'const k = require("keycard"); const f = require("keycard/fastify"); const e = require("keycard/express"); ' +
-      'console.log(typeof k.createKeycard, typeof f.fastifyKeycard, typeof e.expressKeycard, require("keycard/package.json").name)'
+      'const k = require("keycard"); const f = require("keycard/fastify"); const e = require("keycard/express"); const h = require("keycard/hono"); ' +
+      'console.log(typeof k.createKeycard, typeof f.fastifyKeycard, typeof e.expressKeycard, typeof h.honoKeycard, require("keycard/package.json").name)'
     const r = run(process.execPath, ['-e', script], project)
-    assert.equal(r.stdout.trim(), 'function function function keycard')
+    assert.equal(r.stdout.trim(), 'function function function function keycard')
   })
 })
 
@@ -270,7 +289,7 @@ describe('a strict TypeScript consumer', () => {
     test(`compiles with zero errors under moduleResolution ${kind} (no skipLibCheck) and runs`, async (t) => {
       const dir = join(project, `ts-${kind}`)
       mkdirSync(join(dir, 'src'), { recursive: true })
-      for (const name of ['fastify', 'express']) cpSync(join(EXAMPLES, `${name}.ts`), join(dir, 'src', `${name}.ts`))
+      for (const name of ADAPTERS) cpSync(join(EXAMPLES, `${name}.ts`), join(dir, 'src', `${name}.ts`))
       // What `tsc --init` writes today, plus the resolution under test; skipLibCheck off so keycard's .d.ts are checked.
       const compilerOptions = {
         ...resolution,
@@ -291,7 +310,7 @@ describe('a strict TypeScript consumer', () => {
       const tscBin = join(project, 'node_modules', 'typescript', 'bin', 'tsc')
       const tsc = spawnSync(process.execPath, [tscBin, '-p', dir], { cwd: dir, env: cleanEnv(), encoding: 'utf8' })
       assert.equal(tsc.status, 0, `tsc reported:\n${tsc.stdout}${tsc.stderr}`)
-      for (const name of ['fastify', 'express'] as const) {
+      for (const name of ADAPTERS) {
         await flows[name](await serve(t, process.execPath, [join(dir, 'out', `${name}.js`)], { JWT_SECRET: SECRET, PORT: '0' }))
       }
     })

@@ -1,5 +1,6 @@
 /**
- * Express 5 adapter: `keycard/express`.
+ * Express 5 adapter: `keycard/express`. The flow is the adapter kit's (kit.ts); this file only
+ * says how Express reads a request, attaches `req.jwt`, queues Set-Cookie and responds.
  *
  * @example
  * const auth = expressKeycard(keycard)
@@ -8,21 +9,18 @@
 
 import { IncomingMessage } from 'node:http'
 import type { NextFunction, RequestHandler, Request, Response } from 'express'
-import { cookieNames, setCookieLines, unsetCookieLines, withoutCookies, type CookieKind, type SetCookieOptions } from '../cookies.ts'
-import { isTokenError, KeycardError, TokenError } from '../errors.ts'
 import type { JwtRequiredOptions, Keycard } from '../keycard.ts'
 import { NodeRequestView } from '../request.ts'
-import { type AuthResponse, unavailableResponse } from '../responses.ts'
-import { isJwksUnavailable } from '../jwks/errors.ts'
-import { isStoreUnavailable } from '../stores/errors.ts'
-import type { JwtContext } from '../types.ts'
-import { implicitRefresher, needsBody, type AdapterOptions } from './shared.ts'
+import type { AuthResponse } from '../responses.ts'
+import type { JwtContext, KeycardUser } from '../types.ts'
+import { AdapterKit, type AdapterGlue, type CookieHelpers } from './kit.ts'
+import type { AdapterOptions } from './shared.ts'
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {
     interface Request {
-      /** Set by a keycard guard: the verified token, or null on an optional route without one. */
+      /** Set by a keycard guard: the verified token (typed by `KeycardTypes`), or null on an optional route without one. */
       jwt?: JwtContext | null
     }
   }
@@ -31,21 +29,19 @@ declare global {
 export type { AdapterOptions } from './shared.ts'
 export type { SetCookieOptions } from '../cookies.ts'
 
-export interface ExpressKeycard<User> {
+/**
+ * What `expressKeycard` returns.
+ *
+ * @example
+ * const auth: ExpressKeycard<User> = expressKeycard(keycard)
+ */
+export interface ExpressKeycard<User> extends CookieHelpers<Response> {
   /** Middleware that verifies the request's token and answers auth failures itself. */
   jwtRequired(options?: JwtRequiredOptions): RequestHandler
   /** The verified token of a guarded request, typed with your user; throws outside a guarded route. */
   context(req: Request): JwtContext<User>
   /** Writes a keycard error response (status, `WWW-Authenticate`, `{msg}` body). */
   sendError(res: Response, response: AuthResponse): void
-  /** Sets the access-token cookie (HttpOnly) and its CSRF cookie (FJE `set_access_cookies`). */
-  setAccessCookies(res: Response, token: string, options?: SetCookieOptions): void
-  /** Sets the refresh-token cookie and its CSRF cookie (FJE `set_refresh_cookies`). */
-  setRefreshCookies(res: Response, token: string, options?: SetCookieOptions): void
-  /** Deletes the access and refresh cookies (FJE `unset_jwt_cookies`), dropping any re-issued in this response. */
-  unsetJwtCookies(res: Response, domain?: string): void
-  unsetAccessCookies(res: Response, domain?: string): void
-  unsetRefreshCookies(res: Response, domain?: string): void
 }
 
 /**
@@ -69,12 +65,6 @@ const accessor: PropertyDescriptor = {
 /** Request prototypes (each app's `app.request`) whose chain has the accessor. */
 const prepared = new WeakSet<object>()
 
-function attach(req: Request, context: JwtContext | null): void {
-  const proto = Object.getPrototypeOf(req) as object | null
-  if (proto !== null && !prepared.has(proto)) prepare(proto)
-  req.jwt = context
-}
-
 function prepare(proto: object): void {
   // Express's own request object is the last prototype before node's IncomingMessage.prototype.
   let root: object | null = proto === IncomingMessage.prototype ? null : proto
@@ -91,76 +81,45 @@ function send(res: Response, response: AuthResponse): void {
   res.status(response.status).set(response.headers).json(response.body)
 }
 
-export function expressKeycard<User = unknown>(keycard: Keycard<User>, adapterOptions?: AdapterOptions<User>): ExpressKeycard<User> {
-  const options = keycard.options
-  const refresher = implicitRefresher(keycard, adapterOptions)
-  const setCookies = (kind: CookieKind) => (res: Response, token: string, opts?: SetCookieOptions) => {
-    res.append('Set-Cookie', setCookieLines(options, kind, token, opts))
-  }
-  const unset = (kinds: CookieKind[]) => (res: Response, domain?: string) => {
-    const names = kinds.flatMap((kind) => cookieNames(options, kind))
-    res.setHeader('Set-Cookie', [
-      ...withoutCookies(res.getHeader('Set-Cookie'), names),
-      ...kinds.flatMap((kind) => unsetCookieLines(options, kind, domain)),
-    ])
-  }
-
-  // Made once per adapter, not per request: the usual path allocates no closure.
-  const fail = (err: unknown, res: Response, next: NextFunction) => {
-    // Rendered here, not passed on: an app's error handler can never turn it into a 500.
-    if (isTokenError(err)) send(res, keycard.renderError(err))
-    // A shared store that cannot vouch for its view (keycard/stores/kysely, /redis), or a jwks-mode key
-    // set that cannot be fetched: 503 + Retry-After in keycard's shape, never an accepted token.
-    else if (isStoreUnavailable(err) || isJwksUnavailable(err)) send(res, unavailableResponse(err, keycard.options.errorMessageKey))
+const glue: AdapterGlue<Request, Response, NextFunction, void> = {
+  attach(req, context) {
+    const proto = Object.getPrototypeOf(req) as object | null
+    if (proto !== null && !prepared.has(proto)) prepare(proto)
+    req.jwt = context as JwtContext | null
+  },
+  send,
+  next(next, err) {
+    if (err === undefined) next()
     else next(err)
-  }
-  const proceed = (context: JwtContext<User> | null, req: Request, res: Response, next: NextFunction) => {
-    attach(req, context)
-    if (!refresher || !context) return next()
-    refresher(context)
-      .then((token) => {
-        if (token) res.append('Set-Cookie', setCookieLines(options, 'access', token))
-      })
-      .then(
-        () => next(),
-        (err: unknown) => fail(err, res, next),
-      )
-  }
+  },
+  appendSetCookie(res, lines) {
+    res.append('Set-Cookie', lines as string[])
+  },
+  replaceSetCookie(res, edit) {
+    res.setHeader('Set-Cookie', edit(res.getHeader('Set-Cookie')))
+  },
+}
 
+/**
+ * The Express adapter for `keycard`.
+ *
+ * @example
+ * const auth = expressKeycard(keycard, { implicitRefresh: { within: '5m' } })
+ * app.post('/logout', (req, res) => { auth.unsetJwtCookies(res); res.json({ msg: 'bye' }) })
+ */
+export function expressKeycard<User = KeycardUser>(keycard: Keycard<User>, adapterOptions?: AdapterOptions<User>): ExpressKeycard<User> {
+  const kit = new AdapterKit(keycard, glue, adapterOptions)
   return {
     jwtRequired(guardOptions) {
-      const guard = keycard.guardOptions(guardOptions)
-      const readsBody = needsBody(guard, options)
+      const guard = kit.guard(guardOptions)
+      const readsBody = kit.needsBody(guard)
+      // Returns nothing: the usual path allocates no promise or closure, and Express never awaits one.
       return function keycardGuard(req, res, next) {
-        let result: ReturnType<typeof keycard.checkRequestResult>
-        try {
-          result = keycard.checkRequestResult(new NodeRequestView(req, readsBody ? req.body : undefined), guard)
-        } catch (err) {
-          return fail(err, res, next)
-        }
-        // A refusal is a value, not a throw (keycard.checkRequestResult): answered here, in the same tick.
-        if (result instanceof Promise)
-          result.then(
-            (settled) => (settled instanceof TokenError ? fail(settled, res, next) : proceed(settled, req, res, next)),
-            (err: unknown) => fail(err, res, next),
-          )
-        else if (result instanceof TokenError) fail(result, res, next)
-        else proceed(result, req, res, next)
+        kit.run(new NodeRequestView(req, readsBody ? req.body : undefined), guard, req, res, next)
       }
     },
-    context(req) {
-      if (!req.jwt)
-        throw new KeycardError(
-          'KEYCARD_NO_CONTEXT',
-          'No verified token on this request: guard the route with jwtRequired() (and handle optional routes, where req.jwt is null).',
-        )
-      return req.jwt as JwtContext<User>
-    },
+    context: (req) => kit.context(req.jwt, 'req.jwt'),
     sendError: send,
-    setAccessCookies: setCookies('access'),
-    setRefreshCookies: setCookies('refresh'),
-    unsetJwtCookies: unset(['access', 'refresh']),
-    unsetAccessCookies: unset(['access']),
-    unsetRefreshCookies: unset(['refresh']),
+    ...kit.cookieHelpers(),
   }
 }

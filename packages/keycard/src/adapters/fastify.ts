@@ -1,5 +1,6 @@
 /**
- * Fastify 5 adapter: `keycard/fastify`.
+ * Fastify 5 adapter: `keycard/fastify`. The flow is the adapter kit's (kit.ts); this file only
+ * says how Fastify reads a request, attaches `request.jwt`, queues Set-Cookie and replies.
  *
  * @example
  * const auth = fastifyKeycard(keycard)
@@ -15,19 +16,16 @@ import type {
   onRequestHookHandler,
   preHandlerHookHandler,
 } from 'fastify'
-import { cookieNames, setCookieLines, unsetCookieLines, withoutCookies, type CookieKind, type SetCookieOptions } from '../cookies.ts'
-import { isTokenError, KeycardError, TokenError } from '../errors.ts'
 import type { JwtRequiredOptions, Keycard } from '../keycard.ts'
 import { NodeRequestView } from '../request.ts'
-import { type AuthResponse, unavailableResponse } from '../responses.ts'
-import { isJwksUnavailable } from '../jwks/errors.ts'
-import { isStoreUnavailable } from '../stores/errors.ts'
-import type { JwtContext } from '../types.ts'
-import { implicitRefresher, needsBody, type AdapterOptions } from './shared.ts'
+import type { AuthResponse } from '../responses.ts'
+import type { JwtContext, KeycardUser } from '../types.ts'
+import { AdapterKit, type AdapterGlue, type CookieHelpers } from './kit.ts'
+import type { AdapterOptions } from './shared.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set by a keycard guard: the verified token, or null on an optional route without one. */
+    /** Set by a keycard guard: the verified token (typed by `KeycardTypes`), or null on an optional route without one. */
     jwt: JwtContext | null
   }
 }
@@ -38,7 +36,13 @@ export type { SetCookieOptions } from '../cookies.ts'
 /** The guard: valid as a `preHandler` and as an `onRequest` hook. */
 export type KeycardHook = preHandlerHookHandler & onRequestHookHandler
 
-export interface FastifyKeycard<User> {
+/**
+ * What `fastifyKeycard` returns.
+ *
+ * @example
+ * const auth: FastifyKeycard<User> = fastifyKeycard(keycard)
+ */
+export interface FastifyKeycard<User> extends CookieHelpers<FastifyReply> {
   /** Registers `request.jwt`; register it on the root instance (it is not encapsulated). */
   plugin: (app: FastifyInstance) => Promise<void>
   /**
@@ -51,102 +55,65 @@ export interface FastifyKeycard<User> {
   context(request: FastifyRequest): JwtContext<User>
   /** Writes a keycard error response (status, `WWW-Authenticate`, `{msg}` body). */
   sendError(reply: FastifyReply, response: AuthResponse): FastifyReply
-  /** Sets the access-token cookie (HttpOnly) and its CSRF cookie (FJE `set_access_cookies`). */
-  setAccessCookies(reply: FastifyReply, token: string, options?: SetCookieOptions): void
-  /** Sets the refresh-token cookie and its CSRF cookie (FJE `set_refresh_cookies`). */
-  setRefreshCookies(reply: FastifyReply, token: string, options?: SetCookieOptions): void
-  /** Deletes the access and refresh cookies (FJE `unset_jwt_cookies`), dropping any re-issued in this response. */
-  unsetJwtCookies(reply: FastifyReply, domain?: string): void
-  unsetAccessCookies(reply: FastifyReply, domain?: string): void
-  unsetRefreshCookies(reply: FastifyReply, domain?: string): void
 }
 
 function send(reply: FastifyReply, response: AuthResponse): FastifyReply {
   return reply.code(response.status).headers(response.headers).send(response.body)
 }
 
-export function fastifyKeycard<User = unknown>(keycard: Keycard<User>, adapterOptions?: AdapterOptions<User>): FastifyKeycard<User> {
-  const options = keycard.options
-  const refresher = implicitRefresher(keycard, adapterOptions)
+const glue: AdapterGlue<FastifyRequest, FastifyReply, HookHandlerDoneFunction, void> = {
+  attach(request, context) {
+    // Typed by the app's KeycardTypes; the kit carries the keycard's own User.
+    request.jwt = context as JwtContext | null
+  },
+  send(reply, response) {
+    send(reply, response)
+  },
+  next(done, err) {
+    if (err === undefined) done()
+    else done(err as Error)
+  },
+  // Fastify appends to an existing set-cookie header instead of replacing it.
+  appendSetCookie(reply, lines) {
+    reply.header('set-cookie', lines)
+  },
+  replaceSetCookie(reply, edit) {
+    const lines = edit(reply.getHeader('set-cookie'))
+    reply.removeHeader('set-cookie')
+    reply.header('set-cookie', lines)
+  },
+}
+
+/**
+ * The Fastify adapter for `keycard`.
+ *
+ * @example
+ * const auth = fastifyKeycard(keycard, { implicitRefresh: { within: '5m' } })
+ * await app.register(auth.plugin)
+ * app.post('/logout', (req, reply) => { auth.unsetJwtCookies(reply); return { msg: 'bye' } })
+ */
+export function fastifyKeycard<User = KeycardUser>(keycard: Keycard<User>, adapterOptions?: AdapterOptions<User>): FastifyKeycard<User> {
+  const kit = new AdapterKit(keycard, glue, adapterOptions)
   const plugin = async (app: FastifyInstance) => {
     if (!app.hasRequestDecorator('jwt')) app.decorateRequest('jwt', null)
   }
   // What fastify-plugin does: share the decorator with the whole app instead of one child context.
   Object.assign(plugin, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'keycard' })
 
-  // Fastify appends to an existing set-cookie header instead of replacing it.
-  const append = (reply: FastifyReply, lines: string[]) => {
-    reply.header('set-cookie', lines)
-  }
-  const setCookies = (kind: CookieKind) => (reply: FastifyReply, token: string, opts?: SetCookieOptions) => {
-    append(reply, setCookieLines(options, kind, token, opts))
-  }
-  const unset = (kinds: CookieKind[]) => (reply: FastifyReply, domain?: string) => {
-    const names = kinds.flatMap((kind) => cookieNames(options, kind))
-    const kept = withoutCookies(reply.getHeader('set-cookie'), names)
-    reply.removeHeader('set-cookie')
-    reply.header('set-cookie', [...kept, ...kinds.flatMap((kind) => unsetCookieLines(options, kind, domain))])
-  }
-
-  // Made once per adapter, not per request.
-  const fail = (err: unknown, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    // Rendered here (a hook that replies does not call done), not passed on: another plugin's error
-    // handler can never turn it into a 500.
-    if (isTokenError(err)) send(reply, keycard.renderError(err))
-    // A shared store that cannot vouch for its view (keycard/stores/kysely, /redis), or a jwks-mode key
-    // set that cannot be fetched: 503 + Retry-After in keycard's shape, never an accepted token.
-    else if (isStoreUnavailable(err) || isJwksUnavailable(err)) send(reply, unavailableResponse(err, keycard.options.errorMessageKey))
-    else done(err as Error)
-  }
-  const proceed = (context: JwtContext<User> | null, request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
-    request.jwt = context
-    if (!refresher || !context) return done()
-    refresher(context).then(
-      (token) => {
-        if (token) append(reply, setCookieLines(options, 'access', token))
-        done()
-      },
-      (err: unknown) => fail(err, reply, done),
-    )
-  }
-
   return {
     plugin,
     jwtRequired(guardOptions) {
-      const guard = keycard.guardOptions(guardOptions)
-      const readsBody = needsBody(guard, options)
+      const guard = kit.guard(guardOptions)
+      const readsBody = kit.needsBody(guard)
       // Callback style: when every check is synchronous (the usual case) the route goes on in the same
-      // tick, without a promise, a microtask or a closure per request.
+      // tick, without a promise, a microtask or a closure per request. Returns nothing: a hook that
+      // returned a promise would have Fastify go on twice.
       return function keycardGuard(request, reply, done) {
-        let result: ReturnType<typeof keycard.checkRequestResult>
-        try {
-          result = keycard.checkRequestResult(new NodeRequestView(request.raw, readsBody ? request.body : undefined), guard)
-        } catch (err) {
-          return fail(err, reply, done)
-        }
-        // A refusal is a value, not a throw (keycard.checkRequestResult): answered here, in the same tick.
-        if (result instanceof Promise)
-          result.then(
-            (settled) => (settled instanceof TokenError ? fail(settled, reply, done) : proceed(settled, request, reply, done)),
-            (err: unknown) => fail(err, reply, done),
-          )
-        else if (result instanceof TokenError) fail(result, reply, done)
-        else proceed(result, request, reply, done)
+        kit.run(new NodeRequestView(request.raw, readsBody ? request.body : undefined), guard, request, reply, done)
       }
     },
-    context(request) {
-      if (!request.jwt)
-        throw new KeycardError(
-          'KEYCARD_NO_CONTEXT',
-          'No verified token on this request: guard the route with jwtRequired() (and handle optional routes, where request.jwt is null).',
-        )
-      return request.jwt as JwtContext<User>
-    },
+    context: (request) => kit.context(request.jwt, 'request.jwt'),
     sendError: send,
-    setAccessCookies: setCookies('access'),
-    setRefreshCookies: setCookies('refresh'),
-    unsetJwtCookies: unset(['access', 'refresh']),
-    unsetAccessCookies: unset(['access']),
-    unsetRefreshCookies: unset(['refresh']),
+    ...kit.cookieHelpers(),
   }
 }

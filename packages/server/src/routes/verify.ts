@@ -11,12 +11,12 @@
  * The proxy asks once per request of the protected app, so this is the server's hot path: the token
  * is checked in the handler itself (GET and HEAD have no body to wait for, so a hook would only add a
  * step), with one promise reaction and `reply.send`, and the 200 body goes through a compiled
- * serializer. A refused token comes back from `checkRequestResult` as a value, not a throw, so a
+ * serializer. The check is the adapter kit's `runGuard` with this route's own ends; a refused token comes back from `checkRequestResult` as a value, not a throw, so a
  * forged or malformed one costs no more than a good one (bench/README.md, "Rejected requests"). Its request log lines are at `warn` (see `verifyLogLevel`).
  */
 
 import type { FastifyInstance, FastifyReply, FastifyRequest, LogLevel } from 'fastify'
-import { isTokenError, NodeRequestView, TokenError, type JwtContext } from 'keycard'
+import { isTokenError, NodeRequestView, runGuard, type GuardFlow, type JwtContext } from 'keycard'
 import type { Services } from '../app.ts'
 import { isFlaskShaped } from '../flask-tokens.ts'
 import { SESSION_CLAIM } from '../revocations.ts'
@@ -90,6 +90,12 @@ export function registerVerifyRoutes(app: FastifyInstance, s: Services): void {
     }
   }
 
+  // This route's own ends of the kit's flow: every refusal a 401, the headers on success.
+  const flow: GuardFlow<FastifyRequest, FastifyReply, undefined, void> = {
+    pass: (context, request, reply) => verified(request, reply, context),
+    refuse: (err, _request, reply) => rejected(reply, err),
+  }
+
   app.get(
     '/auth/verify',
     {
@@ -99,20 +105,8 @@ export function registerVerifyRoutes(app: FastifyInstance, s: Services): void {
     function verify(request, reply) {
       // Past the staleness bound nothing is vouched for, not even a token that was never revoked.
       if (view.isStale()) return sendStale(reply)
-      // Synchronous on the usual path (the revocation store is in memory): no promise per request.
-      let result: ReturnType<typeof keycard.checkRequestResult>
-      try {
-        result = keycard.checkRequestResult(new NodeRequestView(request.raw), guard)
-      } catch (err) {
-        return rejected(reply, err)
-      }
-      if (result instanceof Promise)
-        result.then(
-          (settled) => (settled instanceof TokenError ? rejected(reply, settled) : verified(request, reply, settled)),
-          (err: unknown) => rejected(reply, err),
-        )
-      else if (result instanceof TokenError) rejected(reply, result)
-      else verified(request, reply, result)
+      // The adapter kit's guard flow: synchronous on the usual path (the revocation store is in memory), no promise per request.
+      runGuard(keycard, new NodeRequestView(request.raw), guard, flow, request, reply, undefined)
     },
   )
 }
