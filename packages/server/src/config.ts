@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { randomBytes } from 'node:crypto'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { checkIssuer, checkKeysSecret, isLoopbackHost, SECRET_FILE, type Signing, signingMode } from './config-signing.ts'
+import { type MetricsConfig, parseMetrics } from './metrics/config.ts'
 import { parseThrottle, parseTrustProxy, type ThrottleConfig, type TrustProxy } from './throttle/limits.ts'
 
 export {
@@ -35,7 +36,7 @@ export interface Argon2Params {
   readonly parallelism: number
 }
 
-export interface Config {
+export interface Config extends MetricsConfig {
   readonly port: number
   readonly host: string
   /** DATABASE_URL as given (or the default). Holds a password for PostgreSQL: never log it (`redactUrl`). */
@@ -149,6 +150,9 @@ export const ENV_VARS = [
   'THROTTLE_PASSWORD',
   'THROTTLE_BURST',
   'TRUST_PROXY',
+  'METRICS_PORT',
+  'METRICS_HOST',
+  'METRICS_TOKEN',
 ] as const
 
 /** Thrown by `loadConfig`; `problems` has one line per bad variable. */
@@ -383,9 +387,11 @@ export function loadConfig(env: Env = process.env): Config {
   const auditRetention = auditRetentionOf(problems, env)
   const throttle = parseThrottle(problems, env)
   const trustProxy = parseTrustProxy(problems, env)
+  const metrics = parseMetrics(problems, env, host, port)
 
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze({
+    ...metrics,
     port,
     host,
     databaseUrl,
