@@ -35,7 +35,8 @@ export function parseMetrics(problems: string[], env: Env, host: string, port: n
   }
   const rawHost = env.METRICS_HOST?.trim()
   const metricsHost = rawHost === undefined || rawHost === '' ? host : rawHost
-  if (/\s|\//.test(metricsHost))
+  // Only METRICS_HOST itself: a bad HOST is reported as HOST.
+  if (rawHost !== undefined && rawHost !== '' && /\s|\//.test(rawHost))
     problems.push(`METRICS_HOST: expected a hostname or IP address such as 127.0.0.1, got ${JSON.stringify(env.METRICS_HOST)}`)
   else if (rawHost !== undefined && rawHost !== '' && metricsPort === undefined)
     problems.push('METRICS_HOST: only used with METRICS_PORT; set METRICS_PORT too, or unset METRICS_HOST')
