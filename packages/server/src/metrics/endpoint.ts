@@ -55,6 +55,7 @@ export function serveMetrics(app: FastifyInstance, config: Config, metrics: Serv
       server.once('error', reject)
       server.listen(port, config.metricsHost, () => {
         server.off('error', reject)
+        app.log.info({ url: metricsUrl(app) }, 'metrics listening (GET /metrics only)')
         resolve()
       })
     })
