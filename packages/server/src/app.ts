@@ -30,6 +30,10 @@ import { ThrottledError } from './throttle/throttle.ts'
 import { registerHealthRoutes } from './routes/health.ts'
 import { registerCors } from './cors.ts'
 import { registerOpenApi } from './openapi.ts'
+import { registerHealthProbes } from './routes/health-probes.ts'
+import { serveMetrics } from './metrics/endpoint.ts'
+import { installRequestMetrics } from './metrics/http.ts'
+import { ServerMetrics } from './metrics/metrics.ts'
 import { registerVerifyRoutes } from './routes/verify.ts'
 import { registerWellKnownRoutes } from './routes/well-known.ts'
 import { PAGE_NOT_BUILT, registerWebRoutes, WEB_DIST } from './routes/web.ts'
@@ -182,6 +186,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       databaseOptions(config, (err) => app.log.warn({ err }, 'an idle database connection failed (the pool replaces it)')),
     )
   let services: Services | undefined
+  // Only when served (METRICS_PORT or METRICS_TOKEN): otherwise no hook, no cost.
+  const metrics = config.metricsPort !== undefined || config.metricsToken !== undefined ? new ServerMetrics() : undefined
   try {
     const applied = await migrateToLatest(db, (c) =>
       app.log.warn({ field: c.field, userId: c.userId, keptUserId: c.keptUserId }, c.message),
@@ -195,6 +201,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
       ...(deps.onKeyEvent ? { onKeyEvent: deps.onKeyEvent } : {}),
       ...(deps.keyRetryMs !== undefined ? { keyRetryMs: deps.keyRetryMs } : {}),
       ...(deps.throttleNow ? { throttleNow: deps.throttleNow } : {}),
+      ...(metrics ? { metrics } : {}),
     })
     const throttleWarned = throttleWarning(config.throttle)
     if (throttleWarned) app.log.warn({ throttle: config.throttle }, throttleWarned)
@@ -215,6 +222,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
     const { accessCsrfHeaderName, refreshCsrfHeaderName } = services.keycard.options
     await registerCors(app, config, [accessCsrfHeaderName, refreshCsrfHeaderName])
+    if (metrics) {
+      installRequestMetrics(app, metrics)
+      serveMetrics(app, config, metrics)
+    }
     // First: it documents the routes registered after it.
     await registerOpenApi(app, services)
     registerAuthRoutes(app, services)
@@ -222,6 +233,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     registerAdminRoutes(app, services)
     registerAuditRoutes(app, services)
     registerHealthRoutes(app, services)
+    registerHealthProbes(app, services)
     registerWellKnownRoutes(app, services)
     const web = registerWebRoutes(app, deps.webDir ?? WEB_DIST)
     if (!web.built) app.log.warn({ dir: web.dir }, `the account page is not built: ${PAGE_NOT_BUILT}`)

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { checkIssuer, checkKeysSecret, isLoopbackHost, SECRET_FILE, type Signing, signingMode } from './config-signing.ts'
 import { parseFlaskTokensUntil } from './flask-window.ts'
+import { type MetricsConfig, parseMetrics } from './metrics/config.ts'
 import { parseThrottle, parseTrustProxy, type ThrottleConfig, type TrustProxy } from './throttle/limits.ts'
 import { parseCorsOrigins } from './cors-origins.ts'
 import { parseCookieDomain } from './cookie-domain.ts'
@@ -38,7 +39,7 @@ export interface Argon2Params {
   readonly parallelism: number
 }
 
-export interface Config {
+export interface Config extends MetricsConfig {
   readonly port: number
   readonly host: string
   /** DATABASE_URL as given (or the default). Holds a password for PostgreSQL: never log it (`redactUrl`). */
@@ -161,6 +162,9 @@ export const ENV_VARS = [
   'CORS_ORIGINS',
   'COOKIE_DOMAIN',
   'ACCEPT_FLASK_TOKENS_UNTIL',
+  'METRICS_PORT',
+  'METRICS_HOST',
+  'METRICS_TOKEN',
 ] as const
 
 /** Thrown by `loadConfig`; `problems` has one line per bad variable. */
@@ -398,9 +402,11 @@ export function loadConfig(env: Env = process.env): Config {
   const corsOrigins = parseCorsOrigins(problems, env)
   const cookieDomain = parseCookieDomain(problems, env)
   const acceptFlaskTokensUntil = parseFlaskTokensUntil(problems, env, signing, jwtSecret)
+  const metrics = parseMetrics(problems, env, host, port)
 
   if (problems.length > 0) throw new ConfigError(problems)
   return Object.freeze({
+    ...metrics,
     port,
     host,
     databaseUrl,

@@ -8,6 +8,7 @@
 
 import { channel } from 'node:diagnostics_channel'
 import { availableParallelism } from 'node:os'
+import { performance } from 'node:perf_hooks'
 import { hash, parseOptions, verify } from '@node-rs/argon2'
 import type { Argon2Params } from './config.ts'
 
@@ -54,13 +55,20 @@ export interface PasswordHasher {
   verify(stored: string | null, password: string): Promise<boolean>
   /** `true` when `stored` was made with other parameters than the current ones. */
   needsRehash(stored: string): boolean
+  /** Operations waiting for a slot and running now (the metrics' argon2 queue gauges). */
+  load(): { queued: number; active: number }
 }
 
+/** Told how long each argon2 operation ran, in seconds (after its wait for a slot): the metrics' histogram. */
+export type Argon2Observer = (op: 'hash' | 'verify', seconds: number) => void
+
 /** Runs at most `max` tasks at once, the others in arrival order; a finishing task hands its slot on. */
-export function concurrencyLimit(max: number): <T>(task: () => Promise<T>) => Promise<T> {
+export function concurrencyLimit(
+  max: number,
+): (<T>(task: () => Promise<T>) => Promise<T>) & { load(): { queued: number; active: number } } {
   let active = 0
   const waiting: Array<() => void> = []
-  return async (task) => {
+  const run = async <T>(task: () => Promise<T>): Promise<T> => {
     if (active < max) active++
     else await new Promise<void>((resolve) => waiting.push(resolve))
     try {
@@ -71,9 +79,17 @@ export function concurrencyLimit(max: number): <T>(task: () => Promise<T>) => Pr
       else active--
     }
   }
+  return Object.assign(run, { load: () => ({ queued: waiting.length, active }) })
 }
 
-export function createPasswordHasher(params: Argon2Params): PasswordHasher {
+/** Runs `op`, telling `observe` how long it took (nothing measured without an observer). */
+function timed<T>(observe: Argon2Observer | undefined, op: 'hash' | 'verify', run: () => Promise<T>): Promise<T> {
+  if (!observe) return run()
+  const started = performance.now()
+  return run().finally(() => observe(op, (performance.now() - started) / 1000))
+}
+
+export function createPasswordHasher(params: Argon2Params, observe?: Argon2Observer): PasswordHasher {
   const options = { algorithm: ARGON2ID, memoryCost: params.memoryCost, timeCost: params.timeCost, parallelism: params.parallelism }
   // Cores this process may run on (affinity-aware), so a server pinned to one core hashes one at a time.
   const limit = concurrencyLimit(availableParallelism())
@@ -86,7 +102,7 @@ export function createPasswordHasher(params: Argon2Params): PasswordHasher {
     hash: (password) =>
       limit(() => {
         argon2Events.publish(HASH_EVENT)
-        return hash(password, options)
+        return timed(observe, 'hash', () => hash(password, options))
       }),
     async verify(stored, password) {
       // Over-long passwords were never accepted; still spend the same time as a real check.
@@ -95,13 +111,14 @@ export function createPasswordHasher(params: Argon2Params): PasswordHasher {
       try {
         const ok = await limit(() => {
           argon2Events.publish(VERIFY_EVENT)
-          return verify(target, tooLong ? 'x' : password)
+          return timed(observe, 'verify', () => verify(target, tooLong ? 'x' : password))
         })
         return ok && stored !== null && !tooLong
       } catch {
         return false // a corrupt stored hash is a failed login, not a 500
       }
     },
+    load: () => limit.load(),
     needsRehash(stored) {
       try {
         const p = parseOptions(stored)

@@ -49,6 +49,8 @@ export interface RevocationSyncOptions {
   loadedAt: number
   /** After each successful poll (tests wait on it). */
   onSync?: () => void
+  /** Told, for each revocation a poll learned of that this instance did not know, the seconds since its revoked_at (metrics). */
+  onLearned?: (lagSeconds: number) => void
   onEvent?: (event: RevocationEvent) => void
 }
 
@@ -126,7 +128,7 @@ export class RevocationSync {
     const { db, revocations, admins, view, marginSeconds, keys } = this.#o
     const startedAt = performance.now()
     const startedWall = nowSeconds()
-    await Promise.all([revocations.sync(db, this.#since - marginSeconds), admins.reload(db), keys?.poll(db)])
+    await Promise.all([revocations.sync(db, this.#since - marginSeconds, undefined, this.#o.onLearned), admins.reload(db), keys?.poll(db)])
     this.#since = startedWall
     this.#lastPoll = startedAt
     view.confirm(startedAt, 'poll')

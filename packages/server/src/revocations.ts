@@ -76,13 +76,18 @@ export class Revocations {
    * @example
    * await revocations.sync(db, lastPollStartSeconds - marginSeconds)
    */
-  async sync(db: Kysely<Database>, since: number, now = nowSeconds()): Promise<number> {
+  async sync(db: Kysely<Database>, since: number, now = nowSeconds(), onLearned?: (lagSeconds: number) => void): Promise<number> {
     const rows = await db
       .selectFrom('sessions')
-      .select(['id', 'expires_at'])
+      .select(['id', 'expires_at', 'revoked_at'])
       .where('revoked_at', '>=', since)
       .where('expires_at', '>', now)
       .execute()
+    if (onLearned) {
+      // Only sessions this instance did not know were revoked: another process's revocations.
+      const applied = Date.now() / 1000
+      for (const row of rows) if (!this.#sessions.isRevoked(row.id)) onLearned(Math.max(0, applied - Number(row.revoked_at)))
+    }
     this.add(rows)
     return rows.length
   }

@@ -26,6 +26,8 @@ import { RevocationView, STALE_MESSAGE, STALE_RETRY_AFTER } from './revocation-v
 import { nowSeconds, Revocations, SESSION_CLAIM } from './revocations.ts'
 import { Sessions } from './sessions.ts'
 import { Throttle } from './throttle/throttle.ts'
+import { poolUse } from './db/database.ts'
+import type { ServerMetrics } from './metrics/metrics.ts'
 
 /** Path of the refresh-token cookie (its CSRF twin is at `/`). */
 export const REFRESH_COOKIE_PATH = '/auth/refresh'
@@ -65,6 +67,8 @@ export interface Services {
   throttle: Throttle
   /** ACCEPT_FLASK_TOKENS_UNTIL is set: the Flask token window's checks and writes (flask-tokens.ts). */
   flask?: FlaskTokens
+  /** The Prometheus metrics, when METRICS_PORT or METRICS_TOKEN serves them (metrics/metrics.ts). */
+  metrics?: ServerMetrics
 }
 
 export interface ServicesDeps {
@@ -80,6 +84,8 @@ export interface ServicesDeps {
   keyRetryMs?: number
   /** The throttle's clock, epoch seconds (tests pass their own). */
   throttleNow?: () => number
+  /** The app's metrics (app.ts makes them when they are served): the gauges' sources are wired here. */
+  metrics?: ServerMetrics
 }
 
 /**
@@ -183,12 +189,19 @@ export async function buildServices(
       : {}),
     ...(keys ? { keys } : {}),
     ...(deps.onSync ? { onSync: deps.onSync } : {}),
+    ...(deps.metrics ? { onLearned: (lag: number) => deps.metrics!.propagationLag.observe(lag) } : {}),
     onEvent,
   })
   try {
     await sync.start()
     await keys?.start()
-    const services = withKeycard(config, db, keycard, signing, { revocations, admins, view, sync, keys }, deps.throttleNow)
+    const services = withKeycard(config, db, keycard, signing, { revocations, admins, view, sync, keys }, deps)
+    if (deps.metrics) {
+      const { sources } = deps.metrics
+      sources.argon2 = () => services.hasher.load()
+      sources.viewAgeMs = () => view.ageMs
+      sources.database = () => poolUse(db) ?? { writesWaiting: 0 }
+    }
     return flask ? { ...services, flask } : services
   } catch (err) {
     view.close()
@@ -231,7 +244,7 @@ function withKeycard(
   keycard: Keycard,
   signing: SigningKeys,
   { revocations, admins, view, sync, keys }: Pick<Services, 'revocations' | 'admins' | 'view' | 'sync' | 'keys'>,
-  throttleNow?: () => number,
+  { throttleNow, metrics }: Pick<ServicesDeps, 'throttleNow' | 'metrics'>,
 ): Services {
   const sessions = new Sessions({
     db,
@@ -282,7 +295,8 @@ function withKeycard(
     admins,
     view,
     sync,
-    hasher: createPasswordHasher(config.argon2),
+    hasher: createPasswordHasher(config.argon2, metrics ? (op, seconds) => metrics.argon2Seconds.labels(op).observe(seconds) : undefined),
+    ...(metrics ? { metrics } : {}),
     audit,
     throttle: new Throttle({ db, config: config.throttle, audit, ...(throttleNow ? { now: throttleNow } : {}) }),
   }

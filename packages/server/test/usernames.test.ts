@@ -125,6 +125,7 @@ forEachDialect((dialect) => {
     // While the loser's password is hashed (after its availability check), the winner registers.
     let winner: Promise<unknown> | undefined
     const racing: PasswordHasher = {
+      load: () => real.load(),
       hash: async (password) => {
         winner ??= createUser(db, real, { username: 'Zoë', password: PASSWORD })
         await winner

@@ -25,6 +25,10 @@ interface Opened {
   file: string | undefined
   /** Its inode when opened: a file deleted (or replaced) under a running server is noticed. */
   ino: number | undefined
+  /** PostgreSQL: the node-postgres pool (for its connection counts). */
+  pool?: { totalCount: number; idleCount: number; waitingCount: number }
+  /** SQLite: write transactions waiting for the one connection, and running. */
+  writes: { waiting: number }
 }
 const opened = new WeakMap<Kysely<Database>, Opened>()
 
@@ -38,13 +42,18 @@ const opened = new WeakMap<Kysely<Database>, Opened>()
  */
 export function openDatabase(url: string, baseDir: string = process.cwd(), options: OpenOptions = {}): Kysely<Database> {
   if (isPostgresUrl(url)) {
-    const { db } = openPostgres(url.trim(), options)
-    opened.set(db, { dialect: 'postgres', file: undefined, ino: undefined })
+    const { db, pool } = openPostgres(url.trim(), options)
+    opened.set(db, { dialect: 'postgres', file: undefined, ino: undefined, pool, writes: { waiting: 0 } })
     return db
   }
   const { db, file } = openSqlite(url, baseDir, options)
   const isFile = file !== ':memory:'
-  opened.set(db, { dialect: 'sqlite', file: isFile ? file : undefined, ino: isFile ? statSync(file).ino : undefined })
+  opened.set(db, {
+    dialect: 'sqlite',
+    file: isFile ? file : undefined,
+    ino: isFile ? statSync(file).ino : undefined,
+    writes: { waiting: 0 },
+  })
   return db
 }
 
@@ -93,23 +102,49 @@ export function dialectOf(db: Kysely<Database>): DatabaseDialect {
  */
 export async function writeTransaction<T>(db: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
   if (dialectOf(db) === 'postgres') return db.transaction().execute(fn)
-  return db.connection().execute(async (conn) => {
-    await sql`begin immediate`.execute(conn)
-    let result: T
-    try {
-      result = await fn(conn)
-    } catch (err) {
-      await rollback(conn)
-      throw err
-    }
-    try {
-      await sql`commit`.execute(conn)
-    } catch (err) {
-      await rollback(conn)
-      throw err
-    }
-    return result
-  })
+  // Counted while waiting for the one connection: the metrics' SQLite writer queue.
+  const writes = opened.get(db)?.writes
+  if (writes) writes.waiting++
+  let counted = writes !== undefined
+  const settle = () => {
+    if (counted && writes) writes.waiting--
+    counted = false
+  }
+  return db
+    .connection()
+    .execute(async (conn) => {
+      settle()
+      await sql`begin immediate`.execute(conn)
+      let result: T
+      try {
+        result = await fn(conn)
+      } catch (err) {
+        await rollback(conn)
+        throw err
+      }
+      try {
+        await sql`commit`.execute(conn)
+      } catch (err) {
+        await rollback(conn)
+        throw err
+      }
+      return result
+    })
+    .finally(settle)
+}
+
+/**
+ * The database's connection use now: a PostgreSQL pool's counts, or (SQLite) the write transactions
+ * waiting for the one connection; undefined for a database `openDatabase` did not open.
+ *
+ * @example
+ * poolUse(db) // { total: 3, idle: 2, waiting: 0 } or { writesWaiting: 0 }
+ */
+export function poolUse(db: Kysely<Database>): { total: number; idle: number; waiting: number } | { writesWaiting: number } | undefined {
+  const info = opened.get(db)
+  if (!info) return undefined
+  if (info.pool) return { total: info.pool.totalCount, idle: info.pool.idleCount, waiting: info.pool.waitingCount }
+  return { writesWaiting: info.writes.waiting }
 }
 
 /**

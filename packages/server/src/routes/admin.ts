@@ -83,6 +83,7 @@ export function registerAdminRoutes(app: FastifyInstance, s: Services): void {
     const revoked = user ? await deleteUser(db, id) : null
     if (!user || revoked === null) throw new HttpError(404, 'User not found', 'USER_NOT_FOUND')
     revocations.add(revoked)
+    s.metrics?.revoked('admin_delete_user', revoked.length)
     admins.set(id, false)
     await s.audit.record({
       type: 'user.deleted',

@@ -30,7 +30,7 @@ export { TOKEN_MODE_HEADER, tokenMode } from './token-mode.ts'
 const BAD_LOGIN = 'Bad username or password'
 
 export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
-  const { db, hasher, sessions, guards, auth, keycard, audit, throttle, flask } = s
+  const { db, hasher, sessions, guards, auth, keycard, audit, throttle, flask, metrics } = s
 
   /** Whether the verified token of this request came from a cookie (then answers go in cookies too). */
   const fromCookie = (request: FastifyRequest) => auth.context(request).location === 'cookies'
@@ -181,6 +181,9 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     if (flask && isFlaskShaped(claims)) return flaskRefresh(s, flask, request, reply, { header, claims })
     const cookies = fromCookie(request)
     const result = await sessions.refresh({ sid, jti: String(claims.jti), sub: String(claims.sub) })
+    // The status alone would not tell a reuse from a revoked session (both 401), nor a repeat from a rotation.
+    if (metrics)
+      request.keycardOutcome = result.outcome === 'rotated' ? 'success' : result.outcome === 'reused' ? 'reuse_detected' : result.outcome
     if (result.outcome === 'rotated' || result.outcome === 'repeated') {
       if (!cookies) return result.tokens
       auth.setAccessCookies(reply, result.tokens.access_token)
@@ -189,6 +192,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     }
     if (result.outcome === 'reused') {
       request.log.warn({ sessionId: sid, userId: claims.sub }, 'refresh token reused: session revoked')
+      metrics?.revoked('reuse_detected')
       await audit.record({ type: 'refresh.reused', userId: Number(claims.sub), sessionId: sid, ...requestContext(request) })
     }
     // The session is over: a browser drops its cookies.
@@ -199,7 +203,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
   app.post('/auth/logout', { schema: S.logout, onRequest: guards.any }, async (request, reply) => {
     const { sid, userId, claims } = tokenOf(request)
     if (flask && isFlaskShaped(claims)) return flaskLogout(s, flask, request, reply, claims)
-    await sessions.revoke(sid, userId)
+    if (await sessions.revoke(sid, userId)) metrics?.revoked('logout')
     await audit.record({ type: 'logout', userId, sessionId: sid, ...requestContext(request) })
     // Also drops an access cookie that implicit refresh queued on this response.
     if (fromCookie(request)) auth.unsetJwtCookies(reply)
@@ -211,6 +215,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     // The user's Flask tokens too (issued until now); first, so that a failure leaves them refused.
     await flask?.refuseOlder(userId)
     const revoked = await sessions.revokeAll(userId)
+    metrics?.revoked('logout_all', revoked)
     await audit.record({
       type: 'logout.all',
       userId,
@@ -240,6 +245,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
       const { userId, sid } = tokenOf(request)
       const id = request.params.id
       if (id.length > 64 || !(await sessions.revoke(id, userId))) throw new HttpError(404, 'Session not found', 'SESSION_NOT_FOUND')
+      metrics?.revoked('session')
       await audit.record({ type: 'session.revoked', userId, sessionId: id, ...requestContext(request) })
       // Revoking the session this browser is signed in with is a sign-out.
       if (id === sid && fromCookie(request)) auth.unsetJwtCookies(reply)
@@ -258,6 +264,7 @@ export function registerAuthRoutes(app: FastifyInstance, s: Services): void {
     // Every Flask token of the user, the one presented included (it has no session to keep).
     await flask?.refuseOlder(userId)
     const revoked = await sessions.changePassword(userId, hash, typeof sid === 'string' ? sid : '')
+    metrics?.revoked('password_change', revoked)
     request.log.info({ userId, revokedSessions: revoked }, 'password changed')
     await audit.record({
       type: 'password.changed',
