@@ -101,7 +101,9 @@ export async function readSourceUsers(from: string, mapping: ColumnMapping): Pro
   try {
     return db.prepare(sql).all() as SourceRow[]
   } catch (err) {
-    throw new SourceError(`cannot read table "${mapping.table}" of ${shown}: ${(err as Error).message}`)
+    // SQLite's hint about string literals does not apply: the names are quoted identifiers.
+    const message = (err as Error).message.replace(/ - should this be a string literal in single-quotes\?$/, '')
+    throw new SourceError(`cannot read table "${mapping.table}" of ${shown}: ${message}`)
   } finally {
     db.close()
   }
