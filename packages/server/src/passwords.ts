@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { hash, parseOptions, verify } from '@node-rs/argon2'
 import type { Argon2Params } from './config.ts'
+import { isLegacyHash, verifyLegacyHash } from './legacy-hashes.ts'
 
 /** Longest password accepted, in UTF-8 bytes. */
 export const MAX_PASSWORD_BYTES = 1024
@@ -51,7 +52,10 @@ export function passwordProblem(password: string): string | null {
 export interface PasswordHasher {
   /** A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) for `password`. */
   hash(password: string): Promise<string>
-  /** Checks `password` against `stored`; with `stored` null (unknown user) checks a dummy hash and returns false. */
+  /**
+   * Checks `password` against `stored` (argon2id, or a legacy hash legacy-hashes.ts knows); with `stored`
+   * null (unknown user) checks a dummy hash and returns false.
+   */
   verify(stored: string | null, password: string): Promise<boolean>
   /** `true` when `stored` was made with other parameters than the current ones. */
   needsRehash(stored: string): boolean
@@ -109,6 +113,8 @@ export function createPasswordHasher(params: Argon2Params, observe?: Argon2Obser
       const tooLong = Buffer.byteLength(password) > MAX_PASSWORD_BYTES
       const target = stored ?? (await dummy)
       try {
+        // Imported from a Flask app (keycard import): checked once, then needsRehash replaces it.
+        if (!tooLong && !target.startsWith('$argon2') && isLegacyHash(target)) return await limit(() => verifyLegacyHash(target, password))
         const ok = await limit(() => {
           argon2Events.publish(VERIFY_EVENT)
           return timed(observe, 'verify', () => verify(target, tooLong ? 'x' : password))

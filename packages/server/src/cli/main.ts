@@ -19,6 +19,11 @@ const COMMANDS: readonly { name: string; summary: string; load: () => Promise<Co
     summary: 'Create a user (password from a hidden prompt or stdin)',
     load: async () => (await import('./useradd.ts')).useradd,
   },
+  {
+    name: 'import',
+    summary: "Import users from a Flask app's database",
+    load: async () => (await import('./import.ts')).importCommand,
+  },
   { name: 'users', summary: 'List, delete or rename users', load: async () => (await import('./users.ts')).users },
   { name: 'keys', summary: 'List, rotate or retire the signing keys', load: async () => (await import('./keys.ts')).keys },
   { name: 'audit', summary: 'Show the audit trail (sign-ins, security events)', load: async () => (await import('./audit.ts')).audit },
