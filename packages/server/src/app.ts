@@ -222,12 +222,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
 
     const { accessCsrfHeaderName, refreshCsrfHeaderName } = services.keycard.options
     await registerCors(app, config, [accessCsrfHeaderName, refreshCsrfHeaderName])
+    // Before any route: it documents the routes registered after it.
+    await registerOpenApi(app, services)
     if (metrics) {
       installRequestMetrics(app, metrics)
       serveMetrics(app, config, metrics)
     }
-    // First: it documents the routes registered after it.
-    await registerOpenApi(app, services)
     registerAuthRoutes(app, services)
     registerVerifyRoutes(app, services)
     registerAdminRoutes(app, services)

@@ -59,6 +59,11 @@ function securitySchemes(s: Services) {
         `Double submit: with a cookie, ${[...o.csrfMethods].join('/')} requests echo the CSRF cookie's value in this header ` +
         `(${o.accessCsrfCookieName} with the access cookie, ${o.refreshCsrfCookieName} on refresh).`,
     },
+    [SECURITY.metrics]: {
+      type: 'http',
+      scheme: 'bearer',
+      description: 'GET /metrics on the main port: `Authorization: Bearer <METRICS_TOKEN>`.',
+    },
   }
 }
 
@@ -83,7 +88,9 @@ export async function registerOpenApi(app: FastifyInstance, s: Services): Promis
           'JWT authentication: register, login, refresh, revoke, and /auth/verify for reverse proxies. Every error answers ' +
           '`{"msg", "code"}` (and `field` when one request field is to blame); decide on `code`. Besides the answers listed per ' +
           'route, any request can be refused before routing: 400 `BAD_REQUEST` (a malformed request), 408 `REQUEST_TIMEOUT`, ' +
-          '431 `HEADERS_TOO_LARGE` (over 16 KiB of headers and URL), and an unknown route is a 404 `NOT_FOUND`.',
+          '431 `HEADERS_TOO_LARGE` (over 16 KiB of headers and URL), and an unknown route is a 404 `NOT_FOUND`. ' +
+          'With `CORS_ORIGINS` set, a preflight or a cross-origin write (POST, PUT, PATCH, DELETE) from an origin not ' +
+          'listed is a 403 `CORS_ORIGIN_NOT_ALLOWED`.',
       },
       components: { securitySchemes: securitySchemes(s) as never },
     },

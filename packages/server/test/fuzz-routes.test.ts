@@ -38,6 +38,8 @@ const ROUTES: Readonly<Record<string, RouteSpec>> = {
   'GET /assets/*': { auth: 'none' },
   'GET /healthz': { auth: 'none' },
   'GET /openapi.json': { auth: 'none' },
+  'GET /health/live': { auth: 'none' },
+  'GET /health/ready': { auth: 'none' },
   'GET /.well-known/jwks.json': { auth: 'none' },
   'GET /.well-known/openid-configuration': { auth: 'none' },
   'POST /auth/register': { auth: 'none' },

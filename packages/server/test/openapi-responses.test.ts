@@ -29,7 +29,8 @@ function webDir(t: Parameters<typeof tempDir>[0]): string {
 
 forEachDialect((dialect) => {
   test('every route answers as the document says, for good and bad requests', async (t) => {
-    const s = await startServer(t, {}, { dialect, webDir: webDir(t) })
+    const metricsToken = 'metrics-token-0123456789'
+    const s = await startServer(t, { METRICS_TOKEN: metricsToken }, { dialect, webDir: webDir(t) })
     const doc = (await s.api('GET', '/openapi.json')).body as OpenApiDocument
     const { check, covered } = responseChecker(doc)
     const call = async (method: string, template: string, path: string, options?: RequestOptions) =>
@@ -38,6 +39,10 @@ forEachDialect((dialect) => {
 
     is(await call('GET', '/openapi.json', '/openapi.json'), 200)
     is(await call('GET', '/healthz', '/healthz'), 200)
+    is(await call('GET', '/health/live', '/health/live'), 200)
+    is(await call('GET', '/health/ready', '/health/ready'), 200)
+    is(await call('GET', '/metrics', '/metrics', { headers: { authorization: `Bearer ${metricsToken}` } }), 200)
+    is(await call('GET', '/metrics', '/metrics'), 401)
     is(await call('GET', '/', '/'), 200)
     is(await call('GET', '/assets/*', '/assets/index-AbCdEf12.js'), 200)
     is(await call('GET', '/assets/*', '/assets/missing.js'), 404)

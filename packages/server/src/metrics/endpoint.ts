@@ -5,6 +5,7 @@
  * separate listener too. Neither set: no /metrics route at all (404 like any unknown URL).
  */
 
+import { HEALTH_SCHEMAS } from '../schemas/health.ts'
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -41,7 +42,7 @@ export function serveMetrics(app: FastifyInstance, config: Config, metrics: Serv
   const token = config.metricsToken
   if (config.metricsPort === undefined) {
     if (token === undefined) return
-    app.get('/metrics', async (request, reply) => {
+    app.get('/metrics', { schema: HEALTH_SCHEMAS.metrics }, async (request, reply) => {
       if (!bearerMatches(request.headers.authorization, token)) return reply.code(401).send(UNAUTHORIZED)
       return reply.type(metrics.contentType).send(await metrics.text())
     })

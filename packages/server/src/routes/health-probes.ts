@@ -11,6 +11,7 @@ import type { Services } from '../app.ts'
 import { probeWritable } from '../db/database.ts'
 import { createMigrator } from '../db/migrations/index.ts'
 import { STALE_RETRY_AFTER } from '../revocation-view.ts'
+import { HEALTH_SCHEMAS as S } from '../schemas/health.ts'
 
 /** Names of migrations this server knows that the database has not run, or the reason they cannot be read. */
 async function pendingMigrations(s: Services): Promise<{ pending: string[] } | { problem: string }> {
@@ -27,9 +28,9 @@ async function pendingMigrations(s: Services): Promise<{ pending: string[] } | {
  * registerHealthProbes(app, services) // GET /health/live, GET /health/ready
  */
 export function registerHealthProbes(app: FastifyInstance, s: Services): void {
-  app.get('/health/live', async () => ({ status: 'ok' }))
+  app.get('/health/live', { schema: S.live }, async () => ({ status: 'ok' }))
 
-  app.get('/health/ready', async (_request, reply) => {
+  app.get('/health/ready', { schema: S.ready }, async (_request, reply) => {
     const unready = (code: string, msg: string, retryAfter = 1) =>
       reply
         .code(503)

@@ -18,6 +18,9 @@ export const TOKEN_401 = [
   'KEYCARD_FRESH_TOKEN_REQUIRED',
   'KEYCARD_TOKEN_REVOKED',
   'KEYCARD_USER_LOOKUP_FAILED',
+  // Only with ACCEPT_FLASK_TOKENS_UNTIL (flask-tokens.ts): a Flask token after the date, or naming no user.
+  'FLASK_TOKENS_ENDED',
+  'FLASK_TOKEN_USER_UNKNOWN',
 ] as const
 /**
  * The 422 ones (`invalid`: a malformed token, a bad signature or claim, the wrong type).
@@ -203,6 +206,7 @@ export const SECURITY = {
   accessCookie: 'accessCookie',
   refreshCookie: 'refreshCookie',
   csrf: 'csrfHeader',
+  metrics: 'metricsToken',
 } as const
 
 /**
