@@ -21,6 +21,7 @@ import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
 import { createPasswordHasher } from '../src/passwords.ts'
 import { createUser } from '../src/users.ts'
+import { routeTable } from './openapi-check.ts'
 import { type Dialect, forEachDialect, openBeside, PASSWORD, signToken, startServer, tempDir, type TestServer } from './helpers.ts'
 
 type Auth = 'none' | 'access' | 'refresh' | 'admin'
@@ -59,18 +60,9 @@ const ROUTES: Readonly<Record<string, RouteSpec>> = {
   'GET /admin/audit': { auth: 'admin' },
 }
 
-/** `METHOD path` of every route in Fastify's radix-tree print (HEAD, which Fastify adds to GETs, left out). */
+/** `METHOD path` of every route (HEAD, which Fastify adds to GETs, left out). */
 function routesOf(app: FastifyInstance): string[] {
-  const stack: string[] = []
-  const routes: string[] = []
-  for (const line of app.printRoutes().split('\n')) {
-    const m = /^((?:[│ ] {3})*)[├└]── (.*?)(?: \(([A-Z, ]+)\))?$/.exec(line)
-    if (!m) continue
-    stack.length = m[1]!.length / 4
-    stack.push(m[2]!)
-    for (const method of m[3]?.split(', ') ?? []) if (method !== 'HEAD') routes.push(`${method} ${stack.join('')}`)
-  }
-  return routes
+  return routeTable(app).filter((route) => !route.startsWith('HEAD '))
 }
 
 // ---- hostile input ------------------------------------------------------------------------------------
