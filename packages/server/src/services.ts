@@ -231,7 +231,10 @@ function createServerKeycard(config: Config, signing: SigningKeys, revocations: 
     refreshCsrfCookiePath: '/',
     // Memory only: no database round trip per request; but one for a token of the Flask service
     // (no session id) while ACCEPT_FLASK_TOKENS_UNTIL allows them (flask-tokens.ts).
-    tokenInBlocklist: (_header, claims) => (flask && isFlaskShaped(claims) ? flask.isRefused(claims) : revocations.isRevoked(claims)),
+    // Chosen once: without the window, the per-request check is the revocation lookup alone.
+    tokenInBlocklist: flask
+      ? (_header, claims) => (isFlaskShaped(claims) ? flask.isRefused(claims) : revocations.isRevoked(claims))
+      : (_header, claims) => revocations.isRevoked(claims),
     // FJE's statuses and messages, plus a stable `code` the account page decides on.
     responses: flask ? flaskResponses(flask) : TOKEN_ERROR_RESPONSES,
   })
